@@ -1,0 +1,184 @@
+package io.turnpike.config.codec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.model.RawResource;
+import io.turnpike.config.model.Resource;
+import io.turnpike.config.model.Route;
+import io.turnpike.config.model.Service;
+import io.turnpike.config.model.Upstream;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Builds a {@link ConfigSet} from raw entries: decodes each with the {@link ResourceCodec}, rejects duplicates,
+ * and resolves references (route.upstream_id, route.service_id, route.plugin_config_id, service.upstream_id). A bad
+ * entry, or one that references a missing or rejected entry, is left out and reported; the rest is kept.
+ *
+ * <p>Stateless and thread-safe; meant to run on the config-sync thread, off the request path.
+ */
+public final class ConfigCompiler {
+
+    private static final Pattern USERNAME = Pattern.compile("^[a-zA-Z0-9_-]+$");
+
+    private final ResourceCodec codec;
+
+    public ConfigCompiler() {
+        this(new ResourceCodec());
+    }
+
+    public ConfigCompiler(ResourceCodec codec) {
+        this.codec = codec;
+    }
+
+    public CompileResult compile(long version, List<ConfigEntry> entries) {
+        List<ConfigProblem> problems = new ArrayList<>();
+        Map<String, List<ConfigEntry>> byResource = new LinkedHashMap<>();
+        for (Resource r : Resource.values()) {
+            byResource.put(r.key(), new ArrayList<>());
+        }
+        Map<String, ConfigEntry> seen = new HashMap<>();
+        for (ConfigEntry e : entries) {
+            Resource r = Resource.of(e.resource());
+            if (r == null) {
+                problems.add(problem(e, "", "unknown resource " + Check.quote(e.resource())));
+                continue;
+            }
+            if (e.id() == null) {
+                problems.add(problem(e, "", "property \"" + r.idField() + "\" is required"));
+                continue;
+            }
+            ConfigEntry first = seen.putIfAbsent(r.key() + '\u0000' + e.id(), e);
+            if (first != null) {
+                problems.add(problem(e, r.idField(), "duplicate " + r.idField() + " " + Check.quote(e.id())
+                        + (first.index() >= 0 ? " (first defined at " + r.key() + "[" + first.index() + "]"
+                        + (first.line() > 0 ? ", line " + first.line() : "") + ")" : "")));
+                continue;
+            }
+            byResource.get(r.key()).add(e);
+        }
+
+        Map<String, Map<String, RawResource>> others = new LinkedHashMap<>();
+        for (Resource r : Resource.values()) {
+            if (r.typed()) {
+                continue;
+            }
+            Map<String, RawResource> m = new LinkedHashMap<>();
+            for (ConfigEntry e : byResource.get(r.key())) {
+                String err = checkOtherId(r, e.id());
+                if (err != null) {
+                    problems.add(problem(e, r.idField(), "property \"" + r.idField() + "\" validation failed: " + err));
+                } else if (e.value() == null || !e.value().isObject()) {
+                    problems.add(problem(e, "", "wrong type: expected object, got "
+                            + (e.value() == null ? "null" : Check.jsonType(e.value()))));
+                } else {
+                    m.put(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
+                }
+            }
+            if (!m.isEmpty()) {
+                others.put(r.key(), m);
+            }
+        }
+
+        Map<String, Upstream> upstreams = new LinkedHashMap<>();
+        for (ConfigEntry e : byResource.get(Resource.UPSTREAMS.key())) {
+            Decoded<Upstream> d = codec.decodeUpstream(e.id(), e.value());
+            if (report(e, d, problems)) {
+                upstreams.put(e.id(), d.value());
+            }
+        }
+        Map<String, Service> services = new LinkedHashMap<>();
+        for (ConfigEntry e : byResource.get(Resource.SERVICES.key())) {
+            Decoded<Service> d = codec.decodeService(e.id(), e.value());
+            if (!report(e, d, problems)) {
+                continue;
+            }
+            Service s = d.value();
+            if (s.upstreamId() != null && !upstreams.containsKey(s.upstreamId())) {
+                problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
+                        + s.upstreamId() + "]"));
+                continue;
+            }
+            services.put(e.id(), s);
+        }
+        Map<String, RawResource> pluginConfigs = others.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of());
+        Map<String, Route> routes = new LinkedHashMap<>();
+        for (ConfigEntry e : byResource.get(Resource.ROUTES.key())) {
+            Decoded<Route> d = codec.decodeRoute(e.id(), e.value());
+            if (!report(e, d, problems)) {
+                continue;
+            }
+            Route r = d.value();
+            if (r.upstreamId() != null && !upstreams.containsKey(r.upstreamId())) {
+                problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
+                        + r.upstreamId() + "]"));
+            } else if (r.serviceId() != null && !services.containsKey(r.serviceId())) {
+                problems.add(problem(e, "service_id", "failed to fetch service info by service id ["
+                        + r.serviceId() + "]"));
+            } else if (r.pluginConfigId() != null && !pluginConfigs.containsKey(r.pluginConfigId())) {
+                problems.add(problem(e, "plugin_config_id", "failed to fetch plugin config info by plugin config id ["
+                        + r.pluginConfigId() + "]"));
+            } else {
+                routes.put(e.id(), r);
+            }
+        }
+        String file = problems.isEmpty() ? null : problems.get(0).file();
+        if (file != null && problems.stream().allMatch(p -> file.equals(p.file()))) {
+            problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
+        }
+        return new CompileResult(new ConfigSet(version, routes, services, upstreams, others), problems);
+    }
+
+    private static String checkOtherId(Resource r, String id) {
+        switch (r) {
+            case CONSUMERS:
+                return USERNAME.matcher(id).matches() && id.length() <= 100 ? null
+                        : "failed to match pattern \"^[a-zA-Z0-9_-]+$\" with " + Check.quote(id);
+            case PLUGIN_METADATA:
+            case SECRETS:
+                // plugin name; secret ids look like "vault/1"
+                return id.isEmpty() ? "string too short, expected at least 1, got 0" : null;
+            default:
+                return ResourceCodec.checkId(id);
+        }
+    }
+
+    private static <T> boolean report(ConfigEntry e, Decoded<T> d, List<ConfigProblem> problems) {
+        for (FieldError fe : d.errors()) {
+            problems.add(problem(e, fe.field(), fe.message()));
+        }
+        return d.ok();
+    }
+
+    static ConfigProblem problem(ConfigEntry e, String field, String message) {
+        int line = 0;
+        for (String p = field; p != null && line <= 0; p = FieldPath.parent(p)) {
+            line = p.isEmpty() ? e.line() : e.lines().lineOf(p);
+        }
+        return new ConfigProblem(e.resource(), e.id(), e.index(), field, message, e.file(), line);
+    }
+
+    /** Convenience for callers with a single value (the Admin API's schema/validate). */
+    public List<FieldError> validate(String resource, String id, JsonNode value) {
+        Resource r = Resource.of(resource);
+        if (r == Resource.ROUTES) {
+            return codec.decodeRoute(id, value).errors();
+        }
+        if (r == Resource.SERVICES) {
+            return codec.decodeService(id, value).errors();
+        }
+        if (r == Resource.UPSTREAMS) {
+            return codec.decodeUpstream(id, value).errors();
+        }
+        if (r == null) {
+            return List.of(new FieldError("", "unknown resource " + Check.quote(resource)));
+        }
+        return value != null && value.isObject() ? List.of() : List.of(new FieldError("", "wrong type: expected object"));
+    }
+}

@@ -1,0 +1,40 @@
+package io.turnpike.config.process;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The process configuration read from {@code conf/config.yaml} (APISIX's keys plus Turnpike's {@code turnpike:}
+ * section). Immutable; read once at start.
+ *
+ * @param configFile           the file it was read from; null when built from defaults only
+ * @param nodeListen           {@code apisix.node_listen}, default [0.0.0.0:9080]
+ * @param role                 {@code deployment.role}: traditional | data_plane (default traditional)
+ * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
+ * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
+ */
+public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                            String configProvider, EtcdConfig etcd, AdminConfig admin,
+                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+
+    public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
+    public static final String ROLE_DEFAULT = "traditional";
+    public static final String CONFIG_PROVIDER_DEFAULT = "etcd";
+    public static final ListenAddress PROMETHEUS_EXPORT_ADDR_DEFAULT = new ListenAddress("127.0.0.1", 9091);
+
+    public ProcessConfig {
+        nodeListen = List.copyOf(nodeListen);
+    }
+
+    /** Every default, as if {@code configFile} were absent. */
+    public static ProcessConfig defaults(Path configFile) {
+        return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
+                CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
+                TurnpikeSettings.defaults(configFile));
+    }
+
+    /** True when configuration comes from the standalone file (provider yaml or json). */
+    public boolean standalone() {
+        return !"etcd".equals(configProvider);
+    }
+}

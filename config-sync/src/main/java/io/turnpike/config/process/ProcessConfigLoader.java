@@ -1,0 +1,669 @@
+package io.turnpike.config.process;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.codec.ResourceCodec;
+import io.turnpike.config.yaml.JsonTree;
+import io.turnpike.config.yaml.YamlDocument;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import org.snakeyaml.engine.v2.nodes.MappingNode;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.NodeTuple;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.SequenceNode;
+
+/**
+ * Reads {@code conf/config.yaml}. Every key is accounted for: a known key is read and type-checked; an unknown key
+ * under {@code turnpike:} is an error (a typo would otherwise silently keep a default); an APISIX key Turnpike does
+ * not implement is a warning "not supported by Turnpike, ignored"; any other unknown key is a warning. Every
+ * message carries file, line and key: {@code conf/config.yaml:4: apisix.node_listen[0]: expected a port number
+ * 1..65535, got "abc"}. A null value ({@code key:} with nothing after it) means "default".
+ *
+ * <p>Not thread-safe per instance; the static entry points create one per call.
+ */
+public final class ProcessConfigLoader {
+
+    private static final Set<String> TOP_UNSUPPORTED = Set.of("nginx_config", "plugins", "stream_plugins",
+            "discovery", "graphql", "wasm", "ext-plugin", "xrpc", "etcd", "http", "stream");
+    private static final Set<String> APISIX_UNSUPPORTED = Set.of("router", "proxy_cache", "proxy_mode",
+            "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
+            "delete_uri_tail_slash", "normalize_uri_like_servlet", "show_upstream_status_in_response_header",
+            "enable_ipv6", "enable_http2", "enable_server_tokens", "extra_lua_path", "extra_lua_cpath",
+            "proxy_protocol", "enable_control", "control", "stream_proxy", "enable_dev_mode", "enable_reuseport",
+            "lua_module_hook", "disable_sync_configuration_during_start", "data_encryption", "events", "tracing",
+            "id", "enable_admin_cors", "config_center", "node_listen_http2", "allow_admin", "admin_key",
+            "port_admin", "https_admin", "admin_api_mtls", "enable_debug", "enable_heartbeat");
+    private static final Set<String> SSL_UNSUPPORTED = Set.of("ssl_trusted_certificate", "ssl_protocols",
+            "ssl_ciphers", "ssl_session_tickets", "key_encrypt_salt", "ssl_trusted_combined_path",
+            "ssl_session_cache");
+    private static final Set<String> DEPLOYMENT_UNSUPPORTED = Set.of("certs", "role_control_plane");
+    private static final Set<String> ETCD_UNSUPPORTED = Set.of("watch_timeout", "startup_retry",
+            "health_check_timeout", "resync_delay", "use_grpc", "max_fail", "sync_timeout");
+    private static final Set<String> ADMIN_UNSUPPORTED = Set.of("enable_admin_cors", "admin_api_mtls",
+            "admin_api_version", "https_admin", "enable_admin_ui", "admin_listen_v6");
+    private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of("export_uri", "metric_prefix",
+            "enable_export_server", "metrics", "default_buckets", "expire", "refresh_interval", "prefer_name");
+    private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
+
+    private final String file;
+    private final List<ConfigProblem> errors = new ArrayList<>();
+    private final List<ConfigProblem> warnings = new ArrayList<>();
+
+    private ProcessConfigLoader(String file) {
+        this.file = file;
+    }
+
+    /** Loads {@code configYaml}; a missing file gives all defaults (for the default path, conf/config.yaml). */
+    public static ProcessConfigResult load(Path configYaml) {
+        return load(configYaml, false);
+    }
+
+    /** Loads a file the user named explicitly (-c): a missing file is an error. */
+    public static ProcessConfigResult loadExplicit(Path configYaml) {
+        return load(configYaml, true);
+    }
+
+    public static ProcessConfigResult load(Path configYaml, boolean mustExist) {
+        ProcessConfigLoader l = new ProcessConfigLoader(configYaml.toString());
+        String text;
+        try {
+            text = Files.readString(configYaml, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            if (mustExist) {
+                l.error(0, "", "file not found");
+            }
+            return l.result(ProcessConfig.defaults(configYaml));
+        } catch (IOException e) {
+            l.error(0, "", "cannot read: " + e);
+            return l.result(ProcessConfig.defaults(configYaml));
+        }
+        return parse(text, configYaml);
+    }
+
+    /** Parses {@code text} as the content of {@code configYaml} (used for relative paths and messages). */
+    public static ProcessConfigResult parse(String text, Path configYaml) {
+        ProcessConfigLoader l = new ProcessConfigLoader(configYaml.toString());
+        Node root;
+        try {
+            root = YamlDocument.compose(text, configYaml.toString());
+        } catch (YamlDocument.SyntaxError e) {
+            l.error(e.line(), "", e.getMessage());
+            return l.result(ProcessConfig.defaults(configYaml));
+        }
+        return l.result(l.read(root, configYaml));
+    }
+
+    private ProcessConfigResult result(ProcessConfig config) {
+        return new ProcessConfigResult(config, errors, warnings);
+    }
+
+    // ------------------------------------------------------------------ the keys
+
+    private static final class Builder {
+        List<ListenAddress> nodeListen = List.of(ProcessConfig.NODE_LISTEN_DEFAULT);
+        boolean sslEnable = SslConfig.DEFAULT.enable();
+        List<SslListen> sslListen = SslConfig.DEFAULT.listen();
+        String fallbackSni;
+        boolean enableAdmin = true;
+        ListenAddress apisixStatus;
+        String role = ProcessConfig.ROLE_DEFAULT;
+        Map<String, String> providers = new HashMap<>();
+        Map<String, Integer> providerLines = new HashMap<>();
+        int roleLine;
+        List<String> etcdHosts = EtcdConfig.DEFAULT.hosts();
+        String etcdPrefix = EtcdConfig.DEFAULT_PREFIX;
+        int etcdTimeout = EtcdConfig.DEFAULT_TIMEOUT_SECONDS;
+        String etcdUser;
+        String etcdPassword;
+        ObjectNode etcdTls;
+        List<AdminKey> adminKeys = List.of();
+        boolean adminKeyRequired = true;
+        ListenAddress adminListen = AdminConfig.DEFAULT_LISTEN;
+        List<String> allowAdmin = AdminConfig.DEFAULT_ALLOW_ADMIN;
+        ListenAddress prometheus = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
+        final Map<String, Object> tp = new LinkedHashMap<>();
+    }
+
+    private ProcessConfig read(Node root, Path configFile) {
+        Builder b = new Builder();
+        if (root != null && !isNull(root)) {
+            Map<String, NodeTuple> top = mapping(root, "");
+            if (top != null) {
+                top.forEach((key, t) -> {
+                    Node v = t.getValueNode();
+                    String path = key;
+                    switch (key) {
+                        case "apisix" -> section(v, path, Map.of(
+                                "node_listen", (n, p) -> b.nodeListen = nodeListen(n, p),
+                                "ssl", (n, p) -> ssl(n, p, b),
+                                "enable_admin", (n, p) -> b.enableAdmin = bool(n, p, true),
+                                "status", (n, p) -> b.apisixStatus = address(n, p, "127.0.0.1", null)),
+                                APISIX_UNSUPPORTED, false);
+                        case "deployment" -> deployment(v, path, b);
+                        case "plugin_attr" -> pluginAttr(v, path, b);
+                        case "turnpike" -> turnpike(v, path, b);
+                        default -> {
+                            if (TOP_UNSUPPORTED.contains(key)) {
+                                unsupported(t.getKeyNode(), path);
+                            } else {
+                                unknown(t.getKeyNode(), path);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        return build(b, configFile);
+    }
+
+    private ProcessConfig build(Builder b, Path configFile) {
+        String provider = b.providers.get(b.role);
+        if (provider == null) {
+            provider = ProcessConfig.CONFIG_PROVIDER_DEFAULT;
+        }
+        if ("traditional".equals(b.role) && "json".equals(provider)) {
+            error(b.providerLines.getOrDefault(b.role, 0), "deployment.role_traditional.config_provider",
+                    "expected etcd or yaml, got \"json\"");
+            provider = ProcessConfig.CONFIG_PROVIDER_DEFAULT;
+        }
+        TurnpikeSettings d = TurnpikeSettings.defaults(configFile);
+        Map<String, Object> tp = b.tp;
+        ListenAddress status = (ListenAddress) tp.getOrDefault("status_listen",
+                b.apisixStatus != null ? b.apisixStatus : d.statusListen());
+        String sf = (String) tp.get("standalone_file");
+        TurnpikeSettings settings = new TurnpikeSettings(
+                intOr(tp, "event_loops", d.eventLoops()),
+                (String) tp.getOrDefault("transport", d.transport()),
+                intOr(tp, "max_request_line_bytes", d.maxRequestLineBytes()),
+                intOr(tp, "max_header_bytes", d.maxHeaderBytes()),
+                intOr(tp, "max_headers", d.maxHeaders()),
+                longOr(tp, "max_body_bytes", d.maxBodyBytes()),
+                longOr(tp, "header_timeout_ms", d.headerTimeoutMs()),
+                longOr(tp, "keepalive_timeout_ms", d.keepaliveTimeoutMs()),
+                longOr(tp, "upstream_connect_timeout_ms", d.upstreamConnectTimeoutMs()),
+                longOr(tp, "upstream_send_timeout_ms", d.upstreamSendTimeoutMs()),
+                longOr(tp, "upstream_read_timeout_ms", d.upstreamReadTimeoutMs()),
+                intOr(tp, "upstream_pool_size", d.upstreamPoolSize()),
+                longOr(tp, "upstream_idle_timeout_ms", d.upstreamIdleTimeoutMs()),
+                intOr(tp, "upstream_max_requests", d.upstreamMaxRequests()),
+                longOr(tp, "drain_timeout_ms", d.drainTimeoutMs()),
+                status,
+                sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
+                (Boolean) tp.getOrDefault("access_log", d.accessLog()));
+        return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
+                b.role, provider,
+                new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
+                new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
+                b.prometheus, settings);
+    }
+
+    private static int intOr(Map<String, Object> m, String k, int def) {
+        Object v = m.get(k);
+        return v == null ? def : ((Long) v).intValue();
+    }
+
+    private static long longOr(Map<String, Object> m, String k, long def) {
+        Object v = m.get(k);
+        return v == null ? def : (Long) v;
+    }
+
+    private void pluginAttr(Node n, String path, Builder b) {
+        ListenAddress def = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
+        section(n, path, Map.of("prometheus", (v, p) -> section(v, p, Map.of(
+                "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
+                PROMETHEUS_UNSUPPORTED, false)), null, false);
+    }
+
+    private void ssl(Node n, String path, Builder b) {
+        section(n, path, Map.of(
+                "enable", (v, p) -> b.sslEnable = bool(v, p, b.sslEnable),
+                "fallback_sni", (v, p) -> b.fallbackSni = hostName(v, p),
+                "listen", (v, p) -> {
+                    List<Node> items = list(v, p);
+                    if (items == null) {
+                        return;
+                    }
+                    List<SslListen> out = new ArrayList<>();
+                    for (int i = 0; i < items.size(); i++) {
+                        String ip = item(p, i);
+                        Node it = items.get(i);
+                        if (it instanceof ScalarNode) {
+                            Integer port = port(it, ip);
+                            if (port != null) {
+                                out.add(new SslListen("0.0.0.0", port, null));
+                            }
+                            continue;
+                        }
+                        String[] ipHolder = {"0.0.0.0"};
+                        Integer[] portHolder = {SslConfig.DEFAULT_PORT};
+                        String[] sni = {null};
+                        section(it, ip, Map.of(
+                                "ip", (x, xp) -> ipHolder[0] = ip(x, xp, ipHolder[0]),
+                                "port", (x, xp) -> portHolder[0] = port(x, xp),
+                                "fallback_sni", (x, xp) -> sni[0] = hostName(x, xp)),
+                                Set.of("enable_http2", "enable_http3"), false);
+                        if (portHolder[0] != null) {
+                            out.add(new SslListen(ipHolder[0], portHolder[0], sni[0]));
+                        }
+                    }
+                    if (!out.isEmpty()) {
+                        b.sslListen = out;
+                    }
+                }), SSL_UNSUPPORTED, false);
+    }
+
+    private void deployment(Node n, String path, Builder b) {
+        section(n, path, Map.of(
+                "role", (v, p) -> {
+                    String r = enumValue(v, p, Set.of("traditional", "data_plane", "control_plane"));
+                    if ("control_plane".equals(r)) {
+                        error(YamlDocument.line(v), p, "role control_plane is not supported by Turnpike (it serves"
+                                + " traffic: use traditional or data_plane)");
+                    } else if (r != null) {
+                        b.role = r;
+                        b.roleLine = YamlDocument.line(v);
+                    }
+                },
+                "role_traditional", (v, p) -> provider(v, p, "traditional", Set.of("etcd", "yaml", "json"), b),
+                "role_data_plane", (v, p) -> provider(v, p, "data_plane", Set.of("etcd", "yaml", "json"), b),
+                "etcd", (v, p) -> section(v, p, Map.of(
+                        "host", (x, xp) -> {
+                            List<String> hosts = new ArrayList<>();
+                            List<Node> items = x instanceof ScalarNode ? List.of(x) : list(x, xp);
+                            if (items == null) {
+                                return;
+                            }
+                            for (int i = 0; i < items.size(); i++) {
+                                String ip = x instanceof ScalarNode ? xp : item(xp, i);
+                                String url = string(items.get(i), ip);
+                                if (url == null) {
+                                    continue;
+                                }
+                                if (!url.startsWith("http://") && !url.startsWith("https://")) {
+                                    error(YamlDocument.line(items.get(i)), ip,
+                                            "expected an http:// or https:// URL, got " + q(url));
+                                } else {
+                                    hosts.add(url);
+                                }
+                            }
+                            if (!hosts.isEmpty()) {
+                                b.etcdHosts = hosts;
+                            }
+                        },
+                        "prefix", (x, xp) -> {
+                            String s = string(x, xp);
+                            if (s != null && !s.startsWith("/")) {
+                                error(YamlDocument.line(x), xp, "expected a key prefix starting with \"/\", got " + q(s));
+                            } else if (s != null) {
+                                b.etcdPrefix = s.length() > 1 && s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+                            }
+                        },
+                        "timeout", (x, xp) -> {
+                            Long t = integer(x, xp, 1, Integer.MAX_VALUE);
+                            if (t != null) {
+                                b.etcdTimeout = t.intValue();
+                            }
+                        },
+                        "user", (x, xp) -> b.etcdUser = string(x, xp),
+                        "password", (x, xp) -> b.etcdPassword = string(x, xp),
+                        "tls", (x, xp) -> {
+                            if (!(x instanceof MappingNode)) {
+                                expected(x, xp, "a mapping");
+                                return;
+                            }
+                            JsonTree tree = JsonTree.of(x);
+                            if (tree.error() != null) {
+                                error(tree.errorLine(), xp, tree.error());
+                            } else {
+                                b.etcdTls = (ObjectNode) tree.value();
+                            }
+                        }), ETCD_UNSUPPORTED, false),
+                "admin", (v, p) -> admin(v, p, b)), DEPLOYMENT_UNSUPPORTED, false);
+    }
+
+    private void provider(Node n, String path, String role, Set<String> allowed, Builder b) {
+        section(n, path, Map.of("config_provider", (v, p) -> {
+            String s = enumValue(v, p, allowed);
+            if (s != null) {
+                b.providers.put(role, s);
+                b.providerLines.put(role, YamlDocument.line(v));
+            }
+        }), Set.of("conf_server"), false);
+    }
+
+    private void admin(Node n, String path, Builder b) {
+        section(n, path, Map.of(
+                "admin_key_required", (v, p) -> b.adminKeyRequired = bool(v, p, true),
+                "admin_listen", (v, p) -> b.adminListen = orDefault(address(v, p, AdminConfig.DEFAULT_LISTEN.ip(),
+                        AdminConfig.DEFAULT_LISTEN.port()), b.adminListen),
+                "allow_admin", (v, p) -> {
+                    List<Node> items = list(v, p);
+                    if (items == null) {
+                        return;
+                    }
+                    List<String> out = new ArrayList<>();
+                    for (int i = 0; i < items.size(); i++) {
+                        String s = string(items.get(i), item(p, i));
+                        if (s != null && !ResourceCodec.isIpOrCidr(s)) {
+                            error(YamlDocument.line(items.get(i)), item(p, i), "expected an IP or CIDR, got " + q(s));
+                        } else if (s != null) {
+                            out.add(s);
+                        }
+                    }
+                    b.allowAdmin = out;
+                },
+                "admin_key", (v, p) -> {
+                    List<Node> items = list(v, p);
+                    if (items == null) {
+                        return;
+                    }
+                    List<AdminKey> keys = new ArrayList<>();
+                    for (int i = 0; i < items.size(); i++) {
+                        String ip = item(p, i);
+                        String[] f = new String[3];
+                        f[2] = "admin";
+                        section(items.get(i), ip, Map.of(
+                                "name", (x, xp) -> f[0] = string(x, xp),
+                                "key", (x, xp) -> f[1] = string(x, xp),
+                                "role", (x, xp) -> f[2] = orDefault(enumValue(x, xp, Set.of("admin", "viewer")), f[2])),
+                                Set.of(), false);
+                        if (f[1] == null || f[1].isEmpty()) {
+                            error(YamlDocument.line(items.get(i)), ip, "admin key has no \"key\"");
+                        } else {
+                            keys.add(new AdminKey(f[0] == null ? "key" + i : f[0], f[1], f[2]));
+                        }
+                    }
+                    b.adminKeys = keys;
+                }), ADMIN_UNSUPPORTED, false);
+    }
+
+    private void turnpike(Node n, String path, Builder b) {
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        Map<String, Object> tp = b.tp;
+        h.put("event_loops", (v, p) -> put(tp, "event_loops", integer(v, p, 0, 4096)));
+        h.put("transport", (v, p) -> put(tp, "transport", enumValue(v, p, TRANSPORTS)));
+        h.put("max_request_line_bytes", (v, p) -> put(tp, "max_request_line_bytes", integer(v, p, 64, Integer.MAX_VALUE)));
+        h.put("max_header_bytes", (v, p) -> put(tp, "max_header_bytes", integer(v, p, 256, Integer.MAX_VALUE)));
+        h.put("max_headers", (v, p) -> put(tp, "max_headers", integer(v, p, 1, 65536)));
+        h.put("max_body_bytes", (v, p) -> put(tp, "max_body_bytes", integer(v, p, 0, Long.MAX_VALUE)));
+        for (String k : List.of("header_timeout_ms", "keepalive_timeout_ms", "upstream_connect_timeout_ms",
+                "upstream_send_timeout_ms", "upstream_read_timeout_ms", "upstream_idle_timeout_ms",
+                "drain_timeout_ms")) {
+            h.put(k, (v, p) -> put(tp, k, integer(v, p, 1, Long.MAX_VALUE)));
+        }
+        h.put("upstream_pool_size", (v, p) -> put(tp, "upstream_pool_size", integer(v, p, 0, 1_000_000)));
+        h.put("upstream_max_requests", (v, p) -> put(tp, "upstream_max_requests", integer(v, p, 1, Integer.MAX_VALUE)));
+        h.put("status_listen", (v, p) -> put(tp, "status_listen", address(v, p, "127.0.0.1", null)));
+        h.put("standalone_file", (v, p) -> {
+            String s = string(v, p);
+            if (s != null && s.isBlank()) {
+                error(YamlDocument.line(v), p, "expected a file path, got \"\"");
+            } else {
+                put(tp, "standalone_file", s);
+            }
+        });
+        h.put("access_log", (v, p) -> {
+            if (!isNull(v)) {
+                put(tp, "access_log", bool(v, p, false));
+            }
+        });
+        section(n, path, h, Set.of(), true);
+    }
+
+    private static void put(Map<String, Object> m, String k, Object v) {
+        if (v != null) {
+            m.put(k, v);
+        }
+    }
+
+    private static <T> T orDefault(T v, T def) {
+        return v == null ? def : v;
+    }
+
+    // ------------------------------------------------------------------ node readers
+
+    /**
+     * Walks the mapping {@code n}: known keys to their handler (skipping null values), {@code unsupported} ones to a
+     * warning, others to an error ({@code strict}) or a warning.
+     */
+    private void section(Node n, String path, Map<String, BiConsumer<Node, String>> handlers,
+                         Set<String> unsupported, boolean strict) {
+        if (isNull(n)) {
+            return;
+        }
+        Map<String, NodeTuple> m = mapping(n, path);
+        if (m == null) {
+            return;
+        }
+        m.forEach((key, t) -> {
+            String p = path.isEmpty() ? key : path + "." + key;
+            BiConsumer<Node, String> h = handlers.get(key);
+            if (h != null) {
+                if (!isNull(t.getValueNode())) {
+                    h.accept(t.getValueNode(), p);
+                }
+            } else if (unsupported == null || unsupported.contains(key)) {
+                unsupported(t.getKeyNode(), p);
+            } else if (strict) {
+                error(YamlDocument.line(t.getKeyNode()), p, "unknown key (known: " + String.join(", ",
+                        handlers.keySet()) + ")");
+            } else {
+                unknown(t.getKeyNode(), p);
+            }
+        });
+    }
+
+    private Map<String, NodeTuple> mapping(Node n, String path) {
+        if (!(n instanceof MappingNode)) {
+            expected(n, path, "a mapping");
+            return null;
+        }
+        Map<String, NodeTuple> out = new LinkedHashMap<>();
+        for (NodeTuple t : ((MappingNode) n).getValue()) {
+            if (!(t.getKeyNode() instanceof ScalarNode)) {
+                error(YamlDocument.line(t.getKeyNode()), path, "keys must be plain scalars");
+                continue;
+            }
+            String key = ((ScalarNode) t.getKeyNode()).getValue();
+            if (out.containsKey(key)) {
+                error(YamlDocument.line(t.getKeyNode()), path.isEmpty() ? key : path + "." + key, "duplicate key");
+                continue;
+            }
+            out.put(key, t);
+        }
+        return out;
+    }
+
+    private List<ListenAddress> nodeListen(Node n, String path) {
+        if (n instanceof ScalarNode) {
+            Integer port = port(n, path);
+            return port == null ? List.of(ProcessConfig.NODE_LISTEN_DEFAULT) : List.of(new ListenAddress("0.0.0.0", port));
+        }
+        List<Node> items = list(n, path);
+        if (items == null) {
+            return List.of(ProcessConfig.NODE_LISTEN_DEFAULT);
+        }
+        List<ListenAddress> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            Node it = items.get(i);
+            String ip = item(path, i);
+            if (it instanceof ScalarNode) {
+                Integer port = port(it, ip);
+                if (port != null) {
+                    out.add(new ListenAddress("0.0.0.0", port));
+                }
+            } else {
+                ListenAddress a = address(it, ip, "0.0.0.0", null);
+                if (a != null) {
+                    out.add(a);
+                }
+            }
+        }
+        if (out.isEmpty()) {
+            if (items.isEmpty()) {
+                error(YamlDocument.line(n), path, "expected at least one port");
+            }
+            return List.of(ProcessConfig.NODE_LISTEN_DEFAULT);
+        }
+        return out;
+    }
+
+    /** {@code {ip, port}}; a missing port takes {@code defaultPort} (or is an error when that is null). */
+    private ListenAddress address(Node n, String path, String defaultIp, Integer defaultPort) {
+        String[] ip = {defaultIp};
+        Integer[] port = {defaultPort};
+        boolean[] portBad = {false};
+        if (!(n instanceof MappingNode)) {
+            expected(n, path, "a mapping with ip and port");
+            return null;
+        }
+        section(n, path, Map.of(
+                "ip", (v, p) -> ip[0] = ip(v, p, ip[0]),
+                "port", (v, p) -> {
+                    port[0] = port(v, p);
+                    portBad[0] = port[0] == null;
+                }), Set.of("enable_http2", "enable_http3"), false);
+        if (portBad[0]) {
+            return null;
+        }
+        if (port[0] == null) {
+            error(YamlDocument.line(n), path, "\"port\" is required");
+            return null;
+        }
+        return new ListenAddress(ip[0], port[0]);
+    }
+
+    private String ip(Node n, String path, String def) {
+        String s = string(n, path);
+        if (s == null) {
+            return def;
+        }
+        String bare = s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;
+        if (!ResourceCodec.isIpOrCidr(bare) || bare.indexOf('/') >= 0) {
+            error(YamlDocument.line(n), path, "expected an IP address, got " + q(s));
+            return def;
+        }
+        return bare;
+    }
+
+    private Integer port(Node n, String path) {
+        JsonNode v = n instanceof ScalarNode ? JsonTree.scalar((ScalarNode) n) : null;
+        if (v == null || !v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > 65535) {
+            error(YamlDocument.line(n), path, "expected a port number 1..65535, got " + show(n));
+            return null;
+        }
+        return v.intValue();
+    }
+
+    private Long integer(Node n, String path, long min, long max) {
+        JsonNode v = n instanceof ScalarNode ? JsonTree.scalar((ScalarNode) n) : null;
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
+            error(YamlDocument.line(n), path, "expected an integer, got " + show(n));
+            return null;
+        }
+        long l = v.asLong();
+        if (l < min || l > max) {
+            error(YamlDocument.line(n), path, "expected an integer " + (max == Long.MAX_VALUE || max == Integer.MAX_VALUE
+                    ? ">= " + min : min + ".." + max) + ", got " + l);
+            return null;
+        }
+        return l;
+    }
+
+    private boolean bool(Node n, String path, boolean def) {
+        JsonNode v = n instanceof ScalarNode ? JsonTree.scalar((ScalarNode) n) : null;
+        if (v == null || !v.isBoolean()) {
+            error(YamlDocument.line(n), path, "expected true or false, got " + show(n));
+            return def;
+        }
+        return v.booleanValue();
+    }
+
+    private String string(Node n, String path) {
+        if (!(n instanceof ScalarNode)) {
+            expected(n, path, "a string");
+            return null;
+        }
+        return ((ScalarNode) n).getValue();
+    }
+
+    private String hostName(Node n, String path) {
+        String s = string(n, path);
+        if (s != null && !s.matches("^[0-9a-zA-Z._-]+$")) {
+            error(YamlDocument.line(n), path, "expected a host name, got " + q(s));
+            return null;
+        }
+        return s == null ? null : s.toLowerCase(Locale.ROOT);
+    }
+
+    private String enumValue(Node n, String path, Set<String> allowed) {
+        String s = n instanceof ScalarNode ? ((ScalarNode) n).getValue() : null;
+        if (s == null || !allowed.contains(s)) {
+            error(YamlDocument.line(n), path, "expected one of " + String.join(", ", allowed.stream().sorted().toList())
+                    + ", got " + show(n));
+            return null;
+        }
+        return s;
+    }
+
+    private List<Node> list(Node n, String path) {
+        if (!(n instanceof SequenceNode)) {
+            expected(n, path, "a list");
+            return null;
+        }
+        return ((SequenceNode) n).getValue();
+    }
+
+    private void expected(Node n, String path, String what) {
+        error(YamlDocument.line(n), path, "expected " + what + ", got " + show(n));
+    }
+
+    private static String item(String path, int i) {
+        return path + "[" + i + "]";
+    }
+
+    private static boolean isNull(Node n) {
+        return n instanceof ScalarNode && JsonTree.scalar((ScalarNode) n).isNull();
+    }
+
+    private static String show(Node n) {
+        if (n instanceof MappingNode) {
+            return "a mapping";
+        }
+        if (n instanceof SequenceNode) {
+            return "a list";
+        }
+        JsonNode v = JsonTree.scalar((ScalarNode) n);
+        return v.isTextual() ? q(v.textValue()) : v.toString();
+    }
+
+    private static String q(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    private void error(int line, String key, String message) {
+        errors.add(new ConfigProblem(null, null, -1, key, message, file, line));
+    }
+
+    private void unsupported(Node keyNode, String key) {
+        warnings.add(new ConfigProblem(null, null, -1, key, "not supported by Turnpike, ignored", file,
+                YamlDocument.line(keyNode)));
+    }
+
+    private void unknown(Node keyNode, String key) {
+        warnings.add(new ConfigProblem(null, null, -1, key, "unknown key, ignored", file, YamlDocument.line(keyNode)));
+    }
+}

@@ -1,0 +1,79 @@
+package io.turnpike.config.process;
+
+import java.nio.file.Path;
+
+/**
+ * Turnpike's own settings: the {@code turnpike:} section of config.yaml (snake_case keys). Every key, its default
+ * and its meaning:
+ *
+ * <pre>
+ * event_loops                 0        event loop threads; 0 = one per available core
+ * transport                   auto     auto | epoll | nio
+ * max_request_line_bytes      8192     longer request line: 414
+ * max_header_bytes            65536    larger header block: 431
+ * max_headers                 100      more header fields: 431
+ * max_body_bytes              104857600  larger request body: 413; 0 = unlimited
+ * header_timeout_ms           10000    time to receive a request head: 408
+ * keepalive_timeout_ms        60000    idle client connection is closed after
+ * upstream_connect_timeout_ms 6000     defaults for routes/upstreams without timeout
+ * upstream_send_timeout_ms    60000
+ * upstream_read_timeout_ms    60000
+ * upstream_pool_size          320      idle keep-alive connections per upstream node per event loop
+ * upstream_idle_timeout_ms    60000    idle upstream connection is closed after
+ * upstream_max_requests       1000     requests per upstream connection before it is retired
+ * drain_timeout_ms            30000    graceful shutdown: wait for in-flight requests this long
+ * status_listen               127.0.0.1:7085  {ip, port} for /status and /status/ready
+ * standalone_file             apisix.yaml beside config.yaml (relative paths resolve against its folder)
+ * access_log                  false
+ * </pre>
+ */
+public record TurnpikeSettings(int eventLoops, String transport, int maxRequestLineBytes, int maxHeaderBytes,
+                               int maxHeaders, long maxBodyBytes, long headerTimeoutMs, long keepaliveTimeoutMs,
+                               long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
+                               int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
+                               long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile,
+                               boolean accessLog) {
+
+    public static final int EVENT_LOOPS_DEFAULT = 0;
+    public static final String TRANSPORT_DEFAULT = "auto";
+    public static final int MAX_REQUEST_LINE_BYTES_DEFAULT = 8192;
+    public static final int MAX_HEADER_BYTES_DEFAULT = 65536;
+    public static final int MAX_HEADERS_DEFAULT = 100;
+    public static final long MAX_BODY_BYTES_DEFAULT = 104_857_600L;
+    public static final long HEADER_TIMEOUT_MS_DEFAULT = 10_000;
+    public static final long KEEPALIVE_TIMEOUT_MS_DEFAULT = 60_000;
+    public static final long UPSTREAM_CONNECT_TIMEOUT_MS_DEFAULT = 6_000;
+    public static final long UPSTREAM_SEND_TIMEOUT_MS_DEFAULT = 60_000;
+    public static final long UPSTREAM_READ_TIMEOUT_MS_DEFAULT = 60_000;
+    public static final int UPSTREAM_POOL_SIZE_DEFAULT = 320;
+    public static final long UPSTREAM_IDLE_TIMEOUT_MS_DEFAULT = 60_000;
+    public static final int UPSTREAM_MAX_REQUESTS_DEFAULT = 1000;
+    public static final long DRAIN_TIMEOUT_MS_DEFAULT = 30_000;
+    public static final ListenAddress STATUS_LISTEN_DEFAULT = new ListenAddress("127.0.0.1", 7085);
+    public static final String STANDALONE_FILE_DEFAULT = "apisix.yaml";
+    public static final boolean ACCESS_LOG_DEFAULT = false;
+
+    /** The defaults, with the standalone file beside {@code configFile} (or in the working folder when null). */
+    public static TurnpikeSettings defaults(Path configFile) {
+        return new TurnpikeSettings(EVENT_LOOPS_DEFAULT, TRANSPORT_DEFAULT, MAX_REQUEST_LINE_BYTES_DEFAULT,
+                MAX_HEADER_BYTES_DEFAULT, MAX_HEADERS_DEFAULT, MAX_BODY_BYTES_DEFAULT, HEADER_TIMEOUT_MS_DEFAULT,
+                KEEPALIVE_TIMEOUT_MS_DEFAULT, UPSTREAM_CONNECT_TIMEOUT_MS_DEFAULT, UPSTREAM_SEND_TIMEOUT_MS_DEFAULT,
+                UPSTREAM_READ_TIMEOUT_MS_DEFAULT, UPSTREAM_POOL_SIZE_DEFAULT, UPSTREAM_IDLE_TIMEOUT_MS_DEFAULT,
+                UPSTREAM_MAX_REQUESTS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, STATUS_LISTEN_DEFAULT,
+                besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT);
+    }
+
+    /** {@code file} resolved against the folder of {@code configFile}. */
+    static Path besideConfig(Path configFile, String file) {
+        Path p = Path.of(file);
+        if (p.isAbsolute() || configFile == null || configFile.getParent() == null) {
+            return p;
+        }
+        return configFile.getParent().resolve(p);
+    }
+
+    /** Event loops to start: {@code eventLoops}, or the number of available cores when 0. */
+    public int effectiveEventLoops() {
+        return eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
+    }
+}

@@ -1,0 +1,263 @@
+package io.turnpike.config.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.turnpike.config.ConfigProblem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProcessConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    private ProcessConfigResult load(String yaml) throws Exception {
+        Path p = dir.resolve("config.yaml");
+        Files.writeString(p, yaml);
+        return ProcessConfigLoader.load(p);
+    }
+
+    private static List<String> render(List<ConfigProblem> problems) {
+        return problems.stream().map(ConfigProblem::render).toList();
+    }
+
+    @Test
+    void defaultsWhenDefaultFileIsMissing() {
+        Path p = dir.resolve("config.yaml");
+        ProcessConfigResult r = ProcessConfigLoader.load(p);
+        assertTrue(r.ok());
+        assertEquals(List.of(), r.warnings());
+        ProcessConfig c = r.config();
+        assertEquals(List.of(new ListenAddress("0.0.0.0", 9080)), c.nodeListen());
+        assertEquals("traditional", c.role());
+        assertEquals("etcd", c.configProvider());
+        assertFalse(c.standalone());
+        assertEquals(List.of("http://127.0.0.1:2379"), c.etcd().hosts());
+        assertEquals("/apisix", c.etcd().prefix());
+        assertEquals(30, c.etcd().timeoutSeconds());
+        assertEquals(new ListenAddress("0.0.0.0", 9180), c.admin().adminListen());
+        assertEquals(new ListenAddress("127.0.0.1", 9091), c.prometheusExportAddr());
+        assertEquals(List.of(new SslListen("0.0.0.0", 9443, null)), c.ssl().listen());
+        TurnpikeSettings t = c.turnpike();
+        assertEquals(TurnpikeSettings.defaults(p), t);
+        assertEquals(dir.resolve("apisix.yaml"), t.standaloneFile());
+        assertEquals(8192, t.maxRequestLineBytes());
+        assertEquals(104_857_600L, t.maxBodyBytes());
+        assertEquals(6000, t.upstreamConnectTimeoutMs());
+        assertEquals(320, t.upstreamPoolSize());
+        assertEquals(new ListenAddress("127.0.0.1", 7085), t.statusListen());
+        assertEquals("auto", t.transport());
+        assertFalse(t.accessLog());
+    }
+
+    @Test
+    void explicitMissingFileIsAnError() {
+        Path p = dir.resolve("nope.yaml");
+        ProcessConfigResult r = ProcessConfigLoader.loadExplicit(p);
+        assertEquals(List.of(p + ": file not found"), render(r.errors()));
+    }
+
+    @Test
+    void nodeListenForms() throws Exception {
+        assertEquals(List.of(new ListenAddress("0.0.0.0", 8080)),
+                load("apisix:\n  node_listen: 8080\n").config().nodeListen());
+        assertEquals(List.of(new ListenAddress("0.0.0.0", 1), new ListenAddress("0.0.0.0", 2)),
+                load("apisix:\n  node_listen: [1, 2]\n").config().nodeListen());
+        ProcessConfigResult r = load("apisix:\n  node_listen:\n    - ip: 127.0.0.2\n      port: 80\n    - port: 81\n"
+                + "    - ip: \"::1\"\n      port: 82\n      enable_http2: true\n");
+        assertEquals(List.of(new ListenAddress("127.0.0.2", 80), new ListenAddress("0.0.0.0", 81),
+                new ListenAddress("::1", 82)), r.config().nodeListen());
+        assertEquals(List.of(dir.resolve("config.yaml") + ":8: apisix.node_listen[2].enable_http2: not supported by"
+                + " Turnpike, ignored"), render(r.warnings()));
+    }
+
+    @Test
+    void wrongTypesAreErrorsWithLines() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                apisix:
+                  node_listen:
+                    - 9080
+                    - abc
+                    - 70000
+                  ssl:
+                    enable: maybe
+                deployment:
+                  role: edge
+                  etcd:
+                    host: [127.0.0.1:2379]
+                    timeout: -1
+                  admin:
+                    allow_admin: [10.0.0.0/40]
+                    admin_listen: {ip: 1.2.3.4, port: x}
+                turnpike:
+                  max_body_bytes: lots
+                  status_listen: 7085
+                """);
+        assertEquals(List.of(
+                f + ":4: apisix.node_listen[1]: expected a port number 1..65535, got \"abc\"",
+                f + ":5: apisix.node_listen[2]: expected a port number 1..65535, got 70000",
+                f + ":7: apisix.ssl.enable: expected true or false, got \"maybe\"",
+                f + ":9: deployment.role: expected one of control_plane, data_plane, traditional, got \"edge\"",
+                f + ":11: deployment.etcd.host[0]: expected an http:// or https:// URL, got \"127.0.0.1:2379\"",
+                f + ":12: deployment.etcd.timeout: expected an integer >= 1, got -1",
+                f + ":14: deployment.admin.allow_admin[0]: expected an IP or CIDR, got \"10.0.0.0/40\"",
+                f + ":15: deployment.admin.admin_listen.port: expected a port number 1..65535, got \"x\"",
+                f + ":17: turnpike.max_body_bytes: expected an integer, got \"lots\"",
+                f + ":18: turnpike.status_listen: expected a mapping with ip and port, got 7085"), render(r.errors()));
+        assertEquals(List.of(new ListenAddress("0.0.0.0", 9080)), r.config().nodeListen());
+        assertEquals(TurnpikeSettings.MAX_BODY_BYTES_DEFAULT, r.config().turnpike().maxBodyBytes());
+    }
+
+    @Test
+    void unknownKeys() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                apisix:
+                  node_listen: 9080
+                  router:
+                    http: radixtree_host_uri
+                  colour: blue
+                nginx_config:
+                  worker_processes: auto
+                plugins: [key-auth]
+                whatever: 1
+                turnpike:
+                  event_loop: 4
+                """);
+        assertEquals(List.of(f + ":11: turnpike.event_loop: unknown key (known: event_loops, transport,"
+                + " max_request_line_bytes, max_header_bytes, max_headers, max_body_bytes, header_timeout_ms,"
+                + " keepalive_timeout_ms, upstream_connect_timeout_ms, upstream_send_timeout_ms,"
+                + " upstream_read_timeout_ms, upstream_idle_timeout_ms, drain_timeout_ms, upstream_pool_size,"
+                + " upstream_max_requests, status_listen, standalone_file, access_log)"), render(r.errors()));
+        assertEquals(List.of(
+                f + ":3: apisix.router: not supported by Turnpike, ignored",
+                f + ":5: apisix.colour: unknown key, ignored",
+                f + ":6: nginx_config: not supported by Turnpike, ignored",
+                f + ":8: plugins: not supported by Turnpike, ignored",
+                f + ":9: whatever: unknown key, ignored"), render(r.warnings()));
+    }
+
+    @Test
+    void everyKnownKey() throws Exception {
+        ProcessConfigResult r = load("""
+                apisix:
+                  node_listen: [9080]
+                  enable_admin: false
+                  ssl:
+                    enable: true
+                    listen:
+                      - port: 9443
+                      - ip: 127.0.0.1
+                        port: 8443
+                        fallback_sni: Other.com
+                    fallback_sni: example.com
+                deployment:
+                  role: data_plane
+                  role_data_plane:
+                    config_provider: json
+                  etcd:
+                    host: ["http://10.0.0.1:2379", "https://10.0.0.2:2379"]
+                    prefix: /gw/
+                    timeout: 5
+                    user: root
+                    password: secret
+                    tls:
+                      verify: false
+                  admin:
+                    admin_key:
+                      - name: admin
+                        key: abc
+                        role: admin
+                      - name: viewer
+                        key: def
+                        role: viewer
+                    admin_listen:
+                      ip: 127.0.0.1
+                      port: 19180
+                    allow_admin: [127.0.0.0/24, "::1"]
+                plugin_attr:
+                  prometheus:
+                    export_addr: {ip: 0.0.0.0, port: 9092}
+                turnpike:
+                  event_loops: 4
+                  transport: nio
+                  max_request_line_bytes: 4096
+                  max_header_bytes: 32768
+                  max_headers: 50
+                  max_body_bytes: 0
+                  header_timeout_ms: 1000
+                  keepalive_timeout_ms: 2000
+                  upstream_connect_timeout_ms: 3000
+                  upstream_send_timeout_ms: 4000
+                  upstream_read_timeout_ms: 5000
+                  upstream_pool_size: 16
+                  upstream_idle_timeout_ms: 6000
+                  upstream_max_requests: 100
+                  drain_timeout_ms: 7000
+                  status_listen: {ip: 0.0.0.0, port: 7086}
+                  standalone_file: /etc/turnpike/apisix.yaml
+                  access_log: true
+                """);
+        assertEquals(List.of(), r.errors());
+        assertEquals(List.of(), r.warnings());
+        ProcessConfig c = r.config();
+        assertEquals("data_plane", c.role());
+        assertEquals("json", c.configProvider());
+        assertTrue(c.standalone());
+        assertEquals(new SslConfig(true, List.of(new SslListen("0.0.0.0", 9443, null),
+                new SslListen("127.0.0.1", 8443, "other.com")), "example.com"), c.ssl());
+        assertEquals(List.of("http://10.0.0.1:2379", "https://10.0.0.2:2379"), c.etcd().hosts());
+        assertEquals("/gw", c.etcd().prefix());
+        assertEquals(5, c.etcd().timeoutSeconds());
+        assertEquals("root", c.etcd().user());
+        assertEquals("secret", c.etcd().password());
+        assertFalse(c.etcd().tls().get("verify").booleanValue());
+        assertFalse(c.admin().enabled());
+        assertEquals(List.of(new AdminKey("admin", "abc", "admin"), new AdminKey("viewer", "def", "viewer")),
+                c.admin().adminKeys());
+        assertEquals(new ListenAddress("127.0.0.1", 19180), c.admin().adminListen());
+        assertEquals(List.of("127.0.0.0/24", "::1"), c.admin().allowAdmin());
+        assertEquals(new ListenAddress("0.0.0.0", 9092), c.prometheusExportAddr());
+        assertEquals(new TurnpikeSettings(4, "nio", 4096, 32768, 50, 0, 1000, 2000, 3000, 4000, 5000, 16, 6000, 100,
+                7000, new ListenAddress("0.0.0.0", 7086), Path.of("/etc/turnpike/apisix.yaml"), true), c.turnpike());
+    }
+
+    @Test
+    void relativeStandaloneFileAndApisixStatus() throws Exception {
+        ProcessConfig c = load("apisix:\n  status:\n    ip: 127.0.0.9\n    port: 7000\nturnpike:\n"
+                + "  standalone_file: sub/routes.yaml\n").config();
+        assertEquals(dir.resolve("sub/routes.yaml"), c.turnpike().standaloneFile());
+        assertEquals(new ListenAddress("127.0.0.9", 7000), c.turnpike().statusListen());
+    }
+
+    @Test
+    void syntaxErrorAndEmptyFile() throws Exception {
+        ProcessConfigResult r = load("apisix:\n  node_listen: [9080\n");
+        assertFalse(r.ok());
+        assertTrue(r.errors().get(0).line() > 0);
+        assertTrue(r.errors().get(0).message().startsWith("YAML syntax error"));
+        ProcessConfigResult empty = load("# nothing\n");
+        assertTrue(empty.ok());
+        assertEquals(List.of(), empty.warnings());
+    }
+
+    @Test
+    void shippedConfigYamlLoads() {
+        Path conf = Path.of(System.getProperty("user.dir")).getParent().resolve("conf/config.yaml");
+        ProcessConfigResult r = ProcessConfigLoader.loadExplicit(conf);
+        assertEquals(List.of(), r.errors());
+        assertEquals(List.of(), r.warnings());
+        ProcessConfig c = r.config();
+        assertEquals(List.of(new ListenAddress("0.0.0.0", 9080)), c.nodeListen());
+        assertEquals("data_plane", c.role());
+        assertEquals("yaml", c.configProvider());
+        assertEquals(conf.getParent().resolve("apisix.yaml"), c.turnpike().standaloneFile());
+        assertTrue(Files.exists(c.turnpike().standaloneFile()));
+    }
+}

@@ -1,0 +1,154 @@
+package io.turnpike.engine.loop;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.snapshot.Snapshot;
+import io.turnpike.engine.upstream.NodeAddress;
+import io.turnpike.engine.upstream.NodePool;
+import io.turnpike.engine.upstream.SmoothWeightedRoundRobin;
+import io.turnpike.engine.upstream.UpstreamTarget;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything one event loop owns: the snapshot it currently serves, its upstream pools and balancer state, its
+ * counters, its connection sweeper and its upstream bootstrap. Envoy's "thread local cluster manager", in Turnpike's
+ * terms.
+ *
+ * <p>Confined to its event loop: every field is read and written only on {@link #eventLoop} (asserted where cheap);
+ * other threads hand work over with {@code eventLoop.execute}. The only cross-thread reads are the counters and
+ * {@link #appliedVersion}, which is volatile for the publication barrier and the readiness probe.
+ */
+public final class LoopContext {
+    public final int id;
+    public final EventLoop eventLoop;
+    public final EngineSettings settings;
+    public final LoopCounters counters = new LoopCounters();
+    public final ConnectionSweeper sweeper = new ConnectionSweeper();
+    private final Bootstrap upstreamBootstrap;
+
+    private Snapshot snapshot;
+    private volatile long appliedVersion = -1;
+    private SmoothWeightedRoundRobin[] balancers = new SmoothWeightedRoundRobin[0];
+    @SuppressWarnings("rawtypes")
+    private NodePool[] pools = new NodePool[0];
+    private final Map<String, NodePool<?>> poolsByKey = new HashMap<>();
+    private boolean draining;
+    private int openDownstream;
+    private int busyDownstream;
+
+    public LoopContext(int id, EventLoop eventLoop, EngineSettings settings, Class<? extends SocketChannel> socketClass,
+                       ByteBufAllocator allocator) {
+        this.id = id;
+        this.eventLoop = eventLoop;
+        this.settings = settings;
+        this.upstreamBootstrap = new Bootstrap()
+                .group(eventLoop)
+                .channel(socketClass)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, allocator)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.upstreamConnectTimeoutMs());
+    }
+
+    /** Starts the sweeper task. Call once after construction. */
+    public void start() {
+        eventLoop.scheduleAtFixedRate(() -> sweeper.sweep(System.nanoTime()),
+                ConnectionSweeper.TICK_MS, ConnectionSweeper.TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** A bootstrap bound to this loop; clone it and set the handler per connection. */
+    public Bootstrap upstreamBootstrap() {
+        return upstreamBootstrap;
+    }
+
+    public Snapshot snapshot() {
+        return snapshot;
+    }
+
+    public long appliedVersion() {
+        return appliedVersion;
+    }
+
+    /**
+     * Applies a new snapshot on this loop (runs on the loop). Pools of nodes that remain configured are kept, with
+     * their idle connections; pools of removed nodes are retired. Requests in flight keep the snapshot they pinned.
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    public void apply(Snapshot next) {
+        assert eventLoop.inEventLoop();
+        SmoothWeightedRoundRobin[] b = new SmoothWeightedRoundRobin[next.targets.length];
+        for (UpstreamTarget t : next.targets) {
+            b[t.slot] = new SmoothWeightedRoundRobin(t.nodes);
+        }
+        NodePool[] p = new NodePool[next.nodes.length];
+        Map<String, NodePool<?>> keep = new HashMap<>();
+        for (NodeAddress n : next.nodes) {
+            NodePool<?> pool = poolsByKey.get(n.key);
+            if (pool == null) {
+                pool = new NodePool<>(n.key, settings.upstreamPoolSize());
+            }
+            p[n.index] = pool;
+            keep.put(n.key, pool);
+        }
+        for (Map.Entry<String, NodePool<?>> e : poolsByKey.entrySet()) {
+            if (!keep.containsKey(e.getKey())) {
+                e.getValue().retire();
+            }
+        }
+        poolsByKey.clear();
+        poolsByKey.putAll(keep);
+        for (UpstreamTarget t : next.targets) {
+            for (NodeAddress n : t.nodes) {
+                p[n.index].maxIdle(t.poolSize);
+            }
+        }
+        this.balancers = b;
+        this.pools = p;
+        this.snapshot = next;
+        this.appliedVersion = next.version;
+    }
+
+    /** Picks a node of {@code target} by its balancer; null when none is available. */
+    public NodeAddress pick(UpstreamTarget target) {
+        return balancers[target.slot].next();
+    }
+
+    @SuppressWarnings("unchecked")
+    public <C extends NodePool.Pooled> NodePool<C> pool(NodeAddress node) {
+        return (NodePool<C>) pools[node.index];
+    }
+
+    public boolean isDraining() {
+        return draining;
+    }
+
+    public void startDraining() {
+        draining = true;
+    }
+
+    public void downstreamOpened() {
+        openDownstream++;
+    }
+
+    public void downstreamClosed() {
+        openDownstream--;
+    }
+
+    public int openDownstream() {
+        return openDownstream;
+    }
+
+    public void busy(int delta) {
+        busyDownstream += delta;
+    }
+
+    public int busyDownstream() {
+        return busyDownstream;
+    }
+}

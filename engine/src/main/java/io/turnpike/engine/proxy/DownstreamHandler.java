@@ -1,0 +1,585 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.turnpike.engine.codec.BodyFramer;
+import io.turnpike.engine.codec.HttpParseError;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.codec.RequestHeadParser;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.loop.Swept;
+import io.turnpike.engine.metrics.GatewayError;
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.router.CompiledRoute;
+import io.turnpike.engine.snapshot.Snapshot;
+import io.turnpike.engine.upstream.NodeAddress;
+import io.turnpike.engine.upstream.NodePool;
+import io.turnpike.engine.upstream.UpstreamTarget;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The proxy side of one client connection: decodes request heads with the project's parser, routes on the loop's
+ * pinned snapshot, takes an upstream connection of this loop's pool (or opens one on this loop), and streams the
+ * request body up and the response down without aggregating either.
+ *
+ * <pre>
+ *   HEAD ──head parsed──▶ CONNECTING ──connected──▶ BODY ──body complete──▶ AWAIT_RESPONSE
+ *    ▲                        │ (pooled connection: straight to BODY)              │
+ *    └────────────── response complete (keep-alive): next pipelined request ◀──────┘
+ * </pre>
+ *
+ * <p>Pipelined requests are served strictly in order: while an exchange is in flight, further bytes stay in the
+ * cumulation (reads pause beyond {@link EngineSettings#pipelineBufferLimitBytes()}) and are parsed when the response
+ * completes.
+ *
+ * <p>Back-pressure: reads on one side stop while the opposite channel is not writable ({@link #readBlockers}).
+ *
+ * <p>Confined to its event loop; no locks, no allocation per request in the steady state (pooled buffers, void
+ * promises, reused parser state). ByteBuf ownership: the cumulation is owned here; body bytes leave as retained slices
+ * whose ownership passes to the upstream channel's outbound buffer.
+ */
+public final class DownstreamHandler extends ChannelInboundHandlerAdapter implements Swept {
+    private static final int S_HEAD = 0;
+    private static final int S_CONNECTING = 1;
+    private static final int S_BODY = 2;
+    private static final int S_AWAIT_RESPONSE = 3;
+    private static final int S_CLOSED = 4;
+
+    private static final int BLOCK_UPSTREAM_UNWRITABLE = 1;
+    private static final int BLOCK_PIPELINE = 2;
+    private static final int BLOCK_CONNECTING = 4;
+
+    private static final byte[] CONTINUE_100 = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final LoopContext loop;
+    private final EngineSettings settings;
+    private final RequestHead head;
+    private final RequestHeadParser parser;
+    private final BodyFramer body;
+
+    private ChannelHandlerContext ctx;
+    private Channel channel;
+    private byte[] clientIp;
+    private byte[] localPort;
+
+    private ByteBuf cumulation;
+    private int state = S_HEAD;
+    private int readBlockers;
+    private boolean downstreamNeedsFlush;
+    private boolean upstreamNeedsFlush;
+
+    // The exchange in flight.
+    private Snapshot pinned;
+    private UpstreamConnection upstream;
+    private ByteBuf pendingHead;
+    private boolean requestComplete;
+    private boolean responseStarted;
+    private boolean expectContinue;
+    private boolean clientKeepAlive = true;
+    private boolean clientIsHttp10;
+    private boolean closeAfterResponse;
+    private boolean busy;
+
+    private long deadlineNs;
+    private boolean deadlineIsHead;
+    private int sweepIndex = -1;
+
+    public DownstreamHandler(LoopContext loop) {
+        this.loop = loop;
+        this.settings = loop.settings;
+        this.head = new RequestHead(settings.maxHeaders());
+        this.parser = new RequestHeadParser(settings.maxRequestLineBytes(), settings.maxHeaderBytes(),
+                settings.maxHeaders(), true);
+        this.body = new BodyFramer(settings.maxBodyBytes());
+    }
+
+    // ---------------------------------------------------------------- channel events
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.channel = ctx.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        // Once per connection: the proxy headers are written from these bytes on every request.
+        clientIp = (channel.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
+                ? remote.getAddress().getHostAddress() : "unknown").getBytes(StandardCharsets.US_ASCII);
+        localPort = Integer.toString(channel.localAddress() instanceof InetSocketAddress local ? local.getPort() : 0)
+                .getBytes(StandardCharsets.US_ASCII);
+        loop.sweeper.add(this);
+        loop.downstreamOpened();
+        loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_OPENED);
+        armHeadDeadline(System.nanoTime(), true);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        if (state == S_CLOSED) {
+            in.release();
+            return;
+        }
+        loop.counters.add(LoopCounters.BYTES_IN, in.readableBytes());
+        cumulation = cumulation == null ? in : Cumulation.append(ctx.alloc(), cumulation, in);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flushUpstream();
+        flushDownstream();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (upstream != null) {
+            upstream.blockReads(!channel.isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        int was = state;
+        state = S_CLOSED;
+        loop.sweeper.remove(this);
+        loop.downstreamClosed();
+        loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_CLOSED);
+        setBusy(false);
+        if (upstream != null) {
+            upstream.abort();
+            upstream = null;
+        }
+        releaseBuffers();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // I/O errors (reset by peer and the like): nothing to answer on a broken connection.
+        close();
+    }
+
+    // ---------------------------------------------------------------- request side
+
+    private void process() {
+        while (cumulation != null && cumulation.isReadable() && state != S_CLOSED) {
+            if (state == S_HEAD) {
+                if (!deadlineIsHead) {
+                    armHeadDeadline(System.nanoTime(), true); // first bytes of the next request on a kept-alive connection
+                }
+                int n = parser.parse(cumulation, head);
+                if (n == RequestHeadParser.NEED_MORE) {
+                    break;
+                }
+                if (n == RequestHeadParser.ERROR) {
+                    rejectRequest(head.error);
+                    return;
+                }
+                onHead(n);
+            } else if (state == S_BODY) {
+                if (!forwardBody()) {
+                    break;
+                }
+            } else {
+                // CONNECTING or AWAIT_RESPONSE: a pipelined request waits its turn.
+                if (cumulation.readableBytes() > settings.pipelineBufferLimitBytes()) {
+                    block(BLOCK_PIPELINE);
+                }
+                break;
+            }
+        }
+        if (cumulation != null && !cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private void onHead(int headLength) {
+        loop.counters.increment(LoopCounters.REQUESTS);
+        setBusy(true);
+        deadlineNs = 0;
+        Snapshot snapshot = loop.snapshot();
+        clientIsHttp10 = head.versionMinor == 0;
+        clientKeepAlive = head.keepAlive && !loop.isDraining();
+        boolean hasBody = head.chunked || head.contentLength > 0;
+        if (snapshot == null) {
+            respondError(GatewayError.SERVICE_UNAVAILABLE, hasBody, headLength);
+            return;
+        }
+        if (settings.maxBodyBytes() > 0 && head.contentLength > settings.maxBodyBytes()) {
+            rejectRequest(HttpParseError.BODY_TOO_LARGE);
+            return;
+        }
+        CompiledRoute route = snapshot.routes.match(cumulation, head);
+        if (route == null) {
+            respondError(GatewayError.ROUTE_NOT_FOUND, hasBody, headLength);
+            return;
+        }
+        UpstreamTarget target = route.upstream;
+        NodeAddress node = loop.pick(target);
+        if (node == null) {
+            respondError(GatewayError.NO_AVAILABLE_NODE, hasBody, headLength);
+            return;
+        }
+        pinned = snapshot;
+        ByteBuf out = ctx.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp));
+        HeadWriter.writeRequest(cumulation, head, out, clientIp, localPort, target, node);
+        boolean isHeadMethod = head.method == RequestHead.METHOD_HEAD;
+        expectContinue = head.expectContinue && !clientIsHttp10;
+        if (head.chunked) {
+            body.startChunked();
+        } else if (head.contentLength > 0) {
+            body.startContentLength(head.contentLength);
+        } else {
+            body.startNone();
+        }
+        cumulation.skipBytes(headLength);
+        parser.reset();
+        requestComplete = body.isComplete();
+        responseStarted = false;
+        closeAfterResponse = false;
+
+        NodePool<UpstreamConnection> pool = loop.pool(node);
+        UpstreamConnection pooled = pool.acquire();
+        if (pooled != null) {
+            loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
+            attach(pooled, out, isHeadMethod);
+        } else {
+            state = S_CONNECTING;
+            pendingHead = out;
+            block(BLOCK_CONNECTING);
+            connect(target, node, pool, isHeadMethod);
+        }
+    }
+
+    private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool,
+                         boolean isHeadMethod) {
+        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
+                target.maxRequestsPerConnection);
+        ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc).connect(node.address);
+        f.addListener((ChannelFutureListener) future -> {
+            if (state != S_CONNECTING) {
+                // The client went away while we were connecting; keep the fresh connection for the next request.
+                if (future.isSuccess()) {
+                    pool.release(uc, System.nanoTime());
+                }
+                return;
+            }
+            if (future.isSuccess()) {
+                unblock(BLOCK_CONNECTING);
+                attach(uc, pendingHead, isHeadMethod);
+                pendingHead = null;
+                process();
+                flushUpstream();
+                flushDownstream();
+            } else {
+                pendingHead.release();
+                pendingHead = null;
+                unblock(BLOCK_CONNECTING);
+                failBeforeResponse(GatewayError.UPSTREAM_CONNECT_FAILED);
+            }
+        });
+    }
+
+    private void attach(UpstreamConnection uc, ByteBuf requestHead, boolean isHeadMethod) {
+        upstream = uc;
+        uc.bind(this, isHeadMethod);
+        uc.channel().write(requestHead, uc.channel().voidPromise());
+        upstreamNeedsFlush = true;
+        state = requestComplete ? S_AWAIT_RESPONSE : S_BODY;
+        if (expectContinue && !requestComplete) {
+            writeDownstream(CONTINUE_100);
+        }
+        if (!uc.channel().isWritable()) {
+            block(BLOCK_UPSTREAM_UNWRITABLE);
+        }
+        if (!channel.isWritable()) {
+            uc.blockReads(true);
+        }
+    }
+
+    /** Forwards what is buffered of the request body. Returns false when more input is needed. */
+    private boolean forwardBody() {
+        int from = cumulation.readerIndex();
+        int n = body.consume(cumulation, from, cumulation.writerIndex());
+        if (n < 0) {
+            HttpParseError error = body.error();
+            UpstreamConnection uc = upstream;
+            upstream = null;
+            if (uc != null) {
+                uc.abort();
+            }
+            if (responseStarted) {
+                close();
+            } else {
+                rejectRequest(error);
+            }
+            return false;
+        }
+        if (n > 0) {
+            Channel up = upstream.channel();
+            up.write(cumulation.retainedSlice(from, n), up.voidPromise());
+            cumulation.skipBytes(n);
+            upstreamNeedsFlush = true;
+            if (!up.isWritable()) {
+                block(BLOCK_UPSTREAM_UNWRITABLE);
+            }
+        }
+        if (body.isComplete()) {
+            requestComplete = true;
+            state = S_AWAIT_RESPONSE;
+            return true;
+        }
+        return n > 0;
+    }
+
+    // ---------------------------------------------------------------- response side (called by UpstreamConnection)
+
+    void onInterimResponse(ByteBuf src, ResponseHead rh) {
+        if (clientIsHttp10 || expectContinue) {
+            return; // 1.0 clients do not understand 1xx; a 100 was already sent by the gateway
+        }
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength);
+        out.writeBytes(src, rh.headStart, rh.headLength);
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose) {
+        responseStarted = true;
+        if (untilClose || !requestComplete || !rh.keepAlive && !clientKeepAlive) {
+            closeAfterResponse = true;
+        }
+        if (!clientKeepAlive || loop.isDraining()) {
+            closeAfterResponse = true;
+        }
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32);
+        HeadWriter.writeResponse(src, rh, out, closeAfterResponse, clientIsHttp10);
+        loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    void onResponseBody(ByteBuf slice) {
+        loop.counters.add(LoopCounters.BYTES_OUT, slice.readableBytes());
+        ctx.write(slice, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+        if (!channel.isWritable() && upstream != null) {
+            upstream.blockReads(true);
+        }
+    }
+
+    void onResponseComplete(UpstreamConnection uc, boolean reusable) {
+        loop.counters.increment(LoopCounters.RESPONSES);
+        upstream = null;
+        if (reusable && requestComplete) {
+            uc.pool().release(uc, System.nanoTime());
+        } else {
+            uc.closeQuietly();
+        }
+        if (!requestComplete) {
+            // The upstream answered before the request body ended: the rest of the body cannot be framed away safely.
+            closeAfterResponse = true;
+        }
+        finishExchange();
+    }
+
+    void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
+        upstream = null;
+        if (responseStarted) {
+            // Part of the response went out already; the only honest signal left is closing the connection.
+            loop.counters.error(error);
+            flushDownstream();
+            close();
+            return;
+        }
+        failBeforeResponse(error);
+    }
+
+    private void failBeforeResponse(GatewayError error) {
+        loop.counters.error(error);
+        boolean close = !requestComplete || !clientKeepAlive;
+        if (!requestComplete) {
+            state = S_CLOSED; // stop forwarding body bytes
+        }
+        writeDownstream(ErrorResponses.gateway(error, close));
+        closeAfterResponse = close;
+        finishExchange();
+    }
+
+    private void finishExchange() {
+        pinned = null;
+        setBusy(false);
+        if (closeAfterResponse || !clientKeepAlive) {
+            closeAfterFlush();
+            return;
+        }
+        state = S_HEAD;
+        head.reset();
+        parser.reset();
+        unblock(BLOCK_PIPELINE | BLOCK_UPSTREAM_UNWRITABLE);
+        armHeadDeadline(System.nanoTime(), false);
+        if (cumulation != null && cumulation.isReadable()) {
+            process(); // the next pipelined request, which may already be complete in the cumulation
+            flushUpstream();
+        }
+        flushDownstream();
+    }
+
+    void flushDownstream() {
+        if (downstreamNeedsFlush) {
+            downstreamNeedsFlush = false;
+            ctx.flush();
+        }
+    }
+
+    private void flushUpstream() {
+        if (upstreamNeedsFlush) {
+            upstreamNeedsFlush = false;
+            if (upstream != null) {
+                upstream.channel().flush();
+            }
+        }
+    }
+
+    void upstreamWritabilityChanged(boolean writable) {
+        if (writable) {
+            unblock(BLOCK_UPSTREAM_UNWRITABLE);
+        } else {
+            block(BLOCK_UPSTREAM_UNWRITABLE);
+        }
+    }
+
+    // ---------------------------------------------------------------- errors, timeouts, close
+
+    /** Answers a request the gateway will not proxy. The connection stays open only if no body bytes follow. */
+    private void respondError(GatewayError error, boolean requestHasBody, int headLength) {
+        loop.counters.error(error);
+        boolean close = requestHasBody || !clientKeepAlive;
+        cumulation.skipBytes(headLength);
+        parser.reset();
+        writeDownstream(ErrorResponses.gateway(error, close));
+        requestComplete = true;
+        responseStarted = true;
+        closeAfterResponse = close;
+        if (close) {
+            state = S_CLOSED;
+        }
+        finishExchange();
+    }
+
+    /** A malformed request: answer with the parser's status and close (the framing of what follows is unknown). */
+    private void rejectRequest(HttpParseError error) {
+        loop.counters.parseError(error.ordinal());
+        setBusy(false);
+        state = S_CLOSED;
+        writeDownstream(ErrorResponses.parse(error));
+        closeAfterFlush();
+    }
+
+    private void writeDownstream(byte[] bytes) {
+        ByteBuf out = ctx.alloc().directBuffer(bytes.length);
+        out.writeBytes(bytes);
+        loop.counters.add(LoopCounters.BYTES_OUT, bytes.length);
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    private void armHeadDeadline(long nowNs, boolean headTimeout) {
+        deadlineIsHead = headTimeout;
+        deadlineNs = nowNs + (headTimeout ? settings.headerTimeoutNs() : settings.keepaliveTimeoutNs());
+    }
+
+    @Override
+    public void sweep(long nowNs) {
+        if (state == S_HEAD && loop.isDraining() && (cumulation == null || !cumulation.isReadable())) {
+            close(); // idle keep-alive connection during drain
+            return;
+        }
+        if (state != S_HEAD || deadlineNs == 0 || nowNs - deadlineNs < 0) {
+            return;
+        }
+        if (deadlineIsHead && cumulation != null && cumulation.isReadable()) {
+            loop.counters.error(GatewayError.REQUEST_HEAD_TIMEOUT);
+            state = S_CLOSED;
+            writeDownstream(ErrorResponses.gateway(GatewayError.REQUEST_HEAD_TIMEOUT, true));
+            closeAfterFlush();
+        } else {
+            close(); // idle keep-alive timeout, or a connection that never sent a byte
+        }
+    }
+
+    @Override
+    public int sweepIndex() {
+        return sweepIndex;
+    }
+
+    @Override
+    public void sweepIndex(int index) {
+        sweepIndex = index;
+    }
+
+    private void closeAfterFlush() {
+        state = S_CLOSED;
+        downstreamNeedsFlush = false;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void close() {
+        state = S_CLOSED;
+        channel.close();
+    }
+
+    private void releaseBuffers() {
+        if (cumulation != null) {
+            cumulation.release();
+            cumulation = null;
+        }
+        if (pendingHead != null) {
+            pendingHead.release();
+            pendingHead = null;
+        }
+    }
+
+    /** Tracks whether an exchange is in flight, for the loop's busy count (drain waits for it to reach zero). */
+    private void setBusy(boolean b) {
+        if (b != busy) {
+            busy = b;
+            loop.busy(b ? 1 : -1);
+        }
+    }
+
+    private void block(int reason) {
+        int before = readBlockers;
+        readBlockers |= reason;
+        if (before == 0) {
+            channel.config().setAutoRead(false);
+        }
+    }
+
+    private void unblock(int reasons) {
+        int before = readBlockers;
+        readBlockers &= ~reasons;
+        if (before != 0 && readBlockers == 0 && state != S_CLOSED) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** Exposed for tests and the status endpoint. */
+    boolean isIdle() {
+        return state == S_HEAD && (cumulation == null || !cumulation.isReadable());
+    }
+}

@@ -1,0 +1,161 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.upstream.NodeAddress;
+import io.turnpike.engine.upstream.UpstreamTarget;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Writes the heads Turnpike forwards: unchanged header lines are copied byte for byte from the received buffer,
+ * hop-by-hop headers are dropped, and the proxy headers are spliced in. Stateless and allocation-free.
+ *
+ * <p>The request line always says {@code HTTP/1.1}: an intermediary sends its own protocol version (RFC 9110 §6.2),
+ * which is what lets upstream connections be kept alive for HTTP/1.0 clients.
+ */
+final class HeadWriter {
+    private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HTTP11_SP = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] COLON_SP = {':', ' '};
+    private static final byte[] COMMA_SP = {',', ' '};
+    private static final byte[] XFF = "X-Forwarded-For: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] X_REAL_IP = "X-Real-IP: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XF_PROTO_HTTP = "X-Forwarded-Proto: http\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XF_HOST = "X-Forwarded-Host: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XF_PORT = "X-Forwarded-Port: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HOST = "Host: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION_KEEP_ALIVE = "Connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private HeadWriter() {
+    }
+
+    /**
+     * Request head toward the upstream. {@code clientIp} and {@code localPort} are ASCII bytes computed once per
+     * connection.
+     */
+    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort,
+                             UpstreamTarget target, NodeAddress node) {
+        out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
+        out.writeByte(' ');
+        out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
+        out.writeBytes(HTTP11_CRLF);
+        int lastXff = -1;
+        for (int i = 0; i < h.headerCount; i++) {
+            if (h.kind[i] == RequestHead.H_X_FORWARDED_FOR) {
+                lastXff = i;
+            }
+        }
+        for (int i = 0; i < h.headerCount; i++) {
+            byte kind = h.kind[i];
+            if (kind == RequestHead.H_TRANSFER_ENCODING) {
+                // The body is forwarded with its chunked framing as received, so its coding header travels with it.
+                copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                continue;
+            }
+            if (h.hopByHop[i]) {
+                continue;
+            }
+            switch (kind) {
+                case RequestHead.H_EXPECT, RequestHead.H_X_FORWARDED_PROTO, RequestHead.H_X_FORWARDED_HOST,
+                        RequestHead.H_X_FORWARDED_PORT, RequestHead.H_X_REAL_IP -> {
+                    // Expect is answered by the gateway itself; the X-Forwarded-* set below replace client-sent ones.
+                }
+                case RequestHead.H_HOST -> {
+                    if (target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+                        copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                    } else {
+                        out.writeBytes(HOST);
+                        out.writeBytes(target.passHost == UpstreamTarget.PASS_HOST_NODE
+                                ? node.hostHeader : target.rewriteHost);
+                        out.writeBytes(CRLF);
+                    }
+                }
+                case RequestHead.H_X_FORWARDED_FOR -> {
+                    if (i == lastXff) {
+                        copyLine(src, h.nameStart[i], h.valueEnd[i], out, false);
+                        out.writeBytes(COMMA_SP);
+                        out.writeBytes(clientIp);
+                        out.writeBytes(CRLF);
+                    } else {
+                        copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                    }
+                }
+                default -> copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+            }
+        }
+        if (h.hostIndex < 0 && target.passHost != UpstreamTarget.PASS_HOST_PASS) {
+            out.writeBytes(HOST);
+            out.writeBytes(target.passHost == UpstreamTarget.PASS_HOST_NODE ? node.hostHeader : target.rewriteHost);
+            out.writeBytes(CRLF);
+        }
+        if (lastXff < 0) {
+            out.writeBytes(XFF);
+            out.writeBytes(clientIp);
+            out.writeBytes(CRLF);
+        }
+        out.writeBytes(X_REAL_IP);
+        out.writeBytes(clientIp);
+        out.writeBytes(CRLF);
+        out.writeBytes(XF_PROTO_HTTP);
+        if (h.hostIndex >= 0) {
+            out.writeBytes(XF_HOST);
+            out.writeBytes(src, h.valueStart[h.hostIndex], h.valueEnd[h.hostIndex] - h.valueStart[h.hostIndex]);
+            out.writeBytes(CRLF);
+        }
+        out.writeBytes(XF_PORT);
+        out.writeBytes(localPort);
+        out.writeBytes(CRLF);
+        out.writeBytes(CRLF);
+    }
+
+    /**
+     * Response head toward the client: our own version, the upstream's status code and reason, its end-to-end headers,
+     * and an explicit Connection header when the client's default would be wrong.
+     */
+    static void writeResponse(ByteBuf src, ResponseHead h, ByteBuf out, boolean close, boolean clientIsHttp10) {
+        // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n".
+        int lineStart = h.headStart + 9;
+        int lineEnd = lineStart;
+        int headEnd = h.headStart + h.headLength;
+        while (lineEnd < headEnd && src.getByte(lineEnd) != '\n') {
+            lineEnd++;
+        }
+        out.writeBytes(HTTP11_SP);
+        out.writeBytes(src, lineStart, lineEnd + 1 - lineStart);
+        for (int i = 0; i < h.headerCount; i++) {
+            if (h.kind[i] == RequestHead.H_TRANSFER_ENCODING) {
+                copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                continue;
+            }
+            if (h.hopByHop[i]) {
+                continue;
+            }
+            copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+        }
+        if (close) {
+            out.writeBytes(CONNECTION_CLOSE);
+        } else if (clientIsHttp10) {
+            out.writeBytes(CONNECTION_KEEP_ALIVE);
+        }
+        out.writeBytes(CRLF);
+    }
+
+    private static void copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out) {
+        copyLine(src, start, valueEnd, out, true);
+    }
+
+    private static void copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out, boolean crlf) {
+        out.writeBytes(src, start, valueEnd - start);
+        if (crlf) {
+            out.writeBytes(CRLF);
+        }
+    }
+
+    static int estimateRequestHeadBytes(RequestHead h, byte[] clientIp) {
+        return h.headLength + 160 + 3 * clientIp.length;
+    }
+}

@@ -1,0 +1,297 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.turnpike.engine.codec.BodyFramer;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.codec.ResponseHeadParser;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.loop.Swept;
+import io.turnpike.engine.metrics.GatewayError;
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.upstream.NodePool;
+
+/**
+ * One keep-alive connection to an upstream node, opened on the same event loop as the downstream connection that
+ * first needed it and pooled on that loop afterwards. Parses responses with the project's own parser and streams them
+ * to the {@link DownstreamHandler} that currently owns the connection.
+ *
+ * <p>Confined to its event loop. Ownership: the connection is either idle in its {@link NodePool} ({@code owner ==
+ * null}) or bound to exactly one downstream exchange. Every inbound ByteBuf is owned here until it is either released
+ * or handed downstream as a retained slice.
+ */
+final class UpstreamConnection extends ChannelInboundHandlerAdapter implements NodePool.Pooled, Swept {
+    private static final int S_IDLE = 0;
+    private static final int S_HEAD = 1;
+    private static final int S_BODY = 2;
+    private static final int S_CLOSED = 3;
+
+    private final LoopContext loop;
+    private final NodePool<UpstreamConnection> pool;
+    private final ResponseHead head;
+    private final ResponseHeadParser parser;
+    private final BodyFramer body;
+    private final long readTimeoutNs;
+    private final long idleTimeoutNs;
+    private final int maxRequests;
+
+    private Channel channel;
+    private DownstreamHandler owner;
+    private ByteBuf cumulation;
+    private int state = S_IDLE;
+    private int requests;
+    private boolean requestIsHead;
+    private boolean untilClose;
+    private long deadlineNs;
+    private int sweepIndex = -1;
+
+    UpstreamConnection(LoopContext loop, NodePool<UpstreamConnection> pool, long readTimeoutNs, long idleTimeoutNs,
+                       int maxRequests) {
+        this.loop = loop;
+        this.pool = pool;
+        this.readTimeoutNs = readTimeoutNs;
+        this.idleTimeoutNs = idleTimeoutNs;
+        this.maxRequests = maxRequests;
+        this.head = new ResponseHead(loop.settings.maxHeaders());
+        this.parser = new ResponseHeadParser(loop.settings.maxHeaderBytes(), loop.settings.maxHeaders());
+        this.body = new BodyFramer(0);
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    NodePool<UpstreamConnection> pool() {
+        return pool;
+    }
+
+    /** Binds this connection to a downstream exchange; the request head is written by the caller right after. */
+    void bind(DownstreamHandler downstream, boolean headRequest) {
+        owner = downstream;
+        requestIsHead = headRequest;
+        state = S_HEAD;
+        head.reset();
+        parser.reset();
+        deadlineNs = System.nanoTime() + readTimeoutNs;
+        requests++;
+    }
+
+    /** Detaches from a downstream that went away mid-exchange; the connection cannot be reused. */
+    void abort() {
+        owner = null;
+        closeQuietly();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        // Before the connect promise completes: the connect listener writes through this channel.
+        channel = ctx.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        loop.sweeper.add(this);
+        loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_OPENED);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        if (owner == null || state == S_CLOSED) {
+            // Bytes on an idle keep-alive connection are a protocol error by the upstream; never reuse it.
+            in.release();
+            closeQuietly();
+            return;
+        }
+        if (cumulation == null) {
+            cumulation = in;
+        } else {
+            cumulation = Cumulation.append(ctx.alloc(), cumulation, in);
+        }
+        deadlineNs = System.nanoTime() + readTimeoutNs;
+        process();
+        if (cumulation != null && !cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private void process() {
+        while (cumulation != null && cumulation.isReadable() && owner != null) {
+            if (state == S_HEAD) {
+                int n = parser.parse(cumulation, head);
+                if (n == ResponseHeadParser.NEED_MORE) {
+                    return;
+                }
+                if (n == ResponseHeadParser.ERROR) {
+                    fail(GatewayError.UPSTREAM_INVALID_RESPONSE);
+                    return;
+                }
+                int status = head.status;
+                if (status >= 100 && status < 200) {
+                    if (status == 101) {
+                        // Upgrade is stripped from forwarded requests, so a switch is a protocol violation here.
+                        fail(GatewayError.UPSTREAM_INVALID_RESPONSE);
+                        return;
+                    }
+                    owner.onInterimResponse(cumulation, head);
+                    cumulation.skipBytes(n);
+                    head.reset();
+                    parser.reset();
+                    continue;
+                }
+                int mode = BodyFramer.bodyModeForResponse(head,
+                        requestIsHead ? RequestHead.METHOD_HEAD : RequestHead.METHOD_GET);
+                body.start(mode, head.contentLength);
+                untilClose = mode == BodyFramer.MODE_UNTIL_CLOSE;
+                owner.onResponseHead(cumulation, head, untilClose);
+                cumulation.skipBytes(n);
+                parser.reset();
+                state = S_BODY;
+                if (body.isComplete()) {
+                    complete();
+                    return;
+                }
+            } else if (state == S_BODY) {
+                int from = cumulation.readerIndex();
+                int n = body.consume(cumulation, from, cumulation.writerIndex());
+                if (n < 0) {
+                    fail(GatewayError.UPSTREAM_INVALID_RESPONSE);
+                    return;
+                }
+                if (n > 0) {
+                    owner.onResponseBody(cumulation.retainedSlice(from, n));
+                    cumulation.skipBytes(n);
+                }
+                if (body.isComplete()) {
+                    complete();
+                    return;
+                }
+                if (n == 0) {
+                    return;
+                }
+            } else {
+                return;
+            }
+        }
+    }
+
+    private void complete() {
+        DownstreamHandler o = owner;
+        owner = null;
+        boolean reusable = head.keepAlive && !untilClose && requests < maxRequests
+                && (cumulation == null || !cumulation.isReadable());
+        state = reusable ? S_IDLE : S_CLOSED;
+        o.onResponseComplete(this, reusable);
+    }
+
+    private void fail(GatewayError error) {
+        DownstreamHandler o = owner;
+        owner = null;
+        closeQuietly();
+        if (o != null) {
+            o.onUpstreamFailed(this, error);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (owner != null) {
+            owner.flushDownstream();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (owner != null) {
+            owner.upstreamWritabilityChanged(ctx.channel().isWritable());
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        loop.sweeper.remove(this);
+        loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_CLOSED);
+        int was = state;
+        state = S_CLOSED;
+        if (cumulation != null) {
+            cumulation.release();
+            cumulation = null;
+        }
+        DownstreamHandler o = owner;
+        if (o == null) {
+            pool.remove(this);
+            return;
+        }
+        owner = null;
+        if (was == S_BODY && untilClose) {
+            o.onResponseComplete(this, false);
+        } else {
+            o.onUpstreamFailed(this, GatewayError.UPSTREAM_RESET);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // Connection resets and the like: channelInactive reports them to the owner.
+        closeQuietly();
+    }
+
+    @Override
+    public void sweep(long nowNs) {
+        if (state == S_CLOSED || deadlineNs == 0 || nowNs - deadlineNs < 0) {
+            return;
+        }
+        if (owner != null) {
+            DownstreamHandler o = owner;
+            owner = null;
+            closeQuietly();
+            o.onUpstreamFailed(this, GatewayError.UPSTREAM_TIMEOUT);
+        } else {
+            closeQuietly(); // idle too long in the pool
+        }
+    }
+
+    @Override
+    public int sweepIndex() {
+        return sweepIndex;
+    }
+
+    @Override
+    public void sweepIndex(int index) {
+        sweepIndex = index;
+    }
+
+    // NodePool.Pooled
+
+    @Override
+    public boolean isReusable() {
+        return state == S_IDLE && channel != null && channel.isActive();
+    }
+
+    @Override
+    public void closeQuietly() {
+        state = S_CLOSED;
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
+    @Override
+    public void markIdle(long nowNs) {
+        deadlineNs = nowNs + idleTimeoutNs;
+        if (channel != null && !channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    void blockReads(boolean block) {
+        if (channel != null) {
+            channel.config().setAutoRead(!block);
+        }
+    }
+}

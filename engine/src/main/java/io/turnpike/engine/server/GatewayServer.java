@@ -1,0 +1,193 @@
+package io.turnpike.engine.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.proxy.DownstreamHandler;
+import io.turnpike.engine.snapshot.SnapshotPublisher;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The data plane: one event loop per core (configurable), each with its own {@link LoopContext}; with epoll, every
+ * loop binds its own {@code SO_REUSEPORT} listener on every HTTP port, so the kernel spreads connections across loops
+ * and a connection lives on the loop that accepted it, together with the upstream connections it opens.
+ * With NIO, one acceptor spreads connections round robin.
+ *
+ * <p>Lifecycle: {@link #start} → serve → {@link #drain} (stop accepting, let in-flight exchanges finish up to a bound,
+ * close idle keep-alive connections) → closed.
+ */
+public final class GatewayServer implements AutoCloseable {
+    private final EngineSettings settings;
+    private final List<InetSocketAddress> listen;
+    private final Transport transport;
+    private final MultiThreadIoEventLoopGroup group;
+    private final List<LoopContext> loops = new ArrayList<>();
+    private final Map<EventLoop, LoopContext> loopsByEventLoop = new IdentityHashMap<>();
+    private final List<Channel> listeners = new ArrayList<>();
+    private final SnapshotPublisher publisher;
+    private final ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+
+    public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, int eventLoops, Transport transport) {
+        this.settings = settings;
+        this.listen = List.copyOf(listen);
+        this.transport = transport;
+        int n = eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
+        this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("turnpike-loop", true),
+                transport.ioHandlerFactory());
+        int id = 0;
+        for (EventExecutor e : group) {
+            EventLoop loop = (EventLoop) e;
+            LoopContext ctx = new LoopContext(id++, loop, settings, transport.socketChannel(), allocator);
+            loops.add(ctx);
+            loopsByEventLoop.put(loop, ctx);
+        }
+        this.publisher = new SnapshotPublisher(loops);
+    }
+
+    public SnapshotPublisher publisher() {
+        return publisher;
+    }
+
+    public List<LoopContext> loops() {
+        return loops;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    /** Binds the listeners. Blocks until bound; throws if a port cannot be bound. */
+    public void start() throws InterruptedException {
+        for (LoopContext ctx : loops) {
+            ctx.start();
+        }
+        for (InetSocketAddress address : listen) {
+            if (transport.reusePort()) {
+                InetSocketAddress bindTo = address;
+                for (LoopContext ctx : loops) {
+                    Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop)
+                            .option(EpollChannelOption.SO_REUSEPORT, true)
+                            .bind(bindTo).sync().channel();
+                    listeners.add(ch);
+                    if (bindTo.getPort() == 0) {
+                        // Port 0: the other loops join the port the kernel chose for the first one.
+                        bindTo = new InetSocketAddress(address.getAddress(), ((InetSocketAddress) ch.localAddress()).getPort());
+                    }
+                }
+            } else {
+                listeners.add(bootstrap(loops.get(0).eventLoop, group).bind(address).sync().channel());
+            }
+        }
+    }
+
+    private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children) {
+        return new ServerBootstrap()
+                .group(acceptor, children)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast("proxy", new DownstreamHandler(loopsByEventLoop.get(ch.eventLoop())));
+                    }
+                });
+    }
+
+    /** The ports actually bound (useful when configured with port 0). */
+    public List<InetSocketAddress> boundAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (Channel c : listeners) {
+            InetSocketAddress a = (InetSocketAddress) c.localAddress();
+            if (!out.contains(a)) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /** Sum over loops, read on each loop. */
+    public int busyExchanges() {
+        int sum = 0;
+        for (LoopContext ctx : loops) {
+            try {
+                sum += ctx.eventLoop.submit(ctx::busyDownstream).get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                return -1;
+            }
+        }
+        return sum;
+    }
+
+    public int openConnections() {
+        int sum = 0;
+        for (LoopContext ctx : loops) {
+            try {
+                sum += ctx.eventLoop.submit(ctx::openDownstream).get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                return -1;
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Graceful drain: stop accepting, answer in-flight requests (their responses carry {@code Connection: close}),
+     * close idle keep-alive connections, and wait up to {@code drainTimeoutMs} for the exchanges in flight.
+     * Returns true when everything finished within the bound.
+     */
+    public boolean drain(long drainTimeoutMs) {
+        for (Channel c : listeners) {
+            c.close().awaitUninterruptibly();
+        }
+        for (LoopContext ctx : loops) {
+            ctx.eventLoop.execute(ctx::startDraining);
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainTimeoutMs);
+        boolean clean = false;
+        while (System.nanoTime() < deadline) {
+            if (openConnections() == 0) {
+                clean = true;
+                break;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        close();
+        return clean;
+    }
+
+    @Override
+    public void close() {
+        for (Channel c : listeners) {
+            c.close();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+}

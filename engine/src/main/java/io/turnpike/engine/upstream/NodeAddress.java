@@ -1,0 +1,28 @@
+package io.turnpike.engine.upstream;
+
+import java.net.InetSocketAddress;
+
+/**
+ * One upstream node of a snapshot: resolved address, weight, and its index in the snapshot's node table (which indexes
+ * each loop's {@link NodePool} array). Immutable.
+ */
+public final class NodeAddress {
+    public final String key;          // "host:port" as configured, the pool identity across snapshots
+    public final InetSocketAddress address;
+    public final byte[] hostHeader;   // "host:port" bytes for pass_host=node
+    public final int weight;
+    public final int index;
+
+    public NodeAddress(String key, InetSocketAddress address, byte[] hostHeader, int weight, int index) {
+        this.key = key;
+        this.address = address;
+        this.hostHeader = hostHeader;
+        this.weight = weight;
+        this.index = index;
+    }
+
+    @Override
+    public String toString() {
+        return key;
+    }
+}

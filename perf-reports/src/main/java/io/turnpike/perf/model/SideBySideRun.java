@@ -1,0 +1,57 @@
+package io.turnpike.perf.model;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One run of {@code scripts/bench.sh}: the same backend measured directly, through nginx and through
+ * Turnpike, in the same session on the same machine.
+ *
+ * @param source      where it was read from (file name), for the report
+ * @param generatedAt UTC timestamp of the run
+ * @param command     the bench command line
+ * @param environment kernel, CPU, versions, git sha, in input order
+ * @param parameters  the run's knobs
+ * @param targets     results in input order
+ * @param skipped     targets that were requested but not run, with the reason
+ * @param ratios      median(turnpike) / median(nginx) per metric; empty unless both ran
+ */
+public record SideBySideRun(String source, String generatedAt, String command, Map<String, String> environment,
+                            BenchParameters parameters, List<TargetResult> targets, Map<String, String> skipped,
+                            Map<Metric, Double> ratios) {
+
+    public static final String TURNPIKE = "turnpike";
+    public static final String NGINX = "nginx";
+
+    public SideBySideRun {
+        environment = Collections.unmodifiableMap(new LinkedHashMap<>(environment));
+        targets = List.copyOf(targets);
+        skipped = Collections.unmodifiableMap(new LinkedHashMap<>(skipped));
+        EnumMap<Metric, Double> r = new EnumMap<>(Metric.class);
+        r.putAll(ratios);
+        ratios = Collections.unmodifiableMap(r);
+    }
+
+    /** The named target, or {@code null}. */
+    public TargetResult target(String name) {
+        for (TargetResult t : targets) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** Whether any target had errors in any round. */
+    public boolean flagged() {
+        for (TargetResult t : targets) {
+            if (t.flagged()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

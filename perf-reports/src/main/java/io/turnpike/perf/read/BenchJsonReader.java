@@ -1,0 +1,173 @@
+package io.turnpike.perf.read;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.turnpike.perf.model.BenchParameters;
+import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.SideBySideRun;
+import io.turnpike.perf.model.Stat;
+import io.turnpike.perf.model.TargetResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the JSON that {@code scripts/bench.sh} writes ({@code "format": "turnpike-bench/v1"}).
+ * Required: {@code generated_at}, {@code command}, {@code environment}, {@code parameters}
+ * (rounds, warmup_s, duration_s, connections) and, per target under {@code results}, the required
+ * {@link Metric}s in {@code median}, {@code min} and {@code max}. Everything else is shown when present.
+ */
+public final class BenchJsonReader implements ResultReader<SideBySideRun> {
+
+    public static final String FORMAT_PREFIX = "turnpike-bench/";
+    public static final String FORMAT = FORMAT_PREFIX + "v1";
+
+    @Override
+    public String sourceName() {
+        return "bench.sh side-by-side";
+    }
+
+    @Override
+    public boolean accepts(JsonNode root) {
+        return root.isObject() && root.path("format").asText("").startsWith(FORMAT_PREFIX);
+    }
+
+    @Override
+    public SideBySideRun read(Path file, JsonNode root) throws ReportInputException {
+        JsonFields f = new JsonFields(file);
+        String format = f.requireText(root, "", "format");
+        if (!FORMAT.equals(format)) {
+            throw new ReportInputException(file, "format",
+                    "unsupported version " + format + " (this reader knows " + FORMAT + ") in field");
+        }
+        String generatedAt = f.requireText(root, "", "generated_at");
+        String command = f.requireText(root, "", "command");
+
+        JsonNode envNode = f.requireObject(root, "", "environment");
+        Map<String, String> environment = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = envNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            environment.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
+        }
+
+        BenchParameters parameters = readParameters(f, f.requireObject(root, "", "parameters"));
+
+        JsonNode resultsNode = f.requireObject(root, "", "results");
+        if (resultsNode.isEmpty()) {
+            throw new ReportInputException(file, "results", "no target in field");
+        }
+        List<TargetResult> targets = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = resultsNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            targets.add(readTarget(f, file, e.getKey(), e.getValue(), parameters.rounds()));
+        }
+
+        Map<String, String> skipped = new LinkedHashMap<>();
+        JsonNode skippedNode = root.path("skipped");
+        for (Iterator<Map.Entry<String, JsonNode>> it = skippedNode.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            skipped.put(e.getKey(), e.getValue().asText());
+        }
+
+        Map<Metric, Double> ratios = readRatios(root, targets);
+        return new SideBySideRun(file.getFileName().toString(), generatedAt, command, environment, parameters,
+                targets, skipped, ratios);
+    }
+
+    private static BenchParameters readParameters(JsonFields f, JsonNode p) throws ReportInputException {
+        String at = "parameters";
+        JsonNode cores = p.path("cores");
+        return new BenchParameters(
+                f.requireInt(p, at, "rounds"),
+                f.requireInt(p, at, "warmup_s"),
+                f.requireInt(p, at, "duration_s"),
+                f.requireInt(p, at, "connections"),
+                p.path("wrk_threads").asInt(1),
+                p.path("body_bytes").asInt(0),
+                JsonFields.text(cores, "load", "?"),
+                JsonFields.text(cores, "proxy", "?"),
+                JsonFields.text(p, "wrk_command", ""),
+                JsonFields.text(p, "jvm_opts", ""));
+    }
+
+    private static TargetResult readTarget(JsonFields f, Path file, String name, JsonNode t, int defaultRounds)
+            throws ReportInputException {
+        String at = "results." + name;
+        if (!t.isObject()) {
+            throw new ReportInputException(file, at, "expected an object for field");
+        }
+        JsonNode median = f.requireObject(t, at, "median");
+        JsonNode min = f.requireObject(t, at, "min");
+        JsonNode max = f.requireObject(t, at, "max");
+        Map<Metric, Stat> stats = new EnumMap<>(Metric.class);
+        for (Metric m : Metric.values()) {
+            if (m.required()) {
+                double md = f.requireNumber(median, at + ".median", m.key());
+                double lo = f.requireNumber(min, at + ".min", m.key());
+                double hi = f.requireNumber(max, at + ".max", m.key());
+                stats.put(m, stat(file, at, m, md, lo, hi));
+            } else {
+                Double md = JsonFields.number(median, m.key());
+                Double lo = JsonFields.number(min, m.key());
+                Double hi = JsonFields.number(max, m.key());
+                if (md != null && lo != null && hi != null) {
+                    stats.put(m, stat(file, at, m, md, lo, hi));
+                }
+            }
+        }
+        JsonNode rounds = t.path("rounds");
+        int roundCount = rounds.isArray() ? rounds.size() : defaultRounds;
+        long non2xx = t.path("non2xx_total").asLong(0);
+        long socketErrors = t.path("socket_errors_total").asLong(0);
+        boolean flagged = t.path("flagged").asBoolean(non2xx + socketErrors > 0);
+        return new TargetResult(name, roundCount, stats, non2xx, socketErrors, flagged);
+    }
+
+    private static Stat stat(Path file, String at, Metric m, double median, double min, double max)
+            throws ReportInputException {
+        if (!(min <= median && median <= max)) {
+            throw new ReportInputException(file, at + ".{min,median,max}." + m.key(),
+                    "expected min <= median <= max (" + min + ", " + median + ", " + max + ") in field");
+        }
+        return new Stat(median, min, max);
+    }
+
+    /** The file's own ratios when it has them; otherwise computed from the medians, when both proxies ran. */
+    private static Map<Metric, Double> readRatios(JsonNode root, List<TargetResult> targets) {
+        Map<Metric, Double> ratios = new EnumMap<>(Metric.class);
+        JsonNode node = root.path("ratios").path("turnpike_vs_nginx");
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                Metric m = Metric.byKey(e.getKey());
+                if (m != null && e.getValue().isNumber()) {
+                    ratios.put(m, e.getValue().doubleValue());
+                }
+            }
+            return ratios;
+        }
+        TargetResult turnpike = null;
+        TargetResult nginx = null;
+        for (TargetResult t : targets) {
+            if (SideBySideRun.TURNPIKE.equals(t.name())) {
+                turnpike = t;
+            } else if (SideBySideRun.NGINX.equals(t.name())) {
+                nginx = t;
+            }
+        }
+        if (turnpike == null || nginx == null) {
+            return ratios;
+        }
+        for (Metric m : Metric.values()) {
+            Stat a = turnpike.stat(m);
+            Stat b = nginx.stat(m);
+            if (a != null && b != null && b.median() != 0) {
+                ratios.put(m, a.median() / b.median());
+            }
+        }
+        return ratios;
+    }
+}

@@ -1,0 +1,97 @@
+package io.turnpike.perf;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.SideBySideRun;
+import io.turnpike.perf.read.ResultInputs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Feeds raw per-round records through {@code scripts/lib/bench_summary.py} (what bench.sh runs) and
+ * reads the JSON it writes with {@link ResultInputs}, so the writer and the reader cannot drift apart.
+ * Skipped where python3 is not installed.
+ */
+class BenchSummaryContractTest {
+
+    private static final Path SCRIPT = Path.of("..", "scripts", "lib", "bench_summary.py");
+
+    @TempDir
+    Path dir;
+
+    private static String record(String target, int round, long requests, long cpuTicks, long p99Us) {
+        return "{\"target\":\"" + target + "\",\"round\":" + round + ",\"cpu_ticks\":" + cpuTicks
+                + ",\"clk_tck\":100,\"rss_peak_kb\":20480,\"requests\":" + requests + ",\"duration_us\":10000000,"
+                + "\"bytes\":" + requests * 150 + ",\"connect_errors\":0,\"read_errors\":0,\"write_errors\":0,"
+                + "\"status_errors\":0,\"timeout_errors\":0,\"lat_mean_us\":900.5,\"lat_max_us\":9000,"
+                + "\"p50_us\":800,\"p90_us\":1200,\"p99_us\":" + p99Us + ",\"p999_us\":5000}\n";
+    }
+
+    private static boolean python3Available() {
+        try {
+            Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Test
+    void summaryJsonFromTheBenchScriptIsReadable() throws Exception {
+        assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
+        assumeTrue(python3Available(), "python3 not installed");
+
+        Path records = dir.resolve("records.jsonl");
+        // 500,000 requests in 10 s; nginx 800 ticks = 8 s CPU = 16 µs/req; turnpike 1200 ticks = 24 µs/req.
+        Files.writeString(records, record("nginx", 1, 500_000, 800, 2000) + record("turnpike", 1, 500_000, 1200, 3000)
+                + record("nginx", 2, 500_000, 780, 2100) + record("turnpike", 2, 500_000, 1180, 3100)
+                + record("nginx", 3, 500_000, 820, 1900) + record("turnpike", 3, 500_000, 1220, 2900));
+        Path out = dir.resolve("bench.json");
+
+        ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), records.toString(), out.toString())
+                .redirectErrorStream(true);
+        pb.environment().putAll(Map.ofEntries(
+                Map.entry("BENCH_TIMESTAMP", "2030-01-01T00:00:00Z"),
+                Map.entry("BENCH_COMMAND", "scripts/bench.sh"),
+                Map.entry("BENCH_GIT_SHA", "0123456789ab"),
+                Map.entry("BENCH_ROUNDS", "3"),
+                Map.entry("BENCH_WARMUP", "5"),
+                Map.entry("BENCH_DURATION", "10"),
+                Map.entry("BENCH_CONNS", "64"),
+                Map.entry("BENCH_WRK_THREADS", "1"),
+                Map.entry("BENCH_BODY_BYTES", "12"),
+                Map.entry("BENCH_TARGETS", "nginx turnpike"),
+                Map.entry("BENCH_CORE_LOAD", "0"),
+                Map.entry("BENCH_CORE_PROXY", "1"),
+                Map.entry("BENCH_CLK_TCK", "100")));
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "bench_summary.py hung");
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("cpu_us_per_req=1.50x"), output);
+
+        SideBySideRun run = new ResultInputs().load("t", List.of(out)).sideBySide().get(0);
+        assertEquals(16.0, run.target("nginx").stat(Metric.CPU_US_PER_REQ).median(), 1e-9);
+        assertEquals(15.6, run.target("nginx").stat(Metric.CPU_US_PER_REQ).min(), 1e-9);
+        assertEquals(24.4, run.target("turnpike").stat(Metric.CPU_US_PER_REQ).max(), 1e-9);
+        assertEquals(50_000.0, run.target("turnpike").stat(Metric.RPS).median(), 1e-9);
+        assertEquals(3.0, run.target("turnpike").stat(Metric.P99_MS).median(), 1e-9);
+        assertEquals(1.5, run.ratios().get(Metric.CPU_US_PER_REQ), 1e-9);
+        assertEquals(1.5, run.ratios().get(Metric.P99_MS), 1e-9);
+        assertEquals(3, run.parameters().rounds());
+        assertEquals("0123456789ab", run.environment().get("git_sha"));
+    }
+}
