@@ -39,6 +39,7 @@ JVM_OPTS_FROM_ENV=${JVM_OPTS+set}
 JVM_OPTS=${JVM_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
+CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more than this % of a core
 QUICK=0
 ONLY="backend,nginx,turnpike"
 
@@ -86,7 +87,7 @@ done
 if ((QUICK)); then
   ROUNDS=1 WARMUP=3 DURATION=5
 fi
-for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY; do
+for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
@@ -252,7 +253,7 @@ if has_target turnpike; then
   mkdir -p "$conf" "$WORK/turnpike/logs"
   cat >"$conf/config.yaml" <<EOF
 apisix:
-  node_listen: [$TURNPIKE_PORT]
+  node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_PORT}]
 deployment:
   role: data_plane
   role_data_plane:
@@ -362,21 +363,23 @@ run_wrk() {
 }
 
 measure() {
-  local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss
+  local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others
   if ((WARMUP > 0)); then
     run_wrk "$WORK/wrk-$target-r$round-warmup.txt" -d"${WARMUP}s" "$url" \
       || die "$target warm-up: wrk failed (see $WORK/wrk-$target-r$round-warmup.txt)"
   fi
   kill -0 "$pid" 2>/dev/null || die "$target (pid $pid) died"
+  python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
   c0=$(cpu_ticks "$pid")
   run_wrk "$raw" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" \
     || die "$target: wrk failed (see $raw)"
   c1=$(cpu_ticks "$pid")
+  others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
   rss=$(rss_peak_kb "$pid")
   line=$(grep '^BENCH_JSON ' "$raw" | tail -n 1) || die "$target: no BENCH_JSON line in $raw"
-  printf '{"target":"%s","round":%d,"cpu_ticks":%d,"clk_tck":%d,"rss_peak_kb":%d,%s\n' \
-    "$target" "$round" "$((c1 - c0))" "$CLK_TCK" "$rss" "${line#BENCH_JSON \{}" >>"$RECORDS"
-  log "round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks"
+  printf '{"target":"%s","round":%d,"cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"rss_peak_kb":%d,%s\n' \
+    "$target" "$round" "$((c1 - c0))" "$others" "$CLK_TCK" "$rss" "${line#BENCH_JSON \{}" >>"$RECORDS"
+  log "round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks, other processes $others ticks"
 }
 
 TIMESTAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ)   # start of the measurements; names the result file
@@ -426,7 +429,7 @@ BENCH_LOADAVG_START=$LOADAVG_START \
 BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_DURATION=$DURATION BENCH_CONNS=$CONNS \
 BENCH_WRK_THREADS=$WRK_THREADS BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES BENCH_QUICK=$QUICK \
 BENCH_TARGETS="${TARGETS[*]}" BENCH_CORE_LOAD=$CORE_LOAD BENCH_CORE_PROXY=$CORE_PROXY \
-BENCH_CLK_TCK=$CLK_TCK BENCH_JVM_OPTS=$JVM_OPTS BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
+BENCH_CLK_TCK=$CLK_TCK BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_JVM_OPTS=$JVM_OPTS BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
 BENCH_WRK_COMMAND=$WRK_COMMAND \
 BENCH_PROCESSES_JSON=$(json_obj "${processes_args[@]}") \
 BENCH_SKIPPED_JSON=$(json_obj "${skipped_args[@]+"${skipped_args[@]}"}") \

@@ -22,6 +22,7 @@ METRICS = [
     ("cpu_us_per_req", "CPU us/req", 2),
     ("cpu_util_pct", "CPU %", 1),
     ("rss_peak_mib", "peak RSS MiB", 1),
+    ("other_cpu_pct", "others CPU %", 1),
 ]
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
@@ -57,12 +58,20 @@ def derive(raw):
         "cpu_us_per_req": round(cpu_s * 1e6 / requests, 3) if requests > 0 else None,
         "cpu_util_pct": round(100.0 * cpu_s / duration_s, 1) if duration_s > 0 else None,
         "rss_peak_mib": round(raw["rss_peak_kb"] / 1024.0, 1),
+        # CPU of processes outside the bench during the window, % of one core (shared machine).
+        "other_cpu_pct": round(100.0 * raw["other_cpu_ticks"] / raw["clk_tck"] / duration_s, 1)
+        if duration_s > 0 else None,
         "bytes_per_req": round(raw["bytes"] / requests, 1) if requests > 0 else None,
         "non2xx": non2xx,
         "socket_errors": socket_errors,
         "socket_errors_detail": {k: raw[k + "_errors"] for k in ("connect", "read", "write", "timeout")},
         "errors": bool(non2xx or socket_errors or requests == 0),
     }
+
+
+def mark_contended(r, threshold_pct):
+    r["contended"] = r["other_cpu_pct"] is not None and r["other_cpu_pct"] > threshold_pct
+    return r
 
 
 def summarize(values):
@@ -84,6 +93,7 @@ def aggregate(rounds):
         "non2xx_total": sum(r["non2xx"] for r in rounds),
         "socket_errors_total": sum(r["socket_errors"] for r in rounds),
         "flagged": any(r["errors"] for r in rounds),
+        "contended": any(r["contended"] for r in rounds),
     }
 
 
@@ -132,7 +142,8 @@ def print_table(doc):
             if p["rounds"] > 1 and m is not None:
                 cell += f" [{fmt(lo, dec)}-{fmt(hi, dec)}]"
             row.append(cell)
-        row.append(("FLAGGED " if res["flagged"] else "") + f"non2xx={res['non2xx_total']} sock={res['socket_errors_total']}")
+        row.append(("FLAGGED " if res["flagged"] else "") + ("CONTENDED " if res["contended"] else "")
+                   + f"non2xx={res['non2xx_total']} sock={res['socket_errors_total']}")
         rows.append(row)
     widths = [max(len(r[i]) for r in rows + [headers]) for i in range(len(headers))]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
@@ -148,6 +159,9 @@ def print_table(doc):
         print("turnpike/nginx (median ratio; CPU and latency: lower is better): " + "  ".join(parts))
     if any(r["flagged"] for r in doc["results"].values()):
         print("WARNING: at least one run had non-2xx responses or socket errors; its numbers are suspect.")
+    if any(r["contended"] for r in doc["results"].values()):
+        print(f"WARNING: other processes used more than {p['contended_pct']}% of a core during at least one "
+              "measured run (others CPU %); the machine was shared, compare with care or rerun.")
 
 
 def main(argv):
@@ -155,12 +169,13 @@ def main(argv):
         print("usage: bench_summary.py RECORDS.jsonl OUT.json", file=sys.stderr)
         return 2
     records_path, out_path = argv[1], argv[2]
+    threshold = float(env("CONTENDED_PCT", "10"))
     by_target = {}
     with open(records_path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 raw = json.loads(line)
-                by_target.setdefault(raw["target"], []).append(derive(raw))
+                by_target.setdefault(raw["target"], []).append(mark_contended(derive(raw), threshold))
     results = {t: aggregate(rs) for t, rs in by_target.items()}
     skipped = json.loads(env("SKIPPED_JSON", "{}"))
     doc = {
@@ -190,6 +205,7 @@ def main(argv):
             "targets": env("TARGETS").split(),
             "cores": {"load": env("CORE_LOAD"), "backend": env("CORE_LOAD"), "proxy": env("CORE_PROXY")},
             "clk_tck": int(env("CLK_TCK")),
+            "contended_pct": threshold,
             "jvm_opts": env("JVM_OPTS"),
             "turnpike_jar": env("TURNPIKE_JAR"),
             "wrk_command": env("WRK_COMMAND"),

@@ -45,7 +45,7 @@ final class BenchJsonFixture {
                   "median": {"rps": 45000.0, "p50_ms": 1.2, "p99_ms": 3.0, "cpu_us_per_req": 24.0, "rss_peak_mib": 600.0},
                   "min":    {"rps": 44000.0, "p50_ms": 1.1, "p99_ms": 2.5, "cpu_us_per_req": 23.0, "rss_peak_mib": 600.0},
                   "max":    {"rps": 46000.0, "p50_ms": 1.3, "p99_ms": 3.5, "cpu_us_per_req": 25.0, "rss_peak_mib": 601.0},
-                  "non2xx_total": 0, "socket_errors_total": 2, "flagged": true
+                  "non2xx_total": 0, "socket_errors_total": 2, "flagged": true, "contended": true
                 }
               },
               "ratios": {"turnpike_vs_nginx": {"cpu_us_per_req": 1.5, "p99_ms": 1.5, "p50_ms": 1.2, "rps": 0.9,

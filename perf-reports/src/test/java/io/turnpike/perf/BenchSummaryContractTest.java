@@ -31,7 +31,7 @@ class BenchSummaryContractTest {
 
     private static String record(String target, int round, long requests, long cpuTicks, long p99Us) {
         return "{\"target\":\"" + target + "\",\"round\":" + round + ",\"cpu_ticks\":" + cpuTicks
-                + ",\"clk_tck\":100,\"rss_peak_kb\":20480,\"requests\":" + requests + ",\"duration_us\":10000000,"
+                + ",\"other_cpu_ticks\":50,\"clk_tck\":100,\"rss_peak_kb\":20480,\"requests\":" + requests + ",\"duration_us\":10000000,"
                 + "\"bytes\":" + requests * 150 + ",\"connect_errors\":0,\"read_errors\":0,\"write_errors\":0,"
                 + "\"status_errors\":0,\"timeout_errors\":0,\"lat_mean_us\":900.5,\"lat_max_us\":9000,"
                 + "\"p50_us\":800,\"p90_us\":1200,\"p99_us\":" + p99Us + ",\"p999_us\":5000}\n";
@@ -93,5 +93,8 @@ class BenchSummaryContractTest {
         assertEquals(1.5, run.ratios().get(Metric.P99_MS), 1e-9);
         assertEquals(3, run.parameters().rounds());
         assertEquals("0123456789ab", run.environment().get("git_sha"));
+        // 50 ticks of others in 10 s = 5 % of a core: noted, under the default 10 % threshold.
+        assertEquals(5.0, run.target("nginx").stat(Metric.OTHER_CPU_PCT).median(), 1e-9);
+        assertTrue(!run.contended());
     }
 }

@@ -61,7 +61,8 @@ class PerfReportMainTest {
         assertTrue(nginx.contains("18.2 |"), "a metric without spread shows no range: " + nginx);
         String turnpike = rowOf(md, "turnpike");
         assertTrue(turnpike.contains("24.00 [23.00–25.00]"), turnpike);
-        assertTrue(turnpike.contains("**FLAGGED** non-2xx 0, socket 2"), turnpike);
+        assertTrue(turnpike.contains("**FLAGGED** **CONTENDED** non-2xx 0, socket 2"), turnpike);
+        assertTrue(md.contains("> **Warning:** other processes used CPU"), md);
         assertTrue(md.contains("> **Warning:**"), md);
         assertTrue(rowOf(md, "backend").contains("80,000 [79,000–81,000]"), md);
 

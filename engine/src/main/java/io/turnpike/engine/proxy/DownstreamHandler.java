@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.turnpike.engine.codec.BodyFramer;
 import io.turnpike.engine.codec.HttpParseError;
 import io.turnpike.engine.codec.RequestHead;
@@ -91,6 +92,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     private long deadlineNs;
     private boolean deadlineIsHead;
+    /** When the client stopped accepting bytes (channel unwritable) during an exchange, 0 if it is writable. */
+    private long stalledSinceNs;
+    /** process() is on the stack: finishExchange must not re-enter it (the outer loop continues instead). */
+    private boolean processing;
     private int sweepIndex = -1;
 
     public DownstreamHandler(LoopContext loop) {
@@ -144,8 +149,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = channel.isWritable();
+        stalledSinceNs = writable ? 0 : System.nanoTime();
         if (upstream != null) {
-            upstream.blockReads(!channel.isWritable());
+            upstream.blockReads(!writable);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -175,6 +182,22 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     // ---------------------------------------------------------------- request side
 
     private void process() {
+        if (processing) {
+            return; // re-entered from finishExchange: the loop below picks up the next request
+        }
+        processing = true;
+        try {
+            processLoop();
+        } finally {
+            processing = false;
+        }
+        if (cumulation != null && !cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private void processLoop() {
         while (cumulation != null && cumulation.isReadable() && state != S_CLOSED) {
             if (state == S_HEAD) {
                 if (!deadlineIsHead) {
@@ -200,10 +223,6 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
                 }
                 break;
             }
-        }
-        if (cumulation != null && !cumulation.isReadable()) {
-            cumulation.release();
-            cumulation = null;
         }
     }
 
@@ -269,7 +288,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
                          boolean isHeadMethod) {
         UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
                 target.maxRequestsPerConnection);
-        ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc).connect(node.address);
+        // Not the steady state (pooled connections are): the clone, the option and the listener are per new connection.
+        ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, target.connectTimeoutMs))
+                .connect(node.address);
         f.addListener((ChannelFutureListener) future -> {
             if (state != S_CONNECTING) {
                 // The client went away while we were connecting; keep the fresh connection for the next request.
@@ -296,7 +318,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     private void attach(UpstreamConnection uc, ByteBuf requestHead, boolean isHeadMethod) {
         upstream = uc;
-        uc.bind(this, isHeadMethod);
+        uc.bind(this, isHeadMethod, clientIsHttp10);
         uc.channel().write(requestHead, uc.channel().voidPromise());
         upstreamNeedsFlush = true;
         state = requestComplete ? S_AWAIT_RESPONSE : S_BODY;
@@ -337,6 +359,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             if (!up.isWritable()) {
                 block(BLOCK_UPSTREAM_UNWRITABLE);
             }
+            upstream.requestProgress();
         }
         if (body.isComplete()) {
             requestComplete = true;
@@ -358,12 +381,13 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         downstreamNeedsFlush = true;
     }
 
-    void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose) {
+    /**
+     * @param untilClose the upstream delimits the body by closing, so must we
+     * @param dechunked  a chunked body relayed without its framing to an HTTP/1.0 client: delimited by our close
+     */
+    void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
         responseStarted = true;
-        if (untilClose || !requestComplete || !rh.keepAlive && !clientKeepAlive) {
-            closeAfterResponse = true;
-        }
-        if (!clientKeepAlive || loop.isDraining()) {
+        if (untilClose || dechunked || !requestComplete || !clientKeepAlive || loop.isDraining()) {
             closeAfterResponse = true;
         }
         ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32);
@@ -423,6 +447,9 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private void finishExchange() {
         pinned = null;
         setBusy(false);
+        if (state == S_CLOSED && !closeAfterResponse) {
+            return; // the connection is going away (closed by an I/O error meanwhile): nothing more to parse
+        }
         if (closeAfterResponse || !clientKeepAlive) {
             closeAfterFlush();
             return;
@@ -432,7 +459,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         parser.reset();
         unblock(BLOCK_PIPELINE | BLOCK_UPSTREAM_UNWRITABLE);
         armHeadDeadline(System.nanoTime(), false);
-        if (cumulation != null && cumulation.isReadable()) {
+        if (!processing && cumulation != null && cumulation.isReadable()) {
             process(); // the next pipelined request, which may already be complete in the cumulation
             flushUpstream();
         }
@@ -505,11 +532,28 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     @Override
     public void sweep(long nowNs) {
-        if (state == S_HEAD && loop.isDraining() && (cumulation == null || !cumulation.isReadable())) {
+        if (state == S_CLOSED) {
+            // Closing after a flush that the client does not take: do not wait for it forever.
+            if (deadlineNs != 0 && nowNs - deadlineNs >= 0) {
+                deadlineNs = 0;
+                channel.close();
+            }
+            return;
+        }
+        if (state != S_HEAD) {
+            // During an exchange: a client that stops reading the response (or the 100 Continue) holds the upstream
+            // connection through back-pressure; give up after the keep-alive timeout without progress.
+            if (stalledSinceNs != 0 && nowNs - stalledSinceNs - settings.keepaliveTimeoutNs() >= 0
+                    && !channel.isWritable()) {
+                close();
+            }
+            return;
+        }
+        if (loop.isDraining() && (cumulation == null || !cumulation.isReadable())) {
             close(); // idle keep-alive connection during drain
             return;
         }
-        if (state != S_HEAD || deadlineNs == 0 || nowNs - deadlineNs < 0) {
+        if (deadlineNs == 0 || nowNs - deadlineNs < 0) {
             return;
         }
         if (deadlineIsHead && cumulation != null && cumulation.isReadable()) {
@@ -534,12 +578,14 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     private void closeAfterFlush() {
         state = S_CLOSED;
+        deadlineNs = System.nanoTime() + settings.keepaliveTimeoutNs(); // linger bound, enforced by sweep
         downstreamNeedsFlush = false;
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     private void close() {
         state = S_CLOSED;
+        deadlineNs = 0;
         channel.close();
     }
 

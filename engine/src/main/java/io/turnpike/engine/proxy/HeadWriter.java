@@ -128,7 +128,11 @@ final class HeadWriter {
         out.writeBytes(src, lineStart, lineEnd + 1 - lineStart);
         for (int i = 0; i < h.headerCount; i++) {
             if (h.kind[i] == RequestHead.H_TRANSFER_ENCODING) {
-                copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                // Kept with the raw body it frames, except toward HTTP/1.0 clients, which get the chunked body
+                // without its framing (RFC 9112 6.1: no Transfer-Encoding in a response to an HTTP/1.0 request).
+                if (!clientIsHttp10) {
+                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                }
                 continue;
             }
             if (h.hopByHop[i]) {

@@ -45,6 +45,13 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private int requests;
     private boolean requestIsHead;
     private boolean untilClose;
+    /** The owner is an HTTP/1.0 client: a chunked response body is relayed without its framing. */
+    private boolean clientIsHttp10;
+    private boolean dechunk;
+    private int dcState;
+    private long dcRemaining;
+    /** Reads are paused by back-pressure from the client side; the read timeout does not run meanwhile. */
+    private boolean readsBlocked;
     private long deadlineNs;
     private int sweepIndex = -1;
 
@@ -69,9 +76,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     }
 
     /** Binds this connection to a downstream exchange; the request head is written by the caller right after. */
-    void bind(DownstreamHandler downstream, boolean headRequest) {
+    void bind(DownstreamHandler downstream, boolean headRequest, boolean http10Client) {
         owner = downstream;
         requestIsHead = headRequest;
+        clientIsHttp10 = http10Client;
+        dechunk = false;
         state = S_HEAD;
         head.reset();
         parser.reset();
@@ -148,7 +157,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
                         requestIsHead ? RequestHead.METHOD_HEAD : RequestHead.METHOD_GET);
                 body.start(mode, head.contentLength);
                 untilClose = mode == BodyFramer.MODE_UNTIL_CLOSE;
-                owner.onResponseHead(cumulation, head, untilClose);
+                // HTTP/1.0 clients do not know chunked (RFC 9112 7.1): strip the framing, delimit by close instead.
+                dechunk = clientIsHttp10 && mode == BodyFramer.MODE_CHUNKED;
+                dcState = DC_SIZE;
+                dcRemaining = 0;
+                owner.onResponseHead(cumulation, head, untilClose, dechunk);
                 cumulation.skipBytes(n);
                 parser.reset();
                 state = S_BODY;
@@ -164,7 +177,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
                     return;
                 }
                 if (n > 0) {
-                    owner.onResponseBody(cumulation.retainedSlice(from, n));
+                    if (dechunk) {
+                        relayDechunked(from, from + n);
+                    } else {
+                        owner.onResponseBody(cumulation.retainedSlice(from, n));
+                    }
                     cumulation.skipBytes(n);
                 }
                 if (body.isComplete()) {
@@ -178,6 +195,82 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
                 return;
             }
         }
+    }
+
+    private static final int DC_SIZE = 0, DC_EXT = 1, DC_DATA = 2, DC_DATA_CRLF = 3, DC_DATA_LF = 4,
+            DC_TRAILER_START = 5, DC_TRAILER_LINE = 6, DC_FINAL_LF = 7;
+
+    /**
+     * Relays only the chunk data of {@code [from, to)}, which {@link BodyFramer} has already validated (so the framing
+     * here is well-formed and the machine can be lenient): sizes, extensions, CRLFs and trailers are dropped.
+     */
+    private void relayDechunked(int from, int to) {
+        ByteBuf buf = cumulation;
+        int i = from;
+        while (i < to && owner != null) {
+            switch (dcState) {
+                case DC_SIZE -> {
+                    byte b = buf.getByte(i++);
+                    int d = hexValue(b);
+                    if (d >= 0) {
+                        dcRemaining = (dcRemaining << 4) | d;
+                    } else if (b == ';') {
+                        dcState = DC_EXT;
+                    } else if (b == '\n') {
+                        dcState = dcRemaining == 0 ? DC_TRAILER_START : DC_DATA;
+                    }
+                }
+                case DC_EXT -> {
+                    if (buf.getByte(i++) == '\n') { // extensions (quoted strings included) never contain LF
+                        dcState = dcRemaining == 0 ? DC_TRAILER_START : DC_DATA;
+                    }
+                }
+                case DC_DATA -> {
+                    int k = (int) Math.min(dcRemaining, to - i);
+                    owner.onResponseBody(buf.retainedSlice(i, k));
+                    i += k;
+                    dcRemaining -= k;
+                    if (dcRemaining == 0) {
+                        dcState = DC_DATA_CRLF;
+                    }
+                }
+                case DC_DATA_CRLF -> {
+                    i++;
+                    dcState = DC_DATA_LF;
+                }
+                case DC_DATA_LF -> {
+                    i++;
+                    dcState = DC_SIZE;
+                }
+                case DC_TRAILER_START -> {
+                    dcState = buf.getByte(i++) == '\r' ? DC_FINAL_LF : DC_TRAILER_LINE;
+                }
+                case DC_TRAILER_LINE -> {
+                    if (buf.getByte(i++) == '\n') {
+                        dcState = DC_TRAILER_START;
+                    }
+                }
+                default -> i++; // DC_FINAL_LF: the body ends here (BodyFramer reports completion)
+            }
+        }
+    }
+
+    private static int hexValue(byte b) {
+        if (b >= '0' && b <= '9') {
+            return b - '0';
+        }
+        if (b >= 'a' && b <= 'f') {
+            return b - 'a' + 10;
+        }
+        if (b >= 'A' && b <= 'F') {
+            return b - 'A' + 10;
+        }
+        return -1;
+    }
+
+    /** Request body bytes went up: the exchange makes progress, so the read timeout restarts. */
+    void requestProgress() {
+        deadlineNs = System.nanoTime() + readTimeoutNs;
     }
 
     private void complete() {
@@ -247,6 +340,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             return;
         }
         if (owner != null) {
+            if (readsBlocked) {
+                // We stopped reading because the client does not take the response: not the upstream's fault. The
+                // client side bounds this with its own stall timeout.
+                deadlineNs = nowNs + readTimeoutNs;
+                return;
+            }
             DownstreamHandler o = owner;
             owner = null;
             closeQuietly();
@@ -284,12 +383,21 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     @Override
     public void markIdle(long nowNs) {
         deadlineNs = nowNs + idleTimeoutNs;
+        readsBlocked = false;
         if (channel != null && !channel.config().isAutoRead()) {
+            // An idle connection must keep reading, so that a close (or stray bytes) by the upstream is noticed.
             channel.config().setAutoRead(true);
         }
     }
 
     void blockReads(boolean block) {
+        if (block == readsBlocked) {
+            return;
+        }
+        readsBlocked = block;
+        if (!block) {
+            deadlineNs = System.nanoTime() + readTimeoutNs; // the wait for the upstream starts again now
+        }
         if (channel != null) {
             channel.config().setAutoRead(!block);
         }

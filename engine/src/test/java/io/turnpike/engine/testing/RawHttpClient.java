@@ -43,8 +43,16 @@ public final class RawHttpClient implements AutoCloseable {
     }
 
     public RawHttpClient(int port, int timeoutMs) throws IOException {
+        this(port, timeoutMs, 0);
+    }
+
+    /** @param receiveBufferBytes SO_RCVBUF set before connecting (bounds what the kernel reads ahead); 0: default */
+    public RawHttpClient(int port, int timeoutMs, int receiveBufferBytes) throws IOException {
         socket = new Socket();
         socket.setTcpNoDelay(true);
+        if (receiveBufferBytes > 0) {
+            socket.setReceiveBufferSize(receiveBufferBytes);
+        }
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(timeoutMs);
         in = socket.getInputStream();
@@ -53,6 +61,60 @@ public final class RawHttpClient implements AutoCloseable {
 
     public Socket socket() {
         return socket;
+    }
+
+    /** The raw output stream, for bodies sent piece by piece. */
+    public OutputStream output() {
+        return out;
+    }
+
+    /**
+     * Reads up to {@code len} raw bytes (what the reader buffered first, then the socket); -1 at end of stream. For
+     * reading a body at the test's own pace after {@link #readHead()}.
+     */
+    public int readSome(byte[] b, int off, int len) throws IOException {
+        if (pos == limit) {
+            int n = in.read(b, off, len);
+            return n;
+        }
+        int n = Math.min(len, limit - pos);
+        System.arraycopy(buf, pos, b, off, n);
+        pos += n;
+        return n;
+    }
+
+    /** Reads a status line and headers only; the body (if any) is left for {@link #readSome}. */
+    public Response readHead() throws IOException {
+        String statusLine = readLine();
+        if (statusLine == null) {
+            throw new IOException("connection closed before a response");
+        }
+        int status = Integer.parseInt(statusLine.substring(9, 12));
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String line;
+        while ((line = readLine()) != null && !line.isEmpty()) {
+            int colon = line.indexOf(':');
+            headers.computeIfAbsent(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                    .add(line.substring(colon + 1).trim());
+        }
+        return new Response(status, statusLine, headers, new byte[0]);
+    }
+
+    /** Everything until the peer closes (or the socket timeout), at most {@code max} bytes. */
+    public byte[] readUntilClose(int max) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        byte[] tmp = new byte[8192];
+        try {
+            int n;
+            while (b.size() < max && (n = readSome(tmp, 0, Math.min(tmp.length, max - b.size()))) > 0) {
+                b.write(tmp, 0, n);
+            }
+        } catch (SocketTimeoutException e) {
+            // what arrived so far
+        } catch (IOException e) {
+            // reset: what arrived so far
+        }
+        return b.toByteArray();
     }
 
     public RawHttpClient send(String s) throws IOException {

@@ -27,10 +27,16 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 
+import io.netty.channel.ChannelOption;
+
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.CRC32;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -46,6 +52,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code /slow?ms=M}: answers after M ms</li>
  *   <li>{@code /close}: closes the connection without answering</li>
  *   <li>{@code /eof?n=N}: an HTTP/1.0-style response without length, delimited by close</li>
+ *   <li>{@code /digest}: answers {@code "<body bytes> <crc32 hex>"} then one line per trailer field received</li>
+ *   <li>{@code /pattern?n=N}: a Content-Length response of N bytes, byte i = {@link #patternByte(long)}, generated
+ *       lazily while the channel is writable (a real server's back-pressure; {@link #patternStalls} counts the times it
+ *       had to wait, {@link #responseBytesFlushed} what reached the socket)</li>
+ *   <li>{@code /pausesink}: stops reading once the head arrived (auto-read off) until {@link #resumePaused()}, then
+ *       answers like {@code /digest}</li>
+ *   <li>{@code /truncate?n=N&send=M}: a head announcing N bytes, M of them, then a close</li>
+ *   <li>{@code /garbage}: bytes that are not an HTTP response, then a close</li>
  *   <li>anything else: 200 "ok:" + path</li>
  * </ul>
  */
@@ -55,18 +69,101 @@ public final class TestBackend implements AutoCloseable {
     public final AtomicInteger connections = new AtomicInteger();
     public final AtomicInteger requests = new AtomicInteger();
     public final AtomicLong firstBodyByteAtNs = new AtomicLong();
+    /** Requests whose whole body (last content) arrived. */
+    public final AtomicInteger completedRequests = new AtomicInteger();
+    /** Connections closed (by either side). */
+    public final AtomicInteger closedConnections = new AtomicInteger();
+    /** Request body bytes received, all requests together. */
+    public final AtomicLong bodyBytesReceived = new AtomicLong();
+    /** Response bytes of {@code /pattern} that reached the socket (write futures completed). */
+    public final AtomicLong responseBytesFlushed = new AtomicLong();
+    /** Times {@code /pattern} found its channel unwritable and waited. */
+    public final AtomicInteger patternStalls = new AtomicInteger();
+    private volatile CountDownLatch firstBodyByte = new CountDownLatch(1);
+    private final AtomicReference<Channel> paused = new AtomicReference<>();
+    private volatile boolean captureRaw;
+    private final ByteArrayOutputStream raw = new ByteArrayOutputStream();
 
     public TestBackend() throws InterruptedException {
+        this(0);
+    }
+
+    /** @param socketBufferBytes SO_SNDBUF and SO_RCVBUF of accepted connections; 0 leaves the kernel's defaults */
+    public TestBackend(int socketBufferBytes) throws InterruptedException {
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.incrementAndGet();
-                        ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 65536), new Handler());
+                        ch.closeFuture().addListener(f -> closedConnections.incrementAndGet());
+                        ch.pipeline().addLast(new RawCapture(), new HttpServerCodec(8192, 65536, 65536), new Handler());
                     }
-                })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                });
+        if (socketBufferBytes > 0) {
+            b.option(ChannelOption.SO_RCVBUF, socketBufferBytes)
+                    .childOption(ChannelOption.SO_RCVBUF, socketBufferBytes)
+                    .childOption(ChannelOption.SO_SNDBUF, socketBufferBytes);
+        }
+        server = b.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    /** Byte {@code i} of a {@code /pattern} body. */
+    public static byte patternByte(long i) {
+        return (byte) (i % 251);
+    }
+
+    /** Re-arms {@link #awaitFirstBodyByte} for the next request. */
+    public void resetFirstBodyByte() {
+        firstBodyByteAtNs.set(0);
+        firstBodyByte = new CountDownLatch(1);
+    }
+
+    /** Waits until a request body byte arrived (since the last {@link #resetFirstBodyByte}). */
+    public boolean awaitFirstBodyByte(long timeoutMs) throws InterruptedException {
+        return firstBodyByte.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** Resumes reading on the connection {@code /pausesink} paused; false if none is paused. */
+    public boolean resumePaused() {
+        Channel ch = paused.getAndSet(null);
+        if (ch == null) {
+            return false;
+        }
+        ch.eventLoop().execute(() -> ch.config().setAutoRead(true));
+        return true;
+    }
+
+    public boolean hasPaused() {
+        return paused.get() != null;
+    }
+
+    /** Starts recording every byte received on every connection (cleared first). */
+    public void captureRaw(boolean on) {
+        synchronized (raw) {
+            raw.reset();
+        }
+        captureRaw = on;
+    }
+
+    public byte[] rawCaptured() {
+        synchronized (raw) {
+            return raw.toByteArray();
+        }
+    }
+
+    private final class RawCapture extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (captureRaw && msg instanceof ByteBuf b) {
+                byte[] copy = new byte[b.readableBytes()];
+                b.getBytes(b.readerIndex(), copy);
+                synchronized (raw) {
+                    raw.write(copy, 0, copy.length);
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
     }
 
     public int port() {
@@ -80,6 +177,42 @@ public final class TestBackend implements AutoCloseable {
         private long bodyBytes;
         private boolean keepAlive;
         private boolean echoChunked;
+        private final CRC32 crc = new CRC32();
+        private long patternLeft;
+        private long patternOffset;
+        private boolean patternActive;
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (patternActive && ctx.channel().isWritable()) {
+                writeMorePattern(ctx);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        private void writeMorePattern(ChannelHandlerContext ctx) {
+            while (patternLeft > 0) {
+                if (!ctx.channel().isWritable()) {
+                    patternStalls.incrementAndGet();
+                    ctx.flush();
+                    return;
+                }
+                int k = (int) Math.min(patternLeft, 65536);
+                ByteBuf piece = ctx.alloc().heapBuffer(k);
+                for (int i = 0; i < k; i++) {
+                    piece.writeByte(patternByte(patternOffset + i));
+                }
+                patternOffset += k;
+                patternLeft -= k;
+                ctx.write(new DefaultHttpContent(piece)).addListener(f -> {
+                    if (f.isSuccess()) {
+                        responseBytesFlushed.addAndGet(k);
+                    }
+                });
+            }
+            patternActive = false;
+            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(closeIfNeeded());
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -90,6 +223,8 @@ public final class TestBackend implements AutoCloseable {
                 path = q.path();
                 params = q.parameters();
                 bodyBytes = 0;
+                trailers = null;
+                crc.reset();
                 keepAlive = HttpUtil.isKeepAlive(req);
                 if (req.decoderResult().isFailure()) {
                     ctx.close();
@@ -99,6 +234,10 @@ public final class TestBackend implements AutoCloseable {
                     case "/close" -> {
                         ctx.close();
                         return;
+                    }
+                    case "/pausesink" -> {
+                        ctx.channel().config().setAutoRead(false);
+                        paused.set(ctx.channel());
                     }
                     case "/echo" -> {
                         echoChunked = HttpUtil.isTransferEncodingChunked(req);
@@ -117,9 +256,21 @@ public final class TestBackend implements AutoCloseable {
             if (msg instanceof HttpContent content) {
                 ByteBuf data = content.content();
                 if (data.isReadable()) {
-                    firstBodyByteAtNs.compareAndSet(0, System.nanoTime());
+                    if (firstBodyByteAtNs.compareAndSet(0, System.nanoTime())) {
+                        firstBodyByte.countDown();
+                    }
+                    if (data.hasArray()) {
+                        crc.update(data.array(), data.arrayOffset() + data.readerIndex(), data.readableBytes());
+                    } else {
+                        crc.update(data.nioBuffer());
+                    }
                 }
                 bodyBytes += data.readableBytes();
+                bodyBytesReceived.addAndGet(data.readableBytes());
+                if (content instanceof LastHttpContent last) {
+                    completedRequests.incrementAndGet();
+                    trailers = last.trailingHeaders();
+                }
                 if ("/echo".equals(path)) {
                     if (data.isReadable()) {
                         ctx.writeAndFlush(new DefaultHttpContent(data.retain()));
@@ -136,6 +287,8 @@ public final class TestBackend implements AutoCloseable {
                 }
             }
         }
+
+        private io.netty.handler.codec.http.HttpHeaders trailers;
 
         private ChannelFutureListener closeIfNeeded() {
             return keepAlive ? f -> { } : ChannelFutureListener.CLOSE;
@@ -156,6 +309,38 @@ public final class TestBackend implements AutoCloseable {
                     full(ctx, b.toString());
                 }
                 case "/sink" -> full(ctx, Long.toString(bodyBytes));
+                case "/digest", "/pausesink" -> {
+                    StringBuilder b = new StringBuilder();
+                    b.append(bodyBytes).append(' ').append(Long.toHexString(crc.getValue())).append('\n');
+                    if (trailers != null) {
+                        trailers.forEach(e -> b.append(e.getKey()).append(": ").append(e.getValue()).append('\n'));
+                    }
+                    full(ctx, b.toString());
+                }
+                case "/pattern" -> {
+                    long n = Long.parseLong(params.get("n").get(0));
+                    HttpResponse resp = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                    resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, n);
+                    ctx.write(resp);
+                    patternLeft = n;
+                    patternOffset = 0;
+                    patternActive = true;
+                    writeMorePattern(ctx);
+                }
+                case "/truncate" -> {
+                    int n = param("n", 1000);
+                    int send = param("send", 100);
+                    ByteBuf b = Unpooled.buffer();
+                    b.writeBytes(("HTTP/1.1 200 OK\r\nContent-Length: " + n + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    for (int i = 0; i < send; i++) {
+                        b.writeByte('t');
+                    }
+                    ctx.channel().pipeline().firstContext().writeAndFlush(b).addListener(ChannelFutureListener.CLOSE);
+                }
+                case "/garbage" -> {
+                    ByteBuf b = Unpooled.copiedBuffer("THIS IS NOT HTTP\r\n\r\n", StandardCharsets.US_ASCII);
+                    ctx.channel().pipeline().firstContext().writeAndFlush(b).addListener(ChannelFutureListener.CLOSE);
+                }
                 case "/chunked" -> {
                     int chunks = param("chunks", 3);
                     int size = param("size", 10);

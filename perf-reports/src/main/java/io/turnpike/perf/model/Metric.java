@@ -12,7 +12,9 @@ public enum Metric {
     P999_MS("p999_ms", "p99.9 ms", 3, false, Direction.LOWER_IS_BETTER),
     CPU_US_PER_REQ("cpu_us_per_req", "CPU µs/req", 2, true, Direction.LOWER_IS_BETTER),
     CPU_UTIL_PCT("cpu_util_pct", "CPU %", 1, false, Direction.LOWER_IS_BETTER),
-    RSS_PEAK_MIB("rss_peak_mib", "peak RSS MiB", 1, false, Direction.LOWER_IS_BETTER);
+    RSS_PEAK_MIB("rss_peak_mib", "peak RSS MiB", 1, false, Direction.LOWER_IS_BETTER),
+    /** CPU of processes outside the bench during the measured window, % of one core: noise, not a result. */
+    OTHER_CPU_PCT("other_cpu_pct", "others CPU %", 1, false, Direction.LOWER_IS_BETTER);
 
     /** Which way is better, for readers of a ratio. */
     public enum Direction { HIGHER_IS_BETTER, LOWER_IS_BETTER }

@@ -45,6 +45,16 @@ public record SideBySideRun(String source, String generatedAt, String command, M
         return null;
     }
 
+    /** Whether other processes competed for CPU during any target's rounds. */
+    public boolean contended() {
+        for (TargetResult t : targets) {
+            if (t.contended()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether any target had errors in any round. */
     public boolean flagged() {
         for (TargetResult t : targets) {

@@ -13,9 +13,10 @@ import java.util.Map;
  * @param non2xx       responses with a status of 400 or above, over all rounds
  * @param socketErrors connect, read, write and timeout errors, over all rounds
  * @param flagged      whether any round had errors (its numbers are suspect)
+ * @param contended    whether other processes on the machine used noticeable CPU during a round
  */
 public record TargetResult(String name, int rounds, Map<Metric, Stat> stats, long non2xx, long socketErrors,
-                           boolean flagged) {
+                           boolean flagged, boolean contended) {
 
     public TargetResult {
         EnumMap<Metric, Stat> copy = new EnumMap<>(Metric.class);

@@ -9,7 +9,6 @@ import io.turnpike.perf.model.TargetResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +47,7 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
 
         JsonNode envNode = f.requireObject(root, "", "environment");
         Map<String, String> environment = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = envNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : envNode.properties()) {
             environment.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText());
         }
 
@@ -60,15 +58,13 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
             throw new ReportInputException(file, "results", "no target in field");
         }
         List<TargetResult> targets = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = resultsNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : resultsNode.properties()) {
             targets.add(readTarget(f, file, e.getKey(), e.getValue(), parameters.rounds()));
         }
 
         Map<String, String> skipped = new LinkedHashMap<>();
         JsonNode skippedNode = root.path("skipped");
-        for (Iterator<Map.Entry<String, JsonNode>> it = skippedNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : skippedNode.properties()) {
             skipped.put(e.getKey(), e.getValue().asText());
         }
 
@@ -123,7 +119,8 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
         long non2xx = t.path("non2xx_total").asLong(0);
         long socketErrors = t.path("socket_errors_total").asLong(0);
         boolean flagged = t.path("flagged").asBoolean(non2xx + socketErrors > 0);
-        return new TargetResult(name, roundCount, stats, non2xx, socketErrors, flagged);
+        boolean contended = t.path("contended").asBoolean(false);
+        return new TargetResult(name, roundCount, stats, non2xx, socketErrors, flagged, contended);
     }
 
     private static Stat stat(Path file, String at, Metric m, double median, double min, double max)
@@ -140,8 +137,7 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
         Map<Metric, Double> ratios = new EnumMap<>(Metric.class);
         JsonNode node = root.path("ratios").path("turnpike_vs_nginx");
         if (node.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
                 Metric m = Metric.byKey(e.getKey());
                 if (m != null && e.getValue().isNumber()) {
                     ratios.put(m, e.getValue().doubleValue());

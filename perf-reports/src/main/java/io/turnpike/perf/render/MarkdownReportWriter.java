@@ -15,7 +15,7 @@ public final class MarkdownReportWriter {
     /** Metrics in table order. */
     private static final Metric[] TABLE = {
         Metric.RPS, Metric.P50_MS, Metric.P90_MS, Metric.P99_MS, Metric.P999_MS,
-        Metric.CPU_US_PER_REQ, Metric.CPU_UTIL_PCT, Metric.RSS_PEAK_MIB,
+        Metric.CPU_US_PER_REQ, Metric.CPU_UTIL_PCT, Metric.RSS_PEAK_MIB, Metric.OTHER_CPU_PCT,
     };
     /** Ratios in the order they matter: CPU per request is the headline. */
     private static final Metric[] RATIOS = {Metric.CPU_US_PER_REQ, Metric.P99_MS, Metric.P50_MS, Metric.RPS};
@@ -71,7 +71,7 @@ public final class MarkdownReportWriter {
             for (Metric m : TABLE) {
                 md.append(' ').append(statCell(t.stat(m), m)).append(" |");
             }
-            md.append(' ').append(t.flagged() ? "**FLAGGED** " : "")
+            md.append(' ').append(t.flagged() ? "**FLAGGED** " : "").append(t.contended() ? "**CONTENDED** " : "")
                     .append("non-2xx ").append(t.non2xx()).append(", socket ").append(t.socketErrors()).append(" |\n");
         }
         md.append('\n');
@@ -83,6 +83,10 @@ public final class MarkdownReportWriter {
         }
         if (run.flagged()) {
             md.append("> **Warning:** at least one target had non-2xx responses or socket errors; its numbers are suspect.\n\n");
+        }
+        if (run.contended()) {
+            md.append("> **Warning:** other processes used CPU during measured runs (others CPU %, CONTENDED rows); ")
+                    .append("the machine was shared, so compare with care or rerun.\n\n");
         }
 
         if (!run.ratios().isEmpty()) {
