@@ -23,12 +23,14 @@ def read_all():
                 stat = f.read()
         except OSError:
             continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
         fields = stat[stat.rfind(")") + 2:].split()
         # fields[0] is stat field 3; ppid = 4, utime = 14, stime = 15, starttime = 22.
         procs[int(name)] = {
             "ppid": int(fields[1]),
             "ticks": int(fields[11]) + int(fields[12]),
             "start": int(fields[19]),
+            "comm": comm,
         }
     return procs
 
@@ -56,14 +58,20 @@ def main(argv):
             before = {int(k): v for k, v in json.load(f).items()}
         now = read_all()
         mine = tree(now, int(argv[3])) | {os.getpid()}
-        total = 0
+        used = []
         for pid, p in now.items():
             if pid in mine:
                 continue
             b = before.get(pid)
             # Same pid and start time: the same process; otherwise it started inside the window.
-            total += p["ticks"] - b["ticks"] if b and b["start"] == p["start"] else p["ticks"]
-        print(max(total, 0))
+            ticks = p["ticks"] - b["ticks"] if b and b["start"] == p["start"] else p["ticks"]
+            if ticks > 0:
+                used.append((ticks, pid, p["comm"]))
+        used.sort(reverse=True)
+        if used:
+            top = ", ".join(f"{comm}[{pid}] {ticks}" for ticks, pid, comm in used[:3])
+            print(f"bench: CPU ticks of other processes in the window: {top}", file=sys.stderr)
+        print(sum(t for t, _, _ in used))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -153,11 +153,9 @@ public class ProxyPipelineBenchmark {
 
     /** One request in, forwarded out, one response in, relayed out; returns the bytes that came out. */
     private int exchange() {
-        proxy.downstream().writeOneInbound(Bytes.pooledDirect(request), proxy.downstream().voidPromise());
-        proxy.downstream().flushInbound();
+        proxy.clientWrites(Bytes.pooledDirect(request));
         int up = Bytes.drainOutbound(proxy.upstream());
-        proxy.upstream().writeOneInbound(Bytes.pooledDirect(response), proxy.upstream().voidPromise());
-        proxy.upstream().flushInbound();
+        proxy.upstreamWrites(Bytes.pooledDirect(response));
         return up + Bytes.drainOutbound(proxy.downstream());
     }
 
