@@ -12,20 +12,16 @@ final class Messages {
             + "Accept: */*\r\n"
             + "\r\n";
 
-    /** A browser navigation with the usual header set and a session cookie (~600 bytes). */
+    /** A browser navigation with the usual header set and a session cookie (615 bytes). */
     static final String BROWSER_GET = "GET /account/orders?page=2&sort=date HTTP/1.1\r\n"
             + "Host: shop.example.com\r\n"
             + "Connection: keep-alive\r\n"
-            + "sec-ch-ua: \"Chromium\";v=\"124\", \"Google Chrome\";v=\"124\", \"Not-A.Brand\";v=\"99\"\r\n"
-            + "sec-ch-ua-mobile: ?0\r\n"
-            + "sec-ch-ua-platform: \"Linux\"\r\n"
             + "Upgrade-Insecure-Requests: 1\r\n"
             + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
             + "Chrome/124.0.0.0 Safari/537.36\r\n"
             + "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n"
             + "Sec-Fetch-Site: same-origin\r\n"
             + "Sec-Fetch-Mode: navigate\r\n"
-            + "Sec-Fetch-User: ?1\r\n"
             + "Sec-Fetch-Dest: document\r\n"
             + "Referer: https://shop.example.com/account\r\n"
             + "Accept-Encoding: gzip, deflate, br\r\n"

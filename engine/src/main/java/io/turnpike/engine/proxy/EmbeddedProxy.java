@@ -47,8 +47,11 @@ public final class EmbeddedProxy implements AutoCloseable {
         upstream = new EmbeddedChannel();
         upstream.config().setOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
         upstream.pipeline().addLast(uc);
+        // EmbeddedChannels are active before handlers are added: replay the activation the handlers rely on.
+        upstream.pipeline().fireChannelActive();
         pool.release(uc, System.nanoTime());
         downstream.pipeline().addLast(new DownstreamHandler(loop));
+        downstream.pipeline().fireChannelActive();
     }
 
     public EmbeddedChannel downstream() {

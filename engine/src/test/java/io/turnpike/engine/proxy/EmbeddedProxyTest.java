@@ -1,0 +1,115 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.testing.Configs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The proxy handlers on EmbeddedChannels (no network): exact forwarded bytes, fragmented input, pipelining, and the
+ * relayed response. Every buffer read back is released; the channels are finished in tearDown.
+ */
+class EmbeddedProxyTest {
+    private EmbeddedProxy proxy;
+
+    @BeforeEach
+    void setUp() {
+        proxy = new EmbeddedProxy(Configs.fromYaml(""
+                + "routes:\n"
+                + "  - id: \"1\"\n    uri: /*\n    upstream:\n      nodes:\n        \"127.0.0.1:8080\": 1\n"),
+                EngineSettings.defaults());
+    }
+
+    @AfterEach
+    void tearDown() {
+        proxy.close();
+    }
+
+    private static ByteBuf bytes(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Drains and releases everything written to a channel's outbound side, as one string. */
+    private static String drain(io.netty.channel.embedded.EmbeddedChannel ch) {
+        StringBuilder b = new StringBuilder();
+        ByteBuf m;
+        while ((m = ch.readOutbound()) != null) {
+            b.append(m.toString(StandardCharsets.ISO_8859_1));
+            m.release();
+        }
+        return b.toString();
+    }
+
+    @Test
+    void forwardsHeadWithOriginalBytesAndProxyHeaders() {
+        proxy.clientWrites(bytes("GET /a?b=c HTTP/1.1\r\nHost: Example.COM\r\nX-Custom:   spaced  \r\n"
+                + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nAccept: */*\r\n\r\n"));
+        String up = drain(proxy.upstream());
+        assertEquals("GET /a?b=c HTTP/1.1\r\nHost: Example.COM\r\nX-Custom:   spaced\r\nAccept: */*\r\n"
+                + "X-Forwarded-For: unknown\r\nX-Real-IP: unknown\r\nX-Forwarded-Proto: http\r\n"
+                + "X-Forwarded-Host: Example.COM\r\nX-Forwarded-Port: 0\r\n\r\n", up);
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=9\r\n\r\nhi"));
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", drain(proxy.downstream()));
+        assertTrue(proxy.downstream().isActive());
+    }
+
+    @Test
+    void headArrivingByteByByteIsForwardedOnce() {
+        String req = "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+        for (int i = 0; i < req.length(); i++) {
+            proxy.clientWrites(bytes(req.substring(i, i + 1)));
+        }
+        String up = drain(proxy.upstream());
+        assertTrue(up.startsWith("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n"), up);
+        assertTrue(up.endsWith("\r\n\r\nhello"), up);
+        proxy.upstreamWrites(bytes("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"));
+        assertEquals("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", drain(proxy.downstream()));
+    }
+
+    @Test
+    void pipelinedRequestsWaitForTheirTurn() {
+        proxy.clientWrites(bytes("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n"));
+        String first = drain(proxy.upstream());
+        assertTrue(first.startsWith("GET /1 "), first);
+        assertFalse(first.contains("GET /2"), "the second request waits until the first response completes");
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1"));
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1", drain(proxy.downstream()));
+        String second = drain(proxy.upstream());
+        assertTrue(second.startsWith("GET /2 "), second);
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2"));
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2", drain(proxy.downstream()));
+    }
+
+    @Test
+    void chunkedBodiesPassThroughRawBothWays() {
+        proxy.clientWrites(bytes("POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "3;ext=1\r\nabc\r\n0\r\nTrailer-A: 1\r\n\r\n"));
+        String up = drain(proxy.upstream());
+        assertTrue(up.contains("Transfer-Encoding: chunked\r\n"), up);
+        assertTrue(up.endsWith("\r\n\r\n3;ext=1\r\nabc\r\n0\r\nTrailer-A: 1\r\n\r\n"), up);
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
+        assertEquals("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                drain(proxy.downstream()));
+    }
+
+    @Test
+    void malformedRequestGets400AndClose() {
+        proxy.clientWrites(bytes("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"));
+        String down = drain(proxy.downstream());
+        assertTrue(down.startsWith("HTTP/1.1 400 Bad Request\r\n"), down);
+        assertTrue(down.contains("Connection: close\r\n"), down);
+        assertTrue(down.contains("{\"error_msg\":"), down);
+        assertNull(proxy.upstream().readOutbound(), "nothing forwarded");
+        assertFalse(proxy.downstream().isActive());
+    }
+}
