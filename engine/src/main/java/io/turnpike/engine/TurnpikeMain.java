@@ -15,6 +15,9 @@ import io.turnpike.engine.server.GatewayServer;
 import io.turnpike.engine.server.Transport;
 import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.snapshot.SnapshotCompiler;
+import io.turnpike.engine.snapshot.SnapshotUpdater;
+import io.turnpike.config.source.StandaloneFileSource;
+import io.turnpike.config.source.StandaloneFileWatcher;
 import io.turnpike.engine.status.StatusServer;
 import io.turnpike.tls.BoringSsl;
 
@@ -199,15 +202,24 @@ public final class TurnpikeMain {
         public final GatewayServer server;
         public final StatusServer status;
         public final InetSocketAddress statusAddress;
+        public final SnapshotUpdater updater;
         private final long drainTimeoutMs;
+        private final StandaloneFileWatcher watcher;
 
-        private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs) {
+        private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
+                        StandaloneFileWatcher watcher, SnapshotUpdater updater) {
             this.server = server;
             this.status = status;
             this.statusAddress = statusAddress;
             this.drainTimeoutMs = drainTimeoutMs;
+            this.watcher = watcher;
+            this.updater = updater;
         }
 
+        /**
+         * Starts the data plane on an already validated first load of the standalone file, then watches the file:
+         * later changes are compiled on the config-sync thread and published to every loop.
+         */
         public static Running start(ProcessConfig pc, LoadResult config, PrintStream out, PrintStream err)
                 throws Exception {
             TurnpikeSettings t = pc.turnpike();
@@ -218,24 +230,28 @@ public final class TurnpikeMain {
                 listen.add(new InetSocketAddress(a.ip(), a.port()));
             }
             GatewayServer server = new GatewayServer(settings, listen, t.eventLoops(), transport);
-            List<String> warnings = new ArrayList<>();
-            Snapshot snapshot = new SnapshotCompiler(settings).compile(config.config(), warnings);
-            for (String w : warnings) {
-                err.println("warning: " + w);
-            }
-            server.publisher().publish(snapshot).get(10, TimeUnit.SECONDS);
+            SnapshotUpdater updater = new SnapshotUpdater(new SnapshotCompiler(settings), server.publisher(), err);
+            updater.onConfig(config.config());
             server.start();
             StatusServer status = new StatusServer(server);
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
+            // The file was loaded once above; from here on the config-sync thread delivers changes.
+            StandaloneFileSource source = new StandaloneFileSource(t.standaloneFile());
+            StandaloneFileWatcher watcher = new StandaloneFileWatcher(source, StandaloneFileWatcher.DEFAULT_POLL_INTERVAL_MS);
+            source.attach(updater);
+            watcher.start();
+            Snapshot snapshot = server.publisher().latest();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
                     + " event loops (" + transport.name().toLowerCase() + "), http " + server.boundAddresses()
-                    + ", status " + statusAddress + ", " + snapshot.routes.size() + " routes");
+                    + ", status " + statusAddress + ", " + snapshot.routes.size() + " routes from "
+                    + t.standaloneFile() + " (watched)");
             out.flush();
-            return new Running(server, status, statusAddress, t.drainTimeoutMs());
+            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher, updater);
         }
 
         public boolean drain() {
+            watcher.close();
             boolean clean = server.drain(drainTimeoutMs);
             status.close();
             return clean;
@@ -243,6 +259,7 @@ public final class TurnpikeMain {
 
         @Override
         public void close() {
+            watcher.close();
             server.close();
             status.close();
         }

@@ -33,6 +33,17 @@ public final class StandaloneFileSource implements ConfigSource {
         reload();
     }
 
+    /**
+     * Attaches a listener without loading: for callers that already loaded (and validated) the file themselves and
+     * only want later changes delivered by {@link #reload()}.
+     */
+    public synchronized void attach(ConfigListener listener) {
+        if (this.listener != null) {
+            throw new IllegalStateException("already started");
+        }
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
     /** Re-reads the file and delivers the outcome; returns it too. No-op (null) before start or after close. */
     public synchronized LoadResult reload() {
         if (listener == null || closed) {

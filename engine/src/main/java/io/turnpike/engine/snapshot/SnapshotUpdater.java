@@ -1,0 +1,74 @@
+package io.turnpike.engine.snapshot;
+
+import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.source.ConfigListener;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Turns configurations delivered by a config source into published snapshots: compile (on the source's thread, off
+ * the request path), publish to every loop, wait for the barrier. A rejected configuration is reported and the last
+ * good snapshot keeps serving.
+ *
+ * <p>Called only on the config-sync thread (or main at startup), never concurrently.
+ */
+public final class SnapshotUpdater implements ConfigListener {
+    private final SnapshotCompiler compiler;
+    private final SnapshotPublisher publisher;
+    private final PrintStream log;
+    private long applied;
+    private long rejected;
+
+    public SnapshotUpdater(SnapshotCompiler compiler, SnapshotPublisher publisher, PrintStream log) {
+        this.compiler = compiler;
+        this.publisher = publisher;
+        this.log = log;
+    }
+
+    @Override
+    public void onConfig(ConfigSet config) {
+        long t0 = System.nanoTime();
+        List<String> warnings = new ArrayList<>();
+        Snapshot snapshot = compiler.compile(config, warnings);
+        long compiledNs = System.nanoTime() - t0;
+        for (String w : warnings) {
+            log.println("warning: " + w);
+        }
+        try {
+            publisher.publish(snapshot).get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.println("error: snapshot " + snapshot.version + " not applied on every loop: " + e);
+            return;
+        }
+        applied++;
+        if (applied > 1) {
+            log.printf("turnpike: snapshot %d (%d routes) compiled in %.1f ms, applied on all loops in %.1f ms%n",
+                    snapshot.version, snapshot.routes.size(), compiledNs / 1e6, (System.nanoTime() - t0) / 1e6);
+        }
+        log.flush();
+    }
+
+    @Override
+    public void onRejected(List<ConfigProblem> problems) {
+        rejected++;
+        for (ConfigProblem p : problems) {
+            log.println("error: " + p.render());
+        }
+        log.println("error: configuration refused (" + problems.size() + " problem(s)); the last good snapshot"
+                + (publisher.latest() == null ? " (none yet)" : " (version " + publisher.latest().version + ")")
+                + " keeps serving");
+        log.flush();
+    }
+
+    public long appliedCount() {
+        return applied;
+    }
+
+    public long rejectedCount() {
+        return rejected;
+    }
+}
