@@ -108,6 +108,14 @@ public final class TestBackend implements AutoCloseable {
         server = b.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     }
 
+    private static final byte[] PATTERN = new byte[65536 + 251];
+
+    static {
+        for (int i = 0; i < PATTERN.length; i++) {
+            PATTERN[i] = patternByte(i);
+        }
+    }
+
     /** Byte {@code i} of a {@code /pattern} body. */
     public static byte patternByte(long i) {
         return (byte) (i % 251);
@@ -138,10 +146,12 @@ public final class TestBackend implements AutoCloseable {
         return paused.get() != null;
     }
 
-    /** Starts recording every byte received on every connection (cleared first). */
+    /** Starts (the record cleared first) or stops recording every byte received on every connection. */
     public void captureRaw(boolean on) {
-        synchronized (raw) {
-            raw.reset();
+        if (on) {
+            synchronized (raw) {
+                raw.reset();
+            }
         }
         captureRaw = on;
     }
@@ -198,10 +208,10 @@ public final class TestBackend implements AutoCloseable {
                     return;
                 }
                 int k = (int) Math.min(patternLeft, 65536);
-                ByteBuf piece = ctx.alloc().heapBuffer(k);
-                for (int i = 0; i < k; i++) {
-                    piece.writeByte(patternByte(patternOffset + i));
-                }
+                // Unpooled and filled from a table: leak-tracked buffers record every writeByte in paranoid mode.
+                byte[] bytes = new byte[k];
+                System.arraycopy(PATTERN, (int) (patternOffset % 251), bytes, 0, k);
+                ByteBuf piece = Unpooled.wrappedBuffer(bytes);
                 patternOffset += k;
                 patternLeft -= k;
                 ctx.write(new DefaultHttpContent(piece)).addListener(f -> {
