@@ -38,7 +38,7 @@ final class Messages {
             + "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl\r\n"
             + "Content-Length: 64\r\n"
             + "\r\n";
-    static final String BODY_64 = "{\"sku\":\"A-1001\",\"qty\":2,\"note\":\"" + Bytes.repeat('x', 64 - 33) + "\"}";
+    static final String BODY_64 = "{\"sku\":\"A-1001\",\"qty\":2,\"note\":\"" + Bytes.repeat('x', 64 - 34) + "\"}";
 
     /** A typical JSON API response head with Content-Length (the body is appended by the user). */
     static String responseHead(int contentLength) {

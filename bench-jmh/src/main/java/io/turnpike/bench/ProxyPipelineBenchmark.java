@@ -107,10 +107,6 @@ public class ProxyPipelineBenchmark {
         String forwarded = head.substring(0, head.length() - 2) + PROXY_HEADERS + body;
 
         proxy = new EmbeddedProxy(config(), EngineSettings.defaults());
-        // NOTE: EmbeddedProxy adds DownstreamHandler after the EmbeddedChannel is already registered and active, so the
-        // handler's channelActive (which sets clientIp/localPort) never runs and the first request dies with an NPE
-        // in HeadWriter.estimateRequestHeadBytes. Fire it once here; remove when EmbeddedProxy does it itself.
-        proxy.downstream().pipeline().fireChannelActive();
 
         // One checked exchange, byte for byte, then the cheap byte-count check for the rest of the warm-up.
         proxy.clientWrites(Bytes.pooledDirect(request));

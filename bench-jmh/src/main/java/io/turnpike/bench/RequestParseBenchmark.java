@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * {@link EmbeddedChannel} over the same bytes (objects, Strings and {@code HttpHeaders}, all released after each op).
  *
  * <p>{@code request}: {@code small} curl-like GET (93 B), {@code browser} Chrome-like GET with cookies (615 B),
- * {@code post} JSON POST with Content-Length and a 64-byte body (266 B).
+ * {@code post} JSON POST with Content-Length and a 64-byte body (298 B).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -9,7 +9,7 @@ import io.turnpike.engine.metrics.LoopCounters;
 import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.NodePool;
-import io.turnpike.engine.upstream.SmoothWeightedRoundRobin;
+import io.turnpike.engine.upstream.Balancer;
 import io.turnpike.engine.upstream.UpstreamTarget;
 
 import java.util.HashMap;
@@ -35,7 +35,7 @@ public final class LoopContext {
 
     private Snapshot snapshot;
     private volatile long appliedVersion = -1;
-    private SmoothWeightedRoundRobin[] balancers = new SmoothWeightedRoundRobin[0];
+    private Balancer[] balancers = new Balancer[0];
     @SuppressWarnings("rawtypes")
     private NodePool[] pools = new NodePool[0];
     private final Map<String, NodePool<?>> poolsByKey = new HashMap<>();
@@ -82,9 +82,9 @@ public final class LoopContext {
     @SuppressWarnings({"rawtypes", "unchecked"})
     public void apply(Snapshot next) {
         assert eventLoop.inEventLoop();
-        SmoothWeightedRoundRobin[] b = new SmoothWeightedRoundRobin[next.targets.length];
+        Balancer[] b = new Balancer[next.targets.length];
         for (UpstreamTarget t : next.targets) {
-            b[t.slot] = new SmoothWeightedRoundRobin(t.nodes);
+            b[t.slot] = t.balancer.newBalancer();
         }
         NodePool[] p = new NodePool[next.nodes.length];
         Map<String, NodePool<?>> keep = new HashMap<>();
@@ -114,9 +114,9 @@ public final class LoopContext {
         this.appliedVersion = next.version;
     }
 
-    /** Picks a node of {@code target} by its balancer; null when none is available. */
-    public NodeAddress pick(UpstreamTarget target) {
-        return balancers[target.slot].next();
+    /** This loop's balancer for {@code target} in the current snapshot. */
+    public Balancer balancer(UpstreamTarget target) {
+        return balancers[target.slot];
     }
 
     @SuppressWarnings("unchecked")

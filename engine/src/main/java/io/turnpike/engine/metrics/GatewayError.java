@@ -7,6 +7,7 @@ package io.turnpike.engine.metrics;
  */
 public enum GatewayError {
     ROUTE_NOT_FOUND(404, "404 Route Not Found"),
+    METHOD_NOT_ALLOWED(405, "CONNECT is not supported by this gateway"),
     NO_AVAILABLE_NODE(503, "no available upstream node"),
     UPSTREAM_CONNECT_FAILED(502, "upstream connect failed"),
     UPSTREAM_RESET(502, "upstream closed the connection before a complete response"),

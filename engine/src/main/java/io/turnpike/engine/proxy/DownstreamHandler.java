@@ -19,7 +19,10 @@ import io.turnpike.engine.loop.Swept;
 import io.turnpike.engine.metrics.GatewayError;
 import io.turnpike.engine.metrics.LoopCounters;
 import io.turnpike.engine.router.CompiledRoute;
+import io.turnpike.engine.router.MatchScratch;
 import io.turnpike.engine.snapshot.Snapshot;
+import io.turnpike.engine.upstream.Balancer;
+import io.turnpike.engine.upstream.BalancerInput;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.NodePool;
 import io.turnpike.engine.upstream.UpstreamTarget;
@@ -88,6 +91,15 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private boolean clientKeepAlive = true;
     private boolean clientIsHttp10;
     private boolean closeAfterResponse;
+    // Routing and balancing state of the exchange in flight (reused per connection).
+    private final MatchScratch routeScratch = new MatchScratch();
+    private final BalancerInput balancerInput = new BalancerInput();
+    private Balancer balancer;
+    private NodeAddress node;
+    private UpstreamTarget target;
+    private long triedNodes;
+    private int attempts;
+    private long requestStartNs;
     private boolean busy;
 
     private long deadlineNs;
@@ -122,6 +134,9 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
                 ? remote.getAddress().getHostAddress() : "unknown").getBytes(StandardCharsets.US_ASCII);
         localPort = Integer.toString(channel.localAddress() instanceof InetSocketAddress local ? local.getPort() : 0)
                 .getBytes(StandardCharsets.US_ASCII);
+        routeScratch.remoteAddress(channel.remoteAddress() instanceof InetSocketAddress remote
+                ? remote.getAddress() : null);
+        balancerInput.remoteAddr(clientIp);
         loop.sweeper.add(this);
         loop.downstreamOpened();
         loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_OPENED);
@@ -165,6 +180,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         loop.downstreamClosed();
         loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_CLOSED);
         setBusy(false);
+        endBalancer(true);
         if (upstream != null) {
             upstream.abort();
             upstream = null;
@@ -242,17 +258,31 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             rejectRequest(HttpParseError.BODY_TOO_LARGE);
             return;
         }
-        CompiledRoute route = snapshot.routes.match(cumulation, head);
+        if (head.method == RequestHead.METHOD_CONNECT) {
+            // A reverse proxy does not open tunnels; after a 2xx to CONNECT the framing would be gone.
+            respondError(GatewayError.METHOD_NOT_ALLOWED, true, headLength);
+            return;
+        }
+        CompiledRoute route = snapshot.routes.match(cumulation, head, routeScratch);
         if (route == null) {
             respondError(GatewayError.ROUTE_NOT_FOUND, hasBody, headLength);
             return;
         }
         UpstreamTarget target = route.upstream;
-        NodeAddress node = loop.pick(target);
+        Balancer bal = loop.balancer(target);
+        balancerInput.resetRequest();
+        NodeAddress node = bal.pick(cumulation, head, balancerInput); // before skipBytes: chash reads head spans
         if (node == null) {
             respondError(GatewayError.NO_AVAILABLE_NODE, hasBody, headLength);
             return;
         }
+        bal.onRequestStart(node);
+        this.balancer = bal;
+        this.node = node;
+        this.target = target;
+        triedNodes = 0;
+        attempts = 0;
+        requestStartNs = System.nanoTime();
         pinned = snapshot;
         ByteBuf out = ctx.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp));
         HeadWriter.writeRequest(cumulation, head, out, clientIp, localPort, target, node);
@@ -307,13 +337,63 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
                 process();
                 flushUpstream();
                 flushDownstream();
-            } else {
+            } else if (!retryConnect(isHeadMethod)) {
                 pendingHead.release();
                 pendingHead = null;
                 unblock(BLOCK_CONNECTING);
                 failBeforeResponse(GatewayError.UPSTREAM_CONNECT_FAILED);
             }
         });
+    }
+
+    /**
+     * Connect failed: try another node of the same target (up to its {@code retries}), never one already tried. Safe
+     * because nothing of the request has left the gateway yet (the head waits in {@code pendingHead} and body bytes
+     * stay in the cumulation while connecting). With {@code pass_host: node} the pending head names the failed node's
+     * host, so such targets are not retried.
+     */
+    private boolean retryConnect(boolean isHeadMethod) {
+        Balancer bal = balancer;
+        NodeAddress failed = node;
+        endBalancer(true);
+        if (bal == null || target == null || attempts >= target.retries
+                || target.passHost == UpstreamTarget.PASS_HOST_NODE) {
+            return false;
+        }
+        triedNodes = bal.markTried(triedNodes, failed);
+        NodeAddress next = bal.pickExcluding(null, null, balancerInput, triedNodes);
+        if (next == null) {
+            return false;
+        }
+        attempts++;
+        loop.counters.increment(LoopCounters.UPSTREAM_RETRIES);
+        balancer = bal;
+        node = next;
+        bal.onRequestStart(next);
+        NodePool<UpstreamConnection> pool = loop.pool(next);
+        UpstreamConnection pooled = pool.acquire();
+        if (pooled != null) {
+            loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
+            unblock(BLOCK_CONNECTING);
+            ByteBuf h = pendingHead;
+            pendingHead = null;
+            attach(pooled, h, isHeadMethod);
+            process();
+            flushUpstream();
+            flushDownstream();
+        } else {
+            connect(target, next, pool, isHeadMethod);
+        }
+        return true;
+    }
+
+    /** Reports the end of the balanced request exactly once, to the balancer instance that started it. */
+    private void endBalancer(boolean failed) {
+        Balancer b = balancer;
+        if (b != null) {
+            balancer = null;
+            b.onRequestEnd(node, System.nanoTime() - requestStartNs, failed);
+        }
     }
 
     private void attach(UpstreamConnection uc, ByteBuf requestHead, boolean isHeadMethod) {
@@ -407,6 +487,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     }
 
     void onResponseComplete(UpstreamConnection uc, boolean reusable) {
+        endBalancer(false);
         loop.counters.increment(LoopCounters.RESPONSES);
         upstream = null;
         if (reusable && requestComplete) {
@@ -422,6 +503,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     }
 
     void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
+        endBalancer(true);
         upstream = null;
         if (responseStarted) {
             // Part of the response went out already; the only honest signal left is closing the connection.
@@ -445,6 +527,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     }
 
     private void finishExchange() {
+        endBalancer(false);
         pinned = null;
         setBusy(false);
         if (state == S_CLOSED && !closeAfterResponse) {

@@ -68,12 +68,15 @@ public final class EmbeddedProxy implements AutoCloseable {
 
     /** Client bytes in (ownership passes to the proxy). */
     public void clientWrites(ByteBuf bytes) {
-        downstream.writeInbound(bytes);
+        // writeOneInbound + flushInbound: writeInbound(Object...) would allocate a varargs array per call.
+        downstream.writeOneInbound(bytes, downstream.voidPromise());
+        downstream.flushInbound();
     }
 
     /** Upstream bytes in (ownership passes to the proxy). */
     public void upstreamWrites(ByteBuf bytes) {
-        upstream.writeInbound(bytes);
+        upstream.writeOneInbound(bytes, upstream.voidPromise());
+        upstream.flushInbound();
     }
 
     @Override

@@ -2,9 +2,15 @@ package io.turnpike.engine.router;
 
 import io.netty.buffer.ByteBuf;
 
-/** Byte comparisons between a ByteBuf span and a byte[] without copying. */
+/** Byte comparisons and the router's hash (FNV-1a over bytes), without copying or allocating. */
 final class ByteMatch {
+    static final int SEED = 0x811c9dc5;
+
     private ByteMatch() {
+    }
+
+    static int mix(int h, byte b) {
+        return (h ^ b) * 0x01000193;
     }
 
     static boolean equals(ByteBuf buf, int index, byte[] b, int off, int len) {
@@ -31,18 +37,36 @@ final class ByteMatch {
     }
 
     static int hash(ByteBuf buf, int start, int end) {
-        int h = 0x811c9dc5;
+        int h = SEED;
         for (int i = start; i < end; i++) {
-            h = (h ^ buf.getByte(i)) * 0x01000193;
+            h = mix(h, buf.getByte(i));
         }
         return h;
     }
 
     static int hash(byte[] b) {
-        int h = 0x811c9dc5;
-        for (byte x : b) {
-            h = (h ^ x) * 0x01000193;
+        return hash(b, 0, b.length);
+    }
+
+    static int hash(byte[] b, int off, int len) {
+        int h = SEED;
+        for (int i = off, end = off + len; i < end; i++) {
+            h = mix(h, b[i]);
         }
         return h;
+    }
+
+    /** Hash of {@code b} read from its last byte to its first: the hash of the reversed bytes. */
+    static int hashReversed(byte[] b) {
+        int h = SEED;
+        for (int i = b.length - 1; i >= 0; i--) {
+            h = mix(h, b[i]);
+        }
+        return h;
+    }
+
+    /** Spreads a hash before masking it into a power-of-two table. */
+    static int spread(int h) {
+        return h ^ (h >>> 16);
     }
 }

@@ -4,56 +4,69 @@ import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.upstream.UpstreamTarget;
 
+import java.util.List;
+
 /**
- * One route of a snapshot, with its match conditions pre-encoded as bytes. Immutable; shared by all loops.
+ * One route of a snapshot, with its match conditions pre-compiled (method mask, CIDRs as masked integers, vars with
+ * names as bytes, numbers parsed and regexes compiled). Immutable; shared by all loops. Its uris and hosts are not
+ * checked here: they are the keys of the {@link RouteTable}'s trees.
  */
 public final class CompiledRoute {
     public final String id;
-    /** Lower-case exact host names; null or empty means any host. */
-    private final byte[][] exactHosts;
-    /** Lower-case wildcard suffixes including the leading dot (".example.com" for "*.example.com"). */
-    private final byte[][] wildcardSuffixes;
-    /** Bit per RequestHead.METHOD_* id; 0 means any method. */
-    private final int methodMask;
     public final int priority;
     public final UpstreamTarget upstream;
     /** Position in the snapshot's route list, used to keep the file order as the final tie-breaker. */
     public final int order;
+    private final RouteConditions conditions;
+    private final int methodMask;
+    private final IpMatcher remote;
+    private final VarsExpr vars;
 
-    public CompiledRoute(String id, byte[][] exactHosts, byte[][] wildcardSuffixes, int methodMask, int priority,
-                         UpstreamTarget upstream, int order) {
+    public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order) {
         this.id = id;
-        this.exactHosts = exactHosts;
-        this.wildcardSuffixes = wildcardSuffixes;
-        this.methodMask = methodMask;
+        this.conditions = conditions;
         this.priority = priority;
         this.upstream = upstream;
         this.order = order;
+        this.methodMask = conditions.methodMask;
+        this.remote = conditions.remote;
+        this.vars = conditions.vars;
     }
 
-    /** Host and method conditions. Host value span is [hostStart, hostEnd) without the port; -1 when absent. */
-    boolean accepts(ByteBuf buf, RequestHead head, int hostStart, int hostEnd) {
-        if (methodMask != 0 && (methodMask & (1 << head.method)) == 0) {
-            return false;
-        }
-        if (exactHosts.length == 0 && wildcardSuffixes.length == 0) {
-            return true;
-        }
-        if (hostStart < 0) {
-            return false;
-        }
-        int len = hostEnd - hostStart;
-        for (byte[] h : exactHosts) {
-            if (h.length == len && ByteMatch.equalsIgnoreCase(buf, hostStart, h, 0, len)) {
-                return true;
+    public List<String> uris() {
+        return conditions.uris;
+    }
+
+    /** Lower-case hosts (own or inherited from the service); empty means any host. */
+    public List<String> hosts() {
+        return conditions.hosts;
+    }
+
+    /** Method, remote_addrs and vars conditions (APISIX's order: method, remote address, vars). */
+    boolean accepts(ByteBuf buf, RequestHead head, MatchScratch s) {
+        int mask = methodMask;
+        if (mask != 0) {
+            int m = head.method;
+            if ((mask & (1 << m)) == 0) {
+                return false;
+            }
+            if (m == RequestHead.METHOD_OTHER && !isPurge(buf, head)) {
+                return false;
             }
         }
-        for (byte[] s : wildcardSuffixes) {
-            // "*.example.com" needs at least one label before the suffix.
-            if (len > s.length && ByteMatch.equalsIgnoreCase(buf, hostEnd - s.length, s, 0, s.length)) {
-                return true;
-            }
+        if (remote != null && !remote.matches(s)) {
+            return false;
         }
-        return false;
+        return vars == null || vars.eval(buf, head, s);
+    }
+
+    private static boolean isPurge(ByteBuf buf, RequestHead head) {
+        byte[] p = RouteConditions.PURGE;
+        return head.methodEnd - head.methodStart == p.length && ByteMatch.equals(buf, head.methodStart, p, 0, p.length);
+    }
+
+    @Override
+    public String toString() {
+        return "route " + id;
     }
 }

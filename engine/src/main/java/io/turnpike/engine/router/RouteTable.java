@@ -4,120 +4,73 @@ import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
- * The compiled URI router of one snapshot: exact paths in an open-addressing hash table keyed by the path bytes, then
- * prefix routes ({@code /a/*}) longest first. Within one path, candidates are ordered by {@code priority} (higher
- * first) then by configuration order, and the first whose host and method conditions accept the request wins.
+ * The compiled router of one snapshot, with APISIX's {@code radixtree_host_uri} semantics:
+ * <ol>
+ *   <li>routes with hosts (their own or their service's) live in a {@link HostTable}: the request host is looked up
+ *       exactly, then as wildcard suffixes longest first, and each host has its own {@link UriTree};</li>
+ *   <li>when no host-bound route matches, the host-less {@link UriTree} is consulted.</li>
+ * </ol>
+ * In each tree: exact uri, then the longest literal prefix ({@code /a/*}, {@code /a*}, and the part of {@code /a/:id}
+ * before the parameter), then shorter ones; within one key priority, uri length, file order; a candidate is taken when
+ * its parameters, method, remote address and vars accept the request. Paths are matched normalised
+ * ({@link PathNormalizer}).
  *
- * <p>Immutable after construction and shared by every event loop; {@link #match} allocates nothing.
- * The radix tree, {@code :param} segments, vars and remote_addrs of APISIX's full router build on this in the router
- * issue.
+ * <p>Immutable after construction and shared by every event loop. {@link #match(ByteBuf, RequestHead, MatchScratch)}
+ * allocates nothing (except for routes with regex vars conditions, which are evaluated only when reached).
  */
 public final class RouteTable {
-    private static final CompiledRoute[] NONE = new CompiledRoute[0];
+    private static final ThreadLocal<MatchScratch> SCRATCH = ThreadLocal.withInitial(MatchScratch::new);
 
-    private final byte[][] exactKeys;
-    private final CompiledRoute[][] exactValues;
-    private final int exactMask;
-    private final byte[][] prefixes;
-    private final CompiledRoute[][] prefixValues;
+    private final HostTable hosts;
+    private final UriTree anyHost;
     private final int size;
 
-    private RouteTable(Map<String, List<CompiledRoute>> exact, Map<String, List<CompiledRoute>> prefix) {
-        int cap = Integer.highestOneBit(Math.max(4, exact.size() * 2)) << 1;
-        exactKeys = new byte[cap][];
-        exactValues = new CompiledRoute[cap][];
-        exactMask = cap - 1;
-        int n = 0;
-        for (Map.Entry<String, List<CompiledRoute>> e : exact.entrySet()) {
-            byte[] key = e.getKey().getBytes(StandardCharsets.UTF_8);
-            int slot = ByteMatch.hash(key) & exactMask;
-            while (exactKeys[slot] != null) {
-                slot = (slot + 1) & exactMask;
-            }
-            exactKeys[slot] = key;
-            exactValues[slot] = sorted(e.getValue());
-            n += e.getValue().size();
-        }
-        List<String> keys = new ArrayList<>(prefix.keySet());
-        keys.sort(Comparator.comparingInt(String::length).reversed());
-        prefixes = new byte[keys.size()][];
-        prefixValues = new CompiledRoute[keys.size()][];
-        for (int i = 0; i < keys.size(); i++) {
-            prefixes[i] = keys.get(i).getBytes(StandardCharsets.UTF_8);
-            prefixValues[i] = sorted(prefix.get(keys.get(i)));
-            n += prefixValues[i].length;
-        }
-        size = n;
+    private RouteTable(HostTable hosts, UriTree anyHost, int size) {
+        this.hosts = hosts;
+        this.anyHost = anyHost;
+        this.size = size;
     }
 
-    private static CompiledRoute[] sorted(List<CompiledRoute> routes) {
-        CompiledRoute[] a = routes.toArray(NONE);
-        java.util.Arrays.sort(a, Comparator.comparingInt((CompiledRoute r) -> -r.priority).thenComparingInt(r -> r.order));
-        return a;
-    }
-
+    /** Number of (route, uri) pairs. */
     public int size() {
         return size;
     }
 
     /**
-     * Finds the route for a parsed request head whose bytes live in {@code buf}. Returns null when nothing matches.
+     * Finds the route for a parsed request head whose bytes live in {@code buf}, with a thread-local scratch and no
+     * client address (routes with {@code remote_addrs} do not match). Returns null when nothing matches.
      */
     public CompiledRoute match(ByteBuf buf, RequestHead head) {
-        int pathStart = pathStart(buf, head);
-        int pathEnd = head.pathEnd;
-        if (pathStart < 0) {
-            return null;
-        }
-        int hostStart = -1;
-        int hostEnd = -1;
-        if (head.hostIndex >= 0) {
-            hostStart = head.valueStart[head.hostIndex];
-            hostEnd = hostEnd(buf, hostStart, head.valueEnd[head.hostIndex]);
-        }
-        int len = pathEnd - pathStart;
-        int slot = ByteMatch.hash(buf, pathStart, pathEnd) & exactMask;
-        byte[] key;
-        while ((key = exactKeys[slot]) != null) {
-            if (key.length == len && ByteMatch.equals(buf, pathStart, key, 0, len)) {
-                CompiledRoute r = firstAccepting(exactValues[slot], buf, head, hostStart, hostEnd);
-                if (r != null) {
-                    return r;
-                }
-                break;
-            }
-            slot = (slot + 1) & exactMask;
-        }
-        for (int i = 0; i < prefixes.length; i++) {
-            byte[] p = prefixes[i];
-            if (p.length <= len && ByteMatch.equals(buf, pathStart, p, 0, p.length)) {
-                CompiledRoute r = firstAccepting(prefixValues[i], buf, head, hostStart, hostEnd);
-                if (r != null) {
-                    return r;
-                }
-            }
-        }
-        return null;
+        MatchScratch s = SCRATCH.get();
+        s.remoteAddress(null);
+        return match(buf, head, s);
     }
 
-    private static CompiledRoute firstAccepting(CompiledRoute[] candidates, ByteBuf buf, RequestHead head,
-                                                int hostStart, int hostEnd) {
-        for (CompiledRoute r : candidates) {
-            if (r.accepts(buf, head, hostStart, hostEnd)) {
+    /**
+     * Finds the route for a parsed request head whose bytes live in {@code buf}. {@code scratch} is the connection's
+     * (it carries the client address). Returns null when nothing matches, including for a malformed path or one that
+     * climbs above the root.
+     */
+    public CompiledRoute match(ByteBuf buf, RequestHead head, MatchScratch scratch) {
+        if (!scratch.loadPath(buf, head)) {
+            return null;
+        }
+        scratch.loadHost(buf, head);
+        if (hosts != null) {
+            CompiledRoute r = hosts.match(buf, head, scratch);
+            if (r != null) {
                 return r;
             }
         }
-        return null;
+        return anyHost.match(buf, head, scratch);
     }
 
-    /** Origin-form targets start with '/'; absolute-form ({@code http://authority/path}) skips the authority. */
+    /**
+     * Start of the path in the request target: origin-form starts with '/'; absolute-form ({@code http://authority/path})
+     * skips the authority (-2 when it has no path: the path is "/"); -1 for other forms ({@code *}, authority-form).
+     */
     static int pathStart(ByteBuf buf, RequestHead head) {
         int start = head.targetStart;
         int end = head.pathEnd;
@@ -127,14 +80,31 @@ public final class RouteTable {
         if (buf.getByte(start) == '/') {
             return start;
         }
-        // absolute-form: scheme "://" authority path
+        int authority = authorityStart(buf, head);
+        if (authority < 0) {
+            return -1;
+        }
+        for (int j = authority; j < end; j++) {
+            if (buf.getByte(j) == '/') {
+                return j;
+            }
+        }
+        return -2;
+    }
+
+    /** Start of the authority of an absolute-form target (after "scheme://"), or -1. */
+    static int authorityStart(ByteBuf buf, RequestHead head) {
+        int start = head.targetStart;
+        int end = head.pathEnd;
+        if (start >= end || buf.getByte(start) == '/') {
+            return -1;
+        }
         for (int i = start; i + 2 < end; i++) {
-            if (buf.getByte(i) == ':' && buf.getByte(i + 1) == '/' && buf.getByte(i + 2) == '/') {
-                for (int j = i + 3; j < end; j++) {
-                    if (buf.getByte(j) == '/') {
-                        return j;
-                    }
-                }
+            byte c = buf.getByte(i);
+            if (c == ':') {
+                return buf.getByte(i + 1) == '/' && buf.getByte(i + 2) == '/' ? i + 3 : -1;
+            }
+            if (c == '/') {
                 return -1;
             }
         }
@@ -161,21 +131,35 @@ public final class RouteTable {
 
     /** Collects routes for compilation; not thread-safe, used once by the snapshot compiler. */
     public static final class Builder {
-        private final Map<String, List<CompiledRoute>> exact = new LinkedHashMap<>();
-        private final Map<String, List<CompiledRoute>> prefix = new LinkedHashMap<>();
+        private final HostTable.Builder hosts = new HostTable.Builder();
+        private final UriTree.Builder anyHost = new UriTree.Builder();
+        private int size;
 
-        /** {@code uri} is an APISIX uri: exact ("/a/b") or prefix ("/a/*", "/*"). */
-        public Builder add(String uri, CompiledRoute route) {
-            if (uri.endsWith("*")) {
-                prefix.computeIfAbsent(uri.substring(0, uri.length() - 1), k -> new ArrayList<>()).add(route);
-            } else {
-                exact.computeIfAbsent(uri, k -> new ArrayList<>()).add(route);
+        /** Adds every uri of the route, under each of its hosts (or in the host-less tree when it has none). */
+        public Builder add(CompiledRoute route) {
+            for (String uri : route.uris()) {
+                add(uri, route);
             }
             return this;
         }
 
+        /** {@code uri} is an APISIX uri: exact ("/a/b"), prefix ("/a/*", "/a*") or with parameters ("/a/:id"). */
+        public Builder add(String uri, CompiledRoute route) {
+            byte[] utf8 = uri.getBytes(StandardCharsets.UTF_8);
+            byte[] key = PathNormalizer.normalizeConfigured(utf8);
+            if (route.hosts().isEmpty()) {
+                anyHost.add(key, utf8.length, route);
+            } else {
+                for (String h : route.hosts()) {
+                    hosts.tree(h).add(key, utf8.length, route);
+                }
+            }
+            size++;
+            return this;
+        }
+
         public RouteTable build() {
-            return new RouteTable(exact, prefix);
+            return new RouteTable(hosts.isEmpty() ? null : hosts.build(), anyHost.build(), size);
         }
     }
 }

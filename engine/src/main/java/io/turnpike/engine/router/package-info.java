@@ -1,7 +1,8 @@
 /**
- * Route matching on bytes: {@link io.turnpike.engine.router.RouteTable} is compiled once per snapshot and matched on
- * every request without allocation. Today: exact paths (hash of the path bytes), prefix paths (longest first), hosts
- * (exact and {@code *.wildcard}), methods and priority. The APISIX radix tree, {@code :param} segments, vars and
- * remote_addrs build on this in the router milestone.
+ * Route matching on bytes with APISIX's {@code radixtree_host_uri} semantics. {@link io.turnpike.engine.router.RouteTable}
+ * is compiled once per snapshot (host table of reversed-name hashes, per-host URI trees, host-less fallback tree; exact
+ * paths hashed, prefixes and parameters in a byte trie) and matched on every request without allocation, using a
+ * per-connection {@link io.turnpike.engine.router.MatchScratch}. Conditions: methods, remote_addrs (IPv4/IPv6 CIDR),
+ * vars (lua-resty-expr operators). Paths are matched normalised. See docs/router.md.
  */
 package io.turnpike.engine.router;

@@ -7,10 +7,12 @@ import io.turnpike.config.model.Service;
 import io.turnpike.config.model.Timeout;
 import io.turnpike.config.model.Upstream;
 import io.turnpike.config.model.UpstreamNode;
-import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.router.CompiledRoute;
+import io.turnpike.engine.router.RouteConditions;
 import io.turnpike.engine.router.RouteTable;
+import io.turnpike.engine.upstream.BalancerSpec;
+import io.turnpike.engine.upstream.Balancers;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
 
@@ -22,7 +24,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -52,12 +53,6 @@ public final class SnapshotCompiler {
                 warnings.add("route " + route.id() + ": no upstream, skipped");
                 continue;
             }
-            UpstreamTarget target = targets.get(upstream);
-            if (target == null) {
-                target = compileUpstream(upstream, route, targetList.size(), nodes, warnings);
-                targets.put(upstream, target);
-                targetList.add(target);
-            }
             List<String> hosts = route.hosts();
             if (hosts.isEmpty() && route.serviceId() != null) {
                 Service s = config.services().get(route.serviceId());
@@ -65,21 +60,22 @@ public final class SnapshotCompiler {
                     hosts = s.hosts();
                 }
             }
-            List<byte[]> exact = new ArrayList<>();
-            List<byte[]> wildcard = new ArrayList<>();
-            for (String h : hosts) {
-                String lower = h.toLowerCase(Locale.ROOT);
-                if (lower.startsWith("*.")) {
-                    wildcard.add(lower.substring(1).getBytes(StandardCharsets.US_ASCII));
-                } else {
-                    exact.add(lower.getBytes(StandardCharsets.US_ASCII));
-                }
+            // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
+            RouteConditions conditions;
+            try {
+                conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
+                        route.vars());
+            } catch (IllegalArgumentException e) {
+                warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
+                continue;
             }
-            CompiledRoute compiled = new CompiledRoute(route.id(), exact.toArray(new byte[0][]),
-                    wildcard.toArray(new byte[0][]), methodMask(route.methods()), route.priority(), target, order++);
-            for (String uri : route.uris()) {
-                routes.add(uri, compiled);
+            UpstreamTarget target = targets.get(upstream);
+            if (target == null) {
+                target = compileUpstream(upstream, route, targetList.size(), nodes, warnings);
+                targets.put(upstream, target);
+                targetList.add(target);
             }
+            routes.add(new CompiledRoute(route.id(), conditions, route.priority(), target, order++));
         }
         return new Snapshot(config.version(), routes.build(), targetList.toArray(new UpstreamTarget[0]),
                 nodes.values().toArray(new NodeAddress[0]));
@@ -88,8 +84,15 @@ public final class SnapshotCompiler {
     private UpstreamTarget compileUpstream(Upstream u, Route route, int slot, Map<String, NodeAddress> nodes,
                                            List<String> warnings) {
         List<NodeAddress> list = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
         for (UpstreamNode n : u.nodes()) {
             String key = n.host() + ":" + n.port();
+            if (seen.contains(key)) {
+                warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id())
+                        + ": node " + key + " listed twice, first entry kept");
+                continue;
+            }
+            seen.add(key);
             NodeAddress existing = nodes.get(key);
             if (existing != null && existing.weight == n.weight()) {
                 list.add(existing);
@@ -130,27 +133,24 @@ public final class SnapshotCompiler {
         int poolSize = kp != null ? kp.size() : settings.upstreamPoolSize();
         long idleNs = kp != null ? (long) (kp.idleTimeout() * 1e9) : settings.upstreamIdleTimeoutNs();
         int maxRequests = kp != null ? kp.requests() : settings.upstreamMaxRequests();
-        return new UpstreamTarget(u.id() != null ? u.id() : "route:" + route.id(), slot,
-                list.toArray(new NodeAddress[0]), passHost, rewriteHost, connectMs, readNs, poolSize, idleNs,
-                maxRequests);
+        NodeAddress[] arr = list.toArray(new NodeAddress[0]);
+        String uid = u.id() != null ? u.id() : "route:" + route.id();
+        List<String> balancerWarnings = new ArrayList<>();
+        BalancerSpec balancer;
+        try {
+            balancer = Balancers.compile(u.type(), arr, u.hashOn(), u.key(), balancerWarnings);
+        } catch (IllegalArgumentException e) {
+            balancerWarnings.add(e.getMessage() + "; using roundrobin");
+            balancer = Balancers.compile("roundrobin", arr, null, null, null);
+        }
+        for (String w : balancerWarnings) {
+            warnings.add("upstream " + uid + ": " + w);
+        }
+        return new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, poolSize, idleNs,
+                maxRequests, balancer, u.effectiveRetries());
     }
 
     static int methodMask(List<String> methods) {
-        int mask = 0;
-        for (String m : methods) {
-            mask |= 1 << switch (m) {
-                case "GET" -> RequestHead.METHOD_GET;
-                case "HEAD" -> RequestHead.METHOD_HEAD;
-                case "POST" -> RequestHead.METHOD_POST;
-                case "PUT" -> RequestHead.METHOD_PUT;
-                case "DELETE" -> RequestHead.METHOD_DELETE;
-                case "CONNECT" -> RequestHead.METHOD_CONNECT;
-                case "OPTIONS" -> RequestHead.METHOD_OPTIONS;
-                case "TRACE" -> RequestHead.METHOD_TRACE;
-                case "PATCH" -> RequestHead.METHOD_PATCH;
-                default -> RequestHead.METHOD_OTHER; // PURGE and friends
-            };
-        }
-        return mask;
+        return RouteConditions.methodMask(methods);
     }
 }

@@ -19,10 +19,14 @@ public final class UpstreamTarget {
     public final int poolSize;
     public final long idleTimeoutNs;
     public final int maxRequestsPerConnection;
+    /** Immutable balancer definition (chash ring included); each loop instantiates its own state from it. */
+    public final BalancerSpec balancer;
+    /** Connect-failure retries on other nodes (APISIX default: number of nodes - 1). */
+    public final int retries;
 
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
                           long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
-                          int maxRequestsPerConnection) {
+                          int maxRequestsPerConnection, BalancerSpec balancer, int retries) {
         this.id = id;
         this.slot = slot;
         this.nodes = nodes;
@@ -33,5 +37,7 @@ public final class UpstreamTarget {
         this.poolSize = poolSize;
         this.idleTimeoutNs = idleTimeoutNs;
         this.maxRequestsPerConnection = maxRequestsPerConnection;
+        this.balancer = balancer;
+        this.retries = retries;
     }
 }

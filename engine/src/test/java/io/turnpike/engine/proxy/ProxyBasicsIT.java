@@ -168,6 +168,18 @@ class ProxyBasicsIT {
     }
 
     @Test
+    void connectIsRefusedWith405() throws Exception {
+        int before = backend.requests.get();
+        try (RawHttpClient c = gw.client()) {
+            Response r = c.exchange("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+            assertEquals(405, r.status());
+            assertTrue(r.bodyText().contains("CONNECT"), r.bodyText());
+            assertTrue(c.isClosedByPeer(2000));
+        }
+        assertEquals(before, backend.requests.get());
+    }
+
+    @Test
     void closeDelimitedUpstreamResponse() throws Exception {
         try (RawHttpClient c = gw.client()) {
             Response r = c.exchange("GET /eof?n=1000 HTTP/1.1\r\nHost: a\r\n\r\n");
