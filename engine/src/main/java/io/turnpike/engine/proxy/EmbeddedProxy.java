@@ -70,13 +70,17 @@ public final class EmbeddedProxy implements AutoCloseable {
     public void clientWrites(ByteBuf bytes) {
         // writeOneInbound + flushInbound: writeInbound(Object...) would allocate a varargs array per call.
         downstream.writeOneInbound(bytes, downstream.voidPromise());
-        downstream.flushInbound();
+        if (downstream.isOpen()) {
+            downstream.flushInbound(); // fires channelReadComplete; on a closed channel it would record an error
+        }
     }
 
     /** Upstream bytes in (ownership passes to the proxy). */
     public void upstreamWrites(ByteBuf bytes) {
         upstream.writeOneInbound(bytes, upstream.voidPromise());
-        upstream.flushInbound();
+        if (upstream.isOpen()) {
+            upstream.flushInbound();
+        }
     }
 
     @Override
