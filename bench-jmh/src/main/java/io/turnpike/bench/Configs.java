@@ -77,6 +77,23 @@ final class Configs {
         return new ConfigSet(1, routes, Map.of(), Map.of(), Map.of());
     }
 
+    /**
+     * {@link #routes} plus two routes the generated mix lacks: {@code /users/:id/profile} (a parameter segment) and
+     * {@code /canary/check} guarded by {@code vars [["http_x_canary", "==", "yes"]]}.
+     */
+    static ConfigSet routesWithParamAndVars(int n) {
+        ConfigSet base = routes(n, false);
+        Map<String, Route> routes = new LinkedHashMap<>(base.routes());
+        Upstream shared = upstream("u1");
+        routes.put("param", route("param", List.of("/users/:id/profile"), List.of(), shared));
+        com.fasterxml.jackson.databind.node.ArrayNode vars = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .arrayNode();
+        vars.addArray().add("http_x_canary").add("==").add("yes");
+        routes.put("vars", new Route("vars", null, List.of("/canary/check"), List.of(), List.of(), 0, List.of(), vars,
+                shared, null, null, null, null, null, false, 1, null));
+        return new ConfigSet(1, routes, Map.of(), Map.of(), Map.of());
+    }
+
     static Route route(String id, List<String> uris, List<String> hosts, Upstream upstream) {
         return new Route(id, null, uris, hosts, List.of(), 0, List.of(), null, upstream, null, null, null, null,
                 null, false, 1, null);

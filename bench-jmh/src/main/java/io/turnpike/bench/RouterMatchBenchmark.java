@@ -5,6 +5,7 @@ import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.codec.RequestHeadParser;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.router.CompiledRoute;
+import io.turnpike.engine.router.MatchScratch;
 import io.turnpike.engine.router.RouteTable;
 import io.turnpike.engine.snapshot.SnapshotCompiler;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -32,10 +33,11 @@ import java.util.concurrent.TimeUnit;
  * configuration of {@code routes} routes (a third exact paths, a third prefixes, a third exact paths with a Host; see
  * {@link Configs}).
  *
- * <p>What the current router is: an open-addressing hash of exact paths, then a linear scan over all prefixes (longest
- * first). So {@code exactHit} and {@code hostHit} should be flat in the route count, while {@code prefixHit} (the
- * prefix in the middle of the list: it scans half the prefixes) and {@code miss} (scans all of them) grow linearly.
- * The radix tree replaces the scan.
+ * <p>The router (docs/router.md): hosts in a hash of reversed names, per host a URI tree (exact paths hashed, prefixes
+ * and {@code :param} patterns in a compressed byte trie), a host-less fallback tree. Every case should be flat in the
+ * route count; target: under 200 ns at 50,000 routes with zero allocation. {@code paramHit} matches
+ * {@code /users/:id/profile}; {@code varsHit} a route guarded by a header condition. Matching goes through the
+ * production entry point with a per-connection {@link MatchScratch}.
  *
  * <p>Baseline {@code stringHashMapExact}: the obvious approach for the exact hit, decoding the path to a String and
  * looking it up in a {@link HashMap}.
@@ -56,6 +58,9 @@ public class RouterMatchBenchmark {
     private Parsed prefix;
     private Parsed host;
     private Parsed miss;
+    private Parsed param;
+    private Parsed vars;
+    private final MatchScratch scratch = new MatchScratch();
     private Map<String, Object> byString;
 
     /** A request in a pooled direct buffer and its parsed head, as the router sees them. */
@@ -88,8 +93,9 @@ public class RouterMatchBenchmark {
     @Setup(Level.Trial)
     public void setup() {
         ArrayList<String> warnings = new ArrayList<>();
-        table = new SnapshotCompiler(EngineSettings.defaults()).compile(Configs.routes(routes, false), warnings).routes;
-        if (!warnings.isEmpty() || table.size() != routes) {
+        table = new SnapshotCompiler(EngineSettings.defaults()).compile(Configs.routesWithParamAndVars(routes), warnings)
+                .routes;
+        if (!warnings.isEmpty() || table.size() != routes + 2) {
             throw new IllegalStateException("compiled " + table.size() + " routes, warnings " + warnings);
         }
         int e = middle(0);
@@ -99,6 +105,10 @@ public class RouterMatchBenchmark {
         prefix = new Parsed(get(Configs.prefix(p) + "orders/42?expand=items", "api.example.com"));
         host = new Parsed(get(Configs.hostPath(h), Configs.host(h) + ":8080"));
         miss = new Parsed(get("/nowhere/at/all", "api.example.com"));
+        param = new Parsed(get("/users/12345/profile", "api.example.com"));
+        vars = new Parsed("GET /canary/check HTTP/1.1\r\nHost: api.example.com\r\nX-Canary: yes\r\n\r\n");
+        expect(paramHit(), "param");
+        expect(varsHit(), "vars");
         expect(exactHit(), "r" + e);
         expect(prefixHit(), "r" + p);
         expect(hostHit(), "r" + h);
@@ -126,26 +136,38 @@ public class RouterMatchBenchmark {
         prefix.buf.release();
         host.buf.release();
         miss.buf.release();
+        param.buf.release();
+        vars.buf.release();
     }
 
     @Benchmark
     public CompiledRoute exactHit() {
-        return table.match(exact.buf, exact.head);
+        return table.match(exact.buf, exact.head, scratch);
     }
 
     @Benchmark
     public CompiledRoute hostHit() {
-        return table.match(host.buf, host.head);
+        return table.match(host.buf, host.head, scratch);
     }
 
     @Benchmark
     public CompiledRoute prefixHit() {
-        return table.match(prefix.buf, prefix.head);
+        return table.match(prefix.buf, prefix.head, scratch);
     }
 
     @Benchmark
     public CompiledRoute miss() {
-        return table.match(miss.buf, miss.head);
+        return table.match(miss.buf, miss.head, scratch);
+    }
+
+    @Benchmark
+    public CompiledRoute paramHit() {
+        return table.match(param.buf, param.head, scratch);
+    }
+
+    @Benchmark
+    public CompiledRoute varsHit() {
+        return table.match(vars.buf, vars.head, scratch);
     }
 
     /** Baseline: path decoded to a String (allocates), then a HashMap lookup. */
