@@ -18,6 +18,9 @@ import io.turnpike.engine.snapshot.SnapshotCompiler;
 import io.turnpike.engine.snapshot.SnapshotUpdater;
 import io.turnpike.config.source.StandaloneFileSource;
 import io.turnpike.config.source.StandaloneFileWatcher;
+import io.turnpike.config.admin.AdminApiServer;
+import io.turnpike.config.etcd.EtcdConfigSource;
+import io.turnpike.config.etcd.EtcdConfigStore;
 import io.turnpike.engine.status.StatusServer;
 import io.turnpike.tls.BoringSsl;
 
@@ -166,25 +169,35 @@ public final class TurnpikeMain {
             return 1;
         }
         ProcessConfig pc = pr.config();
+        Running running;
         if (!pc.standalone()) {
-            err.println("error: config_provider etcd is not available in this build yet; use "
-                    + "deployment.role: data_plane with role_data_plane.config_provider: yaml");
-            return 1;
+            running = Running.startWithEtcd(pc, out, err);
+        } else {
+            running = startStandalone(pc, out, err);
+            if (running == null) {
+                return 1;
+            }
         }
+        return awaitTermination(running, pc, out);
+    }
+
+    private static Running startStandalone(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {
         Path standalone = pc.turnpike().standaloneFile();
         if (!Files.exists(standalone)) {
             err.println("error: standalone file " + standalone + " does not exist");
-            return 1;
+            return null;
         }
         LoadResult lr = StandaloneFileLoader.load(standalone);
         if (!lr.ok()) {
             err.print(lr.render());
             err.println("error: " + standalone + " refused, " + lr.problems().size() + " problem(s)");
-            return 1;
+            return null;
         }
-        Running running = Running.start(pc, lr, out, err);
+        return Running.start(pc, lr, out, err);
+    }
+
+    private static int awaitTermination(Running running, ProcessConfig pc, PrintStream out) throws Exception {
         CountDownLatch stopped = new CountDownLatch(1);
-        int[] exit = {0};
         Runnable drain = () -> {
             out.println("turnpike: draining (up to " + pc.turnpike().drainTimeoutMs() + " ms)");
             boolean clean = running.drain();
@@ -194,7 +207,7 @@ public final class TurnpikeMain {
         Signals.onTermination(() -> new Thread(drain, "turnpike-drain").start());
         stopped.await();
         out.flush();
-        return exit[0];
+        return 0;
     }
 
     /** A started gateway: data plane plus status listener. Used by the CLI and by integration tests. */
@@ -203,37 +216,41 @@ public final class TurnpikeMain {
         public final StatusServer status;
         public final InetSocketAddress statusAddress;
         public final SnapshotUpdater updater;
+        /** Null when the Admin API is disabled. */
+        public final AdminApiServer admin;
+        /** Null in standalone-file mode. */
+        public final EtcdConfigSource etcdSource;
         private final long drainTimeoutMs;
-        private final StandaloneFileWatcher watcher;
+        private final Runnable stopConfigSync;
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
-                        StandaloneFileWatcher watcher, SnapshotUpdater updater) {
+                        Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
+                        EtcdConfigSource etcdSource) {
             this.server = server;
             this.status = status;
             this.statusAddress = statusAddress;
             this.drainTimeoutMs = drainTimeoutMs;
-            this.watcher = watcher;
+            this.stopConfigSync = stopConfigSync;
             this.updater = updater;
+            this.admin = admin;
+            this.etcdSource = etcdSource;
         }
 
         /**
          * Starts the data plane on an already validated first load of the standalone file, then watches the file:
-         * later changes are compiled on the config-sync thread and published to every loop.
+         * later changes are compiled on the config-sync thread and published to every loop. The Admin API, when
+         * enabled, serves reads of the file's configuration and refuses writes.
          */
         public static Running start(ProcessConfig pc, LoadResult config, PrintStream out, PrintStream err)
                 throws Exception {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
-            Transport transport = Transport.select(t.transport());
-            List<InetSocketAddress> listen = new ArrayList<>();
-            for (ListenAddress a : pc.nodeListen()) {
-                listen.add(new InetSocketAddress(a.ip(), a.port()));
-            }
-            GatewayServer server = new GatewayServer(settings, listen, t.eventLoops(), transport);
+            GatewayServer server = newServer(pc, settings);
             SnapshotUpdater updater = new SnapshotUpdater(new SnapshotCompiler(settings), server.publisher(), err);
             updater.onConfig(config.config());
             server.start();
-            StatusServer status = new StatusServer(server);
+            StatusServer status = new StatusServer(server, () -> "{\"type\":\"yaml\",\"file\":\""
+                    + t.standaloneFile() + "\",\"rejected\":" + updater.rejectedCount() + "}");
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
             // The file was loaded once above; from here on the config-sync thread delivers changes.
@@ -241,17 +258,77 @@ public final class TurnpikeMain {
             StandaloneFileWatcher watcher = new StandaloneFileWatcher(source, StandaloneFileWatcher.DEFAULT_POLL_INTERVAL_MS);
             source.attach(updater);
             watcher.start();
+            AdminApiServer admin = null;
+            if (pc.admin().enabled() && pc.admin().adminKeys().isEmpty() && pc.admin().adminKeyRequired()) {
+                err.println("warning: Admin API not started: deployment.admin.admin_key is empty "
+                        + "(set a key, or admin_key_required: false)");
+            } else if (pc.admin().enabled()) {
+                admin = AdminApiServer.readOnly(pc.admin(), updater::current, pc.etcd().prefix(),
+                        AdminApiServer.Options.DEFAULTS.withReadOnly(true));
+                admin.start();
+            }
             Snapshot snapshot = server.publisher().latest();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
-                    + " event loops (" + transport.name().toLowerCase() + "), http " + server.boundAddresses()
-                    + ", status " + statusAddress + ", " + snapshot.routes.size() + " routes from "
-                    + t.standaloneFile() + " (watched)");
+                    + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + ", status " + statusAddress + (admin == null ? "" : ", admin (read-only) " + admin.localAddress())
+                    + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
             out.flush();
-            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher, updater);
+            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null);
+        }
+
+        /**
+         * Starts with etcd as the configuration provider: listeners first (answering 503 and {@code /status/ready}
+         * 503 until the first snapshot), then one etcd client and one watch on the config-sync thread; with role
+         * {@code traditional} the Admin API writes through the same client.
+         */
+        public static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {
+            TurnpikeSettings t = pc.turnpike();
+            EngineSettings settings = engineSettings(t);
+            GatewayServer server = newServer(pc, settings);
+            SnapshotUpdater updater = new SnapshotUpdater(new SnapshotCompiler(settings), server.publisher(), err);
+            server.start();
+            EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
+            EtcdConfigSource source = new EtcdConfigSource(store);
+            StatusServer status = new StatusServer(server, () -> "{\"type\":\"etcd\",\"connected\":"
+                    + source.isConnected() + ",\"revision\":" + source.lastRevision() + ",\"rejected\":"
+                    + source.rejectedCount() + ",\"last_error\":" + jsonString(source.lastError()) + "}");
+            InetSocketAddress statusAddress = status.start(
+                    new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
+            source.start(updater);
+            AdminApiServer admin = null;
+            if (pc.admin().enabled() && "traditional".equals(pc.role())) {
+                admin = new AdminApiServer(pc.admin(), store, pc.etcd().prefix(), AdminApiServer.Options.DEFAULTS);
+                admin.start();
+            }
+            out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
+                    + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + ", status " + statusAddress + (admin == null ? "" : ", admin " + admin.localAddress())
+                    + ", config from etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
+            out.flush();
+            return new Running(server, status, statusAddress, t.drainTimeoutMs(), () -> {
+                source.close();
+                store.close();
+            }, updater, admin, source);
+        }
+
+        static String jsonString(String s) {
+            return s == null ? "null" : "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
+
+        private static GatewayServer newServer(ProcessConfig pc, EngineSettings settings) {
+            TurnpikeSettings t = pc.turnpike();
+            List<InetSocketAddress> listen = new ArrayList<>();
+            for (ListenAddress a : pc.nodeListen()) {
+                listen.add(new InetSocketAddress(a.ip(), a.port()));
+            }
+            return new GatewayServer(settings, listen, t.eventLoops(), Transport.select(t.transport()));
         }
 
         public boolean drain() {
-            watcher.close();
+            if (admin != null) {
+                admin.stop();
+            }
+            stopConfigSync.run();
             boolean clean = server.drain(drainTimeoutMs);
             status.close();
             return clean;
@@ -259,7 +336,10 @@ public final class TurnpikeMain {
 
         @Override
         public void close() {
-            watcher.close();
+            if (admin != null) {
+                admin.stop();
+            }
+            stopConfigSync.run();
             server.close();
             status.close();
         }

@@ -20,8 +20,9 @@ public final class SnapshotUpdater implements ConfigListener {
     private final SnapshotCompiler compiler;
     private final SnapshotPublisher publisher;
     private final PrintStream log;
-    private long applied;
-    private long rejected;
+    private volatile long applied;
+    private volatile long rejected;
+    private volatile ConfigSet current;
 
     public SnapshotUpdater(SnapshotCompiler compiler, SnapshotPublisher publisher, PrintStream log) {
         this.compiler = compiler;
@@ -44,6 +45,7 @@ public final class SnapshotUpdater implements ConfigListener {
             log.println("error: snapshot " + snapshot.version + " not applied on every loop: " + e);
             return;
         }
+        current = config;
         applied++;
         if (applied > 1) {
             log.printf("turnpike: snapshot %d (%d routes) compiled in %.1f ms, applied on all loops in %.1f ms%n",
@@ -62,6 +64,11 @@ public final class SnapshotUpdater implements ConfigListener {
                 + (publisher.latest() == null ? " (none yet)" : " (version " + publisher.latest().version + ")")
                 + " keeps serving");
         log.flush();
+    }
+
+    /** The configuration of the last published snapshot (for read-only Admin API views); null before the first. */
+    public ConfigSet current() {
+        return current;
     }
 
     public long appliedCount() {

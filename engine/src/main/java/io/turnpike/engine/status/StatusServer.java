@@ -38,11 +38,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class StatusServer implements AutoCloseable {
     private final GatewayServer gateway;
+    private final java.util.function.Supplier<String> configSourceJson;
     private final MultiThreadIoEventLoopGroup group;
     private Channel channel;
 
-    public StatusServer(GatewayServer gateway) {
+    /** {@code configSourceJson}: a JSON object describing the configuration source's state (etcd connection, ...). */
+    public StatusServer(GatewayServer gateway, java.util.function.Supplier<String> configSourceJson) {
         this.gateway = gateway;
+        this.configSourceJson = configSourceJson;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-status", true),
                 NioIoHandler.newFactory());
     }
@@ -107,7 +110,8 @@ public final class StatusServer implements AutoCloseable {
                 .append(",\"event_loops\":").append(gateway.loops().size())
                 .append(",\"ready\":").append(gateway.publisher().allLoopsReady())
                 .append(",\"snapshot_version\":").append(snap == null ? -1 : snap.version)
-                .append(",\"routes\":").append(snap == null ? 0 : snap.routes.size());
+                .append(",\"routes\":").append(snap == null ? 0 : snap.routes.size())
+                .append(",\"config_source\":").append(configSourceJson.get());
         b.append(",\"counters\":{");
         String[] names = {"requests", "responses", "downstream_connections_opened", "downstream_connections_closed",
                 "upstream_connections_opened", "upstream_connections_closed", "upstream_connections_reused",

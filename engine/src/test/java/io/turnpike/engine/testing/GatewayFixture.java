@@ -1,5 +1,6 @@
 package io.turnpike.engine.testing;
 
+import io.turnpike.config.process.AdminConfig;
 import io.turnpike.config.process.ListenAddress;
 import io.turnpike.config.process.ProcessConfig;
 import io.turnpike.config.process.ProcessConfigLoader;
@@ -70,8 +71,12 @@ public final class GatewayFixture implements AutoCloseable {
                 t.upstreamConnectTimeoutMs(), t.upstreamSendTimeoutMs(), t.upstreamReadTimeoutMs(),
                 t.upstreamPoolSize(), t.upstreamIdleTimeoutMs(), t.upstreamMaxRequests(), t.drainTimeoutMs(),
                 new ListenAddress(t.statusListen().ip(), 0), t.standaloneFile(), t.accessLog());
+        // The Admin API is off unless a test turns it on (it needs a key, and a fixed port would collide).
+        AdminConfig a = c.admin();
+        AdminConfig admin = new AdminConfig(false, a.adminKeys(), a.adminKeyRequired(),
+                new ListenAddress("127.0.0.1", 0), a.allowAdmin());
         return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), c.ssl(), c.role(),
-                c.configProvider(), c.etcd(), c.admin(), c.prometheusExportAddr(), t0);
+                c.configProvider(), c.etcd(), admin, c.prometheusExportAddr(), t0);
     }
 
     /** One route per backend path prefix "/*" to the given backend port. */

@@ -1,0 +1,634 @@
+package io.turnpike.config.etcd;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.codec.CompileResult;
+import io.turnpike.config.codec.ConfigCompiler;
+import io.turnpike.config.codec.ConfigEntry;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.model.Resource;
+import io.turnpike.config.source.ConfigListener;
+import io.turnpike.config.source.ConfigSource;
+import io.turnpike.config.store.ConfigStore;
+import io.turnpike.config.store.StoreException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The config-sync agent for etcd: lists {@code <prefix>/} at revision R, delivers the compiled {@link ConfigSet}
+ * (version R), then watches the prefix from R+1 over the store's one client, applies events in order, coalesces
+ * bursts and delivers one compiled configuration per burst.
+ *
+ * <h2>Threads</h2>
+ * Exactly one thread of ours, {@code turnpike-config-sync}, owns all state: it lists, applies events, compiles and
+ * calls the {@link ConfigListener}. jetcd's callbacks (gRPC/Vert.x event-loop and {@code jetcd-*} executor threads)
+ * only put a {@link Signal} on {@link #inbox}.
+ *
+ * <h2>Coalescing</h2>
+ * After an event batch the agent waits for a quiet window ({@code quietMs}, default 10 ms) with no new events, but
+ * never longer than {@code maxDelayMs} (default 100 ms) after the first pending event, then compiles once and
+ * delivers once.
+ *
+ * <h2>Faults</h2>
+ * <ul>
+ *   <li>etcd unreachable at start: the list is retried with exponential backoff (100 ms doubling to 5 s); nothing is
+ *       delivered until it succeeds.</li>
+ *   <li>watch lost (etcd down, member gone): the last delivered config stays; the watch is re-created from the last
+ *       applied revision + 1 with the same backoff, so no change is lost or applied twice (events at or below the last
+ *       applied revision are dropped).</li>
+ *   <li>watch compacted past our revision: full re-list at a new revision, deliver, watch from there.</li>
+ *   <li>bad value (invalid JSON, failed validation, dangling reference): left out and reported through
+ *       {@link ConfigListener#onRejected} (each problem once, when it appears); the rest is delivered.</li>
+ * </ul>
+ */
+public final class EtcdConfigSource implements ConfigSource {
+
+    public static final String THREAD_NAME = "turnpike-config-sync";
+    public static final long DEFAULT_QUIET_MS = 10;
+    public static final long DEFAULT_MAX_DELAY_MS = 100;
+    public static final long BACKOFF_MIN_MS = 100;
+    public static final long BACKOFF_MAX_MS = 5_000;
+
+    private static final System.Logger LOG = System.getLogger(EtcdConfigSource.class.getName());
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String CREDENTIALS = "credentials";
+
+    private final EtcdConfigStore store;
+    private final String prefix;
+    private final long quietNs;
+    private final long maxDelayNs;
+    private final ConfigCompiler compiler = new ConfigCompiler();
+    private final BlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
+    private final CountDownLatch firstDelivery = new CountDownLatch(1);
+
+    // ---- owned by the agent thread ----
+    private final TreeMap<String, Item> items = new TreeMap<>();
+    private ConfigListener listener;
+    private Watch.Watcher watcher;
+    private long watcherGeneration;
+    private boolean needList = true;
+    private boolean paused;
+    private long retryAtNs;
+    private long backoffMs = BACKOFF_MIN_MS;
+    private long firstPendingNs;
+    private long lastEventNs;
+    private boolean pending;
+    private Set<String> reportedProblems = Set.of();
+    private boolean failing;
+
+    // ---- published for the status endpoint and tests ----
+    private volatile Thread thread;
+    private volatile boolean closed;
+    private volatile boolean connected;
+    private volatile long lastRevision;
+    private volatile long deliveredVersion;
+    private volatile int rejectedCount;
+    private volatile List<ConfigProblem> problems = List.of();
+    private volatile String lastError;
+    private volatile long deliveries;
+    private volatile long fullLists;
+    private volatile long appliedEvents;
+
+    public EtcdConfigSource(EtcdConfigStore store) {
+        this(store, store.config().prefix(), DEFAULT_QUIET_MS, DEFAULT_MAX_DELAY_MS);
+    }
+
+    /**
+     * @param prefix     the etcd prefix ({@code deployment.etcd.prefix}, e.g. {@code /apisix}); keys are
+     *                   {@code <prefix>/<resource>/<id>}
+     * @param quietMs    coalescing quiet window
+     * @param maxDelayMs the longest a pending change waits for the burst to end
+     */
+    public EtcdConfigSource(EtcdConfigStore store, String prefix, long quietMs, long maxDelayMs) {
+        this.store = Objects.requireNonNull(store, "store");
+        String p = prefix == null || prefix.isEmpty() ? "/apisix" : prefix;
+        this.prefix = p.endsWith("/") ? p : p + "/";
+        this.quietNs = TimeUnit.MILLISECONDS.toNanos(quietMs);
+        this.maxDelayNs = TimeUnit.MILLISECONDS.toNanos(Math.max(quietMs, maxDelayMs));
+    }
+
+    /** Starts the {@code turnpike-config-sync} thread and returns; the first delivery follows once etcd answers. */
+    @Override
+    public synchronized void start(ConfigListener listener) {
+        if (this.listener != null) {
+            throw new IllegalStateException("already started");
+        }
+        if (closed) {
+            throw new IllegalStateException("closed");
+        }
+        this.listener = Objects.requireNonNull(listener, "listener");
+        Thread t = new Thread(this::run, THREAD_NAME);
+        t.setDaemon(true);
+        thread = t;
+        t.start();
+    }
+
+    /** Waits until the first configuration has been delivered; false on timeout. */
+    public boolean awaitFirstDelivery(long timeout, TimeUnit unit) throws InterruptedException {
+        return firstDelivery.await(timeout, unit);
+    }
+
+    /** True while the watch (or the list in progress) is known to be established with etcd. */
+    public boolean isConnected() {
+        return connected;
+    }
+
+    /** The etcd revision the in-memory state is at: the last applied event's, or the last full list's. */
+    public long lastRevision() {
+        return lastRevision;
+    }
+
+    /** The {@link ConfigSet#version()} last delivered; 0 before the first. */
+    public long deliveredVersion() {
+        return deliveredVersion;
+    }
+
+    /** Entries left out of the last delivered configuration. */
+    public int rejectedCount() {
+        return rejectedCount;
+    }
+
+    /** The problems behind {@link #rejectedCount()}, as of the last delivery. */
+    public List<ConfigProblem> problems() {
+        return problems;
+    }
+
+    /** The last etcd failure seen (kept after recovery, for the status endpoint), or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Number of {@code onConfig} calls so far. */
+    public long deliveries() {
+        return deliveries;
+    }
+
+    /** Number of full lists (1 after start, +1 per compaction recovery). */
+    public long fullLists() {
+        return fullLists;
+    }
+
+    /** Watch events applied since start (across reconnects; a duplicate would show up here). */
+    public long appliedEvents() {
+        return appliedEvents;
+    }
+
+    /** Test hook: drops the watch and stops following etcd until {@link #resumeWatch()}. */
+    void pauseWatch() {
+        inbox.add(Signal.PAUSE);
+    }
+
+    /** Test hook: re-creates the watch from {@link #lastRevision()} + 1. */
+    void resumeWatch() {
+        inbox.add(Signal.RESUME);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Thread t = thread;
+        if (t != null) {
+            inbox.add(Signal.CLOSE);
+            t.interrupt();
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // The agent
+
+    private void run() {
+        try {
+            while (!closed) {
+                if (needList && !paused && System.nanoTime() >= retryAtNs) {
+                    fullList();
+                    continue;
+                }
+                if (!needList && !paused && watcher == null && System.nanoTime() >= retryAtNs) {
+                    openWatch();
+                }
+                Signal s = inbox.poll(waitNs(), TimeUnit.NANOSECONDS);
+                if (s != null) {
+                    handle(s);
+                }
+                if (pending && dueNs() <= 0) {
+                    deliver();
+                }
+            }
+        } catch (InterruptedException e) {
+            // close()
+        } catch (RuntimeException | Error e) {
+            LOG.log(System.Logger.Level.ERROR, "config-sync agent stopped", e);
+            lastError = e.toString();
+            throw e;
+        } finally {
+            closeWatch();
+            connected = false;
+        }
+    }
+
+    private long waitNs() {
+        long now = System.nanoTime();
+        long wait = TimeUnit.SECONDS.toNanos(1);
+        if (pending) {
+            wait = Math.min(wait, dueNs());
+        }
+        if (!paused && (needList || watcher == null)) {
+            wait = Math.min(wait, retryAtNs - now);
+        }
+        return Math.max(0, wait);
+    }
+
+    /** Nanoseconds until the pending burst must be compiled. */
+    private long dueNs() {
+        long now = System.nanoTime();
+        return Math.min(lastEventNs + quietNs, firstPendingNs + maxDelayNs) - now;
+    }
+
+    private void fullList() {
+        connected = false;
+        ConfigStore.Listing l;
+        try {
+            l = store.list(prefix);
+        } catch (StoreException e) {
+            failed("list " + prefix, e);
+            return;
+        }
+        closeWatch();
+        items.clear();
+        for (ConfigStore.Entry e : l.entries()) {
+            put(e.key(), e.value(), e.modRevision());
+        }
+        fullLists++;
+        lastRevision = Math.max(lastRevision, l.revision());
+        needList = false;
+        pending = false;
+        recovered("listed " + l.entries().size() + " keys under " + prefix + " at revision " + l.revision());
+        deliver();
+        openWatch();
+    }
+
+    private void openWatch() {
+        closeWatch();
+        long gen = ++watcherGeneration;
+        WatchOption opt = WatchOption.builder()
+                .isPrefix(true)
+                .withRevision(lastRevision + 1)
+                .withCreateNotify(true)
+                .withRequireLeader(true)
+                .build();
+        // NOTE: runs on jetcd's threads: only enqueue.
+        Watch.Listener l = new Watch.Listener() {
+            @Override
+            public void onNext(WatchResponse r) {
+                inbox.add(new Signal(gen, r, null));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                inbox.add(new Signal(gen, null, t));
+            }
+
+            @Override
+            public void onCompleted() {
+                // close(): nothing to do
+            }
+        };
+        try {
+            watcher = store.client().getWatchClient().watch(EtcdConfigStore.bytes(prefix), opt, l);
+        } catch (RuntimeException e) {
+            failed("watch " + prefix, e);
+        }
+    }
+
+    private void closeWatch() {
+        Watch.Watcher w = watcher;
+        watcher = null;
+        if (w != null) {
+            try {
+                w.close();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.DEBUG, "closing watch", e);
+            }
+        }
+    }
+
+    private void handle(Signal s) {
+        if (s == Signal.CLOSE) {
+            return;
+        }
+        if (s == Signal.PAUSE) {
+            paused = true;
+            closeWatch();
+            connected = false;
+            return;
+        }
+        if (s == Signal.RESUME) {
+            paused = false;
+            retryAtNs = 0;
+            return;
+        }
+        if (s.generation != watcherGeneration || watcher == null) {
+            return; // from a watch we closed; the current one re-reads from lastRevision + 1
+        }
+        if (s.error != null) {
+            closeWatch();
+            if (s.error instanceof CompactedException ce) {
+                LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0} compacted (compact revision {1});"
+                        + " re-listing {2}", lastRevision + 1, ce.getCompactedRevision(), prefix);
+                lastError = "watch compacted: " + s.error.getMessage();
+                needList = true;
+                retryAtNs = 0;
+                return;
+            }
+            String m = String.valueOf(s.error.getMessage());
+            if (m.contains("future revision")) {
+                // etcd's revision went backwards (data dir wiped/restored): only a re-list can resync.
+                LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0}: {1}; re-listing {2}",
+                        lastRevision + 1, m, prefix);
+                lastError = "watch: " + m;
+                needList = true;
+                retryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+                backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+                return;
+            }
+            failed("watch " + prefix + " from revision " + (lastRevision + 1), s.error);
+            return;
+        }
+        WatchResponse r = s.response;
+        if (r.isCreatedNotify()) {
+            recovered("watching " + prefix + " from revision " + (lastRevision + 1));
+            return;
+        }
+        List<WatchEvent> events = r.getEvents();
+        if (events.isEmpty()) {
+            return;
+        }
+        // One etcd revision can carry several events (a txn); it is never split across responses, so events at or
+        // below the revision we had before this response are replays and are dropped.
+        long floor = lastRevision;
+        long rev = floor;
+        boolean changed = false;
+        for (WatchEvent e : events) {
+            KeyValue kv = e.getKeyValue();
+            long mod = kv.getModRevision();
+            if (mod <= floor) {
+                continue;
+            }
+            String key = kv.getKey().toString(StandardCharsets.UTF_8);
+            if (e.getEventType() == WatchEvent.EventType.DELETE) {
+                changed |= items.remove(key) != null;
+            } else if (e.getEventType() == WatchEvent.EventType.PUT) {
+                changed |= put(key, kv.getValue().getBytes(), mod);
+            } else {
+                continue;
+            }
+            appliedEvents++;
+            rev = Math.max(rev, mod);
+        }
+        lastRevision = rev;
+        // Housekeeping keys (APISIX's data_plane/server_info heartbeats) move the revision but cost no compile.
+        if (changed) {
+            long now = System.nanoTime();
+            if (!pending) {
+                pending = true;
+                firstPendingNs = now;
+            }
+            lastEventNs = now;
+        }
+    }
+
+    private void failed(String what, Throwable t) {
+        connected = false;
+        String msg = what + ": " + message(t);
+        lastError = msg;
+        if (!failing) {
+            failing = true;
+            LOG.log(System.Logger.Level.WARNING, "etcd unreachable ({0}); keeping the last delivered configuration"
+                    + " (version {1}) and retrying with backoff up to {2} ms", msg, deliveredVersion, BACKOFF_MAX_MS);
+        } else {
+            LOG.log(System.Logger.Level.DEBUG, "etcd still unreachable: {0}", msg);
+        }
+        retryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+        backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+    }
+
+    private void recovered(String what) {
+        connected = true;
+        backoffMs = BACKOFF_MIN_MS;
+        retryAtNs = 0;
+        if (failing) {
+            failing = false;
+            LOG.log(System.Logger.Level.INFO, "etcd reachable again: {0}", what);
+        } else {
+            LOG.log(System.Logger.Level.DEBUG, what);
+        }
+    }
+
+    private static String message(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getMessage() != null && c.getMessage().equals(c.getCause().toString())) {
+            c = c.getCause();
+        }
+        return c.getMessage() != null ? c.getMessage() : c.toString();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // State and compile
+
+    /** Applies a put; false when the key is not configuration (housekeeping, ignored quietly). */
+    private boolean put(String key, byte[] value, long modRevision) {
+        KeyRef ref = KeyRef.parse(prefix, key);
+        if (ref == null) {
+            return items.remove(key) != null; // data_plane/..., plugins, directory markers
+        }
+        JsonNode json = null;
+        String error = ref.error;
+        if (error == null) {
+            try {
+                json = JSON.readTree(value);
+                if (json == null || json.isMissingNode()) {
+                    error = "invalid JSON: empty value";
+                }
+            } catch (JsonProcessingException e) {
+                error = "invalid JSON: " + e.getOriginalMessage();
+            } catch (IOException e) {
+                error = "invalid JSON: " + e.getMessage();
+            }
+        }
+        items.put(key, new Item(key, ref, json, error, modRevision));
+        return true;
+    }
+
+    private void deliver() {
+        pending = false;
+        long version = lastRevision;
+        if (deliveries > 0 && version <= deliveredVersion) {
+            return; // nothing newer (a re-list that found no change): versions only grow
+        }
+        List<ConfigProblem> found = new ArrayList<>();
+        Map<String, ObjectNode> credentialsByConsumer = new TreeMap<>();
+        List<Item> credentialItems = new ArrayList<>();
+        List<ConfigEntry> entries = new ArrayList<>(items.size());
+        for (Item it : items.values()) {
+            if (it.error != null) {
+                found.add(new ConfigProblem(it.ref.resource, it.ref.id, -1, "", it.error, it.key, 0));
+            } else if (it.ref.consumer != null) {
+                credentialItems.add(it);
+            }
+        }
+        Set<String> consumers = new HashSet<>();
+        for (Item it : items.values()) {
+            if (it.error == null && it.ref.consumer == null && Resource.CONSUMERS.key().equals(it.ref.resource)) {
+                consumers.add(it.ref.id);
+            }
+        }
+        for (Item it : credentialItems) {
+            if (!consumers.contains(it.ref.consumer)) {
+                found.add(new ConfigProblem(Resource.CONSUMERS.key(), it.ref.consumer, -1, "",
+                        "credential " + it.ref.id + " of a consumer that does not exist", it.key, 0));
+            } else if (!it.json.isObject()) {
+                found.add(new ConfigProblem(Resource.CONSUMERS.key(), it.ref.consumer, -1, CREDENTIALS,
+                        "wrong type: expected object", it.key, 0));
+            } else {
+                credentialsByConsumer.computeIfAbsent(it.ref.consumer, u -> JSON.createObjectNode())
+                        .set(it.ref.id, it.json);
+            }
+        }
+        for (Item it : items.values()) {
+            if (it.error != null || it.ref.consumer != null) {
+                continue;
+            }
+            JsonNode value = it.json;
+            ObjectNode creds = Resource.CONSUMERS.key().equals(it.ref.resource)
+                    ? credentialsByConsumer.get(it.ref.id) : null;
+            if (creds != null && value.isObject()) {
+                ObjectNode merged = ((ObjectNode) value).deepCopy();
+                merged.set(CREDENTIALS, creds);
+                value = merged;
+            }
+            entries.add(new ConfigEntry(it.ref.resource, it.ref.id, -1, value, it.key, 0, null));
+        }
+        CompileResult result = compiler.compile(version, entries);
+        found.addAll(result.problems());
+
+        Set<String> now = new HashSet<>();
+        List<ConfigProblem> fresh = new ArrayList<>();
+        for (ConfigProblem p : found) {
+            String r = p.render();
+            now.add(r);
+            if (!reportedProblems.contains(r)) {
+                fresh.add(p);
+                LOG.log(System.Logger.Level.WARNING, "rejected: {0}", r);
+            }
+        }
+        reportedProblems = now;
+        problems = List.copyOf(found);
+        rejectedCount = found.size();
+        try {
+            if (!fresh.isEmpty()) {
+                listener.onRejected(fresh);
+            }
+            listener.onConfig(result.config());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "config listener failed on version " + version, e);
+        }
+        deliveredVersion = version;
+        deliveries++;
+        firstDelivery.countDown();
+    }
+
+    /** What a key under the prefix means. */
+    record KeyRef(String resource, String id, String consumer, String error) {
+
+        /**
+         * Null for keys that are not configuration entries (ignored quietly): APISIX housekeeping such as
+         * {@code data_plane/server_info/...}, {@code plugins}, directory markers ({@code routes/}), unknown resources.
+         */
+        static KeyRef parse(String prefix, String key) {
+            if (!key.startsWith(prefix)) {
+                return null;
+            }
+            String rest = key.substring(prefix.length());
+            int slash = rest.indexOf('/');
+            if (slash <= 0) {
+                return null;
+            }
+            Resource r = Resource.of(rest.substring(0, slash));
+            String id = rest.substring(slash + 1);
+            if (r == null || id.isEmpty()) {
+                return null;
+            }
+            if (r == Resource.SECRETS) {
+                return new KeyRef(r.key(), id, null, null); // ids look like "vault/1"
+            }
+            int s2 = id.indexOf('/');
+            if (s2 < 0) {
+                return new KeyRef(r.key(), id, null, null);
+            }
+            if (r == Resource.CONSUMERS) {
+                String user = id.substring(0, s2);
+                String tail = id.substring(s2 + 1);
+                if (tail.startsWith(CREDENTIALS + "/") && tail.length() > CREDENTIALS.length() + 1
+                        && tail.indexOf('/', CREDENTIALS.length() + 1) < 0) {
+                    return new KeyRef(r.key(), tail.substring(CREDENTIALS.length() + 1), user, null);
+                }
+                if (tail.equals(CREDENTIALS) || tail.equals(CREDENTIALS + "/")) {
+                    return null; // directory marker
+                }
+            }
+            return new KeyRef(r.key(), id, null, "unexpected key layout: expected " + prefix + r.key() + "/<id>");
+        }
+    }
+
+    private record Item(String key, KeyRef ref, JsonNode json, String error, long modRevision) {
+    }
+
+    /** What jetcd's threads hand to the agent. */
+    private static final class Signal {
+        static final Signal PAUSE = new Signal(-1, null, null);
+        static final Signal RESUME = new Signal(-1, null, null);
+        static final Signal CLOSE = new Signal(-1, null, null);
+
+        final long generation;
+        final WatchResponse response;
+        final Throwable error;
+
+        Signal(long generation, WatchResponse response, Throwable error) {
+            this.generation = generation;
+            this.response = response;
+            this.error = error;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "EtcdConfigSource[" + store.config().hosts() + " " + prefix + ", connected=" + connected
+                + ", revision=" + lastRevision + ", delivered=" + deliveredVersion + ", rejected=" + rejectedCount
+                + "]";
+    }
+}

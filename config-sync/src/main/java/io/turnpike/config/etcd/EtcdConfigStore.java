@@ -1,0 +1,282 @@
+package io.turnpike.config.etcd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.DeleteResponse;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.PutResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.turnpike.config.process.EtcdConfig;
+import io.turnpike.config.store.ConfigStore;
+import io.turnpike.config.store.StoreException;
+import java.io.File;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@link ConfigStore} over etcd v3: the process's ONE jetcd {@link Client}, shared by the config-sync agent
+ * ({@link EtcdConfigSource}: list and watch) and the Admin API (reads and CAS writes).
+ *
+ * <p>One TCP connection whatever the number of endpoints: the gRPC channel uses the {@code pick_first} policy, which
+ * connects to the first reachable endpoint of {@code deployment.etcd.host} and moves to the next only when that one
+ * fails (proved by {@code EtcdConnectionCountIT}, which counts this JVM's sockets in {@code /proc}).
+ *
+ * <p>Values and responses up to {@link #DEFAULT_MAX_INBOUND_MESSAGE_BYTES} (64 MiB) are accepted; gRPC's own default
+ * is 4 MiB. The server must be started with a matching {@code --max-request-bytes} to accept large writes (its
+ * default is 1.5 MiB).
+ *
+ * <p>Thread-safe; every call blocks up to {@code deployment.etcd.timeout} and must never run on an event loop.
+ */
+public final class EtcdConfigStore implements ConfigStore {
+
+    /** Client inbound message limit: a list page or value up to 64 MiB loads. */
+    public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 * 1024 * 1024;
+    /** Keys per page of {@link #list}: bounds each response (and the memory of one gRPC message). */
+    public static final int DEFAULT_LIST_PAGE_KEYS = 1000;
+
+    private final EtcdConfig config;
+    private final Client client;
+    private final long timeoutMs;
+    private final int pageKeys;
+
+    /** Opens the client (lazily connecting) with the default inbound limit. */
+    public EtcdConfigStore(EtcdConfig config) {
+        this(config, DEFAULT_MAX_INBOUND_MESSAGE_BYTES, DEFAULT_LIST_PAGE_KEYS);
+    }
+
+    public EtcdConfigStore(EtcdConfig config, int maxInboundMessageBytes, int listPageKeys) {
+        this.config = Objects.requireNonNull(config, "config");
+        if (config.hosts().isEmpty()) {
+            throw new IllegalArgumentException("deployment.etcd.host: at least one endpoint is required");
+        }
+        if (listPageKeys < 1) {
+            throw new IllegalArgumentException("listPageKeys must be >= 1");
+        }
+        this.timeoutMs = TimeUnit.SECONDS.toMillis(Math.max(1, config.timeoutSeconds()));
+        this.pageKeys = listPageKeys;
+        this.client = buildClient(config, maxInboundMessageBytes).build();
+    }
+
+    static ClientBuilder buildClient(EtcdConfig config, int maxInboundMessageBytes) {
+        List<URI> endpoints = new ArrayList<>();
+        boolean tls = false;
+        for (String h : config.hosts()) {
+            URI u = URI.create(h.contains("://") ? h : "http://" + h);
+            tls |= "https".equalsIgnoreCase(u.getScheme());
+            endpoints.add(u);
+        }
+        ClientBuilder b = Client.builder()
+                .endpoints(endpoints)
+                // One subchannel, one TCP connection: the first endpoint that answers, the next only on failure.
+                .loadBalancerPolicy("pick_first")
+                .maxInboundMessageSize(maxInboundMessageBytes)
+                .connectTimeout(Duration.ofMillis(Math.min(5_000, TimeUnit.SECONDS.toMillis(
+                        Math.max(1, config.timeoutSeconds())))))
+                .keepaliveTime(Duration.ofSeconds(30))
+                .keepaliveTimeout(Duration.ofSeconds(10))
+                // Fail fast while etcd is unreachable: the agent retries with its own backoff and the Admin API
+                // answers an error instead of hanging until the timeout.
+                .waitForReady(false)
+                .retryMaxAttempts(2)
+                .retryDelay(100)
+                .retryMaxDelay(1000);
+        if (config.user() != null && !config.user().isEmpty()) {
+            b.user(bytes(config.user())).password(bytes(config.password() == null ? "" : config.password()));
+        }
+        if (tls) {
+            JsonNode t = config.tls();
+            try {
+                b.sslContext(ssl -> {
+                    if (t != null && t.path("verify").isBoolean() && !t.path("verify").asBoolean()) {
+                        ssl.trustManager(InsecureTrustManagerFactory.INSTANCE);
+                    }
+                    if (t != null && t.hasNonNull("cert") && t.hasNonNull("key")) {
+                        ssl.keyManager(new File(t.get("cert").asText()), new File(t.get("key").asText()));
+                    }
+                });
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IllegalArgumentException("deployment.etcd.tls: " + e.getMessage(), e);
+            }
+            if (t != null && t.hasNonNull("sni")) {
+                b.authority(t.get("sni").asText());
+            }
+        }
+        return b;
+    }
+
+    /** The one jetcd client of this process (the agent opens its watch on it). */
+    public Client client() {
+        return client;
+    }
+
+    public EtcdConfig config() {
+        return config;
+    }
+
+    /** Per-request timeout ({@code deployment.etcd.timeout}). */
+    public long timeoutMs() {
+        return timeoutMs;
+    }
+
+    @Override
+    public Entry get(String key) throws StoreException {
+        GetResponse r = await(client.getKVClient().get(bytes(key)), "get " + key);
+        return r.getKvs().isEmpty() ? null : entry(r.getKvs().get(0));
+    }
+
+    @Override
+    public Listing list(String prefix) throws StoreException {
+        return list(prefix, 0);
+    }
+
+    /**
+     * Lists {@code prefix} at {@code revision} (0 = the current one), {@link #DEFAULT_LIST_PAGE_KEYS} keys per
+     * request, every page at the revision of the first so the result is one consistent cut.
+     */
+    public Listing list(String prefix, long revision) throws StoreException {
+        ByteSequence end = prefixEnd(bytes(prefix));
+        ByteSequence from = bytes(prefix);
+        List<Entry> out = new ArrayList<>();
+        long rev = revision;
+        while (true) {
+            GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys)
+                    .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND);
+            if (rev > 0) {
+                o.withRevision(rev);
+            }
+            GetResponse r = await(client.getKVClient().get(from, o.build()), "list " + prefix);
+            if (rev <= 0) {
+                rev = r.getHeader().getRevision();
+            }
+            List<KeyValue> kvs = r.getKvs();
+            for (KeyValue kv : kvs) {
+                out.add(entry(kv));
+            }
+            if (!r.isMore() || kvs.isEmpty()) {
+                return new Listing(List.copyOf(out), rev);
+            }
+            // Next page starts just after the last key: key + "\0".
+            byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
+            byte[] next = new byte[last.length + 1];
+            System.arraycopy(last, 0, next, 0, last.length);
+            from = ByteSequence.from(next);
+        }
+    }
+
+    @Override
+    public Entry put(String key, byte[] value) throws StoreException {
+        PutResponse r = await(client.getKVClient().put(bytes(key), ByteSequence.from(value),
+                PutOption.builder().withPrevKV().build()), "put " + key);
+        long rev = r.getHeader().getRevision();
+        long created = r.hasPrevKv() ? r.getPrevKv().getCreateRevision() : rev;
+        return new Entry(key, value, created, rev);
+    }
+
+    @Override
+    public Entry putIf(String key, byte[] value, long expectedModRevision) throws StoreException {
+        ByteSequence k = bytes(key);
+        TxnResponse r = await(client.getKVClient().txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
+                .Then(Op.put(k, ByteSequence.from(value), PutOption.builder().withPrevKV().build()))
+                .commit(), "put " + key);
+        if (!r.isSucceeded()) {
+            return null;
+        }
+        long rev = r.getHeader().getRevision();
+        PutResponse p = r.getPutResponses().isEmpty() ? null : r.getPutResponses().get(0);
+        long created = p != null && p.hasPrevKv() ? p.getPrevKv().getCreateRevision() : rev;
+        return new Entry(key, value, created, rev);
+    }
+
+    @Override
+    public Entry delete(String key) throws StoreException {
+        DeleteResponse r = await(client.getKVClient().delete(bytes(key),
+                DeleteOption.builder().withPrevKV(true).build()), "delete " + key);
+        return r.getPrevKvs().isEmpty() ? null : entry(r.getPrevKvs().get(0));
+    }
+
+    @Override
+    public boolean deleteIf(String key, long expectedModRevision) throws StoreException {
+        ByteSequence k = bytes(key);
+        TxnResponse r = await(client.getKVClient().txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
+                .Then(Op.delete(k, DeleteOption.DEFAULT))
+                .commit(), "delete " + key);
+        return r.isSucceeded();
+    }
+
+    /** The store's current revision (a cheap count-only range on one key). */
+    public long revision() throws StoreException {
+        return await(client.getKVClient().get(bytes("\0"), GetOption.builder().withCountOnly(true).build()),
+                "revision").getHeader().getRevision();
+    }
+
+    /** Compacts history up to {@code revision} (operators and tests; the gateway never compacts on its own). */
+    public void compact(long revision) throws StoreException {
+        await(client.getKVClient().compact(revision), "compact " + revision);
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+
+    /** Waits for an etcd call, bounded by the configured timeout; maps failures to a {@link StoreException}. */
+    <T> T await(CompletableFuture<T> f, String what) throws StoreException {
+        try {
+            return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new StoreException("etcd " + what + ": interrupted", e);
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            throw new StoreException("etcd " + what + ": no answer within " + timeoutMs + " ms from "
+                    + config.hosts(), e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            throw new StoreException("etcd " + what + " failed (" + config.hosts() + "): " + c.getMessage(), c);
+        }
+    }
+
+    static Entry entry(KeyValue kv) {
+        return new Entry(kv.getKey().toString(StandardCharsets.UTF_8), kv.getValue().getBytes(),
+                kv.getCreateRevision(), kv.getModRevision());
+    }
+
+    static ByteSequence bytes(String s) {
+        return ByteSequence.from(s, StandardCharsets.UTF_8);
+    }
+
+    /** The smallest key greater than every key with this prefix (etcd's range_end for a prefix). */
+    static ByteSequence prefixEnd(ByteSequence prefix) {
+        byte[] p = prefix.getBytes();
+        for (int i = p.length - 1; i >= 0; i--) {
+            if (p[i] != (byte) 0xff) {
+                byte[] end = new byte[i + 1];
+                System.arraycopy(p, 0, end, 0, i + 1);
+                end[i]++;
+                return ByteSequence.from(end);
+            }
+        }
+        return ByteSequence.from(new byte[] {0}); // all keys
+    }
+}

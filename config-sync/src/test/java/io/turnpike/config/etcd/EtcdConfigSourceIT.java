@@ -1,0 +1,369 @@
+package io.turnpike.config.etcd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.etcd.jetcd.ByteSequence;
+import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.etcd.testing.EtcdServer;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.process.EtcdConfig;
+import io.turnpike.config.source.ConfigListener;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** {@link EtcdConfigSource} against a real etcd: list + watch, coalescing, order, rejection, faults. */
+class EtcdConfigSourceIT {
+
+    private static EtcdServer etcd;
+    private static EtcdConfigStore writer;
+
+    @BeforeAll
+    static void up() {
+        etcd = EtcdServer.startNew();
+        writer = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), "/unused"));
+    }
+
+    @AfterAll
+    static void down() {
+        if (writer != null) {
+            writer.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    static EtcdConfig cfg(List<String> hosts, String prefix) {
+        return new EtcdConfig(hosts, prefix, 5, null, null, null);
+    }
+
+    static String route(String uri) {
+        return "{\"uri\":\"" + uri + "\",\"upstream\":{\"type\":\"roundrobin\",\"nodes\":{\"127.0.0.1:1980\":1}}}";
+    }
+
+    static long put(EtcdConfigStore s, String key, String value) throws Exception {
+        return s.put(key, value.getBytes(StandardCharsets.UTF_8)).modRevision();
+    }
+
+    /** Records deliveries; checks the thread and that versions only grow. */
+    static final class Recorder implements ConfigListener {
+        final List<ConfigSet> configs = new CopyOnWriteArrayList<>();
+        final List<ConfigProblem> rejected = new CopyOnWriteArrayList<>();
+        final List<String> violations = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onConfig(ConfigSet config) {
+            check();
+            if (!configs.isEmpty() && config.version() <= last().version()) {
+                violations.add("version " + config.version() + " after " + last().version());
+            }
+            configs.add(config);
+        }
+
+        @Override
+        public void onRejected(List<ConfigProblem> problems) {
+            check();
+            rejected.addAll(problems);
+        }
+
+        private void check() {
+            if (!EtcdConfigSource.THREAD_NAME.equals(Thread.currentThread().getName())) {
+                violations.add("called on " + Thread.currentThread().getName());
+            }
+        }
+
+        ConfigSet last() {
+            return configs.isEmpty() ? null : configs.get(configs.size() - 1);
+        }
+
+        ConfigSet await(Predicate<ConfigSet> p, String what) {
+            awaitTrue(() -> last() != null && p.test(last()), what + "; last=" + (last() == null ? null
+                    : last().routes().keySet() + "@" + last().version()));
+            return last();
+        }
+    }
+
+    static void awaitTrue(BooleanSupplier c, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!c.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    private static String uri(ConfigSet c, String id) {
+        return c.routes().get(id).uris().get(0);
+    }
+
+    @Test
+    void initialListThenWatchUpdatesInOrder() throws Exception {
+        String p = "/t-order";
+        put(writer, p + "/routes/1", route("/one"));
+        put(writer, p + "/routes/2", route("/two"));
+        long r = put(writer, p + "/routes/3", route("/three"));
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            ConfigSet first = rec.configs.get(0);
+            assertTrue(first.version() >= r);
+            assertEquals(List.of("1", "2", "3"), new ArrayList<>(first.routes().keySet()));
+            awaitTrue(src::isConnected, "connected");
+
+            put(writer, p + "/routes/4", route("/four"));
+            put(writer, p + "/routes/1", route("/one-v2"));
+            long last = writer.delete(p + "/routes/2") == null ? -1 : writer.revision();
+            ConfigSet c = rec.await(x -> x.version() >= last, "all three changes");
+            assertEquals(List.of("1", "3", "4"), new ArrayList<>(c.routes().keySet()));
+            assertEquals("/one-v2", uri(c, "1"));
+            assertEquals(last, c.version());
+            assertEquals(last, src.lastRevision());
+            assertEquals(3, src.appliedEvents());
+            assertEquals(0, src.rejectedCount());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    @Test
+    void burstOf500WritesIsCoalesced() throws Exception {
+        String p = "/t-burst";
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            awaitTrue(src::isConnected, "connected");
+            long before = src.deliveries();
+            // A controller pushing 500 routes at once (pipelined on one connection).
+            List<CompletableFuture<?>> fs = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                fs.add(writer.client().getKVClient().put(
+                        ByteSequence.from(p + "/routes/r" + i, StandardCharsets.UTF_8),
+                        ByteSequence.from(route("/r" + i), StandardCharsets.UTF_8)));
+            }
+            CompletableFuture.allOf(fs.toArray(new CompletableFuture<?>[0])).get(30, TimeUnit.SECONDS);
+            rec.await(c -> c.routes().size() == 500, "500 routes");
+            Thread.sleep(300); // any straggling delivery would show up here
+            long deliveries = src.deliveries() - before;
+            System.out.println("burst of 500 writes -> " + deliveries + " deliveries (compiles)");
+            assertTrue(deliveries < 20, "deliveries: " + deliveries);
+            assertEquals(500, src.appliedEvents());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    @Test
+    void deleteAndRecreateApplyInOrder() throws Exception {
+        String p = "/t-recreate";
+        put(writer, p + "/routes/x", route("/x1"));
+        put(writer, p + "/routes/y", route("/y1"));
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            awaitTrue(src::isConnected, "connected");
+            // One burst: x deleted then re-created; y re-created then deleted; z created, deleted, re-created.
+            writer.delete(p + "/routes/x");
+            put(writer, p + "/routes/x", route("/x2"));
+            put(writer, p + "/routes/y", route("/y2"));
+            writer.delete(p + "/routes/y");
+            put(writer, p + "/routes/z", route("/z1"));
+            writer.delete(p + "/routes/z");
+            long last = put(writer, p + "/routes/z", route("/z2"));
+            ConfigSet c = rec.await(x -> x.version() >= last, "burst applied");
+            assertEquals("/x2", uri(c, "x"));
+            assertNull(c.routes().get("y"));
+            assertEquals("/z2", uri(c, "z"));
+            // A route that points at an upstream deleted and re-created keeps resolving in the end state.
+            put(writer, p + "/upstreams/u", "{\"nodes\":{\"127.0.0.1:1980\":1}}");
+            put(writer, p + "/routes/w", "{\"uri\":\"/w\",\"upstream_id\":\"u\"}");
+            writer.delete(p + "/upstreams/u");
+            long l2 = put(writer, p + "/upstreams/u", "{\"nodes\":{\"127.0.0.1:1981\":1}}");
+            c = rec.await(x -> x.version() >= l2, "upstream re-created");
+            assertNotNull(c.routes().get("w"));
+            assertEquals(0, src.rejectedCount(), src.problems().toString());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    @Test
+    void badValuesAreRejectedAndReportedTheRestIsDelivered() throws Exception {
+        String p = "/t-bad";
+        put(writer, p + "/routes/good", route("/good"));
+        put(writer, p + "/routes/json", "{not json");
+        put(writer, p + "/routes/invalid", "{\"uri\":123,\"upstream_id\":\"1\"}");
+        put(writer, p + "/routes/dangling", "{\"uri\":\"/d\",\"upstream_id\":\"missing\"}");
+        // APISIX housekeeping: ignored quietly.
+        put(writer, p + "/data_plane/server_info/abc", "{\"id\":\"abc\"}");
+        put(writer, p + "/routes/", "init_dir");
+        put(writer, p + "/plugins", "[{\"name\":\"limit-count\"}]");
+        // A consumer and its credential (APISIX 3 layout).
+        put(writer, p + "/consumers/jack", "{\"username\":\"jack\"}");
+        put(writer, p + "/consumers/jack/credentials/c1", "{\"plugins\":{\"key-auth\":{\"key\":\"k1\"}}}");
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            ConfigSet c = rec.configs.get(0);
+            assertEquals(List.of("good"), new ArrayList<>(c.routes().keySet()));
+            assertEquals(3, src.rejectedCount(), src.problems().toString());
+            assertEquals(3, rec.rejected.size(), rec.rejected.toString());
+            String all = rec.rejected.toString();
+            System.out.println("rejected: " + all);
+            assertTrue(all.contains(p + "/routes/json") && all.contains("invalid JSON"), all);
+            assertTrue(all.contains(p + "/routes/invalid") && all.contains("property \"uri\" validation failed"), all);
+            assertTrue(all.contains(p + "/routes/dangling")
+                    && all.contains("failed to fetch upstream info by upstream id [missing]"), all);
+            assertEquals("k1", c.others("consumers").get("jack").value()
+                    .path("credentials").path("c1").path("plugins").path("key-auth").path("key").asText());
+
+            // Fixing one bad value delivers it; the problem is no longer counted; nothing is reported twice.
+            long r = put(writer, p + "/routes/json", route("/fixed"));
+            c = rec.await(x -> x.version() >= r, "fix delivered");
+            assertEquals("/fixed", uri(c, "json"));
+            assertEquals(2, src.rejectedCount());
+            assertEquals(3, rec.rejected.size(), "already-reported problems are not reported again");
+
+            // Housekeeping writes (APISIX heartbeats) advance the revision but cost no compile or delivery.
+            long d = src.deliveries();
+            long hk = put(writer, p + "/data_plane/server_info/abc", "{\"id\":\"abc\",\"t\":2}");
+            awaitTrue(() -> src.lastRevision() >= hk, "heartbeat seen");
+            Thread.sleep(200);
+            assertEquals(d, src.deliveries());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    @Test
+    void etcdDownAtStartupThenUp() throws Exception {
+        try (EtcdServer e = EtcdServer.startNew()) {
+            try (EtcdConfigStore w = new EtcdConfigStore(cfg(List.of(e.endpoint()), "/apisix"))) {
+                put(w, "/apisix/routes/1", route("/boot"));
+            }
+            e.stop();
+            Recorder rec = new Recorder();
+            try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(e.endpoint()), "/apisix"));
+                 EtcdConfigSource src = new EtcdConfigSource(store)) {
+                src.start(rec);
+                assertFalse(src.awaitFirstDelivery(1500, TimeUnit.MILLISECONDS));
+                assertFalse(src.isConnected());
+                assertNotNull(src.lastError());
+                System.out.println("while down: " + src.lastError());
+                e.start();
+                assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS), "delivered after etcd came up");
+                assertEquals("/boot", uri(rec.configs.get(0), "1"));
+                awaitTrue(src::isConnected, "connected");
+                assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+            }
+        }
+    }
+
+    @Test
+    void etcdDownWhileRunningKeepsConfigAndResumesWithoutLossOrDuplicates() throws Exception {
+        try (EtcdServer e = EtcdServer.startNew()) {
+            EtcdConfigStore w = new EtcdConfigStore(cfg(List.of(e.endpoint()), "/apisix"));
+            put(w, "/apisix/routes/1", route("/v1"));
+            Recorder rec = new Recorder();
+            try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(e.endpoint()), "/apisix"));
+                 EtcdConfigSource src = new EtcdConfigSource(store)) {
+                src.start(rec);
+                assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+                awaitTrue(src::isConnected, "connected");
+
+                // A change written just before the stop: delivered before or after the outage, exactly once.
+                long justBefore = put(w, "/apisix/routes/2", route("/just-before"));
+                w.close();
+                e.stop();
+                awaitTrue(() -> !src.isConnected(), "disconnect noticed");
+                long deliveriesWhileDown = src.deliveries();
+                ConfigSet kept = rec.last();
+                Thread.sleep(1500);
+                assertEquals(deliveriesWhileDown, src.deliveries(), "no delivery while etcd is down");
+                assertEquals(kept, rec.last());
+
+                e.start();
+                try (EtcdConfigStore w2 = new EtcdConfigStore(cfg(List.of(e.endpoint()), "/apisix"))) {
+                    put(w2, "/apisix/routes/3", route("/after"));
+                    long last = w2.delete("/apisix/routes/1") != null ? w2.revision() : -1;
+                    ConfigSet c = rec.await(x -> x.version() >= last, "changes after restart");
+                    assertEquals(List.of("2", "3"), new ArrayList<>(c.routes().keySet()));
+                    assertEquals("/just-before", uri(c, "2"));
+                    assertTrue(justBefore < last);
+                }
+                assertEquals(3, src.appliedEvents(), "exactly the three writes after the initial list");
+                assertEquals(1, src.fullLists(), "resumed the watch, no re-list");
+                assertTrue(src.isConnected());
+                assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+            }
+        }
+    }
+
+    @Test
+    void compactionPastOurRevisionTriggersFullRelist() throws Exception {
+        String p = "/t-compact";
+        put(writer, p + "/routes/a", route("/a"));
+        put(writer, p + "/routes/b", route("/b"));
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            awaitTrue(src::isConnected, "connected");
+            src.pauseWatch();
+            awaitTrue(() -> !src.isConnected(), "paused");
+            put(writer, p + "/routes/c", route("/c"));
+            writer.delete(p + "/routes/a");
+            long rev = put(writer, p + "/routes/b", route("/b2"));
+            writer.compact(rev);
+            src.resumeWatch();
+            ConfigSet c = rec.await(x -> x.version() >= rev, "re-listed after compaction");
+            assertEquals(List.of("b", "c"), new ArrayList<>(c.routes().keySet()));
+            assertEquals("/b2", uri(c, "b"));
+            assertEquals(2, src.fullLists());
+            assertTrue(src.lastError().contains("compact"), src.lastError());
+            // and the watch goes on after the re-list
+            long r2 = put(writer, p + "/routes/d", route("/d"));
+            c = rec.await(x -> x.version() >= r2, "watch resumed after re-list");
+            assertNotNull(c.routes().get("d"));
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    @Test
+    void deadFirstEndpointFallsOverToTheLiveOne() throws Exception {
+        String p = "/t-dead";
+        put(writer, p + "/routes/1", route("/one"));
+        String dead = "http://127.0.0.1:" + EtcdConfigStoreIT.deadPort();
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(dead, etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            long r = put(writer, p + "/routes/2", route("/two"));
+            ConfigSet c = rec.await(x -> x.version() >= r, "watch via the live endpoint");
+            assertEquals(2, c.routes().size());
+        }
+    }
+}

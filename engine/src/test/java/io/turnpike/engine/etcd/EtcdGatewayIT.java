@@ -1,0 +1,195 @@
+package io.turnpike.engine.etcd;
+
+import io.turnpike.config.etcd.testing.EtcdServer;
+import io.turnpike.config.process.ProcessConfigLoader;
+import io.turnpike.config.process.ProcessConfigResult;
+import io.turnpike.engine.TurnpikeMain;
+import io.turnpike.engine.testing.RawHttpClient;
+import io.turnpike.engine.testing.TestBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The gateway with etcd as its configuration provider, end to end: a real etcd process, the real CLI in a child JVM,
+ * the Admin API writing, the data plane serving, and the kernel's socket table counting etcd connections.
+ */
+class EtcdGatewayIT {
+    static final String KEY = "edd1c9f034335f136f87ad84b625c8f1";
+
+    @TempDir
+    Path dir;
+
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private String config(int port, int statusPort, int adminPort, String etcdEndpoint, int loops) {
+        return ""
+                + "apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
+                + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
+                + "  etcd:\n    host:\n      - \"" + etcdEndpoint + "\"\n    prefix: /apisix\n    timeout: 5\n"
+                + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
+                + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                + "turnpike:\n  event_loops: " + loops + "\n"
+                + "  status_listen:\n    ip: 127.0.0.1\n    port: " + statusPort + "\n";
+    }
+
+    private int status(String url) throws Exception {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(java.time.Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private HttpResponse<String> putRoute(int adminPort, String id, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/apisix/admin/routes/" + id))
+                .header("X-API-KEY", KEY).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static int dataStatus(int port, String path) throws Exception {
+        try (RawHttpClient c = new RawHttpClient(port)) {
+            return c.exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").status();
+        }
+    }
+
+    private static void await(String what, long seconds, Check check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            if (check.ok()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out waiting for " + what);
+    }
+
+    interface Check {
+        boolean ok() throws Exception;
+    }
+
+    /** Established TCP connections from process {@code pid} to {@code remotePort}, from the kernel's tables. */
+    static int establishedFrom(long pid, int remotePort) throws IOException {
+        Set<String> inodes = new HashSet<>();
+        try (Stream<Path> fds = Files.list(Paths.get("/proc/" + pid + "/fd"))) {
+            fds.forEach(fd -> {
+                try {
+                    String t = Files.readSymbolicLink(fd).toString();
+                    if (t.startsWith("socket:[")) {
+                        inodes.add(t.substring(8, t.length() - 1));
+                    }
+                } catch (IOException ignored) {
+                    // closed meanwhile
+                }
+            });
+        }
+        int n = 0;
+        for (String table : List.of("/proc/" + pid + "/net/tcp", "/proc/" + pid + "/net/tcp6")) {
+            List<String> lines = Files.readAllLines(Paths.get(table));
+            for (String line : lines.subList(1, lines.size())) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 10 && "01".equals(f[3])
+                        && Integer.parseInt(f[2].substring(f[2].indexOf(':') + 1), 16) == remotePort
+                        && inodes.contains(f[9])) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    @Test
+    void eightLoopsOneEtcdConnectionAndAdminWritesAreServed() throws Exception {
+        try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
+            int port = freePort();
+            int statusPort = freePort();
+            int adminPort = freePort();
+            Files.writeString(dir.resolve("config.yaml"), config(port, statusPort, adminPort, etcd.endpoint(), 8));
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), TurnpikeMain.class.getName(),
+                    "start", "-c", dir.resolve("config.yaml").toString()));
+            Path log = dir.resolve("gateway.log");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                await("readiness (" + log + ")", 60, () -> status("http://127.0.0.1:" + statusPort + "/status/ready") == 200);
+                HttpResponse<String> put = putRoute(adminPort, "1", "{\"uri\":\"/hello\",\"upstream\":{\"type\":\"roundrobin\","
+                        + "\"nodes\":{\"127.0.0.1:" + backend.port() + "\":1}}}");
+                assertTrue(put.statusCode() == 200 || put.statusCode() == 201, put.statusCode() + " " + put.body());
+                await("the route to be served", 10, () -> dataStatus(port, "/hello") == 200);
+
+                // Every one of the 8 loops has the snapshot; requests on many connections all succeed.
+                for (int i = 0; i < 32; i++) {
+                    assertEquals(200, dataStatus(port, "/hello"));
+                }
+                int etcdConnections = establishedFrom(p.pid(), etcd.clientPort());
+                assertEquals(1, etcdConnections, "8 event loops, one etcd connection (kernel socket table)");
+
+                HttpResponse<String> bad = putRoute(adminPort, "2", "{\"uri\":42,\"upstream_id\":\"nope\"}");
+                assertEquals(400, bad.statusCode(), bad.body());
+                assertTrue(bad.body().contains("error_msg"), bad.body());
+                assertEquals(200, dataStatus(port, "/hello"));
+
+                p.destroy();
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+                assertEquals(0, p.exitValue(), Files.readString(log));
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void notReadyUntilEtcdAnswersThenServes() throws Exception {
+        try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
+            etcd.stop();
+            int port = freePort();
+            int statusPort = freePort();
+            int adminPort = freePort();
+            Path cfg = dir.resolve("config.yaml");
+            Files.writeString(cfg, config(port, statusPort, adminPort, etcd.endpoint(), 2));
+            ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);
+            assertTrue(pr.ok(), pr.errors().toString());
+            PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+            try (TurnpikeMain.Running running = TurnpikeMain.Running.startWithEtcd(pr.config(), quiet, quiet)) {
+                Thread.sleep(500);
+                assertEquals(503, status("http://127.0.0.1:" + statusPort + "/status/ready"));
+                assertEquals(503, dataStatus(port, "/hello"), "no configuration yet: 503");
+                etcd.start();
+                await("readiness after etcd started", 30,
+                        () -> status("http://127.0.0.1:" + statusPort + "/status/ready") == 200);
+                HttpResponse<String> put = putRoute(adminPort, "1", "{\"uri\":\"/hello\",\"upstream\":{"
+                        + "\"nodes\":{\"127.0.0.1:" + backend.port() + "\":1}}}");
+                assertTrue(put.statusCode() < 300, put.body());
+                await("the route to be served", 10, () -> dataStatus(port, "/hello") == 200);
+            }
+        }
+    }
+}
