@@ -48,7 +48,7 @@ public final class EtcdServer implements AutoCloseable {
     private final Path logFile;
     private final String initialCluster;
     private final List<String> extraArgs;
-    private Process process;
+    private volatile Process process;
     private boolean startedOnce;
 
     private EtcdServer(String name, int clientPort, int peerPort, Path baseDir, String initialCluster,
@@ -206,6 +206,15 @@ public final class EtcdServer implements AutoCloseable {
             process = pb.start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start etcd (" + bin + "): " + e.getMessage(), e);
+        }
+        if (!startedOnce) {
+            // A test JVM that exits without close() (failure, Ctrl-C) must not leave etcd running.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                Process p = process;
+                if (p != null) {
+                    p.destroyForcibly();
+                }
+            }, "etcd-reaper-" + name));
         }
         startedOnce = true;
     }
