@@ -254,6 +254,7 @@ if has_target turnpike; then
   cat >"$conf/config.yaml" <<EOF
 apisix:
   node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_PORT}]
+  ssl: {enable: false}
 deployment:
   role: data_plane
   role_data_plane:

@@ -7,6 +7,7 @@ import io.turnpike.config.process.ListenAddress;
 import io.turnpike.config.process.ProcessConfig;
 import io.turnpike.config.process.ProcessConfigLoader;
 import io.turnpike.config.process.ProcessConfigResult;
+import io.turnpike.config.process.SslListen;
 import io.turnpike.config.process.TurnpikeSettings;
 import io.turnpike.config.standalone.LoadResult;
 import io.turnpike.config.standalone.StandaloneFileLoader;
@@ -22,6 +23,9 @@ import io.turnpike.config.admin.AdminApiServer;
 import io.turnpike.config.etcd.EtcdConfigSource;
 import io.turnpike.config.etcd.EtcdConfigStore;
 import io.turnpike.engine.status.StatusServer;
+import io.turnpike.engine.tls.HttpsListen;
+import io.turnpike.engine.tls.TlsCompiler;
+import io.turnpike.tls.TlsDefaults;
 import io.turnpike.tls.BoringSsl;
 
 import java.io.PrintStream;
@@ -246,7 +250,7 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             GatewayServer server = newServer(pc, settings);
-            SnapshotUpdater updater = new SnapshotUpdater(new SnapshotCompiler(settings), server.publisher(), err);
+            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings), server.publisher(), err);
             updater.onConfig(config.config());
             server.start();
             StatusServer status = new StatusServer(server, () -> "{\"type\":\"yaml\",\"file\":\""
@@ -270,6 +274,7 @@ public final class TurnpikeMain {
             Snapshot snapshot = server.publisher().latest();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
                     + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + (server.httpsBoundAddresses().isEmpty() ? "" : ", https " + server.httpsBoundAddresses())
                     + ", status " + statusAddress + (admin == null ? "" : ", admin (read-only) " + admin.localAddress())
                     + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
             out.flush();
@@ -285,7 +290,7 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             GatewayServer server = newServer(pc, settings);
-            SnapshotUpdater updater = new SnapshotUpdater(new SnapshotCompiler(settings), server.publisher(), err);
+            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings), server.publisher(), err);
             server.start();
             EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
             EtcdConfigSource source = new EtcdConfigSource(store);
@@ -302,6 +307,7 @@ public final class TurnpikeMain {
             }
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
                     + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + (server.httpsBoundAddresses().isEmpty() ? "" : ", https " + server.httpsBoundAddresses())
                     + ", status " + statusAddress + (admin == null ? "" : ", admin " + admin.localAddress())
                     + ", config from etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
             out.flush();
@@ -321,7 +327,26 @@ public final class TurnpikeMain {
             for (ListenAddress a : pc.nodeListen()) {
                 listen.add(new InetSocketAddress(a.ip(), a.port()));
             }
-            return new GatewayServer(settings, listen, t.eventLoops(), Transport.select(t.transport()));
+            return new GatewayServer(settings, listen, httpsListen(pc), t.eventLoops(), Transport.select(t.transport()));
+        }
+
+        /** {@code apisix.ssl.listen} when {@code apisix.ssl.enable}; a port's fallback_sni, else the global one. */
+        static List<HttpsListen> httpsListen(ProcessConfig pc) {
+            List<HttpsListen> out = new ArrayList<>();
+            if (!pc.ssl().enable()) {
+                return out;
+            }
+            for (SslListen l : pc.ssl().listen()) {
+                out.add(new HttpsListen(new InetSocketAddress(l.ip(), l.port()),
+                        l.fallbackSni() != null ? l.fallbackSni() : pc.ssl().fallbackSni()));
+            }
+            return out;
+        }
+
+        /** TLS contexts are built only when there is an HTTPS listener to use them. */
+        static SnapshotCompiler snapshotCompiler(ProcessConfig pc, EngineSettings settings) {
+            return httpsListen(pc).isEmpty() ? new SnapshotCompiler(settings)
+                    : new SnapshotCompiler(settings, new TlsCompiler(TlsDefaults.defaults()));
         }
 
         public boolean drain() {

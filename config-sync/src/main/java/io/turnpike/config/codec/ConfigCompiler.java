@@ -28,6 +28,7 @@ public final class ConfigCompiler {
     private static final Pattern USERNAME = Pattern.compile("^[a-zA-Z0-9_-]+$");
 
     private final ResourceCodec codec;
+    private final SslCodec sslCodec = new SslCodec();
 
     public ConfigCompiler() {
         this(new ResourceCodec());
@@ -77,6 +78,8 @@ public final class ConfigCompiler {
                 } else if (e.value() == null || !e.value().isObject()) {
                     problems.add(problem(e, "", "wrong type: expected object, got "
                             + (e.value() == null ? "null" : Check.jsonType(e.value()))));
+                } else if (r == Resource.SSLS && !report(e, sslCodec.decode(e.id(), e.value()), problems)) {
+                    continue; // an invalid ssl (bad PEM, expired, key/cert mismatch) is left out, the rest is kept
                 } else {
                     m.put(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
                 }
@@ -175,6 +178,9 @@ public final class ConfigCompiler {
         }
         if (r == Resource.UPSTREAMS) {
             return codec.decodeUpstream(id, value).errors();
+        }
+        if (r == Resource.SSLS) {
+            return sslCodec.decode(id, value).errors();
         }
         if (r == null) {
             return List.of(new FieldError("", "unknown resource " + Check.quote(resource)));

@@ -74,6 +74,8 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private Channel channel;
     private byte[] clientIp;
     private byte[] localPort;
+    /** The connection is TLS (an HTTPS listener): X-Forwarded-Proto https. */
+    private final boolean https;
 
     private ByteBuf cumulation;
     private int state = S_HEAD;
@@ -111,6 +113,11 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private int sweepIndex = -1;
 
     public DownstreamHandler(LoopContext loop) {
+        this(loop, false);
+    }
+
+    public DownstreamHandler(LoopContext loop, boolean https) {
+        this.https = https;
         this.loop = loop;
         this.settings = loop.settings;
         this.head = new RequestHead(settings.maxHeaders());
@@ -285,7 +292,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         requestStartNs = System.nanoTime();
         pinned = snapshot;
         ByteBuf out = ctx.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp));
-        HeadWriter.writeRequest(cumulation, head, out, clientIp, localPort, target, node);
+        HeadWriter.writeRequest(cumulation, head, out, clientIp, localPort, https, target, node);
         boolean isHeadMethod = head.method == RequestHead.METHOD_HEAD;
         expectContinue = head.expectContinue && !clientIsHttp10;
         if (head.chunked) {

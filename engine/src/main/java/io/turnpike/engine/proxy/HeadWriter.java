@@ -24,6 +24,7 @@ final class HeadWriter {
     private static final byte[] XFF = "X-Forwarded-For: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] X_REAL_IP = "X-Real-IP: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XF_PROTO_HTTP = "X-Forwarded-Proto: http\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XF_PROTO_HTTPS = "X-Forwarded-Proto: https\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XF_HOST = "X-Forwarded-Host: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XF_PORT = "X-Forwarded-Port: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HOST = "Host: ".getBytes(StandardCharsets.US_ASCII);
@@ -38,6 +39,12 @@ final class HeadWriter {
      * connection.
      */
     static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort,
+                             UpstreamTarget target, NodeAddress node) {
+        writeRequest(src, h, out, clientIp, localPort, false, target, node);
+    }
+
+    /** {@code https}: the client connection is TLS (X-Forwarded-Proto says so). */
+    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
                              UpstreamTarget target, NodeAddress node) {
         out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
         out.writeByte(' ');
@@ -100,7 +107,7 @@ final class HeadWriter {
         out.writeBytes(X_REAL_IP);
         out.writeBytes(clientIp);
         out.writeBytes(CRLF);
-        out.writeBytes(XF_PROTO_HTTP);
+        out.writeBytes(https ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
         if (h.hostIndex >= 0) {
             out.writeBytes(XF_HOST);
             out.writeBytes(src, h.valueStart[h.hostIndex], h.valueEnd[h.hostIndex] - h.valueStart[h.hostIndex]);

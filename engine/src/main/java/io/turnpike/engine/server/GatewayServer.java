@@ -16,7 +16,11 @@ import io.netty.util.concurrent.EventExecutor;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.proxy.DownstreamHandler;
+import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.snapshot.SnapshotPublisher;
+import io.turnpike.engine.tls.HttpsListen;
+import io.turnpike.tls.TlsSniHandler;
+import io.turnpike.tls.TlsTable;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -42,12 +46,25 @@ public final class GatewayServer implements AutoCloseable {
     private final List<LoopContext> loops = new ArrayList<>();
     private final Map<EventLoop, LoopContext> loopsByEventLoop = new IdentityHashMap<>();
     private final List<Channel> listeners = new ArrayList<>();
+    private final List<HttpsListen> httpsListen;
+    /** HTTPS listeners, in {@link #httpsListen} order (one per loop per port with SO_REUSEPORT). */
+    private final List<Channel> httpsListeners = new ArrayList<>();
     private final SnapshotPublisher publisher;
     private final ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
 
     public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, int eventLoops, Transport transport) {
+        this(settings, listen, List.of(), eventLoops, transport);
+    }
+
+    /**
+     * {@code https}: the HTTPS listeners ({@code apisix.ssl.listen} when {@code apisix.ssl.enable}); their certificates
+     * come from each loop's current snapshot ({@link Snapshot#tls}).
+     */
+    public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, List<HttpsListen> https,
+                         int eventLoops, Transport transport) {
         this.settings = settings;
         this.listen = List.copyOf(listen);
+        this.httpsListen = List.copyOf(https);
         this.transport = transport;
         int n = eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("turnpike-loop", true),
@@ -96,9 +113,34 @@ public final class GatewayServer implements AutoCloseable {
                 listeners.add(bootstrap(loops.get(0).eventLoop, group).bind(address).sync().channel());
             }
         }
+        for (HttpsListen https : httpsListen) {
+            InetSocketAddress address = https.address();
+            if (transport.reusePort()) {
+                InetSocketAddress bindTo = address;
+                for (LoopContext ctx : loops) {
+                    Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop, https)
+                            .option(EpollChannelOption.SO_REUSEPORT, true)
+                            .bind(bindTo).sync().channel();
+                    httpsListeners.add(ch);
+                    if (bindTo.getPort() == 0) {
+                        bindTo = new InetSocketAddress(address.getAddress(), ((InetSocketAddress) ch.localAddress()).getPort());
+                    }
+                }
+            } else {
+                httpsListeners.add(bootstrap(loops.get(0).eventLoop, group, https).bind(address).sync().channel());
+            }
+        }
     }
 
     private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children) {
+        return bootstrap(acceptor, children, null);
+    }
+
+    /** Handshake budget for the ClientHello and for the TLS handshake itself. */
+    private static final long TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+    /** {@code https} null: a plain HTTP listener. */
+    private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children, HttpsListen https) {
         return new ServerBootstrap()
                 .group(acceptor, children)
                 .channel(transport.serverChannel())
@@ -111,7 +153,13 @@ public final class GatewayServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("proxy", new DownstreamHandler(loopsByEventLoop.get(ch.eventLoop())));
+                        LoopContext loop = loopsByEventLoop.get(ch.eventLoop());
+                        if (https != null) {
+                            // Replaced by the chosen context's SslHandler once the ClientHello is read.
+                            ch.pipeline().addLast("sni", new TlsSniHandler(() -> tlsTable(loop), https.fallbackSni(),
+                                    TLS_HANDSHAKE_TIMEOUT_MS, TlsSniHandler.TlsEvents.NONE));
+                        }
+                        ch.pipeline().addLast("proxy", new DownstreamHandler(loop, https != null));
                     }
                 });
     }
@@ -120,6 +168,24 @@ public final class GatewayServer implements AutoCloseable {
     public List<InetSocketAddress> boundAddresses() {
         List<InetSocketAddress> out = new ArrayList<>();
         for (Channel c : listeners) {
+            InetSocketAddress a = (InetSocketAddress) c.localAddress();
+            if (!out.contains(a)) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /** Runs on the loop: the TLS table of the snapshot this loop serves now. */
+    private static TlsTable tlsTable(LoopContext loop) {
+        Snapshot s = loop.snapshot();
+        return s == null ? TlsTable.EMPTY : s.tls;
+    }
+
+    /** The HTTPS ports actually bound, in configuration order. */
+    public List<InetSocketAddress> httpsBoundAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (Channel c : httpsListeners) {
             InetSocketAddress a = (InetSocketAddress) c.localAddress();
             if (!out.contains(a)) {
                 out.add(a);
@@ -162,6 +228,9 @@ public final class GatewayServer implements AutoCloseable {
         for (Channel c : listeners) {
             c.close().awaitUninterruptibly();
         }
+        for (Channel c : httpsListeners) {
+            c.close().awaitUninterruptibly();
+        }
         for (LoopContext ctx : loops) {
             ctx.eventLoop.execute(ctx::startDraining);
         }
@@ -188,6 +257,14 @@ public final class GatewayServer implements AutoCloseable {
         for (Channel c : listeners) {
             c.close();
         }
+        for (Channel c : httpsListeners) {
+            c.close();
+        }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        Snapshot last = publisher.latest();
+        if (last != null) {
+            // Connections are closed by now; their engines gave their references back.
+            last.tls.release();
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.turnpike.engine.snapshot;
 import io.turnpike.engine.router.RouteTable;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.tls.TlsTable;
 
 /**
  * An immutable, versioned compilation of the configuration that every event loop reads without locks. A request pins
@@ -15,11 +16,18 @@ public final class Snapshot {
     public final UpstreamTarget[] targets;
     /** Distinct nodes, indexed by {@link NodeAddress#index}. */
     public final NodeAddress[] nodes;
+    /** SNI → server context for the HTTPS listeners; released by the publisher once a successor is applied. */
+    public final TlsTable tls;
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes) {
+        this(version, routes, targets, nodes, TlsTable.EMPTY);
+    }
+
+    public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls) {
         this.version = version;
         this.routes = routes;
         this.targets = targets;
         this.nodes = nodes;
+        this.tls = tls;
     }
 }

@@ -11,6 +11,7 @@ import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.router.CompiledRoute;
 import io.turnpike.engine.router.RouteConditions;
 import io.turnpike.engine.router.RouteTable;
+import io.turnpike.engine.tls.TlsCompiler;
 import io.turnpike.engine.upstream.BalancerSpec;
 import io.turnpike.engine.upstream.Balancers;
 import io.turnpike.engine.upstream.NodeAddress;
@@ -33,9 +34,16 @@ import java.util.Map;
  */
 public final class SnapshotCompiler {
     private final EngineSettings settings;
+    /** Null when no HTTPS listener is configured: the snapshot's TLS table stays empty. */
+    private final TlsCompiler tls;
 
     public SnapshotCompiler(EngineSettings settings) {
+        this(settings, null);
+    }
+
+    public SnapshotCompiler(EngineSettings settings, TlsCompiler tls) {
         this.settings = settings;
+        this.tls = tls;
     }
 
     public Snapshot compile(ConfigSet config, List<String> warnings) {
@@ -78,7 +86,8 @@ public final class SnapshotCompiler {
             routes.add(new CompiledRoute(route.id(), conditions, route.priority(), target, order++));
         }
         return new Snapshot(config.version(), routes.build(), targetList.toArray(new UpstreamTarget[0]),
-                nodes.values().toArray(new NodeAddress[0]));
+                nodes.values().toArray(new NodeAddress[0]),
+                tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings));
     }
 
     private UpstreamTarget compileUpstream(Upstream u, Route route, int slot, Map<String, NodeAddress> nodes,

@@ -22,6 +22,7 @@ public final class SnapshotPublisher {
     }
 
     public CompletableFuture<Snapshot> publish(Snapshot snapshot) {
+        Snapshot previous = latest;
         latest = snapshot;
         CompletableFuture<Snapshot> applied = new CompletableFuture<>();
         AtomicInteger remaining = new AtomicInteger(loops.size());
@@ -34,6 +35,11 @@ public final class SnapshotPublisher {
                     return;
                 }
                 if (remaining.decrementAndGet() == 0) {
+                    // No loop can pick a context from the previous TLS table any more; connections that did hold
+                    // their own references (see TlsTable).
+                    if (previous != null && previous.tls != snapshot.tls) {
+                        previous.tls.release();
+                    }
                     applied.complete(snapshot);
                 }
             });

@@ -40,7 +40,7 @@ class DrainIT {
             int port = freePort();
             int statusPort = freePort();
             Files.writeString(dir.resolve("config.yaml"), ""
-                    + "apisix:\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
+                    + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
                     + "deployment:\n  role: data_plane\n  role_data_plane:\n    config_provider: yaml\n"
                     + "turnpike:\n  event_loops: 2\n  drain_timeout_ms: 10000\n"
                     + "  status_listen:\n    ip: 127.0.0.1\n    port: " + statusPort + "\n");

@@ -4,6 +4,8 @@ import io.turnpike.config.process.AdminConfig;
 import io.turnpike.config.process.ListenAddress;
 import io.turnpike.config.process.ProcessConfig;
 import io.turnpike.config.process.ProcessConfigLoader;
+import io.turnpike.config.process.SslConfig;
+import io.turnpike.config.process.SslListen;
 import io.turnpike.config.process.TurnpikeSettings;
 import io.turnpike.config.process.ProcessConfigResult;
 import io.turnpike.config.standalone.LoadResult;
@@ -34,12 +36,22 @@ public final class GatewayFixture implements AutoCloseable {
 
     /** {@code turnpikeYaml} is extra YAML under the {@code turnpike:} key, indented by 2 spaces (may be empty). */
     public static GatewayFixture start(Path dir, String routesYaml, String turnpikeYaml) throws Exception {
+        return start(dir, routesYaml, "", turnpikeYaml);
+    }
+
+    /**
+     * With extra YAML under the {@code apisix:} key, indented by 2 spaces, e.g. an {@code ssl:} section; HTTPS listen
+     * ports other than 0 are replaced by ephemeral ones (in order: see {@link #httpsPorts()}).
+     */
+    public static GatewayFixture start(Path dir, String routesYaml, String apisixYaml, String turnpikeYaml)
+            throws Exception {
         Path config = dir.resolve("config.yaml");
         Files.writeString(config, ""
                 + "apisix:\n"
                 + "  node_listen:\n"
                 + "    - ip: 127.0.0.1\n"
                 + "      port: 1\n"
+                + apisixYaml
                 + "deployment:\n"
                 + "  role: data_plane\n"
                 + "  role_data_plane:\n"
@@ -75,7 +87,13 @@ public final class GatewayFixture implements AutoCloseable {
         AdminConfig a = c.admin();
         AdminConfig admin = new AdminConfig(false, a.adminKeys(), a.adminKeyRequired(),
                 new ListenAddress("127.0.0.1", 0), a.allowAdmin());
-        return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), c.ssl(), c.role(),
+        // HTTPS listeners (apisix.ssl, on by default as in APISIX) on ephemeral loopback ports as well.
+        List<SslListen> sslListen = new java.util.ArrayList<>();
+        for (SslListen l : c.ssl().listen()) {
+            sslListen.add(new SslListen("127.0.0.1", 0, l.fallbackSni()));
+        }
+        SslConfig ssl = new SslConfig(c.ssl().enable(), sslListen, c.ssl().fallbackSni());
+        return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), ssl, c.role(),
                 c.configProvider(), c.etcd(), admin, c.prometheusExportAddr(), t0);
     }
 
@@ -89,6 +107,11 @@ public final class GatewayFixture implements AutoCloseable {
                 + "      type: roundrobin\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:" + backendPort + "\": 1\n";
+    }
+
+    /** The bound HTTPS ports, in the order of {@code apisix.ssl.listen}. */
+    public List<Integer> httpsPorts() {
+        return running.server.httpsBoundAddresses().stream().map(java.net.InetSocketAddress::getPort).toList();
     }
 
     public RawHttpClient client() throws IOException {

@@ -1,0 +1,72 @@
+package io.turnpike.engine.tls;
+
+import io.turnpike.config.codec.Decoded;
+import io.turnpike.config.codec.SslCodec;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.model.RawResource;
+import io.turnpike.config.model.Resource;
+import io.turnpike.config.model.Ssl;
+import io.turnpike.tls.CertifiedKey;
+import io.turnpike.tls.KeySource;
+import io.turnpike.tls.ServerContextFactory;
+import io.turnpike.tls.SslSpec;
+import io.turnpike.tls.TlsDefaults;
+import io.turnpike.tls.TlsTable;
+import io.turnpike.tls.TlsTableCompiler;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds the snapshot's {@link TlsTable} from the configuration's {@code ssls}: server-type, enabled entries only
+ * (client-type ones are for upstream TLS). An entry whose JSON is unchanged since the previous compile is neither
+ * decoded again nor rebuilt: its context is reused.
+ *
+ * <p>Called only on the config-sync thread (or main at startup).
+ */
+public final class TlsCompiler {
+    private final SslCodec codec = new SslCodec();
+    private final TlsTableCompiler tables;
+    private Map<String, SslSpec> previous = Map.of();
+
+    public TlsCompiler(TlsDefaults defaults) {
+        this.tables = new TlsTableCompiler(new ServerContextFactory(defaults));
+    }
+
+    public TlsTable compile(ConfigSet config, List<String> warnings) {
+        List<SslSpec> specs = new ArrayList<>();
+        Map<String, SslSpec> next = new HashMap<>();
+        for (RawResource r : config.others(Resource.SSLS.key()).values()) {
+            String fingerprint = r.id() + '\u0000' + r.value().toString();
+            SslSpec spec = previous.get(fingerprint);
+            if (spec == null) {
+                Decoded<Ssl> d = codec.decode(r.id(), r.value());
+                if (!d.ok()) {
+                    // Validation normally left it out already (ConfigCompiler); e.g. a certificate expired since.
+                    warnings.add("ssl " + r.id() + ": " + d.errors().get(0).message() + ", left out");
+                    continue;
+                }
+                Ssl ssl = d.value();
+                if (!ssl.enabled() || "client".equals(ssl.type())) {
+                    continue;
+                }
+                spec = toSpec(ssl, fingerprint);
+            }
+            next.put(fingerprint, spec);
+            specs.add(spec);
+        }
+        previous = next;
+        return tables.compile(specs, warnings);
+    }
+
+    static SslSpec toSpec(Ssl ssl, String fingerprint) {
+        List<CertifiedKey> keys = new ArrayList<>();
+        for (Ssl.CertKeyPair p : ssl.pairs()) {
+            keys.add(new CertifiedKey(p.chain(), new KeySource.InMemory(p.key())));
+        }
+        return new SslSpec(ssl.id(), ssl.snis(), keys, ssl.clientCa(), ssl.clientDepth(), ssl.protocols(),
+                ssl.ocspResponse(), ssl.sessionTicketKeys(), fingerprint);
+    }
+}

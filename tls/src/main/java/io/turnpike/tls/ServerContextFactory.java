@@ -1,0 +1,117 @@
+package io.turnpike.tls;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.OpenSslCredential;
+import io.netty.handler.ssl.OpenSslCredentialBuilder;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+import javax.net.ssl.CertPathTrustManagerParameters;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
+import java.security.KeyStore;
+import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.X509CertSelector;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds one BoringSSL server context ({@link ReferenceCountedOpenSslContext}) per ssl object: its certificate types,
+ * protocols, ciphers, ALPN, session cache and ticket keys, OCSP stapling, client verification.
+ *
+ * <p>Several certificate types for one name (ECDSA and RSA): BoringSSL holds one legacy certificate per context, so
+ * the first pair is the context's key material and every further pair is added as a BoringSSL credential
+ * ({@code SSL_CTX_add1_credential}); BoringSSL then picks, per handshake, the first credential the client can use
+ * (its signature algorithms, and for TLS 1.2 its cipher suites), trying the added credentials before the legacy one.
+ * The pairs are therefore ordered ECDSA first, so that a client supporting both gets the cheaper ECDSA handshake.
+ *
+ * <p>Thread-safe (stateless); runs on the config-sync thread, never on an event loop.
+ */
+public final class ServerContextFactory {
+    private final TlsDefaults defaults;
+
+    public ServerContextFactory(TlsDefaults defaults) {
+        this.defaults = defaults;
+    }
+
+    public TlsDefaults defaults() {
+        return defaults;
+    }
+
+    /** A new context with one reference owned by the caller. */
+    public ReferenceCountedOpenSslContext build(SslSpec spec) throws SSLException {
+        List<CertifiedKey> keys = new ArrayList<>(spec.keys());
+        // ECDSA (and EdDSA) first: see the class comment.
+        keys.sort((a, b) -> Boolean.compare("RSA".equals(a.keyType()), "RSA".equals(b.keyType())));
+        List<CertifiedKey> credentials = keys.subList(0, keys.size() - 1);
+        CertifiedKey legacy = keys.get(keys.size() - 1);
+        SslContextBuilder b = SslContextBuilder.forServer(inMemory(legacy, spec), legacy.chain())
+                .sslProvider(SslProvider.OPENSSL_REFCNT)
+                .protocols(spec.protocols().isEmpty() ? defaults.protocols() : spec.protocols())
+                .ciphers(defaults.ciphers(), IdentityCipherSuiteFilter.INSTANCE_DEFAULTING_TO_SUPPORTED_CIPHERS)
+                .sessionCacheSize(defaults.sessionCacheSize())
+                .sessionTimeout(defaults.sessionTimeoutS())
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, defaults.alpn()))
+                .enableOcsp(spec.ocspResponse() != null);
+        List<OpenSslCredential> built = new ArrayList<>();
+        try {
+            for (CertifiedKey k : credentials) {
+                OpenSslCredential c = OpenSslCredentialBuilder.forX509(inMemory(k, spec),
+                        k.chain().toArray(new X509Certificate[0])).build();
+                built.add(c);
+                b.addCredential(c);
+            }
+            if (!spec.clientCa().isEmpty()) {
+                b.trustManager(clientTrust(spec)).clientAuth(ClientAuth.REQUIRE);
+            }
+            SslContext ctx = b.build();
+            ReferenceCountedOpenSslContext rc = (ReferenceCountedOpenSslContext) ctx;
+            rc.sessionContext().setTicketKeys(SessionTicketKeys.toNetty(
+                    spec.sessionTicketKeys().isEmpty() ? defaults.ticketKeys() : spec.sessionTicketKeys()));
+            return rc;
+        } finally {
+            // The context holds its own reference on each credential it was given.
+            for (OpenSslCredential c : built) {
+                c.release();
+            }
+        }
+    }
+
+    private static java.security.PrivateKey inMemory(CertifiedKey k, SslSpec spec) throws SSLException {
+        if (k.key() instanceof KeySource.InMemory m) {
+            return m.key();
+        }
+        // The keyless seam: a remote key becomes an async private key method here.
+        throw new SSLException("ssl " + spec.id() + ": " + k.key().describe() + " is not supported yet");
+    }
+
+    /**
+     * PKIX verification of client certificates against {@code client.ca}, at most {@code client.depth - 1}
+     * intermediates (nginx's {@code ssl_verify_depth} counts the client certificate; PKIX's max path length does not).
+     */
+    private static TrustManagerFactory clientTrust(SslSpec spec) throws SSLException {
+        try {
+            KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+            ks.load(null, null);
+            int i = 0;
+            for (X509Certificate ca : spec.clientCa()) {
+                ks.setCertificateEntry("ca-" + i++, ca);
+            }
+            PKIXBuilderParameters p = new PKIXBuilderParameters(ks, new X509CertSelector());
+            p.setRevocationEnabled(false);
+            p.setMaxPathLength(Math.max(0, spec.clientDepth() - 1));
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+            tmf.init(new CertPathTrustManagerParameters(p));
+            return tmf;
+        } catch (Exception e) {
+            throw new SSLException("ssl " + spec.id() + ": client.ca: " + e.getMessage(), e);
+        }
+    }
+}

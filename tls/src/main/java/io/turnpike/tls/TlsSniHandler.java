@@ -1,0 +1,101 @@
+package io.turnpike.tls;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.AbstractSniHandler;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+
+import java.util.function.Supplier;
+
+/**
+ * First handler of an HTTPS connection: reads the ClientHello's server name, picks the ssl object's context from the
+ * loop's current {@link TlsTable}, and replaces itself with that context's {@link SslHandler}. A client without SNI
+ * gets the listener port's fallback name ({@code apisix.ssl.listen[].fallback_sni}, else {@code apisix.ssl.fallback_sni});
+ * with no fallback, or a name no ssl object serves, the handshake fails with a TLS alert ({@code handshake_failure},
+ * resp. {@code unrecognized_name}) — never some other certificate.
+ *
+ * <p>One instance per connection, confined to its event loop. The table is read when the ClientHello is complete,
+ * so a rotation (a new snapshot) applies to every handshake that starts after it was published on this loop.
+ */
+public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
+    /** TLS alert descriptions (RFC 8446 §6). */
+    public static final byte ALERT_HANDSHAKE_FAILURE = 40;
+    public static final byte ALERT_UNRECOGNIZED_NAME = 112;
+
+    private final Supplier<TlsTable> table;
+    private final String fallbackSni;
+    private final TlsEvents events;
+
+    /** Handshake outcomes worth counting; implementations must be cheap and loop-safe. */
+    public interface TlsEvents {
+        TlsEvents NONE = reason -> { };
+
+        void refused(String reason);
+    }
+
+    public TlsSniHandler(Supplier<TlsTable> table, String fallbackSni, long handshakeTimeoutMs, TlsEvents events) {
+        super(handshakeTimeoutMs);
+        this.table = table;
+        this.fallbackSni = fallbackSni;
+        this.events = events;
+    }
+
+    @Override
+    protected Future<TlsTable.Entry> lookup(ChannelHandlerContext ctx, String hostname) {
+        TlsTable t = table.get();
+        if (hostname == null) {
+            if (fallbackSni == null) {
+                return ctx.executor().newFailedFuture(new NoCertificateException(ALERT_HANDSHAKE_FAILURE,
+                        "no SNI and no fallback_sni for port " + ctx.channel().localAddress()));
+            }
+            TlsTable.Entry e = t.lookup(fallbackSni);
+            return e != null ? ctx.executor().newSucceededFuture(e)
+                    : ctx.executor().newFailedFuture(new NoCertificateException(ALERT_HANDSHAKE_FAILURE,
+                    "no SNI, and no ssl object serves fallback_sni " + fallbackSni));
+        }
+        TlsTable.Entry e = t.lookup(hostname);
+        return e != null ? ctx.executor().newSucceededFuture(e)
+                : ctx.executor().newFailedFuture(new NoCertificateException(ALERT_UNRECOGNIZED_NAME,
+                "no ssl object serves " + hostname));
+    }
+
+    @Override
+    protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<TlsTable.Entry> future) {
+        if (!future.isSuccess()) {
+            byte alert = future.cause() instanceof NoCertificateException n ? n.alert : ALERT_HANDSHAKE_FAILURE;
+            events.refused(future.cause().getMessage());
+            // A fatal alert record (TLS 1.0 record version, as in a ServerHello-less refusal), then close.
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {21, 3, 1, 0, 2, 2, alert}))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        TlsTable.Entry entry = future.getNow();
+        SslHandler ssl = entry.context.newHandler(ctx.alloc());
+        try {
+            if (entry.ocspResponse != null) {
+                ((ReferenceCountedOpenSslEngine) ssl.engine()).setOcspResponse(entry.ocspResponse);
+            }
+            ctx.pipeline().replace(this, "ssl", ssl);
+            ssl = null;
+        } finally {
+            if (ssl != null) {
+                // Not installed: give back the engine's reference on the context.
+                ReferenceCountUtil.safeRelease(ssl.engine());
+            }
+        }
+    }
+
+    /** No certificate for this ClientHello; carries the alert to send. */
+    static final class NoCertificateException extends Exception {
+        final byte alert;
+
+        NoCertificateException(byte alert, String message) {
+            super(message, null, false, false);
+            this.alert = alert;
+        }
+    }
+}
