@@ -7,20 +7,20 @@ import java.nio.file.Path;
  * Typed look-ups in a parsed JSON file that fail with the file and the dotted field path, so a
  * malformed input says exactly what is missing.
  */
-final class JsonFields {
+public final class JsonFields {
 
     private final Path file;
 
-    JsonFields(Path file) {
+    public JsonFields(Path file) {
         this.file = file;
     }
 
-    static String join(String parent, String name) {
+    public static String join(String parent, String name) {
         return parent.isEmpty() ? name : parent + "." + name;
     }
 
     /** A field that must be present and non-null. */
-    JsonNode require(JsonNode parent, String parentPath, String name) throws ReportInputException {
+    public JsonNode require(JsonNode parent, String parentPath, String name) throws ReportInputException {
         JsonNode n = parent.get(name);
         String path = join(parentPath, name);
         if (n == null || n.isMissingNode()) {
@@ -32,7 +32,7 @@ final class JsonFields {
         return n;
     }
 
-    JsonNode requireObject(JsonNode parent, String parentPath, String name) throws ReportInputException {
+    public JsonNode requireObject(JsonNode parent, String parentPath, String name) throws ReportInputException {
         JsonNode n = require(parent, parentPath, name);
         if (!n.isObject()) {
             throw new ReportInputException(file, join(parentPath, name), "expected an object for field");
@@ -40,7 +40,7 @@ final class JsonFields {
         return n;
     }
 
-    String requireText(JsonNode parent, String parentPath, String name) throws ReportInputException {
+    public String requireText(JsonNode parent, String parentPath, String name) throws ReportInputException {
         JsonNode n = require(parent, parentPath, name);
         if (!n.isValueNode()) {
             throw new ReportInputException(file, join(parentPath, name), "expected a string for field");
@@ -48,7 +48,7 @@ final class JsonFields {
         return n.asText();
     }
 
-    double requireNumber(JsonNode parent, String parentPath, String name) throws ReportInputException {
+    public double requireNumber(JsonNode parent, String parentPath, String name) throws ReportInputException {
         JsonNode n = require(parent, parentPath, name);
         if (!n.isNumber()) {
             throw new ReportInputException(file, join(parentPath, name), "expected a number for field");
@@ -56,7 +56,7 @@ final class JsonFields {
         return n.doubleValue();
     }
 
-    int requireInt(JsonNode parent, String parentPath, String name) throws ReportInputException {
+    public int requireInt(JsonNode parent, String parentPath, String name) throws ReportInputException {
         JsonNode n = require(parent, parentPath, name);
         if (!n.canConvertToInt() || !n.isIntegralNumber()) {
             throw new ReportInputException(file, join(parentPath, name), "expected an integer for field");
@@ -65,13 +65,13 @@ final class JsonFields {
     }
 
     /** An optional string: absent or null gives {@code fallback}. */
-    static String text(JsonNode parent, String name, String fallback) {
+    public static String text(JsonNode parent, String name, String fallback) {
         JsonNode n = parent.get(name);
         return n == null || n.isNull() ? fallback : n.asText();
     }
 
     /** An optional number: absent or null gives {@code null}. */
-    static Double number(JsonNode parent, String name) {
+    public static Double number(JsonNode parent, String name) {
         JsonNode n = parent.get(name);
         return n == null || !n.isNumber() ? null : n.doubleValue();
     }

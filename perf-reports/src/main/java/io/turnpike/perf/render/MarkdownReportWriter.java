@@ -1,11 +1,17 @@
 package io.turnpike.perf.render;
 
+import io.turnpike.perf.PerfReportMain.Comparison;
+import io.turnpike.perf.gate.Finding;
+import io.turnpike.perf.gate.Gate;
 import io.turnpike.perf.model.BenchParameters;
+import io.turnpike.perf.model.JmhResult;
+import io.turnpike.perf.model.JmhRun;
 import io.turnpike.perf.model.Metric;
 import io.turnpike.perf.model.Report;
 import io.turnpike.perf.model.SideBySideRun;
 import io.turnpike.perf.model.Stat;
 import io.turnpike.perf.model.TargetResult;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -21,15 +27,114 @@ public final class MarkdownReportWriter {
     private static final Metric[] RATIOS = {Metric.CPU_US_PER_REQ, Metric.P99_MS, Metric.P50_MS, Metric.RPS};
 
     public String render(Report report) {
+        return render(report, null);
+    }
+
+    /** The report, with the comparison against a baseline first when there is one. */
+    public String render(Report report, Comparison comparison) {
         StringBuilder md = new StringBuilder(4096);
         md.append("# ").append(report.title()).append("\n\n");
+        if (comparison != null) {
+            comparison(md, comparison);
+        }
         if (report.sideBySide().size() > 1) {
             overview(md, report);
         }
         for (SideBySideRun run : report.sideBySide()) {
             sideBySide(md, run);
         }
+        for (JmhRun run : report.jmh()) {
+            jmh(md, run);
+        }
         return md.toString();
+    }
+
+    private static void comparison(StringBuilder md, Comparison c) {
+        List<Finding> findings = c.findings();
+        long regressions = Gate.count(findings, Finding.Verdict.REGRESSION);
+        md.append("## Against baseline `").append(c.baseline().name()).append("`\n\n");
+        md.append("**").append(regressions > 0 ? "FAIL" : "PASS").append("**: ").append(regressions)
+                .append(" regression(s), ").append(Gate.count(findings, Finding.Verdict.WARNING)).append(" warning(s), ")
+                .append(Gate.count(findings, Finding.Verdict.IMPROVED)).append(" improved, ")
+                .append(Gate.count(findings, Finding.Verdict.OK)).append(" ok, ")
+                .append(Gate.count(findings, Finding.Verdict.INFO)).append(" not gated. Baseline `")
+                .append(c.baselinePath()).append("`, blessed ").append(c.baseline().blessedAt()).append(" on ")
+                .append(cell(c.baseline().machine().getOrDefault("cpu_model", "?"))).append(" x")
+                .append(c.baseline().machine().getOrDefault("cores", "?")).append(". Thresholds: allocation exact (+")
+                .append(number(c.options().allocEpsilonFloor(), 2)).append(" B/op floor), time vs same-run reference +")
+                .append(number(c.options().timeThreshold() * 100, 0)).append(" %, raw time +")
+                .append(number(c.options().wideBand() * 100, 0)).append(" %, p99 ratio +")
+                .append(number(c.options().latencyThreshold() * 100, 0)).append(" %.\n\n");
+        for (Map.Entry<String, List<Finding>> e : Gate.bySuite(findings).entrySet()) {
+            md.append("### ").append(e.getKey()).append("\n\n");
+            md.append("| verdict | check | benchmark | baseline | run | run / baseline | limit |\n");
+            md.append("|---|---|---|---:|---:|---:|---:|\n");
+            for (Finding f : e.getValue()) {
+                md.append("| ").append(f.verdict() == Finding.Verdict.REGRESSION ? "**REGRESSION**" : f.verdict().name())
+                        .append(" | ").append(f.check()).append(" | `").append(f.key()).append("` | ")
+                        .append(f.baseline() == null ? "–" : sig(f.baseline())).append(" | ")
+                        .append(f.run() == null ? "–" : sig(f.run())).append(" | ")
+                        .append(f.ratio() == null ? "–" : ratio(f.ratio())).append(" | ")
+                        .append(f.limit() == null ? "–" : sig(f.limit())).append(" |\n");
+            }
+            md.append('\n');
+        }
+        md.append("Time rows compare normalised values (score / same-run reference) where the check is `time`, ")
+                .append("raw ns per op (throughput inverted) where it is `time (wide band)`; allocation rows are B/op.\n\n");
+    }
+
+    private static void jmh(StringBuilder md, JmhRun run) {
+        md.append("## JMH `").append(run.source()).append("`\n\n");
+        JmhResult first = run.results().get(0);
+        md.append("JDK ").append(first.jdk().isEmpty() ? "?" : first.jdk()).append(", ").append(first.forks())
+                .append(" fork(s) x ").append(first.iterations()).append(" iteration(s) of ")
+                .append(first.measurementTimeS() == null ? "?" : number(first.measurementTimeS(), 1))
+                .append(" s. Score ± 99.9 % error; allocation is `gc.alloc.rate.norm` (bytes per op on the benchmark ")
+                .append("thread; below 1 B/op is JMH's own bookkeeping). *vs ref*: time relative to the yardstick ")
+                .append("of the same class and parameters in this run.\n\n");
+        md.append("| benchmark | params | mode | score | error | unit | B/op | vs ref |\n");
+        md.append("|---|---|---|---:|---:|---|---:|---:|\n");
+        for (JmhResult r : run.results()) {
+            md.append("| ").append(r.className()).append('.').append(r.method()).append(" | ")
+                    .append(params(r)).append(" | ").append(r.mode()).append(" | ").append(sig(r.score())).append(" | ")
+                    .append(r.scoreError() == null ? "–" : sig(r.scoreError())).append(" | ").append(r.unit())
+                    .append(" | ").append(r.allocBytesPerOp() == null ? "–" : number(r.allocBytesPerOp(), 2))
+                    .append(" | ").append(vsRef(run, r)).append(" |\n");
+        }
+        md.append('\n');
+    }
+
+    static String params(JmhResult r) {
+        if (r.params().isEmpty()) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        r.params().forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append('=').append(v));
+        return sb.toString();
+    }
+
+    /** time / yardstick time in the same file, or a dash. */
+    static String vsRef(JmhRun run, JmhResult r) {
+        if (io.turnpike.perf.gate.Snapshot.REFERENCE_METHODS.contains(r.method())) {
+            return "ref";
+        }
+        for (JmhResult o : run.results()) {
+            if (o.className().equals(r.className()) && o.params().equals(r.params())
+                    && io.turnpike.perf.gate.Snapshot.REFERENCE_METHODS.contains(o.method())) {
+                Double a = r.secondsPerOp();
+                Double b = o.secondsPerOp();
+                if (a != null && b != null && b > 0) {
+                    return ratio(a / b);
+                }
+            }
+        }
+        return "–";
+    }
+
+    /** Three significant figures or more, grouped thousands. */
+    static String sig(double v) {
+        double a = Math.abs(v);
+        return String.format(Locale.ROOT, a >= 1000 ? "%,.0f" : a >= 100 ? "%.1f" : a >= 1 ? "%.2f" : a == 0 ? "%.0f" : "%.4f", v);
     }
 
     private static void overview(StringBuilder md, Report report) {
