@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh [--quick] [--only backend,nginx,turnpike] [--rounds N] [--warmup S]
 #                    [--duration S] [--conns N] [--body-bytes N] [--out DIR] [--keep-tmp]
+#                    [--rate R] [--tls [--tls-key ec|rsa]]
 #
 # Layout (2 cores): backend nginx and wrk on core CORE_LOAD (0), the proxy under test on
 # CORE_PROXY (1). CPU per request of the process under test comes from /proc/PID/stat
@@ -17,7 +18,8 @@ cd "$REPO_ROOT"
 
 # The exact command, with the environment overrides that were in effect, for the JSON.
 COMMAND_LINE=""
-for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS; do
+for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS \
+         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND_LINE+="scripts/bench.sh"
@@ -40,6 +42,13 @@ JVM_OPTS=${JVM_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch --
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
 CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more than this % of a core
+RATE=${RATE:-0}                      # --rate: fixed offered load (req/s), CO-corrected latency; 0 = off
+RATE_WARMUP=${RATE_WARMUP:-2}        # generator's own un-recorded seconds before its measured window
+RATE_TIMEOUT_MS=${RATE_TIMEOUT_MS:-5000}
+TLS=${TLS:-0}                        # --tls: handshakes/s + CPU per handshake, HTTPS keep-alive req/s
+TLS_KEY=${TLS_KEY:-ec}               # ec (P-256) | rsa (2048)
+TLS_CLIENTS=${TLS_CLIENTS:-2}        # parallel `openssl s_time -new` clients for the handshake test
+JMH_JAR=${JMH_JAR:-bench-jmh/target/benchmarks.jar}
 QUICK=0
 ONLY="backend,nginx,turnpike"
 
@@ -57,8 +66,13 @@ Options (environment variable in brackets):
   --body-bytes N     backend body size in bytes; 0 = "hello world\n" [BODY_BYTES, default 0]
   --out DIR          where bench-<UTC>.json goes [OUT, default perf-reports/results]
   --keep-tmp         keep the private temp dir (configs, logs, raw wrk output) [KEEP_TMP=1]
-Other environment: JVM_OPTS, JAVA, TURNPIKE_JAR, REPORT_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
-READY_TIMEOUT_S.
+  --rate R           also a fixed-rate run per target and round: R req/s offered over --conns
+                     connections, latency corrected for coordinated omission [RATE, default off]
+  --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
+                     keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
+  --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
+Other environment: JVM_OPTS, JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
+READY_TIMEOUT_S, RATE_WARMUP (2), RATE_TIMEOUT_MS (5000), TLS_CLIENTS (2).
 EOF
 }
 
@@ -79,6 +93,11 @@ while (($#)); do
     --body-bytes) [[ $# -ge 2 ]] || die "--body-bytes needs a value"; BODY_BYTES=$2; shift 2 ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT=$2; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
+    --rate) [[ $# -ge 2 ]] || die "--rate needs a value"; RATE=$2; shift 2 ;;
+    --rate=*) RATE=${1#*=}; shift ;;
+    --tls) TLS=1; shift ;;
+    --tls-key) [[ $# -ge 2 ]] || die "--tls-key needs a value"; TLS_KEY=$2; shift 2 ;;
+    --tls-key=*) TLS_KEY=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -87,12 +106,15 @@ done
 if ((QUICK)); then
   ROUNDS=1 WARMUP=3 DURATION=5
 fi
-for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT; do
+for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT RATE RATE_WARMUP \
+         RATE_TIMEOUT_MS TLS TLS_CLIENTS; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
 ((DURATION >= 1)) || die "DURATION must be >= 1"
 ((CONNS >= WRK_THREADS)) || die "CONNS must be >= WRK_THREADS"
+((TLS_CLIENTS >= 1)) || die "TLS_CLIENTS must be >= 1"
+[[ $TLS_KEY == ec || $TLS_KEY == rsa ]] || die "--tls-key: expected ec or rsa, got '$TLS_KEY'"
 
 TARGETS=()
 IFS=',' read -r -a only_list <<<"$ONLY"
@@ -127,8 +149,16 @@ if has_target turnpike && [[ ! -f $TURNPIKE_JAR ]]; then
   drop_target turnpike
 fi
 ((${#TARGETS[@]})) || die "nothing left to measure"
-if has_target turnpike; then
+if has_target turnpike || ((RATE > 0)); then
   command -v "$JAVA" >/dev/null 2>&1 || die "'$JAVA' not found (set JAVA=/path/to/java)"
+fi
+if ((TLS)); then
+  command -v openssl >/dev/null 2>&1 || die "--tls needs the openssl CLI (apt-get install -y openssl)"
+  # wrk sends the URL's host as SNI; an IP literal is refused by Turnpike (no ssl object has that name), so
+  # the HTTPS runs use https://localhost:PORT/, which must resolve to 127.0.0.1 first.
+  [[ $(getent ahosts localhost 2>/dev/null | awk 'NR == 1 {print $1}') == 127.0.0.1 ]] \
+    || die "--tls: 'localhost' must resolve to 127.0.0.1 first (wrk connects to the first address)"
+  has_target nginx || has_target turnpike || die "--tls needs nginx or turnpike among the targets"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -139,8 +169,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-bench.XXXXXX")
 cleanup() {
   local rc=$? pid
   if [[ -n ${WRK_PID:-} ]]; then
-    kill -TERM "$WRK_PID" 2>/dev/null || true
-    wait "$WRK_PID" 2>/dev/null || true
+    for pid in $WRK_PID; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $WRK_PID; do wait "$pid" 2>/dev/null || true; done
   fi
   for pid in "${STARTED_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
@@ -174,7 +204,8 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT <<<"$(free_ports 4)"
+read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
+  <<<"$(free_ports 6)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -215,7 +246,7 @@ wait_ready() {
   deadline=$((SECONDS + timeout_s))
   while ((SECONDS < deadline)); do
     kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited during start-up; logs in $WORK"
-    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then
+    if curl -fsSk -o /dev/null --max-time 1 "$url" 2>/dev/null; then
       return 0
     fi
     sleep 0.2
@@ -241,20 +272,49 @@ start_nginx backend "$CORE_LOAD" nginx-backend.conf.tmpl "PORT=$BACKEND_PORT" "B
 if ((EUID == 0)); then chmod -R a+rX "$WORK/backend/html"; fi
 wait_ready backend "${PID_OF[backend]}" "http://127.0.0.1:$BACKEND_PORT/" 10
 
+# --- TLS: one certificate for both proxies ---------------------------------------------------
+TLS_SNI=bench.turnpike.test
+TLS_CERT_DESC=
+if ((TLS)); then
+  mkdir -p "$WORK/tls"
+  if [[ $TLS_KEY == rsa ]]; then key_args=(-newkey rsa:2048); else key_args=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1); fi
+  openssl req -x509 "${key_args[@]}" -nodes -keyout "$WORK/tls/key.pem" -out "$WORK/tls/cert.pem" -days 2 \
+    -subj "/CN=$TLS_SNI" -addext "subjectAltName=DNS:$TLS_SNI,DNS:localhost,IP:127.0.0.1" >"$WORK/tls/openssl.log" 2>&1 \
+    || die "openssl could not make the certificate (see $WORK/tls/openssl.log)"
+  if ((EUID == 0)); then chmod -R a+rX "$WORK/tls"; chmod 755 "$WORK"; fi
+  TLS_CERT_DESC=$(openssl x509 -in "$WORK/tls/cert.pem" -noout -text \
+    | awk '/Public Key Algorithm|Public-Key|ASN1 OID/ {sub(/^ +/, ""); printf "%s%s", sep, $0; sep="; "}')
+fi
+
 # --- proxy A: nginx -------------------------------------------------------------------------
 if has_target nginx; then
   start_nginx nginx "$CORE_PROXY" nginx-proxy.conf.tmpl "PORT=$NGINX_PORT" "BACKEND_PORT=$BACKEND_PORT"
   wait_ready nginx "${PID_OF[nginx]}" "http://127.0.0.1:$NGINX_PORT/" 10
+  if ((TLS)); then
+    # A separate nginx (same layout: 1 worker, pinned to the proxy core) for HTTPS, so its CPU is read alone.
+    start_nginx nginx_tls "$CORE_PROXY" nginx-tls-proxy.conf.tmpl "PORT=$NGINX_TLS_PORT" \
+      "BACKEND_PORT=$BACKEND_PORT" "CERT=$WORK/tls/cert.pem" "KEY=$WORK/tls/key.pem"
+    wait_ready nginx_tls "${PID_OF[nginx_tls]}" "https://127.0.0.1:$NGINX_TLS_PORT/" 10
+  fi
 fi
 
 # --- proxy B: Turnpike ----------------------------------------------------------------------
 if has_target turnpike; then
   conf="$WORK/turnpike/conf"
   mkdir -p "$conf" "$WORK/turnpike/logs"
+  if ((TLS)); then
+    ssl_yaml="  ssl:
+    enable: true
+    listen: [{ip: 127.0.0.1, port: $TURNPIKE_TLS_PORT}]
+    # openssl s_time sends no SNI: the listener answers with this name's certificate.
+    fallback_sni: $TLS_SNI"
+  else
+    ssl_yaml="  ssl: {enable: false}"
+  fi
   cat >"$conf/config.yaml" <<EOF
 apisix:
   node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_PORT}]
-  ssl: {enable: false}
+$ssl_yaml
 deployment:
   role: data_plane
   role_data_plane:
@@ -276,8 +336,18 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
-#END
 EOF
+  if ((TLS)); then
+    # The same certificate and key as nginx_tls, as an ssl object (certificates come only from ssls).
+    {
+      echo "ssls:"
+      echo "  - id: bench"
+      echo "    snis: [\"$TLS_SNI\", \"localhost\"]"
+      echo "    cert: |"; sed 's/^/      /' "$WORK/tls/cert.pem"
+      echo "    key: |"; sed 's/^/      /' "$WORK/tls/key.pem"
+    } >>"$conf/apisix.yaml"
+  fi
+  echo "#END" >>"$conf/apisix.yaml"
   java_spec=$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
   if [[ -z $JVM_OPTS_FROM_ENV && ${java_spec%%.*} =~ ^[0-9]+$ ]] && ((${java_spec%%.*} >= 24)); then
     # Same as the parent pom's jdk25 profile: JDK 24+ warns about (and will refuse) Unsafe and JNI.
@@ -297,6 +367,23 @@ declare -A URL=(
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
   [turnpike]="http://127.0.0.1:$TURNPIKE_PORT/"
 )
+# TLS targets: the proxy process serving HTTPS and its port.
+declare -A TLS_PID=() TLS_PORT=() TLS_NEGOTIATED=()
+TLS_TARGETS=()
+if ((TLS)); then
+  if has_target nginx; then TLS_TARGETS+=(nginx); TLS_PID[nginx]=${PID_OF[nginx_tls]}; TLS_PORT[nginx]=$NGINX_TLS_PORT; fi
+  if has_target turnpike; then TLS_TARGETS+=(turnpike); TLS_PID[turnpike]=${PID_OF[turnpike]}; TLS_PORT[turnpike]=$TURNPIKE_TLS_PORT; fi
+  ((${#TLS_TARGETS[@]})) || die "--tls: no proxy left to measure"
+fi
+for t in "${TLS_TARGETS[@]}"; do
+  got=$(curl -fsS --max-time 5 -k -o /dev/null -w '%{http_code} %{size_download}' "https://127.0.0.1:${TLS_PORT[$t]}/") \
+    || die "$t (TLS): request to https://127.0.0.1:${TLS_PORT[$t]}/ failed"
+  [[ $got == "200 $EXPECTED_BODY_BYTES" ]] || die "$t (TLS): expected '200 $EXPECTED_BODY_BYTES', got '$got'"
+  # What the handshake test negotiates (s_time sends no SNI either).
+  TLS_NEGOTIATED[$t]=$(openssl s_client -connect "127.0.0.1:${TLS_PORT[$t]}" -noservername -brief </dev/null 2>&1 \
+    | awk -F': *' '/^(Protocol version|Ciphersuite|Peer signature type|Server Temp Key|Negotiated TLS1.3 group)/ {printf "%s%s=%s", sep, $1, $2; sep="; "}') || true
+  [[ -n ${TLS_NEGOTIATED[$t]} ]] || die "$t (TLS): openssl s_client could not complete a handshake without SNI"
+done
 
 # Every target must return the backend's body before we time anything.
 for t in "${TARGETS[@]}"; do
@@ -383,6 +470,135 @@ measure() {
   log "round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks, other processes $others ticks"
 }
 
+# --- fixed-rate mode (--rate) ------------------------------------------------------------------
+# The open-loop generator (bench-jmh/src/main/java/io/turnpike/bench/load/FixedRateLoad.java): taken from
+# benchmarks.jar when that is newer than the source, else compiled here into the temp dir (JDK + HdrHistogram only).
+RATE_RECORDS="$WORK/rate-records.jsonl"
+TLS_RECORDS="$WORK/tls-records.jsonl"
+: >"$RATE_RECORDS"
+: >"$TLS_RECORDS"
+LOADGEN_CP=
+LOADGEN_SRC=bench-jmh/src/main/java/io/turnpike/bench/load/FixedRateLoad.java
+LOADGEN_JAVA_OPTS=(-XX:+UseSerialGC -Xms256m -Xmx256m -Xmn192m -XX:TieredStopAtLevel=4)
+jar_has() { python3 -c 'import sys, zipfile; sys.exit(0 if sys.argv[2] in zipfile.ZipFile(sys.argv[1]).namelist() else 1)' "$1" "$2" 2>/dev/null; }
+prepare_loadgen() {
+  local hdr="" j
+  if [[ -f $JMH_JAR && ( ! -f $LOADGEN_SRC || $JMH_JAR -nt $LOADGEN_SRC ) ]] \
+      && jar_has "$JMH_JAR" io/turnpike/bench/load/FixedRateLoad.class; then
+    LOADGEN_CP=$JMH_JAR
+    return
+  fi
+  [[ -f $LOADGEN_SRC ]] || die "--rate: neither $JMH_JAR with the load generator nor $LOADGEN_SRC"
+  command -v javac >/dev/null 2>&1 || die "--rate: javac not found (a JDK is needed to build the load generator)"
+  for j in "$JMH_JAR" "$TURNPIKE_JAR" "$HOME"/.m2/repository/org/hdrhistogram/HdrHistogram/*/HdrHistogram-*.jar; do
+    if [[ -f $j ]] && jar_has "$j" org/HdrHistogram/Histogram.class; then hdr=$j; break; fi
+  done
+  [[ -n $hdr ]] || die "--rate: no HdrHistogram jar found (build engine or bench-jmh)"
+  mkdir -p "$WORK/loadgen"
+  javac -nowarn -d "$WORK/loadgen" -cp "$hdr" "$LOADGEN_SRC" >"$WORK/loadgen/javac.log" 2>&1 \
+    || die "--rate: could not compile $LOADGEN_SRC (see $WORK/loadgen/javac.log)"
+  LOADGEN_CP="$WORK/loadgen:$hdr"
+}
+if ((RATE > 0)); then
+  prepare_loadgen
+  log "fixed-rate generator classpath: $LOADGEN_CP"
+fi
+
+BG_PID=
+run_bg() {
+  # run_bg OUTFILE CMD...: like run_wrk, for the other load clients.
+  local out=$1 rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  BG_PID=$!
+  WRK_PID=$BG_PID
+  wait "$BG_PID" || rc=$?
+  BG_PID=
+  WRK_PID=
+  return "$rc"
+}
+
+now_ns() { date +%s%N; }
+
+measure_rate() {
+  # The open-loop run at RATE req/s; the generator reads the target's CPU at its window's edges itself.
+  local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/rate-$1-r$2.txt" pids line others t0 t1
+  pids=$(proc_tree "$pid" | paste -sd, -)
+  python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
+  t0=$(now_ns)
+  run_bg "$raw" taskset -c "$CORE_LOAD" "$JAVA" "${LOADGEN_JAVA_OPTS[@]}" -cp "$LOADGEN_CP" \
+      io.turnpike.bench.load.FixedRateLoad --url "$url" --rate "$RATE" --conns "$CONNS" \
+      --warmup "$RATE_WARMUP" --duration "$DURATION" --timeout-ms "$RATE_TIMEOUT_MS" --cpu-pids "$pids" \
+    || die "$target: fixed-rate generator failed (see $raw)"
+  t1=$(now_ns)
+  others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
+  line=$(grep '^FIXED_RATE_JSON ' "$raw" | tail -n 1) || die "$target: no FIXED_RATE_JSON line in $raw"
+  printf '{"target":"%s","round":%d,"clk_tck":%d,"other_cpu_ticks":%d,"other_window_us":%d,%s\n' \
+    "$target" "$round" "$CLK_TCK" "$others" "$(((t1 - t0) / 1000))" "${line#FIXED_RATE_JSON \{}" >>"$RATE_RECORDS"
+  log "round $round/$ROUNDS $target @ $RATE req/s: $(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+print("p50 %.3f ms, p99 %.3f ms, cpu %d ticks, generator send lag p99 %.3f ms"
+      % (d["p50_us"] / 1000, d["p99_us"] / 1000, d["cpu_ticks"], d["send_lag_p99_us"] / 1000))' "${line#FIXED_RATE_JSON }")"
+}
+
+# --- TLS (--tls) ----------------------------------------------------------------------------------
+measure_https() {
+  # HTTPS keep-alive: the same wrk run as the plain one, over TLS to the proxy's HTTPS port.
+  local target=$1 round=$2 url="https://localhost:${TLS_PORT[$1]}/" pid=${TLS_PID[$1]} raw="$WORK/wrk-https-$1-r$2.txt" c0 c1 line others rss
+  if ((WARMUP > 0)); then
+    run_wrk "$WORK/wrk-https-$target-r$round-warmup.txt" -d"${WARMUP}s" "$url" \
+      || die "$target (https) warm-up: wrk failed"
+  fi
+  python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
+  c0=$(cpu_ticks "$pid")
+  run_wrk "$raw" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" || die "$target (https): wrk failed (see $raw)"
+  c1=$(cpu_ticks "$pid")
+  others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
+  rss=$(rss_peak_kb "$pid")
+  line=$(grep '^BENCH_JSON ' "$raw" | tail -n 1) || die "$target (https): no BENCH_JSON line in $raw"
+  printf '{"kind":"https","target":"%s","round":%d,"cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"rss_peak_kb":%d,%s\n' \
+    "$target" "$round" "$((c1 - c0))" "$others" "$CLK_TCK" "$rss" "${line#BENCH_JSON \{}" >>"$TLS_RECORDS"
+  log "round $round/$ROUNDS $target https: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks"
+}
+
+run_s_time() {
+  # run_s_time PREFIX PORT SECONDS: TLS_CLIENTS parallel `openssl s_time -new` (full handshakes, no request, no
+  # SNI, no resumption), pinned to the load core; prints the total handshake count and the number of failures.
+  local prefix=$1 port=$2 secs=$3 i pids=() total=0 failed=0 n
+  for ((i = 0; i < TLS_CLIENTS; i++)); do
+    taskset -c "$CORE_LOAD" openssl s_time -new -connect "127.0.0.1:$port" -time "$secs" >"$prefix-$i.txt" 2>&1 &
+    pids+=($!)
+  done
+  WRK_PID="${pids[*]}"
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed=$((failed + 1))
+    n=$(awk '/connections in [0-9.]+s;/ {print $1; exit}' "$prefix-$i.txt")
+    [[ -n $n ]] || failed=$((failed + 1))
+    total=$((total + ${n:-0}))
+  done
+  WRK_PID=
+  echo "$total $failed"
+}
+
+measure_handshakes() {
+  local target=$1 round=$2 port=${TLS_PORT[$1]} pid=${TLS_PID[$1]} c0 c1 t0 t1 others total failed wsecs
+  wsecs=$((WARMUP < 3 ? WARMUP : 3))
+  if ((wsecs > 0)); then
+    read -r total failed <<<"$(run_s_time "$WORK/s_time-$target-r$round-warmup" "$port" "$wsecs")"
+  fi
+  python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
+  c0=$(cpu_ticks "$pid")
+  t0=$(now_ns)
+  read -r total failed <<<"$(run_s_time "$WORK/s_time-$target-r$round" "$port" "$DURATION")"
+  t1=$(now_ns)
+  c1=$(cpu_ticks "$pid")
+  others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
+  printf '{"kind":"handshake","target":"%s","round":%d,"handshakes":%d,"failed_clients":%d,"clients":%d,"duration_us":%d,"cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d}\n' \
+    "$target" "$round" "$total" "$failed" "$TLS_CLIENTS" "$(((t1 - t0) / 1000))" "$((c1 - c0))" "$others" "$CLK_TCK" >>"$TLS_RECORDS"
+  log "round $round/$ROUNDS $target handshakes: $total in $(((t1 - t0) / 1000000)) ms, cpu $((c1 - c0)) ticks"
+}
+
 TIMESTAMP=$(date -u +%Y-%m-%dT%H:%M:%SZ)   # start of the measurements; names the result file
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 if awk -v l="${LOADAVG_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
@@ -390,9 +606,16 @@ if awk -v l="${LOADAVG_START%% *}" 'BEGIN { exit !(l > 0.5) }'; then
 fi
 log "work dir $WORK; ports backend=$BACKEND_PORT nginx=$NGINX_PORT turnpike=$TURNPIKE_PORT"
 log "targets: ${TARGETS[*]}; $ROUNDS round(s) x (${WARMUP}s warm-up + ${DURATION}s), $CONNS conns"
+((RATE > 0)) && log "fixed rate: $RATE req/s over $CONNS connections, ${RATE_WARMUP}s + ${DURATION}s per target and round"
+((TLS)) && log "TLS ($TLS_KEY certificate): HTTPS keep-alive (wrk) and full handshakes ($TLS_CLIENTS x openssl s_time -new) on ${TLS_TARGETS[*]}"
 for ((round = 1; round <= ROUNDS; round++)); do
   for t in "${TARGETS[@]}"; do
     measure "$t" "$round"
+    if ((RATE > 0)); then measure_rate "$t" "$round"; fi
+  done
+  for t in "${TLS_TARGETS[@]}"; do
+    measure_https "$t" "$round"
+    measure_handshakes "$t" "$round"
   done
 done
 
@@ -414,6 +637,8 @@ processes_args=()
 for t in "${TARGETS[@]}"; do processes_args+=("$t" "$(describe_process "${PID_OF[$t]}")"); done
 skipped_args=()
 for t in "${!SKIPPED[@]}"; do skipped_args+=("$t" "${SKIPPED[$t]}"); done
+negotiated_args=()
+for t in "${TLS_TARGETS[@]}"; do negotiated_args+=("$t" "${TLS_NEGOTIATED[$t]}"); done
 
 BENCH_TIMESTAMP=$TIMESTAMP \
 BENCH_COMMAND=$COMMAND_LINE \
@@ -432,6 +657,12 @@ BENCH_WRK_THREADS=$WRK_THREADS BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES BENCH_QUICK
 BENCH_TARGETS="${TARGETS[*]}" BENCH_CORE_LOAD=$CORE_LOAD BENCH_CORE_PROXY=$CORE_PROXY \
 BENCH_CLK_TCK=$CLK_TCK BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_JVM_OPTS=$JVM_OPTS BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
 BENCH_WRK_COMMAND=$WRK_COMMAND \
+BENCH_RATE=$RATE BENCH_RATE_WARMUP=$RATE_WARMUP BENCH_RATE_RECORDS=$RATE_RECORDS \
+BENCH_RATE_COMMAND="taskset -c $CORE_LOAD java ${LOADGEN_JAVA_OPTS[*]} -cp ${LOADGEN_CP:-?} io.turnpike.bench.load.FixedRateLoad --url URL --rate $RATE --conns $CONNS --warmup $RATE_WARMUP --duration $DURATION --timeout-ms $RATE_TIMEOUT_MS --cpu-pids PIDS" \
+BENCH_TLS=$TLS BENCH_TLS_KEY=$TLS_KEY BENCH_TLS_CLIENTS=$TLS_CLIENTS BENCH_TLS_RECORDS=$TLS_RECORDS \
+BENCH_TLS_CERT="$TLS_CERT_DESC" BENCH_OPENSSL_VERSION="$(first_line openssl version)" \
+BENCH_TLS_NEGOTIATED_JSON=$(json_obj "${negotiated_args[@]+"${negotiated_args[@]}"}") \
+BENCH_TLS_HANDSHAKE_COMMAND="taskset -c $CORE_LOAD openssl s_time -new -connect 127.0.0.1:PORT -time $DURATION (x $TLS_CLIENTS in parallel)" \
 BENCH_PROCESSES_JSON=$(json_obj "${processes_args[@]}") \
 BENCH_SKIPPED_JSON=$(json_obj "${skipped_args[@]+"${skipped_args[@]}"}") \
   python3 "$LIB_DIR/bench_summary.py" "$RECORDS" "$OUT_JSON"

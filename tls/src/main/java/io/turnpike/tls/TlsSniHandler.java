@@ -46,6 +46,12 @@ public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
 
     @Override
     protected Future<TlsTable.Entry> lookup(ChannelHandlerContext ctx, String hostname) {
+        if (hostname != null && isIpLiteral(hostname)) {
+            // RFC 6066 §3 forbids IP literals in server_name, yet clients (wrk, some SDKs) send them when connecting
+            // by address. Treat one as "no SNI": the listener's fallback certificate answers, as for a client that
+            // sent nothing.
+            hostname = null;
+        }
         TlsTable t = table.get();
         if (hostname == null) {
             if (fallbackSni == null) {
@@ -97,5 +103,22 @@ public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
             super(message, null, false, false);
             this.alert = alert;
         }
+    }
+
+    /** Dotted IPv4 or an IPv6 literal (contains ':'); no DNS lookup, no allocation beyond the scan. */
+    static boolean isIpLiteral(String name) {
+        if (name.indexOf(':') >= 0) {
+            return true;
+        }
+        int dots = 0;
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '.') {
+                dots++;
+            } else if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return dots == 3;
     }
 }
