@@ -31,7 +31,7 @@ WARMUP_S=${WARMUP_S:-5}
 QUIET_S=${QUIET_S:-20}
 CHURN_S=${CHURN_S:-20}
 CHURN_RATE=${CHURN_RATE:-20}
-LOAD_VIA=${LOAD_VIA:-admin}
+LOAD_VIA=${LOAD_VIA:-}                # default: admin with --quick, etcd otherwise (see the docs)
 LOAD_WRITERS=${LOAD_WRITERS:-4}
 OUT=${OUT:-perf-reports/results}
 CORE_LOAD=${CORE_LOAD:-0}
@@ -47,6 +47,7 @@ BENCH_JVM_OPTS=${BENCH_JVM_OPTS:--Xms256m -Xmx256m -XX:+UseParallelGC}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
 CONTENDED_PCT=${CONTENDED_PCT:-10}
 KEEP_TMP=${KEEP_TMP:-0}
+GC_LOG=${GC_LOG:-1}                  # 1: the gateway logs GC pauses (-Xlog:gc) and the JSON summarizes them
 ADMIN_KEY=${ADMIN_KEY:-propagation-$RANDOM$RANDOM}
 QUICK=0
 EXTRA_ARGS=()
@@ -74,7 +75,12 @@ done
 if ((QUICK)); then
   # CI smoke: small, short; the numbers mean nothing.
   ROUTES=1000 PROBES=50 WARMUP_S=2 QUIET_S=5 CHURN_S=5
+  LOAD_VIA=${LOAD_VIA:-admin}
 fi
+# The bulk load is set-up, not the measurement (probes and churn always use the Admin API). Through
+# the Admin API it runs at ~100-200 writes/s on this box (one etcd fsync per write, 2 Admin API
+# workers): minutes for 50,000 routes. Straight into etcd (transactions of 100 puts): seconds.
+LOAD_VIA=${LOAD_VIA:-etcd}
 IFS=',' read -r -a ROUTE_COUNTS <<<"$ROUTES"
 ((${#ROUTE_COUNTS[@]})) || die "--routes is empty"
 for n in "${ROUTE_COUNTS[@]}"; do is_uint "$n" || die "--routes: not a number: '$n'"; done
@@ -219,6 +225,7 @@ run_count() {
   cat >"$dir/turnpike/conf/config.yaml" <<EOF
 apisix:
   node_listen: [{ip: 127.0.0.1, port: $data_port}]
+  ssl: {enable: false}
 deployment:
   role: traditional
   role_traditional:
@@ -241,7 +248,9 @@ turnpike:
   upstream_max_requests: 1000000
   status_listen: {ip: 127.0.0.1, port: $status_port}
 EOF
-  (cd "$dir/turnpike" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
+  local tp_opts=("${jvm_opts[@]}") launch_s=$SECONDS
+  if ((GC_LOG)); then tp_opts+=("-Xlog:gc:file=$dir/turnpike/logs/gc.log:uptime"); fi
+  (cd "$dir/turnpike" && exec taskset -c "$CORE_PROXY" "$JAVA" "${tp_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
       start -c "$dir/turnpike/conf/config.yaml") >"$dir/turnpike/logs/stdout.log" 2>&1 &
   tp_pid=$!
   STARTED_PIDS+=("$tp_pid")
@@ -250,9 +259,11 @@ EOF
 
   local probe_args=(--probes "$PROBES")
   python3 "$LIB_DIR/proc_cpu_others.py" snap "$dir/others-before.json"
-  local t_start=$SECONDS tp_ticks0 tp_ticks1
+  local t_start=$SECONDS tp_ticks0 tp_ticks1 log_lines0
+  log_lines0=$(wc -l <"$dir/turnpike/logs/stdout.log")
   tp_ticks0=$(awk '{print $14 + $15}' "/proc/$tp_pid/stat")
   bench_out="$dir/bench.out"
+  : >"$dir/bench.err"
   taskset -c "$CORE_LOAD" "$JAVA" "${bench_jvm_opts[@]}" -cp "$BENCH_JAR_ABS" \
     io.turnpike.bench.propagation.PropagationBench \
     --admin "http://127.0.0.1:$admin_port" --admin-key "$ADMIN_KEY" --data "127.0.0.1:$data_port" \
@@ -282,11 +293,57 @@ EOF
   json=$(awk '/^JSON: / {print $2}' "$bench_out" | tail -n 1)
   [[ -n $json && -f $json ]] || die "no JSON from PropagationBench at $n routes"
   # Add what only the script knows: CPU of other processes and of the gateway over the whole run.
-  python3 - "$json" "$others" "$window" "$(getconf CLK_TCK)" "$((tp_ticks1 - tp_ticks0))" "$CONTENDED_PCT" <<'EOF'
-import json, sys
+  python3 - "$json" "$others" "$window" "$(getconf CLK_TCK)" "$((tp_ticks1 - tp_ticks0))" "$CONTENDED_PCT" \
+    "$dir/turnpike/logs/stdout.log" "$log_lines0" "$dir/turnpike/logs/gc.log" "$((t_start - launch_s))" \
+    >"$dir/gateway.txt" <<'EOF'
+import json, re, sys
 path, others, window, clk, tp, pct = sys.argv[1], int(sys.argv[2]), max(1, int(sys.argv[3])), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+tp_log, lines0, gc_log, up0 = sys.argv[7], int(sys.argv[8]), sys.argv[9], int(sys.argv[10])
 with open(path) as f:
     d = json.load(f)
+
+def dist(v):
+    v = sorted(v)
+    pick = lambda q: v[min(len(v) - 1, int(q * len(v)))]
+    return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": v[-1]} if v else {}
+
+# What the gateway itself says during the bench: its snapshot log lines and its GC pauses.
+gw = {}
+try:
+    with open(tp_log, errors="replace") as f:
+        lines = f.read().splitlines()[lines0:]
+    comp, appl = [], []
+    for ln in lines:
+        m = re.search(r"compiled in ([0-9.]+) ms, applied on all loops in ([0-9.]+) ms", ln)
+        if m:
+            comp.append(float(m.group(1))); appl.append(float(m.group(2)))
+    if comp:
+        gw["snapshots"] = {"count": len(comp), "compile_ms": dist(comp), "applied_ms": dist(appl),
+                           "source": "the gateway's 'snapshot N (R routes) compiled in X ms, applied on all loops in Y ms' lines"}
+except OSError:
+    pass
+try:
+    pauses = []
+    with open(gc_log, errors="replace") as f:
+        for ln in f:
+            m = re.match(r"\[([0-9.]+)s\].*Pause.* ([0-9.]+)ms\s*$", ln)
+            if m and float(m.group(1)) >= up0 - 1:
+                pauses.append(float(m.group(2)))
+    gw["gc"] = {"pauses": len(pauses), "total_pause_ms": round(sum(pauses), 1),
+                "pause_pct_of_run": round(sum(pauses) / 10 / window, 1),
+                "pause_ms": dist(pauses), "source": "-Xlog:gc pauses from the bench's start (uptime, ~1 s slack)"}
+except OSError:
+    pass
+if gw:
+    d["gateway"] = gw
+    s = gw.get("snapshots"); g = gw.get("gc")
+    if s:
+        print(f"gateway: {s['count']} snapshots during the run; compile ms p50 {s['compile_ms']['p50']}, "
+              f"p90 {s['compile_ms']['p90']}, max {s['compile_ms']['max']}; applied on all loops ms p50 "
+              f"{s['applied_ms']['p50']}, max {s['applied_ms']['max']}")
+    if g and g["pauses"]:
+        print(f"gateway GC: {g['pauses']} pauses, {g['total_pause_ms']} ms in total ({g['pause_pct_of_run']}% of the "
+              f"run), p50 {g['pause_ms']['p50']} ms, max {g['pause_ms']['max']} ms")
 other_pct = round(others / clk / window * 100, 1)
 d["contention"] = {
     "window_s": window, "other_cpu_ticks": others, "other_cpu_pct": other_pct,
@@ -300,7 +357,7 @@ if other_pct > pct:
     print(f"propagation: WARNING: other processes used {other_pct}% of a core during the run: CONTENDED", file=sys.stderr)
 EOF
   RESULT_FILES+=("$json")
-  cat "$bench_out"
+  cat "$bench_out" "$dir/gateway.txt"
 
   stop_pid "$tp_pid"; forget_pid "$tp_pid"
   stop_pid "$etcd_pid"; forget_pid "$etcd_pid"
