@@ -11,6 +11,7 @@ import io.turnpike.config.model.Service;
 import io.turnpike.config.model.Upstream;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,10 +36,51 @@ public final class ConfigCompiler {
     }
 
     public ConfigCompiler(ResourceCodec codec) {
+        this(codec, false);
+    }
+
+    /**
+     * @param memoize keep the decode result of each value between compiles, keyed by the identity of its JsonNode:
+     *                a source that re-delivers a large set after a small change (etcd) re-decodes only the changed
+     *                values. The source must not mutate a JsonNode once passed in. Not thread-safe when true: one
+     *                compiler per source thread.
+     */
+    public ConfigCompiler(ResourceCodec codec, boolean memoize) {
         this.codec = codec;
+        this.memoize = memoize;
+    }
+
+    private final boolean memoize;
+    private IdentityHashMap<JsonNode, Object[]> memo = new IdentityHashMap<>();
+    private IdentityHashMap<JsonNode, Object[]> nextMemo;
+
+    /** Decode through the memo: the same JsonNode instance under the same id decodes once. */
+    @SuppressWarnings("unchecked")
+    private <T> T memoized(String id, JsonNode value, java.util.function.Supplier<T> decode) {
+        if (!memoize || value == null) {
+            return decode.get();
+        }
+        Object[] hit = memo.get(value);
+        T result = hit != null && id.equals(hit[0]) ? (T) hit[1] : decode.get();
+        nextMemo.put(value, new Object[]{id, result});
+        return result;
     }
 
     public CompileResult compile(long version, List<ConfigEntry> entries) {
+        if (memoize) {
+            nextMemo = new IdentityHashMap<>();
+        }
+        try {
+            return compile0(version, entries);
+        } finally {
+            if (memoize) {
+                memo = nextMemo; // only what this compile saw: entries deleted since are forgotten
+                nextMemo = null;
+            }
+        }
+    }
+
+    private CompileResult compile0(long version, List<ConfigEntry> entries) {
         List<ConfigProblem> problems = new ArrayList<>();
         Map<String, List<ConfigEntry>> byResource = new LinkedHashMap<>();
         for (Resource r : Resource.values()) {
@@ -78,7 +120,8 @@ public final class ConfigCompiler {
                 } else if (e.value() == null || !e.value().isObject()) {
                     problems.add(problem(e, "", "wrong type: expected object, got "
                             + (e.value() == null ? "null" : Check.jsonType(e.value()))));
-                } else if (r == Resource.SSLS && !report(e, sslCodec.decode(e.id(), e.value()), problems)) {
+                } else if (r == Resource.SSLS
+                        && !report(e, memoized(e.id(), e.value(), () -> sslCodec.decode(e.id(), e.value())), problems)) {
                     continue; // an invalid ssl (bad PEM, expired, key/cert mismatch) is left out, the rest is kept
                 } else {
                     m.put(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
@@ -91,14 +134,14 @@ public final class ConfigCompiler {
 
         Map<String, Upstream> upstreams = new LinkedHashMap<>();
         for (ConfigEntry e : byResource.get(Resource.UPSTREAMS.key())) {
-            Decoded<Upstream> d = codec.decodeUpstream(e.id(), e.value());
+            Decoded<Upstream> d = memoized(e.id(), e.value(), () -> codec.decodeUpstream(e.id(), e.value()));
             if (report(e, d, problems)) {
                 upstreams.put(e.id(), d.value());
             }
         }
         Map<String, Service> services = new LinkedHashMap<>();
         for (ConfigEntry e : byResource.get(Resource.SERVICES.key())) {
-            Decoded<Service> d = codec.decodeService(e.id(), e.value());
+            Decoded<Service> d = memoized(e.id(), e.value(), () -> codec.decodeService(e.id(), e.value()));
             if (!report(e, d, problems)) {
                 continue;
             }
@@ -113,7 +156,7 @@ public final class ConfigCompiler {
         Map<String, RawResource> pluginConfigs = others.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of());
         Map<String, Route> routes = new LinkedHashMap<>();
         for (ConfigEntry e : byResource.get(Resource.ROUTES.key())) {
-            Decoded<Route> d = codec.decodeRoute(e.id(), e.value());
+            Decoded<Route> d = memoized(e.id(), e.value(), () -> codec.decodeRoute(e.id(), e.value()));
             if (!report(e, d, problems)) {
                 continue;
             }

@@ -77,7 +77,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private final String prefix;
     private final long quietNs;
     private final long maxDelayNs;
-    private final ConfigCompiler compiler = new ConfigCompiler();
+    /** Memoizing: a change re-decodes only the values whose JsonNode changed (one per changed key). */
+    private final ConfigCompiler compiler = new ConfigCompiler(new io.turnpike.config.codec.ResourceCodec(), true);
     private final BlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final CountDownLatch firstDelivery = new CountDownLatch(1);
 

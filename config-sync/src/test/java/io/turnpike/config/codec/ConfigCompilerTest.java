@@ -12,6 +12,21 @@ import org.junit.jupiter.api.Test;
 
 class ConfigCompilerTest {
 
+    @Test
+    void memoizingCompilerReusesDecodedValuesOfUnchangedNodesOnly() {
+        ConfigCompiler c = new ConfigCompiler(new ResourceCodec(), true);
+        com.fasterxml.jackson.databind.JsonNode a = json("{\"uri\":\"/a\",\"upstream\":{\"nodes\":{\"127.0.0.1:80\":1}}}");
+        com.fasterxml.jackson.databind.JsonNode b = json("{\"uri\":\"/b\",\"upstream\":{\"nodes\":{\"127.0.0.1:80\":1}}}");
+        ConfigSet first = c.compile(1, List.of(ConfigEntry.of("routes", "a", a), ConfigEntry.of("routes", "b", b))).config();
+        com.fasterxml.jackson.databind.JsonNode b2 = json("{\"uri\":\"/b2\",\"upstream\":{\"nodes\":{\"127.0.0.1:80\":1}}}");
+        ConfigSet second = c.compile(2, List.of(ConfigEntry.of("routes", "a", a), ConfigEntry.of("routes", "b", b2))).config();
+        assertSame(first.routes().get("a"), second.routes().get("a"), "unchanged node: decoded once");
+        assertEquals(List.of("/b2"), second.routes().get("b").uris(), "changed node: decoded again");
+        // The same node under another id is decoded for that id, never served from the other id's memo.
+        ConfigSet third = c.compile(3, List.of(ConfigEntry.of("routes", "z", a))).config();
+        assertEquals("z", third.routes().get("z").id());
+    }
+
     private final ConfigCompiler compiler = new ConfigCompiler();
 
     @Test
