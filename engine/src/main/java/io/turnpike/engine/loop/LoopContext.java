@@ -89,12 +89,12 @@ public final class LoopContext {
         NodePool[] p = new NodePool[next.nodes.length];
         Map<String, NodePool<?>> keep = new HashMap<>();
         for (NodeAddress n : next.nodes) {
-            NodePool<?> pool = poolsByKey.get(n.key);
+            NodePool<?> pool = poolsByKey.get(n.poolKey);
             if (pool == null) {
-                pool = new NodePool<>(n.key, settings.upstreamPoolSize());
+                pool = new NodePool<>(n.poolKey, settings.upstreamPoolSize());
             }
             p[n.index] = pool;
-            keep.put(n.key, pool);
+            keep.put(n.poolKey, pool);
         }
         for (Map.Entry<String, NodePool<?>> e : poolsByKey.entrySet()) {
             if (!keep.containsKey(e.getKey())) {
@@ -112,6 +112,17 @@ public final class LoopContext {
         this.pools = p;
         this.snapshot = next;
         this.appliedVersion = next.version;
+    }
+
+    /**
+     * Closes this loop's idle upstream connections (runs on the loop; at shutdown). TLS connections must close while
+     * the loop still runs tasks: their engines (which hold client contexts) are freed when the channel deregisters.
+     */
+    public void closeIdleUpstreams() {
+        assert eventLoop.inEventLoop();
+        for (NodePool<?> pool : poolsByKey.values()) {
+            pool.retire();
+        }
     }
 
     /** This loop's balancer for {@code target} in the current snapshot. */

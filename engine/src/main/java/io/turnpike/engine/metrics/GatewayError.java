@@ -10,6 +10,7 @@ public enum GatewayError {
     METHOD_NOT_ALLOWED(405, "CONNECT is not supported by this gateway"),
     NO_AVAILABLE_NODE(503, "no available upstream node"),
     UPSTREAM_CONNECT_FAILED(502, "upstream connect failed"),
+    UPSTREAM_TLS_HANDSHAKE_FAILED(502, "upstream TLS handshake failed"),
     UPSTREAM_RESET(502, "upstream closed the connection before a complete response"),
     UPSTREAM_INVALID_RESPONSE(502, "invalid upstream response"),
     UPSTREAM_TIMEOUT(504, "upstream timed out"),

@@ -26,6 +26,7 @@ import io.turnpike.engine.upstream.BalancerInput;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.NodePool;
 import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.engine.upstream.UpstreamTls;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -103,6 +104,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private int attempts;
     private long requestStartNs;
     private boolean busy;
+    /** TLS upstream with pass_host pass: the SNI of the exchange (the client's Host, no port) once it connected. */
+    private String exchangeSni;
+    /** Picks pooled TLS connections opened for the request's host (lazily created: TLS upstreams only). */
+    private SniMatcher sniMatcher;
 
     private long deadlineNs;
     private boolean deadlineIsHead;
@@ -309,7 +314,25 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         closeAfterResponse = false;
 
         NodePool<UpstreamConnection> pool = loop.pool(node);
-        UpstreamConnection pooled = pool.acquire();
+        exchangeSni = null;
+        UpstreamConnection pooled;
+        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+            // The SNI followed the Host of the request that opened the connection: reuse only for the same host.
+            SniMatcher m = sniMatcher();
+            if (head.hostIndex >= 0) {
+                m.span(cumulation, head.valueStart[head.hostIndex], head.valueEnd[head.hostIndex]);
+            } else {
+                m.bytes(node.hostHeader);
+            }
+            pooled = pool.acquire(m);
+            m.clear();
+            if (pooled == null && head.hostIndex >= 0) {
+                exchangeSni = UpstreamTls.hostOf(cumulation, head.valueStart[head.hostIndex],
+                        head.valueEnd[head.hostIndex]);
+            }
+        } else {
+            pooled = pool.acquire();
+        }
         if (pooled != null) {
             loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
             attach(pooled, out, isHeadMethod);
@@ -321,36 +344,102 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         }
     }
 
+    private SniMatcher sniMatcher() {
+        if (sniMatcher == null) {
+            sniMatcher = new SniMatcher();
+        }
+        return sniMatcher;
+    }
+
+    /** A pooled TLS connection matches when its SNI is the host of the request's Host value (no allocation). */
+    private static final class SniMatcher implements NodePool.Matcher<UpstreamConnection> {
+        private ByteBuf buf;
+        private int start;
+        private int end;
+
+        void span(ByteBuf b, int s, int e) {
+            buf = b;
+            start = s;
+            end = e;
+        }
+
+        void bytes(byte[] hostPort) {
+            span(io.netty.buffer.Unpooled.wrappedBuffer(hostPort), 0, hostPort.length);
+        }
+
+        void clear() {
+            buf = null;
+        }
+
+        @Override
+        public boolean matches(UpstreamConnection c) {
+            return UpstreamTls.sameHost(c.sni(), buf, start, end);
+        }
+    }
+
     private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool,
                          boolean isHeadMethod) {
         UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
                 target.maxRequestsPerConnection);
-        // Not the steady state (pooled connections are): the clone, the option and the listener are per new connection.
+        // Not the steady state (pooled connections are): the clone, the option, the TLS handler and the listeners are
+        // per new connection.
+        if (target.tls != null) {
+            String sni = target.sni(node, exchangeSni);
+            uc.tls(target.tls.newHandler(ctx.alloc(), sni, node.address.getPort()),
+                    sni.getBytes(StandardCharsets.ISO_8859_1),
+                    System.nanoTime() + target.connectTimeoutMs * 1_000_000L);
+        }
         ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, target.connectTimeoutMs))
                 .connect(node.address);
         f.addListener((ChannelFutureListener) future -> {
-            if (state != S_CONNECTING) {
-                // The client went away while we were connecting; keep the fresh connection for the next request.
-                if (future.isSuccess()) {
-                    pool.release(uc, System.nanoTime());
+            if (!future.isSuccess()) {
+                if (state == S_CONNECTING) {
+                    connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED, isHeadMethod);
                 }
                 return;
             }
-            if (future.isSuccess()) {
-                unblock(BLOCK_CONNECTING);
-                attach(uc, pendingHead, isHeadMethod);
-                pendingHead = null;
-                process();
-                flushUpstream();
-                flushDownstream();
-            } else if (!retryConnect(isHeadMethod)) {
-                pendingHead.release();
-                pendingHead = null;
-                unblock(BLOCK_CONNECTING);
-                failBeforeResponse(GatewayError.UPSTREAM_CONNECT_FAILED);
+            if (uc.tlsHandler() == null) {
+                connected(uc, pool, isHeadMethod);
+                return;
             }
+            // CONNECTING lasts until the handshake is done: the request head waits in pendingHead meanwhile.
+            uc.tlsHandler().handshakeFuture().addListener(hs -> {
+                if (hs.isSuccess()) {
+                    connected(uc, pool, isHeadMethod);
+                    return;
+                }
+                uc.closeQuietly();
+                if (state == S_CONNECTING) {
+                    connectFailed(GatewayError.UPSTREAM_TLS_HANDSHAKE_FAILED, isHeadMethod);
+                }
+            });
         });
+    }
+
+    /** A new upstream connection is ready (connected, and for TLS the handshake is done). */
+    private void connected(UpstreamConnection uc, NodePool<UpstreamConnection> pool, boolean isHeadMethod) {
+        if (state != S_CONNECTING) {
+            // The client went away while we were connecting; keep the fresh connection for the next request.
+            pool.release(uc, System.nanoTime());
+            return;
+        }
+        unblock(BLOCK_CONNECTING);
+        attach(uc, pendingHead, isHeadMethod);
+        pendingHead = null;
+        process();
+        flushUpstream();
+        flushDownstream();
+    }
+
+    /** Connect or TLS handshake failed: retry on another node, else answer 502 with {@code error}. */
+    private void connectFailed(GatewayError error, boolean isHeadMethod) {
+        if (!retryConnect(isHeadMethod)) {
+            pendingHead.release();
+            pendingHead = null;
+            unblock(BLOCK_CONNECTING);
+            failBeforeResponse(error);
+        }
     }
 
     /**
@@ -378,7 +467,15 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         node = next;
         bal.onRequestStart(next);
         NodePool<UpstreamConnection> pool = loop.pool(next);
-        UpstreamConnection pooled = pool.acquire();
+        UpstreamConnection pooled;
+        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+            SniMatcher m = sniMatcher();
+            m.bytes(exchangeSni != null ? exchangeSni.getBytes(StandardCharsets.ISO_8859_1) : next.hostHeader);
+            pooled = pool.acquire(m);
+            m.clear();
+        } else {
+            pooled = pool.acquire();
+        }
         if (pooled != null) {
             loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
             unblock(BLOCK_CONNECTING);

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
 import io.turnpike.engine.codec.BodyFramer;
 import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.codec.ResponseHead;
@@ -54,6 +55,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private boolean readsBlocked;
     private long deadlineNs;
     private int sweepIndex = -1;
+    /** {@code scheme: https}: the client TLS handler (added before this one), null for plain HTTP. */
+    private SslHandler tls;
+    /** The SNI host this TLS connection was opened for (lower case, no port): pooled reuse requires the same host. */
+    private byte[] sni;
+    /** Connect + handshake must finish by then (the connect timeout); enforced by {@link #sweep}. */
+    private long handshakeDeadlineNs;
 
     UpstreamConnection(LoopContext loop, NodePool<UpstreamConnection> pool, long readTimeoutNs, long idleTimeoutNs,
                        int maxRequests) {
@@ -73,6 +80,22 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     NodePool<UpstreamConnection> pool() {
         return pool;
+    }
+
+    /** Makes this a TLS connection; call before the connect. */
+    void tls(SslHandler handler, byte[] sniHost, long handshakeDeadlineNs) {
+        this.tls = handler;
+        this.sni = sniHost;
+        this.handshakeDeadlineNs = handshakeDeadlineNs;
+    }
+
+    /** The TLS handler, or null for plain HTTP. */
+    SslHandler tlsHandler() {
+        return tls;
+    }
+
+    byte[] sni() {
+        return sni;
     }
 
     /** Binds this connection to a downstream exchange; the request head is written by the caller right after. */
@@ -98,12 +121,22 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     public void handlerAdded(ChannelHandlerContext ctx) {
         // Before the connect promise completes: the connect listener writes through this channel.
         channel = ctx.channel();
+        if (tls != null) {
+            // Before this handler, so that the request head written by the owner is encrypted; it starts the
+            // handshake when the channel becomes active.
+            ctx.pipeline().addBefore(ctx.name(), "tls", tls);
+        }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         loop.sweeper.add(this);
         loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_OPENED);
+        if (tls != null && owner == null) {
+            // The handshake runs now, unowned (the downstream waits for its future): the sweeper closes the channel
+            // at the connect deadline, which fails the handshake.
+            deadlineNs = handshakeDeadlineNs;
+        }
         ctx.fireChannelActive();
     }
 
@@ -330,8 +363,23 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tls != null && owner != null && state == S_HEAD && requests == 1 && isTlsFailure(cause)) {
+            // A TLS alert before the first response: with TLS 1.3 the server checks our certificate (or its absence)
+            // after our side of the handshake completed, so this is the handshake failing as the server sees it.
+            fail(GatewayError.UPSTREAM_TLS_HANDSHAKE_FAILED);
+            return;
+        }
         // Connection resets and the like: channelInactive reports them to the owner.
         closeQuietly();
+    }
+
+    private static boolean isTlsFailure(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof javax.net.ssl.SSLException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -260,11 +260,20 @@ public final class GatewayServer implements AutoCloseable {
         for (Channel c : httpsListeners) {
             c.close();
         }
+        for (LoopContext loop : loops) {
+            if (!loop.eventLoop.isShuttingDown()) {
+                // Close pooled upstream connections while the loop still runs the deregistration tasks that free
+                // their TLS engines; the second task runs after those.
+                loop.eventLoop.submit(loop::closeIdleUpstreams).awaitUninterruptibly(1, TimeUnit.SECONDS);
+                loop.eventLoop.submit(() -> { }).awaitUninterruptibly(1, TimeUnit.SECONDS);
+            }
+        }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         Snapshot last = publisher.latest();
         if (last != null) {
             // Connections are closed by now; their engines gave their references back.
             last.tls.release();
+            last.upstreamTls.release();
         }
     }
 }

@@ -3,6 +3,7 @@ package io.turnpike.engine.snapshot;
 import io.turnpike.engine.router.RouteTable;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.engine.upstream.UpstreamTls;
 import io.turnpike.tls.TlsTable;
 
 /**
@@ -18,12 +19,20 @@ public final class Snapshot {
     public final NodeAddress[] nodes;
     /** SNI → server context for the HTTPS listeners; released by the publisher once a successor is applied. */
     public final TlsTable tls;
+    /** Client contexts of the https upstreams; released by the publisher once a successor is applied. */
+    public final UpstreamTls.Contexts upstreamTls;
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes) {
         this(version, routes, targets, nodes, TlsTable.EMPTY);
     }
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls) {
+        this(version, routes, targets, nodes, tls, UpstreamTls.Contexts.EMPTY);
+    }
+
+    public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls,
+                    UpstreamTls.Contexts upstreamTls) {
+        this.upstreamTls = upstreamTls;
         this.version = version;
         this.routes = routes;
         this.targets = targets;

@@ -16,6 +16,9 @@ import io.turnpike.engine.upstream.BalancerSpec;
 import io.turnpike.engine.upstream.Balancers;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.engine.upstream.UpstreamTls;
+import io.turnpike.engine.upstream.UpstreamTlsCompiler;
+import io.turnpike.tls.TlsDefaults;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -36,6 +39,8 @@ public final class SnapshotCompiler {
     private final EngineSettings settings;
     /** Null when no HTTPS listener is configured: the snapshot's TLS table stays empty. */
     private final TlsCompiler tls;
+    /** Client contexts of {@code scheme: https} upstreams (stateful: unchanged configurations keep their context). */
+    private final UpstreamTlsCompiler upstreamTls = new UpstreamTlsCompiler(TlsDefaults.defaults());
 
     public SnapshotCompiler(EngineSettings settings) {
         this(settings, null);
@@ -48,6 +53,8 @@ public final class SnapshotCompiler {
 
     public Snapshot compile(ConfigSet config, List<String> warnings) {
         Map<Upstream, UpstreamTarget> targets = new IdentityHashMap<>();
+        Map<Upstream, Boolean> rejected = new IdentityHashMap<>();
+        upstreamTls.begin(config);
         List<UpstreamTarget> targetList = new ArrayList<>();
         Map<String, NodeAddress> nodes = new LinkedHashMap<>();
         RouteTable.Builder routes = new RouteTable.Builder();
@@ -79,7 +86,16 @@ public final class SnapshotCompiler {
             }
             UpstreamTarget target = targets.get(upstream);
             if (target == null) {
+                if (rejected.containsKey(upstream)) {
+                    warnings.add("route " + route.id() + ": its upstream was left out, skipped");
+                    continue;
+                }
                 target = compileUpstream(upstream, route, targetList.size(), nodes, warnings);
+                if (target == null) {
+                    rejected.put(upstream, Boolean.TRUE);
+                    warnings.add("route " + route.id() + ": its upstream was left out, skipped");
+                    continue;
+                }
                 targets.put(upstream, target);
                 targetList.add(target);
             }
@@ -87,22 +103,42 @@ public final class SnapshotCompiler {
         }
         return new Snapshot(config.version(), routes.build(), targetList.toArray(new UpstreamTarget[0]),
                 nodes.values().toArray(new NodeAddress[0]),
-                tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings));
+                tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings), upstreamTls.finish());
     }
 
+    /** The upstream's target; null when it is left out (an unusable {@code tls}, reported in {@code warnings}). */
     private UpstreamTarget compileUpstream(Upstream u, Route route, int slot, Map<String, NodeAddress> nodes,
                                            List<String> warnings) {
+        UpstreamTls tlsConfig;
+        try {
+            tlsConfig = upstreamTls.resolve(u);
+        } catch (IllegalArgumentException e) {
+            warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id()) + ": " + e.getMessage()
+                    + ", left out");
+            return null;
+        }
+        int passHost = switch (u.passHost() == null ? "pass" : u.passHost()) {
+            case "node" -> UpstreamTarget.PASS_HOST_NODE;
+            case "rewrite" -> UpstreamTarget.PASS_HOST_REWRITE;
+            default -> UpstreamTarget.PASS_HOST_PASS;
+        };
+        byte[] rewriteHost = u.upstreamHost() == null ? null : u.upstreamHost().getBytes(StandardCharsets.US_ASCII);
         List<NodeAddress> list = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (UpstreamNode n : u.nodes()) {
             String key = n.host() + ":" + n.port();
+            // TLS connections are pooled apart per TLS configuration and fixed SNI (pass_host node/rewrite); with
+            // pass_host pass the SNI follows the request's Host and the pool is searched by it (NodePool.Matcher).
+            String poolKey = tlsConfig == null ? key : "https:" + tlsConfig.id
+                    + (passHost == UpstreamTarget.PASS_HOST_REWRITE ? "/" + u.upstreamHost() : "")
+                    + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@" + key;
             if (seen.contains(key)) {
                 warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id())
                         + ": node " + key + " listed twice, first entry kept");
                 continue;
             }
             seen.add(key);
-            NodeAddress existing = nodes.get(key);
+            NodeAddress existing = nodes.get(poolKey);
             if (existing != null && existing.weight == n.weight()) {
                 list.add(existing);
                 continue;
@@ -123,18 +159,12 @@ public final class SnapshotCompiler {
             // with different weights gets its own entry pointing at the same pool key.
             int index = existing != null ? existing.index : nodes.size();
             NodeAddress node = new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
-                    existing != null ? existing.index : index);
+                    existing != null ? existing.index : index, poolKey);
             if (existing == null) {
-                nodes.put(key, node);
+                nodes.put(poolKey, node);
             }
             list.add(node);
         }
-        int passHost = switch (u.passHost() == null ? "pass" : u.passHost()) {
-            case "node" -> UpstreamTarget.PASS_HOST_NODE;
-            case "rewrite" -> UpstreamTarget.PASS_HOST_REWRITE;
-            default -> UpstreamTarget.PASS_HOST_PASS;
-        };
-        byte[] rewriteHost = u.upstreamHost() == null ? null : u.upstreamHost().getBytes(StandardCharsets.US_ASCII);
         Timeout t = route.timeout() != null ? route.timeout() : u.timeout();
         long connectMs = t != null && t.connect() > 0 ? (long) (t.connect() * 1000) : settings.upstreamConnectTimeoutMs();
         long readNs = t != null && t.read() > 0 ? (long) (t.read() * 1e9) : settings.upstreamReadTimeoutNs();
@@ -156,7 +186,7 @@ public final class SnapshotCompiler {
             warnings.add("upstream " + uid + ": " + w);
         }
         return new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, poolSize, idleNs,
-                maxRequests, balancer, u.effectiveRetries());
+                maxRequests, balancer, u.effectiveRetries(), tlsConfig);
     }
 
     static int methodMask(List<String> methods) {

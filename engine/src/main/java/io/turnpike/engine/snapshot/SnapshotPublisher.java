@@ -40,6 +40,9 @@ public final class SnapshotPublisher {
                     if (previous != null && previous.tls != snapshot.tls) {
                         previous.tls.release();
                     }
+                    if (previous != null && previous.upstreamTls != snapshot.upstreamTls) {
+                        previous.upstreamTls.release();
+                    }
                     applied.complete(snapshot);
                 }
             });

@@ -12,8 +12,20 @@ public final class NodeAddress {
     public final byte[] hostHeader;   // "host:port" bytes for pass_host=node
     public final int weight;
     public final int index;
+    /**
+     * The identity of this node's connection pool across snapshots: {@link #key} for plain HTTP; for TLS it also
+     * names the TLS configuration (and the fixed SNI), so an HTTP target never gets a TLS connection, nor a target
+     * another one's client certificate or verification.
+     */
+    public final String poolKey;
 
     public NodeAddress(String key, InetSocketAddress address, byte[] hostHeader, int weight, int index) {
+        this(key, address, hostHeader, weight, index, key);
+    }
+
+    public NodeAddress(String key, InetSocketAddress address, byte[] hostHeader, int weight, int index,
+                       String poolKey) {
+        this.poolKey = poolKey;
         this.key = key;
         this.address = address;
         this.hostHeader = hostHeader;

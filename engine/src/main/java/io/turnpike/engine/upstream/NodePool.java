@@ -21,6 +21,11 @@ public final class NodePool<C extends NodePool.Pooled> {
         void markIdle(long nowNs);
     }
 
+    /** Which idle connections a request can use (e.g. a TLS connection's SNI must be the request's host). */
+    public interface Matcher<C> {
+        boolean matches(C c);
+    }
+
     public final String key;
     private final ArrayDeque<C> idle = new ArrayDeque<>(16);
     private int maxIdle;
@@ -43,6 +48,32 @@ public final class NodePool<C extends NodePool.Pooled> {
                 return c;
             }
             c.closeQuietly();
+        }
+        return null;
+    }
+
+    /**
+     * The most recently released usable connection that {@code m} accepts, or null. The most recent one is checked
+     * first without iterating (the steady state of a single host); others are searched only when it does not match.
+     */
+    public C acquire(Matcher<? super C> m) {
+        C c;
+        while ((c = idle.peekLast()) != null && !c.isReusable()) {
+            idle.pollLast();
+            c.closeQuietly();
+        }
+        if (c == null) {
+            return null;
+        }
+        if (m.matches(c)) {
+            return idle.pollLast();
+        }
+        for (java.util.Iterator<C> it = idle.descendingIterator(); it.hasNext(); ) {
+            C x = it.next();
+            if (x.isReusable() && m.matches(x)) {
+                it.remove();
+                return x;
+            }
         }
         return null;
     }

@@ -23,10 +23,21 @@ public final class UpstreamTarget {
     public final BalancerSpec balancer;
     /** Connect-failure retries on other nodes (APISIX default: number of nodes - 1). */
     public final int retries;
+    /** {@code scheme: https}: the client TLS context and verification mode; null for plain HTTP. */
+    public final UpstreamTls tls;
+    /** With {@link #tls} and {@code pass_host: rewrite}: the SNI ({@code upstream_host} without port), else null. */
+    public final String rewriteSni;
 
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
                           long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
                           int maxRequestsPerConnection, BalancerSpec balancer, int retries) {
+        this(id, slot, nodes, passHost, rewriteHost, connectTimeoutMs, readTimeoutNs, poolSize, idleTimeoutNs,
+                maxRequestsPerConnection, balancer, retries, null);
+    }
+
+    public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
+                          long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
+                          int maxRequestsPerConnection, BalancerSpec balancer, int retries, UpstreamTls tls) {
         this.id = id;
         this.slot = slot;
         this.nodes = nodes;
@@ -39,5 +50,23 @@ public final class UpstreamTarget {
         this.maxRequestsPerConnection = maxRequestsPerConnection;
         this.balancer = balancer;
         this.retries = retries;
+        this.tls = tls;
+        this.rewriteSni = tls != null && rewriteHost != null
+                ? UpstreamTls.hostOf(new String(rewriteHost, java.nio.charset.StandardCharsets.US_ASCII)) : null;
+    }
+
+    /**
+     * The SNI (and verified name) for a new TLS connection to {@code node}: the Host that will be sent, by
+     * {@code pass_host}: the node's host for {@code node}, {@code upstream_host} for {@code rewrite}, the client's
+     * Host ({@code requestHost}, already without port) for {@code pass}, else the node's host.
+     */
+    public String sni(NodeAddress node, String requestHost) {
+        if (passHost == PASS_HOST_REWRITE && rewriteSni != null) {
+            return rewriteSni;
+        }
+        if (passHost == PASS_HOST_PASS && requestHost != null && !requestHost.isEmpty()) {
+            return requestHost;
+        }
+        return UpstreamTls.hostOf(node.key);
     }
 }
