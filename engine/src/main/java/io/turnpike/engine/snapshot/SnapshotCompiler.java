@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -51,7 +52,27 @@ public final class SnapshotCompiler {
         this.tls = tls;
     }
 
+    /**
+     * Route conditions of the previous compile, by Route identity: a config source that keeps unchanged routes as the
+     * same objects (the etcd source's memoizing decoder does) gets them back without recompiling. Valid while the
+     * hosts list (a service's, when inherited) is the same object too.
+     */
+    private IdentityHashMap<Route, Object[]> conditionsMemo = new IdentityHashMap<>();
+    /** Host name resolutions of the current compile: one lookup per distinct host, not one per node entry. */
+    private final Map<String, InetAddress> resolved = new HashMap<>();
+
     public Snapshot compile(ConfigSet config, List<String> warnings) {
+        resolved.clear();
+        IdentityHashMap<Route, Object[]> nextMemo = new IdentityHashMap<>();
+        try {
+            return compile0(config, warnings, nextMemo);
+        } finally {
+            conditionsMemo = nextMemo;
+            resolved.clear();
+        }
+    }
+
+    private Snapshot compile0(ConfigSet config, List<String> warnings, IdentityHashMap<Route, Object[]> nextMemo) {
         Map<Upstream, UpstreamTarget> targets = new IdentityHashMap<>();
         Map<Upstream, Boolean> rejected = new IdentityHashMap<>();
         upstreamTls.begin(config);
@@ -77,13 +98,19 @@ public final class SnapshotCompiler {
             }
             // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
             RouteConditions conditions;
-            try {
-                conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
-                        route.vars());
-            } catch (IllegalArgumentException e) {
-                warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
-                continue;
+            Object[] memo = conditionsMemo.get(route);
+            if (memo != null && memo[0] == hosts) {
+                conditions = (RouteConditions) memo[1];
+            } else {
+                try {
+                    conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
+                            route.vars());
+                } catch (IllegalArgumentException e) {
+                    warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
+                    continue;
+                }
             }
+            nextMemo.put(route, new Object[]{hosts, conditions});
             UpstreamTarget target = targets.get(upstream);
             if (target == null) {
                 if (rejected.containsKey(upstream)) {
@@ -149,7 +176,12 @@ public final class SnapshotCompiler {
                 if (host.startsWith("[") && host.endsWith("]")) {
                     host = host.substring(1, host.length() - 1);
                 }
-                address = new InetSocketAddress(InetAddress.getByName(host), n.port());
+                InetAddress ip = resolved.get(host);
+                if (ip == null) {
+                    ip = InetAddress.getByName(host);
+                    resolved.put(host, ip);
+                }
+                address = new InetSocketAddress(ip, n.port());
             } catch (UnknownHostException e) {
                 warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id())
                         + ": node " + key + " does not resolve, left out");
