@@ -3,6 +3,7 @@ package io.turnpike.engine;
 import io.netty.channel.epoll.Epoll;
 import io.netty.util.Version;
 import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.process.KeyServerConfig;
 import io.turnpike.config.process.ListenAddress;
 import io.turnpike.config.process.ProcessConfig;
 import io.turnpike.config.process.ProcessConfigLoader;
@@ -27,19 +28,24 @@ import io.turnpike.engine.tls.HttpsListen;
 import io.turnpike.engine.tls.TlsCompiler;
 import io.turnpike.tls.TlsDefaults;
 import io.turnpike.tls.BoringSsl;
+import io.turnpike.tls.keyless.KeyServerMain;
+import io.turnpike.tls.keyless.KeylessClient;
+import io.turnpike.tls.keyless.KeylessClients;
 
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The {@code turnpike} command line: {@code start [-c conf/config.yaml]}, {@code validate [-c config.yaml]
- * [apisix.yaml]}, {@code version}. Exit codes: 0 success, 1 invalid configuration, 2 usage error, 3 start failure.
+ * [apisix.yaml]}, {@code keyserver ...} (the keyless key server, {@link KeyServerMain}), {@code version}. Exit codes: 0 success, 1 invalid configuration, 2 usage error, 3 start failure.
  */
 public final class TurnpikeMain {
     static final String DEFAULT_CONFIG = "conf/config.yaml";
@@ -57,6 +63,15 @@ public final class TurnpikeMain {
             return 2;
         }
         String cmd = args[0];
+        if (cmd.equals("keyserver")) {
+            // Its own options (--listen, --keys, ...): handed over as they are.
+            try {
+                return KeyServerMain.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            } catch (Exception e) {
+                err.println("turnpike keyserver: " + e.getMessage());
+                return 3;
+            }
+        }
         String configPath = null;
         List<String> positional = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
@@ -100,6 +115,9 @@ public final class TurnpikeMain {
         s.println("usage: turnpike start [-c conf/config.yaml]    start the gateway");
         s.println("       turnpike validate [-c conf/config.yaml] [conf/apisix.yaml]");
         s.println("                                                check the process config and the standalone file");
+        s.println("       turnpike keyserver --listen HOST:PORT --keys DIR|FILE [--keys ...] --cert CHAIN.pem --key KEY.pem");
+        s.println("                          --client-ca CA.pem [--workers N]");
+        s.println("                                                run a keyless key server (mutual TLS)");
         s.println("       turnpike version                         print versions and native library status");
     }
 
@@ -224,12 +242,15 @@ public final class TurnpikeMain {
         public final AdminApiServer admin;
         /** Null in standalone-file mode. */
         public final EtcdConfigSource etcdSource;
+        /** The keyless key server clients ({@code turnpike.keyless}); null when none are configured. */
+        public final KeylessClients keyless;
         private final long drainTimeoutMs;
         private final Runnable stopConfigSync;
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
                         Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
-                        EtcdConfigSource etcdSource) {
+                        EtcdConfigSource etcdSource, KeylessClients keyless) {
+            this.keyless = keyless;
             this.server = server;
             this.status = status;
             this.statusAddress = statusAddress;
@@ -249,12 +270,25 @@ public final class TurnpikeMain {
                 throws Exception {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
+            KeylessClients keyless = keylessClients(t);
+            try {
+                return start(pc, config, out, err, t, settings, keyless);
+            } catch (Exception | Error e) {
+                closeQuietly(keyless);
+                throw e;
+            }
+        }
+
+        private static Running start(ProcessConfig pc, LoadResult config, PrintStream out, PrintStream err,
+                                     TurnpikeSettings t, EngineSettings settings, KeylessClients keyless)
+                throws Exception {
             GatewayServer server = newServer(pc, settings);
-            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings), server.publisher(), err);
+            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
+                    err);
             updater.onConfig(config.config());
             server.start();
             StatusServer status = new StatusServer(server, () -> "{\"type\":\"yaml\",\"file\":\""
-                    + t.standaloneFile() + "\",\"rejected\":" + updater.rejectedCount() + "}");
+                    + t.standaloneFile() + "\",\"rejected\":" + updater.rejectedCount() + "}", keylessJson(keyless));
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
             // The file was loaded once above; from here on the config-sync thread delivers changes.
@@ -278,7 +312,8 @@ public final class TurnpikeMain {
                     + ", status " + statusAddress + (admin == null ? "" : ", admin (read-only) " + admin.localAddress())
                     + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
             out.flush();
-            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null);
+            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null,
+                    keyless);
         }
 
         /**
@@ -289,14 +324,27 @@ public final class TurnpikeMain {
         public static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
+            KeylessClients keyless = keylessClients(t);
+            try {
+                return startWithEtcd(pc, out, err, t, settings, keyless);
+            } catch (Exception | Error e) {
+                closeQuietly(keyless);
+                throw e;
+            }
+        }
+
+        private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
+                                             EngineSettings settings, KeylessClients keyless) throws Exception {
             GatewayServer server = newServer(pc, settings);
-            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings), server.publisher(), err);
+            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
+                    err);
             server.start();
             EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
             EtcdConfigSource source = new EtcdConfigSource(store);
             StatusServer status = new StatusServer(server, () -> "{\"type\":\"etcd\",\"connected\":"
                     + source.isConnected() + ",\"revision\":" + source.lastRevision() + ",\"rejected\":"
-                    + source.rejectedCount() + ",\"last_error\":" + jsonString(source.lastError()) + "}");
+                    + source.rejectedCount() + ",\"last_error\":" + jsonString(source.lastError()) + "}",
+                    keylessJson(keyless));
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
             source.start(updater);
@@ -314,7 +362,7 @@ public final class TurnpikeMain {
             return new Running(server, status, statusAddress, t.drainTimeoutMs(), () -> {
                 source.close();
                 store.close();
-            }, updater, admin, source);
+            }, updater, admin, source, keyless);
         }
 
         static String jsonString(String s) {
@@ -345,8 +393,79 @@ public final class TurnpikeMain {
 
         /** TLS contexts are built only when there is an HTTPS listener to use them. */
         static SnapshotCompiler snapshotCompiler(ProcessConfig pc, EngineSettings settings) {
+            return snapshotCompiler(pc, settings, null);
+        }
+
+        static SnapshotCompiler snapshotCompiler(ProcessConfig pc, EngineSettings settings, KeylessClients keyless) {
             return httpsListen(pc).isEmpty() ? new SnapshotCompiler(settings)
-                    : new SnapshotCompiler(settings, new TlsCompiler(TlsDefaults.defaults()));
+                    : new SnapshotCompiler(settings, new TlsCompiler(TlsDefaults.defaults(), keyless,
+                    pc.turnpike().keyless().keySet()));
+        }
+
+        /**
+         * One {@link KeylessClient} per key server of {@code turnpike.keyless}, connecting in the background (a key
+         * server that is down does not stop the gateway: its handshakes fail until it is back); null when none.
+         */
+        static KeylessClients keylessClients(TurnpikeSettings t) throws Exception {
+            if (t.keyless().isEmpty()) {
+                return null;
+            }
+            KeylessClients clients = new KeylessClients();
+            try {
+                for (KeyServerConfig k : t.keyless().values()) {
+                    KeylessClient.Builder b = KeylessClient.builder().remote(k.host(), k.port());
+                    if (k.serverName() != null) {
+                        b.serverName(k.serverName());
+                    }
+                    try {
+                        b.tls(k.cert(), k.key(), k.ca());
+                    } catch (Exception e) {
+                        throw new IllegalArgumentException("turnpike.keyless." + k.name() + ": cannot build the TLS"
+                                + " client identity from " + k.cert() + ", " + k.key() + ", " + k.ca() + ": "
+                                + e.getMessage(), e);
+                    }
+                    clients.register(k.name(), b.start());
+                }
+            } catch (Exception | Error e) {
+                clients.close();
+                throw e;
+            }
+            return clients;
+        }
+
+        /** {@code {"<name>": {counters}}} for /status, or null without key servers. */
+        static java.util.function.Supplier<String> keylessJson(KeylessClients keyless) {
+            if (keyless == null) {
+                return null;
+            }
+            return () -> {
+                StringBuilder b = new StringBuilder("{");
+                boolean first = true;
+                for (Map.Entry<String, Map<String, Object>> e : keyless.snapshot().entrySet()) {
+                    b.append(first ? "" : ",").append(jsonString(e.getKey())).append(":{");
+                    first = false;
+                    boolean f2 = true;
+                    for (Map.Entry<String, Object> c : e.getValue().entrySet()) {
+                        Object v = c.getValue();
+                        b.append(f2 ? "" : ",").append(jsonString(c.getKey())).append(':')
+                                .append(v instanceof Number || v instanceof Boolean ? v.toString()
+                                        : jsonString(String.valueOf(v)));
+                        f2 = false;
+                    }
+                    b.append('}');
+                }
+                return b.append('}').toString();
+            };
+        }
+
+        private static void closeQuietly(KeylessClients keyless) {
+            if (keyless != null) {
+                try {
+                    keyless.close();
+                } catch (RuntimeException ignored) {
+                    // already failing
+                }
+            }
         }
 
         public boolean drain() {
@@ -356,6 +475,7 @@ public final class TurnpikeMain {
             stopConfigSync.run();
             boolean clean = server.drain(drainTimeoutMs);
             status.close();
+            closeQuietly(keyless);
             return clean;
         }
 
@@ -367,6 +487,7 @@ public final class TurnpikeMain {
             stopConfigSync.run();
             server.close();
             status.close();
+            closeQuietly(keyless);
         }
     }
 }

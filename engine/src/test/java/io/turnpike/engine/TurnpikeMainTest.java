@@ -48,6 +48,16 @@ class TurnpikeMainTest {
     }
 
     @Test
+    void keyserverCommandDelegatesToKeyServerMain() {
+        assertEquals(2, run("keyserver", "--listen", "127.0.0.1:0"));
+        assertTrue(err().contains("keyserver: --listen, --keys, --cert, --key and --client-ca are required"), err());
+        assertTrue(err().contains("usage: turnpike keyserver --listen HOST:PORT"), err());
+        assertEquals(0, run("help"));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("turnpike keyserver --listen HOST:PORT"),
+                out.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void validateShippedDefaults() {
         Path repo = Path.of(System.getProperty("user.dir")).getParent();
         assertEquals(0, run("validate", "-c", repo.resolve("conf/config.yaml").toString()), err());

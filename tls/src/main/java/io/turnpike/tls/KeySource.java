@@ -4,9 +4,9 @@ import java.security.PrivateKey;
 
 /**
  * Where the private key of one certificate lives: the seam between the context builder and the private-key
- * operation. Today the only kind is {@link InMemory} (the PEM key of the ssl object, parsed into the JDK); keyless
- * signing adds a kind that holds a reference to a remote key server instead, which {@link ServerContextFactory} then
- * wires as netty's async private key method (see docs/tls.md, "Keyless").
+ * operation. {@link InMemory}: the PEM key of the ssl object, parsed into the JDK; {@link Remote}: a reference to a
+ * remote key server (keyless), which {@link ServerContextFactory} wires as netty's async private key method (see
+ * docs/keyless.md).
  */
 public sealed interface KeySource permits KeySource.InMemory, KeySource.Remote {
 
@@ -22,8 +22,10 @@ public sealed interface KeySource permits KeySource.InMemory, KeySource.Remote {
     }
 
     /**
-     * A key held by a remote key server (keyless). Placeholder for the keyless work: building a context with it fails
-     * with a clear message until the private key method is implemented.
+     * A key held by a remote key server (keyless).
+     *
+     * @param keyServer the key server's name ({@code turnpike.keyless.<name>}, a {@code KeylessClients} entry)
+     * @param keyId     hex SHA-256 of the certificate's SubjectPublicKeyInfo (checked against the chain), or null
      */
     record Remote(String keyServer, String keyId) implements KeySource {
         @Override

@@ -9,6 +9,8 @@ import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.turnpike.tls.keyless.KeylessClients;
+import io.turnpike.tls.keyless.KeylessContexts;
 
 import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.SSLException;
@@ -30,13 +32,26 @@ import java.util.List;
  * (its signature algorithms, and for TLS 1.2 its cipher suites), trying the added credentials before the legacy one.
  * The pairs are therefore ordered ECDSA first, so that a client supporting both gets the cheaper ECDSA handshake.
  *
+ * <p>Keyless: a certificate whose key is a {@link KeySource.Remote} becomes the context's legacy certificate, with
+ * the chain only ({@link KeylessContexts#keyManagerFactory}) and netty's async private key method bound to the key
+ * server's {@link io.turnpike.tls.keyless.KeylessClient} ({@link KeylessContexts#applyKeyless}). BoringSSL applies the
+ * private key method to the legacy certificate only, so a context holds at most one keyless certificate; its other
+ * certificate types must be in memory.
+ *
  * <p>Thread-safe (stateless); runs on the config-sync thread, never on an event loop.
  */
 public final class ServerContextFactory {
     private final TlsDefaults defaults;
+    private final KeylessClients keyless;
 
     public ServerContextFactory(TlsDefaults defaults) {
+        this(defaults, null);
+    }
+
+    /** {@code keyless}: the process's key server clients by name; null = none (remote keys are refused). */
+    public ServerContextFactory(TlsDefaults defaults, KeylessClients keyless) {
         this.defaults = defaults;
+        this.keyless = keyless;
     }
 
     public TlsDefaults defaults() {
@@ -48,9 +63,15 @@ public final class ServerContextFactory {
         List<CertifiedKey> keys = new ArrayList<>(spec.keys());
         // ECDSA (and EdDSA) first: see the class comment.
         keys.sort((a, b) -> Boolean.compare("RSA".equals(a.keyType()), "RSA".equals(b.keyType())));
+        // A keyless certificate must be the legacy one (the private key method applies to it only): last.
+        keys.sort((a, b) -> Boolean.compare(a.key() instanceof KeySource.Remote, b.key() instanceof KeySource.Remote));
         List<CertifiedKey> credentials = keys.subList(0, keys.size() - 1);
         CertifiedKey legacy = keys.get(keys.size() - 1);
-        SslContextBuilder b = SslContextBuilder.forServer(inMemory(legacy, spec), legacy.chain())
+        X509Certificate[] legacyChain = legacy.chain().toArray(new X509Certificate[0]);
+        KeySource.Remote remote = legacy.key() instanceof KeySource.Remote r ? r : null;
+        SslContextBuilder b = (remote != null
+                ? SslContextBuilder.forServer(KeylessContexts.keyManagerFactory(legacyChain))
+                : SslContextBuilder.forServer(inMemory(legacy, spec), legacy.chain()))
                 .sslProvider(SslProvider.OPENSSL_REFCNT)
                 .protocols(spec.protocols().isEmpty() ? defaults.protocols() : spec.protocols())
                 .ciphers(defaults.ciphers(), IdentityCipherSuiteFilter.INSTANCE_DEFAULTING_TO_SUPPORTED_CIPHERS)
@@ -71,6 +92,13 @@ public final class ServerContextFactory {
             if (!spec.clientCa().isEmpty()) {
                 b.trustManager(clientTrust(spec)).clientAuth(ClientAuth.REQUIRE);
             }
+            if (remote != null) {
+                if (keyless == null) {
+                    throw new SSLException("ssl " + spec.id() + ": " + remote.describe()
+                            + ", but no key servers are configured (turnpike.keyless)");
+                }
+                KeylessContexts.applyKeyless(b, legacyChain, keyless.get(remote.keyServer()), remote.keyId());
+            }
             SslContext ctx = b.build();
             ReferenceCountedOpenSslContext rc = (ReferenceCountedOpenSslContext) ctx;
             rc.sessionContext().setTicketKeys(SessionTicketKeys.toNetty(
@@ -88,8 +116,9 @@ public final class ServerContextFactory {
         if (k.key() instanceof KeySource.InMemory m) {
             return m.key();
         }
-        // The keyless seam: a remote key becomes an async private key method here.
-        throw new SSLException("ssl " + spec.id() + ": " + k.key().describe() + " is not supported yet");
+        // Only the legacy certificate can be keyless (see the class comment); build() handles that one.
+        throw new SSLException("ssl " + spec.id() + ": " + k.key().describe() + ": only one keyless certificate per"
+                + " ssl object is supported (its other certificates need their key)");
     }
 
     /**

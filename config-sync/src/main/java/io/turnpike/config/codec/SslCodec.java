@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
 
 /**
  * Decodes and validates an APISIX {@code ssls} entry, JDK only: the field set of APISIX's {@code ssl} schema plus
- * Turnpike's extensions ({@code ocsp_response}, {@code session_ticket_keys}, see docs/tls.md), PEM certificate chains
+ * Turnpike's extensions ({@code ocsp_response}, {@code session_ticket_keys}, and {@code key_server} in place of
+ * {@code key} for keyless certificates; see docs/tls.md, docs/keyless.md), PEM certificate chains
  * and private keys (PKCS#8, PKCS#1 {@code RSA PRIVATE KEY}, SEC1 {@code EC PRIVATE KEY}; encrypted keys are refused),
  * an expired leaf certificate, and a private key that does not belong to its certificate (checked by signing and
  * verifying a probe). Errors name the field ({@code keys[1]}), the config problem names the ssl id.
@@ -36,7 +37,7 @@ import java.util.regex.Pattern;
 public final class SslCodec {
     private static final Set<String> FIELDS = Check.set("id", "create_time", "update_time", "name", "desc", "labels",
             "type", "cert", "key", "certs", "keys", "sni", "snis", "client", "ssl_protocols", "status",
-            "validity_start", "validity_end", "ocsp_response", "session_ticket_keys");
+            "validity_start", "validity_end", "ocsp_response", "session_ticket_keys", "key_server");
     private static final Set<String> CLIENT_FIELDS = Check.set("ca", "depth", "skip_mtls_uri_regex");
     public static final Set<String> PROTOCOLS = Check.set("TLSv1.1", "TLSv1.2", "TLSv1.3");
     private static final String SNI_PATTERN_TEXT = "^\\*?[0-9a-zA-Z-._]+$";
@@ -120,7 +121,23 @@ public final class SslCodec {
         if (!o.has("cert")) {
             c.required("cert");
         }
-        if (!o.has("key")) {
+        if (o.has("key_server")) {
+            // Turnpike's keyless extension: the key of "cert" is held by a key server of turnpike.keyless.
+            String ks = c.string(o, "key_server", 1, 64);
+            if (o.has("key")) {
+                c.fail("value should match only one schema, but matches both \"key\" and \"key_server\"");
+            } else if (!server) {
+                c.child("key_server").fail("only server certificates can be keyless (type is \"client\")");
+            } else if (ks != null && !ks.matches("^[A-Za-z0-9._-]+$")) {
+                c.child("key_server").fail("expected a key server name of letters, digits, \".\", \"_\" or \"-\", got "
+                        + Check.quote(ks));
+            } else if (ks != null && o.has("cert")) {
+                Ssl.CertKeyPair p = keylessPair(c, o.get("cert"), ks);
+                if (p != null) {
+                    pairs.add(p);
+                }
+            }
+        } else if (!o.has("key")) {
             c.required("key");
         }
         if (o.has("cert") && o.has("key")) {
@@ -262,6 +279,35 @@ public final class SslCodec {
             return null;
         }
         return new Ssl.CertKeyPair(chain, key);
+    }
+
+    /** A certificate chain whose key a key server holds: parsed, leaf not expired (the key is checked at handshake). */
+    private Ssl.CertKeyPair keylessPair(Check c, JsonNode certNode, String keyServer) {
+        List<X509Certificate> chain = chain(c.child("cert"), certNode);
+        return chain == null ? null : new Ssl.CertKeyPair(chain, null, keyServer);
+    }
+
+    /** A PEM chain with a leaf that has not expired, or null after reporting on {@code cc}. */
+    private List<X509Certificate> chain(Check cc, JsonNode certNode) {
+        String certPem = cc.stringValue(certNode, 128, 0);
+        if (certPem == null) {
+            return null;
+        }
+        List<X509Certificate> chain;
+        try {
+            chain = certificates(certPem);
+        } catch (IllegalArgumentException e) {
+            cc.fail(e.getMessage());
+            return null;
+        }
+        X509Certificate leaf = chain.get(0);
+        long now = clock.nowMillis();
+        if (leaf.getNotAfter().getTime() < now) {
+            cc.fail("certificate expired on " + leaf.getNotAfter().toInstant() + " (subject "
+                    + leaf.getSubjectX500Principal().getName() + ", now " + Instant.ofEpochMilli(now) + ")");
+            return null;
+        }
+        return chain;
     }
 
     /** Every CERTIFICATE block of a PEM text, in order; at least one. */

@@ -30,10 +30,28 @@ public record Ssl(String id, String type, List<String> snis, List<CertKeyPair> p
         sessionTicketKeys = List.copyOf(sessionTicketKeys);
     }
 
-    /** One certificate chain (leaf first) with its private key. */
-    public record CertKeyPair(List<X509Certificate> chain, PrivateKey key) {
+    /**
+     * One certificate chain (leaf first) with its private key, or (keyless, Turnpike's {@code key_server} extension)
+     * with the name of the key server that holds it.
+     *
+     * @param key       the private key; null when {@code keyServer} is set
+     * @param keyServer a key server of {@code turnpike.keyless} (config.yaml); null when the key is in {@code key}
+     */
+    public record CertKeyPair(List<X509Certificate> chain, PrivateKey key, String keyServer) {
         public CertKeyPair {
             chain = List.copyOf(chain);
+            if ((key == null) == (keyServer == null)) {
+                throw new IllegalArgumentException("a certificate needs exactly one of a private key and a key server");
+            }
+        }
+
+        public CertKeyPair(List<X509Certificate> chain, PrivateKey key) {
+            this(chain, key, null);
+        }
+
+        /** True when the private key is held by a remote key server. */
+        public boolean keyless() {
+            return keyServer != null;
         }
     }
 }

@@ -135,10 +135,13 @@ public final class ProcessConfigLoader {
         List<String> allowAdmin = AdminConfig.DEFAULT_ALLOW_ADMIN;
         ListenAddress prometheus = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
         final Map<String, Object> tp = new LinkedHashMap<>();
+        final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
+        Path configFile;
     }
 
     private ProcessConfig read(Node root, Path configFile) {
         Builder b = new Builder();
+        b.configFile = configFile;
         if (root != null && !isNull(root)) {
             Map<String, NodeTuple> top = mapping(root, "");
             if (top != null) {
@@ -202,7 +205,8 @@ public final class ProcessConfigLoader {
                 longOr(tp, "drain_timeout_ms", d.drainTimeoutMs()),
                 status,
                 sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
-                (Boolean) tp.getOrDefault("access_log", d.accessLog()));
+                (Boolean) tp.getOrDefault("access_log", d.accessLog()),
+                b.keyless);
         return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
@@ -420,7 +424,78 @@ public final class ProcessConfigLoader {
                 put(tp, "access_log", bool(v, p, false));
             }
         });
+        h.put("keyless", (v, p) -> keyless(v, p, b));
         section(n, path, h, Set.of(), true);
+    }
+
+    private static final java.util.regex.Pattern KEY_SERVER_NAME = java.util.regex.Pattern.compile("^[A-Za-z0-9._-]{1,64}$");
+
+    /** {@code turnpike.keyless}: key server name → {address, cert, key, ca, server_name}; unknown keys are errors. */
+    private void keyless(Node n, String path, Builder b) {
+        Map<String, NodeTuple> servers = mapping(n, path);
+        if (servers == null) {
+            return;
+        }
+        servers.forEach((name, t) -> {
+            String p = path + "." + name;
+            if (!KEY_SERVER_NAME.matcher(name).matches()) {
+                error(YamlDocument.line(t.getKeyNode()), p, "expected a key server name of letters, digits, \".\", "
+                        + "\"_\" or \"-\" (at most 64), got " + q(name));
+                return;
+            }
+            String[] f = new String[5]; // address, cert, key, ca, server_name
+            int errorsBefore = errors.size();
+            Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+            h.put("address", (x, xp) -> f[0] = string(x, xp));
+            h.put("cert", (x, xp) -> f[1] = string(x, xp));
+            h.put("key", (x, xp) -> f[2] = string(x, xp));
+            h.put("ca", (x, xp) -> f[3] = string(x, xp));
+            h.put("server_name", (x, xp) -> f[4] = hostName(x, xp));
+            Node v = t.getValueNode();
+            if (isNull(v)) {
+                expected(v, p, "a mapping with address, cert, key and ca");
+                return;
+            }
+            section(v, p, h, Set.of(), true);
+            int line = YamlDocument.line(v);
+            String host = null;
+            int port = 0;
+            if (f[0] == null) {
+                error(line, p, "\"address\" is required (host:port of the key server)");
+            } else {
+                int colon = f[0].lastIndexOf(':');
+                String portText = colon < 0 ? "" : f[0].substring(colon + 1);
+                host = colon <= 0 ? "" : f[0].substring(0, colon);
+                if (host.startsWith("[") && host.endsWith("]")) {
+                    host = host.substring(1, host.length() - 1);
+                }
+                try {
+                    port = Integer.parseInt(portText);
+                } catch (NumberFormatException e) {
+                    port = -1;
+                }
+                if (host.isEmpty() || port < 1 || port > 65535) {
+                    error(line, p + ".address", "expected host:port, got " + q(f[0]));
+                }
+            }
+            Path[] files = new Path[3];
+            String[] keys = {"cert", "key", "ca"};
+            for (int i = 0; i < 3; i++) {
+                String s = f[i + 1];
+                if (s == null || s.isBlank()) {
+                    error(line, p, "\"" + keys[i] + "\" is required (a PEM file path)");
+                    continue;
+                }
+                Path file = TurnpikeSettings.besideConfig(b.configFile, s);
+                if (!Files.isReadable(file)) {
+                    error(line, p + "." + keys[i], "file " + file + " does not exist or is not readable");
+                }
+                files[i] = file;
+            }
+            if (errors.size() == errorsBefore) {
+                b.keyless.put(name, new KeyServerConfig(name, host, port, files[0], files[1], files[2], f[4]));
+            }
+        });
     }
 
     private static void put(Map<String, Object> m, String k, Object v) {

@@ -1,6 +1,9 @@
 package io.turnpike.config.process;
 
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Turnpike's own settings: the {@code turnpike:} section of config.yaml (snake_case keys). Every key, its default
@@ -25,6 +28,8 @@ import java.nio.file.Path;
  * status_listen               127.0.0.1:7085  {ip, port} for /status and /status/ready
  * standalone_file             apisix.yaml beside config.yaml (relative paths resolve against its folder)
  * access_log                  false
+ * keyless                     {}       keyless key servers by name: {address: "host:port", cert, key, ca,
+ *                                      server_name}; see docs/keyless.md
  * </pre>
  */
 public record TurnpikeSettings(int eventLoops, String transport, int maxRequestLineBytes, int maxHeaderBytes,
@@ -32,7 +37,24 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                                long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
                                int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
                                long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile,
-                               boolean accessLog) {
+                               boolean accessLog, Map<String, KeyServerConfig> keyless) {
+
+    public TurnpikeSettings {
+        keyless = keyless == null || keyless.isEmpty() ? Map.of()
+                : Collections.unmodifiableMap(new LinkedHashMap<>(keyless));
+    }
+
+    /** Without key servers (the form before {@code keyless} existed). */
+    public TurnpikeSettings(int eventLoops, String transport, int maxRequestLineBytes, int maxHeaderBytes,
+                            int maxHeaders, long maxBodyBytes, long headerTimeoutMs, long keepaliveTimeoutMs,
+                            long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
+                            int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
+                            long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile, boolean accessLog) {
+        this(eventLoops, transport, maxRequestLineBytes, maxHeaderBytes, maxHeaders, maxBodyBytes, headerTimeoutMs,
+                keepaliveTimeoutMs, upstreamConnectTimeoutMs, upstreamSendTimeoutMs, upstreamReadTimeoutMs,
+                upstreamPoolSize, upstreamIdleTimeoutMs, upstreamMaxRequests, drainTimeoutMs, statusListen,
+                standaloneFile, accessLog, Map.of());
+    }
 
     public static final int EVENT_LOOPS_DEFAULT = 0;
     public static final String TRANSPORT_DEFAULT = "auto";
@@ -60,7 +82,7 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                 KEEPALIVE_TIMEOUT_MS_DEFAULT, UPSTREAM_CONNECT_TIMEOUT_MS_DEFAULT, UPSTREAM_SEND_TIMEOUT_MS_DEFAULT,
                 UPSTREAM_READ_TIMEOUT_MS_DEFAULT, UPSTREAM_POOL_SIZE_DEFAULT, UPSTREAM_IDLE_TIMEOUT_MS_DEFAULT,
                 UPSTREAM_MAX_REQUESTS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, STATUS_LISTEN_DEFAULT,
-                besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT);
+                besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT, Map.of());
     }
 
     /** {@code file} resolved against the folder of {@code configFile}. */

@@ -8,6 +8,7 @@ import io.turnpike.config.ConfigProblem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -134,7 +135,7 @@ class ProcessConfigLoaderTest {
                 + " max_request_line_bytes, max_header_bytes, max_headers, max_body_bytes, header_timeout_ms,"
                 + " keepalive_timeout_ms, upstream_connect_timeout_ms, upstream_send_timeout_ms,"
                 + " upstream_read_timeout_ms, upstream_idle_timeout_ms, drain_timeout_ms, upstream_pool_size,"
-                + " upstream_max_requests, status_listen, standalone_file, access_log)"), render(r.errors()));
+                + " upstream_max_requests, status_listen, standalone_file, access_log, keyless)"), render(r.errors()));
         assertEquals(List.of(
                 f + ":3: apisix.router: not supported by Turnpike, ignored",
                 f + ":5: apisix.colour: unknown key, ignored",
@@ -259,5 +260,46 @@ class ProcessConfigLoaderTest {
         assertEquals("yaml", c.configProvider());
         assertEquals(conf.getParent().resolve("apisix.yaml"), c.turnpike().standaloneFile());
         assertTrue(Files.exists(c.turnpike().standaloneFile()));
+    }
+
+    @Test
+    void keylessKeyServers() throws Exception {
+        Files.createDirectories(dir.resolve("pki"));
+        for (String f : List.of("gw.crt", "gw.key", "ca.crt")) {
+            Files.writeString(dir.resolve("pki").resolve(f), "pem");
+        }
+        ProcessConfigResult r = load("turnpike:\n  keyless:\n    ks1:\n      address: 10.0.0.5:9300\n"
+                + "      cert: pki/gw.crt\n      key: pki/gw.key\n      ca: " + dir.resolve("pki/ca.crt") + "\n"
+                + "      server_name: KeyServer.internal\n    ks-2:\n      address: \"[::1]:9301\"\n"
+                + "      cert: pki/gw.crt\n      key: pki/gw.key\n      ca: pki/ca.crt\n");
+        assertTrue(r.ok(), render(r.errors()).toString());
+        var k = r.config().turnpike().keyless();
+        assertEquals(List.of("ks1", "ks-2"), List.copyOf(k.keySet()));
+        assertEquals(new KeyServerConfig("ks1", "10.0.0.5", 9300, dir.resolve("pki/gw.crt"), dir.resolve("pki/gw.key"),
+                dir.resolve("pki/ca.crt"), "keyserver.internal"), k.get("ks1"));
+        assertEquals(new KeyServerConfig("ks-2", "::1", 9301, dir.resolve("pki/gw.crt"), dir.resolve("pki/gw.key"),
+                dir.resolve("pki/ca.crt"), null), k.get("ks-2"));
+        assertEquals(Map.of(), TurnpikeSettings.defaults(null).keyless());
+    }
+
+    @Test
+    void keylessErrors() throws Exception {
+        Files.writeString(dir.resolve("gw.crt"), "pem");
+        ProcessConfigResult r = load("turnpike:\n  keyless:\n    ks1:\n      address: nohost\n"
+                + "      cert: gw.crt\n      key: missing.key\n      port: 1\n    ks2:\n      address: a:1\n"
+                + "      cert: gw.crt\n      key: gw.crt\n");
+        assertFalse(r.ok());
+        List<String> errors = render(r.errors());
+        String all = String.join("\n", errors);
+        assertTrue(all.contains("turnpike.keyless.ks1.port: unknown key"), all);
+        assertTrue(all.contains("turnpike.keyless.ks1.address: expected host:port, got \"nohost\""), all);
+        assertTrue(all.contains("turnpike.keyless.ks1.key: file " + dir.resolve("missing.key")), all);
+        assertTrue(all.contains("turnpike.keyless.ks1: \"ca\" is required"), all);
+        assertTrue(all.contains("turnpike.keyless.ks2: \"ca\" is required"), all);
+        assertTrue(r.config().turnpike().keyless().isEmpty());
+        ProcessConfigResult notMap = load("turnpike:\n  keyless: [a]\n");
+        assertFalse(notMap.ok());
+        assertTrue(render(notMap.errors()).get(0).contains("turnpike.keyless: expected a mapping"),
+                render(notMap.errors()).toString());
     }
 }

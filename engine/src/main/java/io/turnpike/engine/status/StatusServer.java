@@ -39,13 +39,24 @@ import java.util.concurrent.TimeUnit;
 public final class StatusServer implements AutoCloseable {
     private final GatewayServer gateway;
     private final java.util.function.Supplier<String> configSourceJson;
+    private final java.util.function.Supplier<String> keylessJson;
     private final MultiThreadIoEventLoopGroup group;
     private Channel channel;
 
     /** {@code configSourceJson}: a JSON object describing the configuration source's state (etcd connection, ...). */
     public StatusServer(GatewayServer gateway, java.util.function.Supplier<String> configSourceJson) {
+        this(gateway, configSourceJson, null);
+    }
+
+    /**
+     * {@code keylessJson}: a JSON object of keyless key server clients by name and their counters, shown as
+     * {@code "keyless"}; null when no key servers are configured (the field is then absent).
+     */
+    public StatusServer(GatewayServer gateway, java.util.function.Supplier<String> configSourceJson,
+                        java.util.function.Supplier<String> keylessJson) {
         this.gateway = gateway;
         this.configSourceJson = configSourceJson;
+        this.keylessJson = keylessJson;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-status", true),
                 NioIoHandler.newFactory());
     }
@@ -112,6 +123,9 @@ public final class StatusServer implements AutoCloseable {
                 .append(",\"snapshot_version\":").append(snap == null ? -1 : snap.version)
                 .append(",\"routes\":").append(snap == null ? 0 : snap.routes.size())
                 .append(",\"config_source\":").append(configSourceJson.get());
+        if (keylessJson != null) {
+            b.append(",\"keyless\":").append(keylessJson.get());
+        }
         b.append(",\"counters\":{");
         String[] names = {"requests", "responses", "downstream_connections_opened", "downstream_connections_closed",
                 "upstream_connections_opened", "upstream_connections_closed", "upstream_connections_reused",

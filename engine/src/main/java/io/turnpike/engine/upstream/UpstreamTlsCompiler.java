@@ -124,6 +124,10 @@ public final class UpstreamTlsCompiler {
                 decodedSsls.put(certId, ssl);
             }
             Ssl.CertKeyPair p = ssl.pairs().get(0);
+            if (p.keyless()) {
+                throw new IllegalArgumentException("tls.client_cert_id: ssl " + certId + " is keyless (key_server "
+                        + p.keyServer() + "): an upstream client certificate needs its private key");
+            }
             client = new CertifiedKey(p.chain(), new KeySource.InMemory(p.key()));
         } else if (certPem != null) {
             List<X509Certificate> chain;

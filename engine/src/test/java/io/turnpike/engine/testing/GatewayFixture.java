@@ -45,6 +45,12 @@ public final class GatewayFixture implements AutoCloseable {
      */
     public static GatewayFixture start(Path dir, String routesYaml, String apisixYaml, String turnpikeYaml)
             throws Exception {
+        return start(dir, routesYaml, apisixYaml, turnpikeYaml, new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    /** As above, with the gateway's output (startup line, config warnings) written to {@code log}. */
+    public static GatewayFixture start(Path dir, String routesYaml, String apisixYaml, String turnpikeYaml,
+                                       PrintStream log) throws Exception {
         Path config = dir.resolve("config.yaml");
         Files.writeString(config, ""
                 + "apisix:\n"
@@ -72,8 +78,7 @@ public final class GatewayFixture implements AutoCloseable {
         if (!lr.ok()) {
             throw new IllegalStateException("apisix.yaml: " + lr.render());
         }
-        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-        return new GatewayFixture(TurnpikeMain.Running.start(pc, lr, quiet, quiet));
+        return new GatewayFixture(TurnpikeMain.Running.start(pc, lr, log, log));
     }
 
     static ProcessConfig withEphemeralPorts(ProcessConfig c) {
@@ -82,7 +87,7 @@ public final class GatewayFixture implements AutoCloseable {
                 t.maxHeaderBytes(), t.maxHeaders(), t.maxBodyBytes(), t.headerTimeoutMs(), t.keepaliveTimeoutMs(),
                 t.upstreamConnectTimeoutMs(), t.upstreamSendTimeoutMs(), t.upstreamReadTimeoutMs(),
                 t.upstreamPoolSize(), t.upstreamIdleTimeoutMs(), t.upstreamMaxRequests(), t.drainTimeoutMs(),
-                new ListenAddress(t.statusListen().ip(), 0), t.standaloneFile(), t.accessLog());
+                new ListenAddress(t.statusListen().ip(), 0), t.standaloneFile(), t.accessLog(), t.keyless());
         // The Admin API is off unless a test turns it on (it needs a key, and a fixed port would collide).
         AdminConfig a = c.admin();
         AdminConfig admin = new AdminConfig(false, a.adminKeys(), a.adminKeyRequired(),

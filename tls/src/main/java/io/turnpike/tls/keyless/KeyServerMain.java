@@ -32,6 +32,11 @@ public final class KeyServerMain {
         }
     }
 
+    /** Runs the CLI until the process is stopped (for {@code turnpike keyserver ...}); returns the exit code. */
+    public static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        return run(args, out, err, true);
+    }
+
     /** Runs the CLI; with {@code block} false it returns as soon as the server is up (returns it via {@link #last}). */
     static int run(String[] args, PrintStream out, PrintStream err, boolean block) throws Exception {
         String listen = null;
