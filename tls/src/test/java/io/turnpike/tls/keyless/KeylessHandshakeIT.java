@@ -203,7 +203,10 @@ class KeylessHandshakeIT {
                 assertEquals("echo:ping", jdkEcho("rsa", gw.tlsPort(), "TLSv1.3"));
 
                 ks.close();
-                waitFor(() -> !client.isConnected(), "client noticed the key server is gone");
+                // The disconnect counter, not isConnected(): the client reconnects at once after a disconnect, and
+                // that attempt (refused now) must not be confused with "still connected".
+                waitFor(() -> client.snapshot().disconnects() >= 1, "client noticed the key server is gone");
+                waitFor(() -> !client.isConnected(), "client has no connection");
                 long failuresBefore = client.snapshot().failures();
                 for (String proto : new String[] {"TLSv1.3", "TLSv1.2"}) {
                     assertThrows(IOException.class, () -> jdkEcho("rsa", gw.tlsPort(), proto));
