@@ -26,7 +26,10 @@ JMH_PARAMS=${JMH_PARAMS:-'-p routes=10000'}
 OUT=${OUT:-perf-reports/results/gate-$(date -u +%Y%m%dT%H%M%SZ)}
 RETRY=1
 BENCH=1
-COMPARE_OPTS=()
+# Time thresholds for this gate (override after `--`): on the shared 2-core CI VM the same-run yardsticks moved by
+# up to 2x between two quiet runs (RouterMatchBenchmark.stringHashMapExact: 88 ns vs 46 ns), so normalised times
+# gate at +150 % and raw times at the wide band (2x). Allocation gates exactly whatever these say.
+COMPARE_OPTS=(--time-threshold 1.5 --wide-band 1.0)
 
 usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "perf-gate: error: $*" >&2; exit 2; }
