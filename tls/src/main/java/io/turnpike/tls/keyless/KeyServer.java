@@ -58,6 +58,9 @@ public final class KeyServer implements AutoCloseable {
 
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final AtomicLong connections = new AtomicLong();
+    /** Accepted connections, closed explicitly on close(): clients must see the server go away at once. */
+    private final io.netty.channel.group.ChannelGroup children =
+            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
     private final AtomicLong handshakeFailures = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong signed = new AtomicLong();
@@ -82,6 +85,7 @@ public final class KeyServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             connections.incrementAndGet();
+                            children.add(ch);
                             ch.pipeline().addLast("tls", sslContext.newHandler(ch.alloc()));
                             KeylessCodec.addServerCodec(ch.pipeline());
                             ch.pipeline().addLast("keyless-server", handler);
@@ -125,6 +129,7 @@ public final class KeyServer implements AutoCloseable {
             return;
         }
         serverChannel.close().syncUninterruptibly();
+        children.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         shutdownResources();
     }
 
