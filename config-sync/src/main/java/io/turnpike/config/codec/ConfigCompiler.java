@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
+import org.pcollections.TreePMap;
 
 /**
  * Builds a {@link ConfigSet} from raw entries: decodes each with the {@link ResourceCodec}, rejects duplicates,
@@ -40,10 +41,12 @@ public final class ConfigCompiler {
     }
 
     /**
-     * @param memoize keep the decode result of each value between compiles, keyed by the identity of its JsonNode:
-     *                a source that re-delivers a large set after a small change (etcd) re-decodes only the changed
-     *                values. The source must not mutate a JsonNode once passed in. Not thread-safe when true: one
-     *                compiler per source thread.
+     * @param memoize for a key-value store source (etcd): keep the decode result of each value between compiles,
+     *                keyed by the identity of its JsonNode, so a source that re-delivers a large set after a small
+     *                change re-decodes only the changed values; deliver routes as a persistent map ordered by id (the
+     *                store's key order), so {@link #applyRoutes} can derive the next configuration in O(change).
+     *                The source must not mutate a JsonNode once passed in. Not thread-safe when true: one compiler
+     *                per source thread.
      */
     public ConfigCompiler(ResourceCodec codec, boolean memoize) {
         this.codec = codec;
@@ -178,7 +181,67 @@ public final class ConfigCompiler {
         if (file != null && problems.stream().allMatch(p -> file.equals(p.file()))) {
             problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
         }
-        return new CompileResult(new ConfigSet(version, routes, services, upstreams, others), problems);
+        return new CompileResult(new ConfigSet(version, memoize ? TreePMap.from(routes) : routes, services, upstreams,
+                others), problems);
+    }
+
+    /**
+     * Derives the next configuration from {@code previous} (a result of this compiler) when only routes changed: each
+     * changed route is decoded and its references checked against {@code previous}'s services, upstreams and plugin
+     * configs (unchanged by contract); everything else is shared. O(changed routes x log routes).
+     *
+     * @param changed route id -> its entry, or null when the route is gone (deleted, or its value left out earlier by
+     *                the source with a problem of its own)
+     */
+    public CompileResult applyRoutes(CompileResult previous, long version, Map<String, ConfigEntry> changed) {
+        if (!memoize) {
+            throw new IllegalStateException("applyRoutes needs a memoizing compiler (persistent route map)");
+        }
+        ConfigSet prev = previous.config();
+        TreePMap<String, Route> routes = prev.routes() instanceof TreePMap<String, Route> t ? t
+                : TreePMap.from(prev.routes());
+        List<ConfigProblem> problems = new ArrayList<>(previous.problems().size() + 1);
+        for (ConfigProblem p : previous.problems()) {
+            if (!(Resource.ROUTES.key().equals(p.resource()) && changed.containsKey(p.id()))) {
+                problems.add(p);
+            }
+        }
+        Map<String, RawResource> pluginConfigs = prev.others(Resource.PLUGIN_CONFIGS.key());
+        for (Map.Entry<String, ConfigEntry> c : changed.entrySet()) {
+            String id = c.getKey();
+            ConfigEntry e = c.getValue();
+            routes = routes.minus(id);
+            if (e == null) {
+                continue;
+            }
+            Decoded<Route> d = codec.decodeRoute(e.id(), e.value());
+            memo.put(e.value(), new Object[]{e.id(), d});
+            if (!report(e, d, problems)) {
+                continue;
+            }
+            Route r = d.value();
+            if (r.upstreamId() != null && !prev.upstreams().containsKey(r.upstreamId())) {
+                problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
+                        + r.upstreamId() + "]"));
+            } else if (r.serviceId() != null && !prev.services().containsKey(r.serviceId())) {
+                problems.add(problem(e, "service_id", "failed to fetch service info by service id ["
+                        + r.serviceId() + "]"));
+            } else if (r.pluginConfigId() != null && !pluginConfigs.containsKey(r.pluginConfigId())) {
+                problems.add(problem(e, "plugin_config_id", "failed to fetch plugin config info by plugin config id ["
+                        + r.pluginConfigId() + "]"));
+            } else {
+                routes = routes.plus(id, r);
+            }
+        }
+        return new CompileResult(new ConfigSet(version, routes, prev.services(), prev.upstreams(), prev.others()),
+                problems);
+    }
+
+    /** Forgets the memoized decode of a value that is gone (incremental mode: keeps the memo from growing). */
+    public void forget(JsonNode value) {
+        if (memoize && value != null) {
+            memo.remove(value);
+        }
     }
 
     private static String checkOtherId(Resource r, String id) {

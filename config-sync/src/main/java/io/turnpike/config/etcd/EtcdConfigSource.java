@@ -14,6 +14,7 @@ import io.turnpike.config.ConfigProblem;
 import io.turnpike.config.codec.CompileResult;
 import io.turnpike.config.codec.ConfigCompiler;
 import io.turnpike.config.codec.ConfigEntry;
+import io.turnpike.config.model.ConfigDelta;
 import io.turnpike.config.model.ConfigSet;
 import io.turnpike.config.model.Resource;
 import io.turnpike.config.source.ConfigListener;
@@ -24,6 +25,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,6 +51,13 @@ import java.util.concurrent.TimeUnit;
  * After an event batch the agent waits for a quiet window ({@code quietMs}, default 10 ms) with no new events, but
  * never longer than {@code maxDelayMs} (default 100 ms) after the first pending event, then compiles once and
  * delivers once.
+ *
+ * <h2>Incremental delivery</h2>
+ * When a burst changed only routes (the common case: controllers write routes all day), the configuration is derived
+ * from the last delivered one ({@link ConfigCompiler#applyRoutes}: only the changed values are decoded, maps are
+ * persistent and shared) and delivered with a {@link ConfigDelta} naming the changed routes, so the snapshot compiler
+ * can update its compiled form in proportion to the change. Any other change (upstreams, services, ssls, ...), and every
+ * full list, recompiles everything (changed values still decode once, through the compiler's memo).
  *
  * <h2>Faults</h2>
  * <ul>
@@ -96,6 +106,13 @@ public final class EtcdConfigSource implements ConfigSource {
     private boolean pending;
     private Set<String> reportedProblems = Set.of();
     private boolean failing;
+    /** Route keys changed since the last delivery (incremental delivery when nothing else changed). */
+    private final Set<String> changedRouteKeys = new LinkedHashSet<>();
+    /** A change other than routes (or a full list) since the last delivery: the next delivery recompiles all. */
+    private boolean changedOther = true;
+    /** The last delivery: its configuration and every problem reported with it (item-level and compile-level). */
+    private CompileResult lastResult;
+    private volatile long incrementalDeliveries;
 
     // ---- published for the status endpoint and tests ----
     private volatile Thread thread;
@@ -182,6 +199,11 @@ public final class EtcdConfigSource implements ConfigSource {
     /** Number of {@code onConfig} calls so far. */
     public long deliveries() {
         return deliveries;
+    }
+
+    /** Deliveries derived from the previous one (route-only changes), a subset of {@link #deliveries()}. */
+    public long incrementalDeliveries() {
+        return incrementalDeliveries;
     }
 
     /** Number of full lists (1 after start, +1 per compaction recovery). */
@@ -281,6 +303,7 @@ public final class EtcdConfigSource implements ConfigSource {
         }
         closeWatch();
         items.clear();
+        changedOther = true;
         for (ConfigStore.Entry e : l.entries()) {
             put(e.key(), e.value(), e.modRevision());
         }
@@ -401,13 +424,23 @@ public final class EtcdConfigSource implements ConfigSource {
                 continue;
             }
             String key = kv.getKey().toString(StandardCharsets.UTF_8);
+            boolean c;
             if (e.getEventType() == WatchEvent.EventType.DELETE) {
-                changed |= items.remove(key) != null;
+                c = remove(key);
             } else if (e.getEventType() == WatchEvent.EventType.PUT) {
-                changed |= put(key, kv.getValue().getBytes(), mod);
+                c = put(key, kv.getValue().getBytes(), mod);
             } else {
                 continue;
             }
+            if (c) {
+                KeyRef ref = KeyRef.parse(prefix, key);
+                if (ref != null && ref.consumer == null && Resource.ROUTES.key().equals(ref.resource)) {
+                    changedRouteKeys.add(key);
+                } else {
+                    changedOther = true;
+                }
+            }
+            changed |= c;
             appliedEvents++;
             rev = Math.max(rev, mod);
         }
@@ -461,11 +494,20 @@ public final class EtcdConfigSource implements ConfigSource {
     // ------------------------------------------------------------------------------------------------------------
     // State and compile
 
+    /** Applies a delete; false when the key was not held. */
+    private boolean remove(String key) {
+        Item old = items.remove(key);
+        if (old != null) {
+            compiler.forget(old.json);
+        }
+        return old != null;
+    }
+
     /** Applies a put; false when the key is not configuration (housekeeping, ignored quietly). */
     private boolean put(String key, byte[] value, long modRevision) {
         KeyRef ref = KeyRef.parse(prefix, key);
         if (ref == null) {
-            return items.remove(key) != null; // data_plane/..., plugins, directory markers
+            return remove(key); // data_plane/..., plugins, directory markers
         }
         JsonNode json = null;
         String error = ref.error;
@@ -481,8 +523,34 @@ public final class EtcdConfigSource implements ConfigSource {
                 error = "invalid JSON: " + e.getMessage();
             }
         }
-        items.put(key, new Item(key, ref, json, error, modRevision));
+        Item old = items.put(key, new Item(key, ref, json, error, modRevision));
+        if (old != null) {
+            compiler.forget(old.json);
+        }
         return true;
+    }
+
+    /** Route-only change since the last delivery: derive the configuration from it (O(change)). */
+    private void deliverRoutes(long version) {
+        Map<String, ConfigEntry> changes = new LinkedHashMap<>();
+        List<ConfigProblem> itemProblems = new ArrayList<>();
+        for (String key : changedRouteKeys) {
+            KeyRef ref = KeyRef.parse(prefix, key);
+            Item it = items.get(key);
+            if (it == null) {
+                changes.put(ref.id, null);
+            } else if (it.error != null) {
+                changes.put(ref.id, null);
+                itemProblems.add(new ConfigProblem(it.ref.resource, it.ref.id, -1, "", it.error, it.key, 0));
+            } else {
+                changes.put(ref.id, new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null));
+            }
+        }
+        CompileResult result = compiler.applyRoutes(lastResult, version, changes);
+        List<ConfigProblem> found = new ArrayList<>(result.problems());
+        found.addAll(itemProblems);
+        publish(version, new CompileResult(result.config(), found), new ConfigDelta(deliveredVersion, changes.keySet()));
+        incrementalDeliveries++;
     }
 
     private void deliver() {
@@ -491,6 +559,13 @@ public final class EtcdConfigSource implements ConfigSource {
         if (deliveries > 0 && version <= deliveredVersion) {
             return; // nothing newer (a re-list that found no change): versions only grow
         }
+        if (!changedOther && lastResult != null && !changedRouteKeys.isEmpty()) {
+            deliverRoutes(version);
+            changedRouteKeys.clear();
+            return;
+        }
+        changedRouteKeys.clear();
+        changedOther = false;
         List<ConfigProblem> found = new ArrayList<>();
         Map<String, ObjectNode> credentialsByConsumer = new TreeMap<>();
         List<Item> credentialItems = new ArrayList<>();
@@ -536,7 +611,12 @@ public final class EtcdConfigSource implements ConfigSource {
         }
         CompileResult result = compiler.compile(version, entries);
         found.addAll(result.problems());
+        publish(version, new CompileResult(result.config(), found), null);
+    }
 
+    /** Reports new problems, then hands the configuration to the listener. */
+    private void publish(long version, CompileResult result, ConfigDelta delta) {
+        List<ConfigProblem> found = result.problems();
         Set<String> now = new HashSet<>();
         List<ConfigProblem> fresh = new ArrayList<>();
         for (ConfigProblem p : found) {
@@ -548,13 +628,14 @@ public final class EtcdConfigSource implements ConfigSource {
             }
         }
         reportedProblems = now;
-        problems = List.copyOf(found);
+        problems = found;
         rejectedCount = found.size();
+        lastResult = result;
         try {
             if (!fresh.isEmpty()) {
                 listener.onRejected(fresh);
             }
-            listener.onConfig(result.config());
+            listener.onConfig(result.config(), delta);
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "config listener failed on version " + version, e);
         }

@@ -1,6 +1,7 @@
 package io.turnpike.config.source;
 
 import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.model.ConfigDelta;
 import io.turnpike.config.model.ConfigSet;
 import java.util.List;
 
@@ -12,6 +13,14 @@ public interface ConfigListener {
 
     /** A complete, valid configuration, newer than any delivered before. */
     void onConfig(ConfigSet config);
+
+    /**
+     * A complete, valid configuration and, when the source knows it, what changed since the configuration of
+     * {@code delta.fromVersion()} (null: unknown, treat {@code config} as new). The default ignores the delta.
+     */
+    default void onConfig(ConfigSet config, ConfigDelta delta) {
+        onConfig(config);
+    }
 
     /** A configuration was refused (the file is invalid); the previous one, if any, stays in force. */
     void onRejected(List<ConfigProblem> problems);

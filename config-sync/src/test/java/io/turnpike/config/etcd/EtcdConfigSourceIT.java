@@ -59,7 +59,7 @@ class EtcdConfigSourceIT {
     }
 
     /** Records deliveries; checks the thread and that versions only grow. */
-    static final class Recorder implements ConfigListener {
+    static class Recorder implements ConfigListener {
         final List<ConfigSet> configs = new CopyOnWriteArrayList<>();
         final List<ConfigProblem> rejected = new CopyOnWriteArrayList<>();
         final List<String> violations = new CopyOnWriteArrayList<>();
@@ -252,6 +252,76 @@ class EtcdConfigSourceIT {
             awaitTrue(() -> src.lastRevision() >= hk, "heartbeat seen");
             Thread.sleep(200);
             assertEquals(d, src.deliveries());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    /**
+     * Route-only bursts are delivered incrementally (with a delta naming the changed routes) and end in exactly the
+     * configuration a fresh full list compiles: same routes, same values, same problems.
+     */
+    @Test
+    void routeOnlyChangesAreDeliveredIncrementallyAndMatchAFullCompile() throws Exception {
+        String p = "/t-incremental";
+        put(writer, p + "/upstreams/u1", "{\"nodes\":{\"127.0.0.1:1980\":1}}");
+        for (int i = 0; i < 40; i++) {
+            put(writer, p + "/routes/r" + i, route("/r" + i));
+        }
+        List<io.turnpike.config.model.ConfigDelta> deltas = new CopyOnWriteArrayList<>();
+        Recorder rec = new Recorder() {
+            @Override
+            public void onConfig(ConfigSet config, io.turnpike.config.model.ConfigDelta delta) {
+                if (delta != null) {
+                    deltas.add(delta);
+                    if (last() != null && delta.fromVersion() != last().version()) {
+                        violations.add("delta from " + delta.fromVersion() + " after " + last().version());
+                    }
+                }
+                onConfig(config);
+            }
+        };
+        java.util.Random rnd = new java.util.Random(42);
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            awaitTrue(src::isConnected, "connected");
+            long last = 0;
+            for (int round = 0; round < 30; round++) {
+                for (int k = 0; k < 1 + rnd.nextInt(4); k++) {
+                    String key = p + "/routes/r" + rnd.nextInt(50);
+                    switch (rnd.nextInt(6)) {
+                        case 0 -> { writer.delete(key); last = writer.revision(); }
+                        case 1 -> last = put(writer, key, "{bad json");
+                        case 2 -> last = put(writer, key, "{\"uri\":\"/ref\",\"upstream_id\":\""
+                                + (rnd.nextBoolean() ? "u1" : "missing") + "\"}");
+                        case 3 -> last = put(writer, key, "{\"uri\":42}");
+                        default -> last = put(writer, key, route("/v" + round + "/" + k));
+                    }
+                }
+                long target = last;
+                rec.await(x -> x.version() >= target, "round " + round);
+            }
+            assertTrue(src.incrementalDeliveries() > 0, "incremental deliveries: " + src.incrementalDeliveries());
+            assertFalse(deltas.isEmpty());
+            ConfigSet inc = rec.last();
+            Recorder fresh = new Recorder();
+            try (EtcdConfigStore store2 = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+                 EtcdConfigSource full = new EtcdConfigSource(store2)) {
+                full.start(fresh);
+                assertTrue(full.awaitFirstDelivery(20, TimeUnit.SECONDS));
+                ConfigSet f = fresh.configs.get(0);
+                assertEquals(f.version(), inc.version());
+                assertEquals(new ArrayList<>(f.routes().keySet()), new ArrayList<>(inc.routes().keySet()));
+                for (String id : f.routes().keySet()) {
+                    assertEquals(f.routes().get(id).raw(), inc.routes().get(id).raw(), id);
+                    assertEquals(f.routes().get(id).uris(), inc.routes().get(id).uris(), id);
+                }
+                java.util.function.Function<List<ConfigProblem>, List<String>> render = ps -> ps.stream()
+                        .map(ConfigProblem::render).sorted().toList();
+                assertEquals(render.apply(full.problems()), render.apply(src.problems()));
+                assertEquals(full.rejectedCount(), src.rejectedCount());
+            }
             assertTrue(rec.violations.isEmpty(), rec.violations.toString());
         }
     }

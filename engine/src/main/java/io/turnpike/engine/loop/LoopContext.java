@@ -78,17 +78,36 @@ public final class LoopContext {
     /**
      * Applies a new snapshot on this loop (runs on the loop). Pools of nodes that remain configured are kept, with
      * their idle connections; pools of removed nodes are retired. Requests in flight keep the snapshot they pinned.
+     * An incremental snapshot derived from the one this loop serves ({@link Snapshot#baseVersion}) updates only the
+     * balancers of its changed slots and the pools of its changed node indexes (balancer state of unchanged targets,
+     * such as the round-robin position, carries over); any other snapshot is applied whole.
      */
     @SuppressWarnings({"rawtypes", "unchecked"})
     public void apply(Snapshot next) {
         assert eventLoop.inEventLoop();
+        if (snapshot != null && next.baseVersion >= 0 && next.baseVersion == snapshot.version) {
+            applyChanges(next);
+        } else {
+            applyWhole(next);
+        }
+        this.snapshot = next;
+        this.appliedVersion = next.version;
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private void applyWhole(Snapshot next) {
         Balancer[] b = new Balancer[next.targets.length];
         for (UpstreamTarget t : next.targets) {
-            b[t.slot] = t.balancer.newBalancer();
+            if (t != null) {
+                b[t.slot] = t.balancer.newBalancer();
+            }
         }
         NodePool[] p = new NodePool[next.nodes.length];
         Map<String, NodePool<?>> keep = new HashMap<>();
         for (NodeAddress n : next.nodes) {
+            if (n == null) {
+                continue;
+            }
             NodePool<?> pool = poolsByKey.get(n.poolKey);
             if (pool == null) {
                 pool = new NodePool<>(n.poolKey, settings.upstreamPoolSize());
@@ -104,14 +123,67 @@ public final class LoopContext {
         poolsByKey.clear();
         poolsByKey.putAll(keep);
         for (UpstreamTarget t : next.targets) {
-            for (NodeAddress n : t.nodes) {
-                p[n.index].maxIdle(t.poolSize);
+            if (t != null) {
+                for (NodeAddress n : t.nodes) {
+                    p[n.index].maxIdle(t.poolSize);
+                }
             }
         }
         this.balancers = b;
         this.pools = p;
-        this.snapshot = next;
-        this.appliedVersion = next.version;
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private void applyChanges(Snapshot next) {
+        // The arrays are this loop's own (never shared): update in place, growing when the tables grew.
+        if (balancers.length != next.targets.length) {
+            balancers = java.util.Arrays.copyOf(balancers, next.targets.length);
+        }
+        if (pools.length != next.nodes.length) {
+            NodePool[] grown = java.util.Arrays.copyOf(pools, next.nodes.length);
+            for (int i = next.nodes.length; i < pools.length; i++) {
+                retire(pools[i]);
+            }
+            pools = grown;
+        }
+        for (int i : next.changedNodes) {
+            if (i >= pools.length) {
+                continue;
+            }
+            NodeAddress n = next.nodes[i];
+            NodePool old = pools[i];
+            if (n == null) {
+                retire(old);
+                pools[i] = null;
+            } else if (old == null || !old.key.equals(n.poolKey)) {
+                retire(old);
+                NodePool<?> pool = poolsByKey.get(n.poolKey);
+                if (pool == null) {
+                    pool = new NodePool<>(n.poolKey, settings.upstreamPoolSize());
+                    poolsByKey.put(n.poolKey, pool);
+                }
+                pools[i] = pool;
+            }
+        }
+        for (int slot : next.changedSlots) {
+            if (slot >= balancers.length) {
+                continue;
+            }
+            UpstreamTarget t = next.targets[slot];
+            balancers[slot] = t == null ? null : t.balancer.newBalancer();
+            if (t != null) {
+                for (NodeAddress n : t.nodes) {
+                    pools[n.index].maxIdle(t.poolSize);
+                }
+            }
+        }
+    }
+
+    private void retire(NodePool<?> pool) {
+        if (pool != null && poolsByKey.get(pool.key) == pool) {
+            poolsByKey.remove(pool.key);
+            pool.retire();
+        }
     }
 
     /**

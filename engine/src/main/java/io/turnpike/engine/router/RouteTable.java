@@ -33,6 +33,24 @@ public final class RouteTable {
         this.size = size;
     }
 
+    /** TEMPORARY placeholder until the persistent router lands: callers fall back to a full build. */
+    public RouteTable with(java.util.Collection<CompiledRoute> removed, java.util.Collection<CompiledRoute> added) {
+        java.util.Set<CompiledRoute> gone = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        gone.addAll(removed);
+        Builder b = new Builder();
+        for (CompiledRoute r : all) {
+            if (!gone.contains(r)) {
+                b.add(r);
+            }
+        }
+        for (CompiledRoute r : added) {
+            b.add(r);
+        }
+        return b.build();
+    }
+
+    private java.util.List<CompiledRoute> all = java.util.List.of();
+
     /** Number of (route, uri) pairs. */
     public int size() {
         return size;
@@ -136,7 +154,10 @@ public final class RouteTable {
         private int size;
 
         /** Adds every uri of the route, under each of its hosts (or in the host-less tree when it has none). */
+        private final java.util.List<CompiledRoute> all = new java.util.ArrayList<>();
+
         public Builder add(CompiledRoute route) {
+            all.add(route);
             for (String uri : route.uris()) {
                 add(uri, route);
             }
@@ -159,7 +180,9 @@ public final class RouteTable {
         }
 
         public RouteTable build() {
-            return new RouteTable(hosts.isEmpty() ? null : hosts.build(), anyHost.build(), size);
+            RouteTable t = new RouteTable(hosts.isEmpty() ? null : hosts.build(), anyHost.build(), size);
+            t.all = all;
+            return t;
         }
     }
 }

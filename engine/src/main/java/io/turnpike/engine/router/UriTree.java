@@ -39,7 +39,8 @@ final class UriTree {
 
     static final Comparator<Entry> ORDER = Comparator.comparingInt((Entry e) -> -e.route.priority)
             .thenComparingInt(e -> -e.uriLength)
-            .thenComparingInt(e -> e.route.order);
+            .thenComparingInt(e -> e.route.order)
+            .thenComparing(e -> e.route.id);
 
     private final byte[][] exactKeys;
     private final Entry[][] exactValues;

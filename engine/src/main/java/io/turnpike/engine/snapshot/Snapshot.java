@@ -13,14 +13,23 @@ import io.turnpike.tls.TlsTable;
 public final class Snapshot {
     public final long version;
     public final RouteTable routes;
-    /** Indexed by {@link UpstreamTarget#slot}. */
+    /** Indexed by {@link UpstreamTarget#slot}; null at free slots. */
     public final UpstreamTarget[] targets;
-    /** Distinct nodes, indexed by {@link NodeAddress#index}. */
+    /** Distinct nodes (one per pool), indexed by {@link NodeAddress#index}; null at free indexes. */
     public final NodeAddress[] nodes;
     /** SNI → server context for the HTTPS listeners; released by the publisher once a successor is applied. */
     public final TlsTable tls;
     /** Client contexts of the https upstreams; released by the publisher once a successor is applied. */
     public final UpstreamTls.Contexts upstreamTls;
+    /**
+     * For an incremental snapshot: the version it was derived from, else -1. A loop that serves that version applies
+     * only {@link #changedSlots} and {@link #changedNodes}; any other loop applies the whole snapshot.
+     */
+    public final long baseVersion;
+    /** Target slots that differ from the base snapshot (a new target, or null where one was freed). */
+    public final int[] changedSlots;
+    /** Node indexes that differ from the base snapshot. */
+    public final int[] changedNodes;
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes) {
         this(version, routes, targets, nodes, TlsTable.EMPTY);
@@ -32,6 +41,18 @@ public final class Snapshot {
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls,
                     UpstreamTls.Contexts upstreamTls) {
+        this(version, routes, targets, nodes, tls, upstreamTls, -1, null, null);
+    }
+
+    /**
+     * @param targets indexed by slot; may hold nulls (freed slots) in an incremental snapshot
+     * @param nodes   indexed by node index; may hold nulls (freed indexes) in an incremental snapshot
+     */
+    public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls,
+                    UpstreamTls.Contexts upstreamTls, long baseVersion, int[] changedSlots, int[] changedNodes) {
+        this.baseVersion = baseVersion;
+        this.changedSlots = changedSlots;
+        this.changedNodes = changedNodes;
         this.upstreamTls = upstreamTls;
         this.version = version;
         this.routes = routes;

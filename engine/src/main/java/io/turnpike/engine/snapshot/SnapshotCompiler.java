@@ -1,5 +1,6 @@
 package io.turnpike.engine.snapshot;
 
+import io.turnpike.config.model.ConfigDelta;
 import io.turnpike.config.model.ConfigSet;
 import io.turnpike.config.model.KeepalivePool;
 import io.turnpike.config.model.Route;
@@ -24,7 +25,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.SortedMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +39,24 @@ import java.util.Map;
  * Compiles a validated {@link ConfigSet} into a {@link Snapshot}. Runs off the request path (startup, or the
  * config-sync thread). Node host names are resolved here, once, so no event loop ever blocks on DNS; a name that
  * does not resolve leaves that node out (reported by the returned warnings).
+ *
+ * <h2>Incremental compiles</h2>
+ * The compiler keeps the compiled form of its last result: the compiled route of every route id, each upstream's
+ * target with the number of routes using it, each node (pool key) with the number of targets using it, and the free
+ * slots of the target and node tables. Given a {@link ConfigDelta} from the configuration it compiled last (the etcd
+ * source sends one when only routes changed), it derives the next snapshot in proportion to the change: changed routes
+ * are compiled and swapped in the router ({@link RouteTable#with}), targets and nodes no route uses any more are freed
+ * (their slot and index reused later), the target and node tables are copied once (a few hundred KB at 50,000 routes)
+ * and the TLS tables are shared. The snapshot records its base version and the changed slots and node indexes, so each
+ * loop updates its balancers and pools for those only ({@code LoopContext.apply}). Anything else (a delta that does
+ * not start at the last compile, a route with an {@code https} upstream, a failure) falls back to a full compile,
+ * which rebuilds this state.
+ *
+ * <p>Route order: routes of a key-ordered source (the etcd source's route map is a {@link SortedMap}) all get
+ * {@code order} 0, so equal candidates fall back to the id order, which is the key order; other sources' routes keep
+ * their position (file order).
+ *
+ * <p>Not thread-safe: one caller (the config-sync thread, or main at startup).
  */
 public final class SnapshotCompiler {
     private final EngineSettings settings;
@@ -52,33 +74,118 @@ public final class SnapshotCompiler {
         this.tls = tls;
     }
 
-    /**
-     * Route conditions of the previous compile, by Route identity: a config source that keeps unchanged routes as the
-     * same objects (the etcd source's memoizing decoder does) gets them back without recompiling. Valid while the
-     * hosts list (a service's, when inherited) is the same object too.
-     */
-    private IdentityHashMap<Route, Object[]> conditionsMemo = new IdentityHashMap<>();
     /** Host name resolutions of the current compile: one lookup per distinct host, not one per node entry. */
     private final Map<String, InetAddress> resolved = new HashMap<>();
 
-    public Snapshot compile(ConfigSet config, List<String> warnings) {
-        resolved.clear();
-        IdentityHashMap<Route, Object[]> nextMemo = new IdentityHashMap<>();
-        try {
-            return compile0(config, warnings, nextMemo);
-        } finally {
-            conditionsMemo = nextMemo;
-            resolved.clear();
+    // ---- the compiled form of the last result (see the class comment)
+    private Snapshot last;
+    private ConfigSet lastConfig;
+    private final Map<String, RouteState> routeStates = new HashMap<>();
+    private final IdentityHashMap<Upstream, TargetRef> targetRefs = new IdentityHashMap<>();
+    private final Map<String, NodeRef> nodeRefs = new HashMap<>();
+    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
+    private final ArrayDeque<Integer> freeNodes = new ArrayDeque<>();
+    private long incrementalCompiles;
+    /** Upstreams left out in the compile in progress (each reported once, its routes skipped). */
+    private final IdentityHashMap<Upstream, Boolean> rejectedUpstreams = new IdentityHashMap<>();
+
+    // ---- working tables of the compile in progress
+    private UpstreamTarget[] wTargets;
+    private int targetCount;
+    private NodeAddress[] wNodes;
+    private int nodeCount;
+    private IntList changedSlots;
+    private IntList changedNodes;
+
+    private record RouteState(CompiledRoute compiled, Upstream upstream) {
+    }
+
+    private static final class TargetRef {
+        final UpstreamTarget target;
+        int routes;
+
+        TargetRef(UpstreamTarget target) {
+            this.target = target;
         }
     }
 
-    private Snapshot compile0(ConfigSet config, List<String> warnings, IdentityHashMap<Route, Object[]> nextMemo) {
-        Map<Upstream, UpstreamTarget> targets = new IdentityHashMap<>();
-        Map<Upstream, Boolean> rejected = new IdentityHashMap<>();
+    private static final class NodeRef {
+        final NodeAddress node;
+        int targets;
+
+        NodeRef(NodeAddress node) {
+            this.node = node;
+        }
+    }
+
+    /** Compiles {@code config} whole. */
+    public Snapshot compile(ConfigSet config, List<String> warnings) {
+        return compile(config, null, warnings);
+    }
+
+    /**
+     * Compiles {@code config}, incrementally when {@code delta} (may be null) starts at the configuration this compiler
+     * compiled last, else whole.
+     */
+    public Snapshot compile(ConfigSet config, ConfigDelta delta, List<String> warnings) {
+        if (delta != null && last != null && lastConfig != null && delta.fromVersion() == lastConfig.version()
+                && keyOrdered(config) && keyOrdered(lastConfig)) {
+            List<String> w = new ArrayList<>();
+            Snapshot s = null;
+            try {
+                s = incremental(config, delta, w);
+            } catch (RuntimeException e) {
+                w.add("incremental compile failed (" + e + "), compiling everything");
+                s = null;
+            }
+            if (s != null) {
+                warnings.addAll(w);
+                last = s;
+                lastConfig = config;
+                incrementalCompiles++;
+                return s;
+            }
+        }
+        Snapshot s;
+        try {
+            s = full(config, warnings);
+        } catch (RuntimeException | Error e) {
+            last = null;
+            lastConfig = null;
+            throw e;
+        } finally {
+            resolved.clear();
+        }
+        last = s;
+        lastConfig = config;
+        return s;
+    }
+
+    /** Compiles that took the incremental path so far (for tests and the status endpoint). */
+    public long incrementalCompiles() {
+        return incrementalCompiles;
+    }
+
+    private static boolean keyOrdered(ConfigSet config) {
+        return config.routes() instanceof SortedMap;
+    }
+
+    private Snapshot full(ConfigSet config, List<String> warnings) {
+        routeStates.clear();
+        targetRefs.clear();
+        nodeRefs.clear();
+        freeSlots.clear();
+        freeNodes.clear();
+        wTargets = new UpstreamTarget[16];
+        targetCount = 0;
+        wNodes = new NodeAddress[16];
+        nodeCount = 0;
+        changedSlots = null;
+        changedNodes = null;
+        rejectedUpstreams.clear();
         upstreamTls.begin(config);
-        List<UpstreamTarget> targetList = new ArrayList<>();
-        Map<String, NodeAddress> nodes = new LinkedHashMap<>();
         RouteTable.Builder routes = new RouteTable.Builder();
+        boolean keyOrdered = keyOrdered(config);
         int order = 0;
         for (Route route : config.routes().values()) {
             if (!route.enabled()) {
@@ -89,53 +196,163 @@ public final class SnapshotCompiler {
                 warnings.add("route " + route.id() + ": no upstream, skipped");
                 continue;
             }
-            List<String> hosts = route.hosts();
-            if (hosts.isEmpty() && route.serviceId() != null) {
-                Service s = config.services().get(route.serviceId());
-                if (s != null) {
-                    hosts = s.hosts();
-                }
+            CompiledRoute compiled = compileRoute(config, route, upstream, keyOrdered ? 0 : order, warnings);
+            if (compiled == null) {
+                continue;
             }
-            // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
-            RouteConditions conditions;
-            Object[] memo = conditionsMemo.get(route);
-            if (memo != null && memo[0] == hosts) {
-                conditions = (RouteConditions) memo[1];
-            } else {
-                try {
-                    conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
-                            route.vars());
-                } catch (IllegalArgumentException e) {
-                    warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
-                    continue;
-                }
-            }
-            nextMemo.put(route, new Object[]{hosts, conditions});
-            UpstreamTarget target = targets.get(upstream);
-            if (target == null) {
-                if (rejected.containsKey(upstream)) {
-                    warnings.add("route " + route.id() + ": its upstream was left out, skipped");
-                    continue;
-                }
-                target = compileUpstream(upstream, route, targetList.size(), nodes, warnings);
-                if (target == null) {
-                    rejected.put(upstream, Boolean.TRUE);
-                    warnings.add("route " + route.id() + ": its upstream was left out, skipped");
-                    continue;
-                }
-                targets.put(upstream, target);
-                targetList.add(target);
-            }
-            routes.add(new CompiledRoute(route.id(), conditions, route.priority(), target, order++));
+            order++;
+            routes.add(compiled);
         }
-        return new Snapshot(config.version(), routes.build(), targetList.toArray(new UpstreamTarget[0]),
-                nodes.values().toArray(new NodeAddress[0]),
+        return new Snapshot(config.version(), routes.build(), Arrays.copyOf(wTargets, targetCount),
+                Arrays.copyOf(wNodes, nodeCount),
                 tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings), upstreamTls.finish());
     }
 
-    /** The upstream's target; null when it is left out (an unusable {@code tls}, reported in {@code warnings}). */
-    private UpstreamTarget compileUpstream(Upstream u, Route route, int slot, Map<String, NodeAddress> nodes,
-                                           List<String> warnings) {
+    /** Null when the delta cannot be applied incrementally (then nothing of this compiler's state was changed). */
+    private Snapshot incremental(ConfigSet config, ConfigDelta delta, List<String> warnings) {
+        // Routes whose upstream is https need the TLS compiler's begin/finish cycle: compile whole.
+        for (String id : delta.routeIds()) {
+            RouteState old = routeStates.get(id);
+            if (old != null && old.compiled.upstream.tls != null) {
+                return null;
+            }
+            Route r = config.routes().get(id);
+            Upstream u = r == null ? null : config.upstreamOf(r);
+            if (u != null && "https".equals(u.scheme())) {
+                return null;
+            }
+        }
+        Snapshot base = last;
+        wTargets = base.targets.clone();
+        targetCount = base.targets.length;
+        wNodes = base.nodes.clone();
+        nodeCount = base.nodes.length;
+        changedSlots = new IntList();
+        changedNodes = new IntList();
+        List<CompiledRoute> added = new ArrayList<>();
+        List<CompiledRoute> removed = new ArrayList<>();
+        List<RouteState> replaced = new ArrayList<>();
+        try {
+            // Adds first, removals after: a target or node shared by the old and the new version is kept.
+            for (String id : delta.routeIds()) {
+                RouteState old = routeStates.remove(id);
+                if (old != null) {
+                    replaced.add(old);
+                    removed.add(old.compiled);
+                }
+                Route route = config.routes().get(id);
+                if (route == null || !route.enabled()) {
+                    continue;
+                }
+                Upstream upstream = config.upstreamOf(route);
+                if (upstream == null) {
+                    warnings.add("route " + route.id() + ": no upstream, skipped");
+                    continue;
+                }
+                CompiledRoute compiled = compileRoute(config, route, upstream, 0, warnings);
+                if (compiled != null) {
+                    added.add(compiled);
+                }
+            }
+            for (RouteState old : replaced) {
+                unref(old.upstream);
+            }
+        } finally {
+            resolved.clear();
+            rejectedUpstreams.clear();
+        }
+        UpstreamTarget[] targets = targetCount == wTargets.length ? wTargets : Arrays.copyOf(wTargets, targetCount);
+        NodeAddress[] nodes = nodeCount == wNodes.length ? wNodes : Arrays.copyOf(wNodes, nodeCount);
+        return new Snapshot(config.version(), base.routes.with(removed, added), targets, nodes, base.tls,
+                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray());
+    }
+
+    /**
+     * Compiles one route against its (resolved) upstream and records it; null when it is left out (reported in
+     * {@code warnings}).
+     */
+    private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,
+                                       List<String> warnings) {
+        List<String> hosts = route.hosts();
+        if (hosts.isEmpty() && route.serviceId() != null) {
+            Service s = config.services().get(route.serviceId());
+            if (s != null) {
+                hosts = s.hosts();
+            }
+        }
+        // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
+        RouteConditions conditions;
+        try {
+            conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
+                    route.vars());
+        } catch (IllegalArgumentException e) {
+            warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
+            return null;
+        }
+        TargetRef ref = targetRefs.get(upstream);
+        if (ref == null) {
+            UpstreamTarget target = rejectedUpstreams.containsKey(upstream) ? null
+                    : compileUpstream(upstream, route, warnings);
+            if (target == null) {
+                rejectedUpstreams.put(upstream, Boolean.TRUE);
+                warnings.add("route " + route.id() + ": its upstream was left out, skipped");
+                return null;
+            }
+            ref = new TargetRef(target);
+            targetRefs.put(upstream, ref);
+        }
+        ref.routes++;
+        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order);
+        routeStates.put(route.id(), new RouteState(compiled, upstream));
+        return compiled;
+    }
+
+    /** One route fewer uses {@code upstream}: frees its target, and nodes only it used, at zero. */
+    private void unref(Upstream upstream) {
+        TargetRef ref = targetRefs.get(upstream);
+        if (ref == null || --ref.routes > 0) {
+            return;
+        }
+        targetRefs.remove(upstream);
+        int slot = ref.target.slot;
+        wTargets[slot] = null;
+        changedSlots.add(slot);
+        freeSlots.push(slot);
+        for (NodeAddress n : ref.target.nodes) {
+            NodeRef nr = nodeRefs.get(n.poolKey);
+            if (nr != null && --nr.targets == 0) {
+                nodeRefs.remove(n.poolKey);
+                wNodes[nr.node.index] = null;
+                changedNodes.add(nr.node.index);
+                freeNodes.push(nr.node.index);
+            }
+        }
+    }
+
+    private int allocSlot() {
+        Integer free = freeSlots.poll();
+        if (free != null) {
+            return free;
+        }
+        if (targetCount == wTargets.length) {
+            wTargets = Arrays.copyOf(wTargets, Math.max(16, targetCount * 2));
+        }
+        return targetCount++;
+    }
+
+    private int allocNodeIndex() {
+        Integer free = freeNodes.poll();
+        if (free != null) {
+            return free;
+        }
+        if (nodeCount == wNodes.length) {
+            wNodes = Arrays.copyOf(wNodes, Math.max(16, nodeCount * 2));
+        }
+        return nodeCount++;
+    }
+
+    /** The upstream's target, in a newly allocated slot; null when it is left out (reported in {@code warnings}). */
+    private UpstreamTarget compileUpstream(Upstream u, Route route, List<String> warnings) {
         UpstreamTls tlsConfig;
         try {
             tlsConfig = upstreamTls.resolve(u);
@@ -165,9 +382,10 @@ public final class SnapshotCompiler {
                 continue;
             }
             seen.add(key);
-            NodeAddress existing = nodes.get(poolKey);
-            if (existing != null && existing.weight == n.weight()) {
-                list.add(existing);
+            NodeRef existing = nodeRefs.get(poolKey);
+            if (existing != null && existing.node.weight == n.weight()) {
+                existing.targets++;
+                list.add(existing.node);
                 continue;
             }
             InetSocketAddress address;
@@ -187,13 +405,23 @@ public final class SnapshotCompiler {
                         + ": node " + key + " does not resolve, left out");
                 continue;
             }
-            // One NodeAddress (one pool) per "host:port"; weights are per upstream, so a node shared by upstreams
-            // with different weights gets its own entry pointing at the same pool key.
-            int index = existing != null ? existing.index : nodes.size();
+            // One NodeAddress (one pool) per pool key; weights are per upstream, so a node shared by upstreams
+            // with different weights gets its own entry pointing at the same pool (the same index).
+            if (existing != null) {
+                existing.targets++;
+                list.add(new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
+                        existing.node.index, poolKey));
+                continue;
+            }
+            int index = allocNodeIndex();
             NodeAddress node = new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
-                    existing != null ? existing.index : index, poolKey);
-            if (existing == null) {
-                nodes.put(poolKey, node);
+                    index, poolKey);
+            NodeRef nr = new NodeRef(node);
+            nr.targets = 1;
+            nodeRefs.put(poolKey, nr);
+            wNodes[index] = node;
+            if (changedNodes != null) {
+                changedNodes.add(index);
             }
             list.add(node);
         }
@@ -217,11 +445,34 @@ public final class SnapshotCompiler {
         for (String w : balancerWarnings) {
             warnings.add("upstream " + uid + ": " + w);
         }
-        return new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, poolSize, idleNs,
-                maxRequests, balancer, u.effectiveRetries(), tlsConfig);
+        int slot = allocSlot();
+        UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, poolSize,
+                idleNs, maxRequests, balancer, u.effectiveRetries(), tlsConfig);
+        wTargets[slot] = target;
+        if (changedSlots != null) {
+            changedSlots.add(slot);
+        }
+        return target;
     }
 
     static int methodMask(List<String> methods) {
         return RouteConditions.methodMask(methods);
+    }
+
+    /** A growable int list (changed slots and node indexes of one incremental compile). */
+    private static final class IntList {
+        private int[] a = new int[8];
+        private int n;
+
+        void add(int v) {
+            if (n == a.length) {
+                a = Arrays.copyOf(a, n * 2);
+            }
+            a[n++] = v;
+        }
+
+        int[] toArray() {
+            return Arrays.copyOf(a, n);
+        }
     }
 }

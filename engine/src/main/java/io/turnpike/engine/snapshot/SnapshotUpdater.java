@@ -1,6 +1,7 @@
 package io.turnpike.engine.snapshot;
 
 import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.model.ConfigDelta;
 import io.turnpike.config.model.ConfigSet;
 import io.turnpike.config.source.ConfigListener;
 
@@ -32,9 +33,14 @@ public final class SnapshotUpdater implements ConfigListener {
 
     @Override
     public void onConfig(ConfigSet config) {
+        onConfig(config, null);
+    }
+
+    @Override
+    public void onConfig(ConfigSet config, ConfigDelta delta) {
         long t0 = System.nanoTime();
         List<String> warnings = new ArrayList<>();
-        Snapshot snapshot = compiler.compile(config, warnings);
+        Snapshot snapshot = compiler.compile(config, delta, warnings);
         long compiledNs = System.nanoTime() - t0;
         for (String w : warnings) {
             log.println("warning: " + w);
@@ -48,8 +54,9 @@ public final class SnapshotUpdater implements ConfigListener {
         current = config;
         applied++;
         if (applied > 1) {
-            log.printf("turnpike: snapshot %d (%d routes) compiled in %.1f ms, applied on all loops in %.1f ms%n",
-                    snapshot.version, snapshot.routes.size(), compiledNs / 1e6, (System.nanoTime() - t0) / 1e6);
+            log.printf("turnpike: snapshot %d (%d routes) compiled%s in %.1f ms, applied on all loops in %.1f ms%n",
+                    snapshot.version, snapshot.routes.size(), snapshot.baseVersion >= 0 ? " (incremental)" : "",
+                    compiledNs / 1e6, (System.nanoTime() - t0) / 1e6);
         }
         log.flush();
     }

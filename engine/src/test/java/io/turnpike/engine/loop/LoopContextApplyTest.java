@@ -1,0 +1,130 @@
+package io.turnpike.engine.loop;
+
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.turnpike.engine.router.RouteTable;
+import io.turnpike.engine.snapshot.Snapshot;
+import io.turnpike.engine.upstream.Balancer;
+import io.turnpike.engine.upstream.Balancers;
+import io.turnpike.engine.upstream.NodeAddress;
+import io.turnpike.engine.upstream.NodePool;
+import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.tls.TlsTable;
+import io.turnpike.engine.upstream.UpstreamTls;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link LoopContext#apply}: a snapshot derived from the one the loop serves updates only its changed slots and node
+ * indexes (unchanged balancers keep their state, unchanged pools their connections); anything else applies whole.
+ */
+class LoopContextApplyTest {
+    private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoop loop = group.next();
+    private final LoopContext ctx = new LoopContext(0, loop, EngineSettings.defaults(), NioSocketChannel.class,
+            PooledByteBufAllocator.DEFAULT);
+    private final RouteTable emptyRoutes = new RouteTable.Builder().build();
+
+    @AfterEach
+    void down() throws Exception {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private static NodeAddress node(int port, int index) {
+        String key = "127.0.0.1:" + port;
+        return new NodeAddress(key, new InetSocketAddress("127.0.0.1", port), key.getBytes(StandardCharsets.US_ASCII),
+                1, index);
+    }
+
+    private static UpstreamTarget target(String id, int slot, NodeAddress... nodes) {
+        return new UpstreamTarget(id, slot, nodes, UpstreamTarget.PASS_HOST_PASS, null, 1000, 1_000_000_000L, 4,
+                1_000_000_000L, 100, Balancers.compile("roundrobin", nodes, null, null, null), 0);
+    }
+
+    private Snapshot snapshot(long version, UpstreamTarget[] targets, NodeAddress[] nodes, long base, int[] slots,
+                              int[] indexes) {
+        return new Snapshot(version, emptyRoutes, targets, nodes, TlsTable.EMPTY, UpstreamTls.Contexts.EMPTY, base,
+                slots, indexes);
+    }
+
+    private <T> T onLoop(Callable<T> c) throws Exception {
+        return loop.submit(c).get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void incrementalSnapshotTouchesOnlyChangedSlotsAndNodes() throws Exception {
+        NodeAddress n0 = node(1980, 0);
+        NodeAddress n1 = node(1981, 1);
+        UpstreamTarget a = target("a", 0, n0);
+        UpstreamTarget b = target("b", 1, n1);
+        Snapshot s1 = snapshot(1, new UpstreamTarget[]{a, b}, new NodeAddress[]{n0, n1}, -1, null, null);
+        onLoop(() -> {
+            ctx.apply(s1);
+            return null;
+        });
+        Balancer balA = onLoop(() -> ctx.balancer(a));
+        Balancer balB = onLoop(() -> ctx.balancer(b));
+        NodePool<?> pool0 = onLoop(() -> ctx.pool(n0));
+        NodePool<?> pool1 = onLoop(() -> ctx.pool(n1));
+
+        // v2 from v1: b freed (and its node 1), c added in a new slot 2 on a new node at index 2.
+        NodeAddress n2 = node(1982, 2);
+        UpstreamTarget c = target("c", 2, n2);
+        Snapshot s2 = snapshot(2, new UpstreamTarget[]{a, null, c}, new NodeAddress[]{n0, null, n2}, 1,
+                new int[]{1, 2}, new int[]{1, 2});
+        onLoop(() -> {
+            ctx.apply(s2);
+            return null;
+        });
+        assertSame(balA, onLoop(() -> ctx.balancer(a)), "unchanged target keeps its balancer (and its state)");
+        assertSame(pool0, onLoop(() -> ctx.pool(n0)), "unchanged node keeps its pool");
+        assertNotNull(onLoop(() -> ctx.balancer(c)));
+        NodePool<?> pool2 = onLoop(() -> ctx.pool(n2));
+        assertNotNull(pool2);
+        assertTrue(pool1.isRetired(), "the freed node's pool is retired");
+        assertFalse(pool0.isRetired());
+
+        // v3 reuses the freed slot 1 and index 1 for a different node: new balancer, new pool.
+        NodeAddress n3 = node(1983, 1);
+        UpstreamTarget d = target("d", 1, n3);
+        Snapshot s3 = snapshot(3, new UpstreamTarget[]{a, d, c}, new NodeAddress[]{n0, n3, n2}, 2,
+                new int[]{1}, new int[]{1});
+        onLoop(() -> {
+            ctx.apply(s3);
+            return null;
+        });
+        Balancer balD = onLoop(() -> ctx.balancer(d));
+        assertNotNull(balD);
+        assertNotSame(balB, balD);
+        NodePool<?> pool3 = onLoop(() -> ctx.pool(n3));
+        assertNotSame(pool1, pool3);
+        assertFalse(pool3.isRetired());
+        assertSame(pool2, onLoop(() -> ctx.pool(n2)));
+
+        // A snapshot derived from a version this loop does not serve is applied whole.
+        Snapshot s5 = snapshot(5, new UpstreamTarget[]{a}, new NodeAddress[]{n0}, 4, new int[0], new int[0]);
+        onLoop(() -> {
+            ctx.apply(s5);
+            return null;
+        });
+        assertNotSame(balA, onLoop(() -> ctx.balancer(a)), "whole apply: fresh balancers");
+        assertSame(pool0, onLoop(() -> ctx.pool(n0)), "whole apply keeps pools of nodes still configured");
+        assertTrue(pool2.isRetired() && pool3.isRetired());
+        assertNull(onLoop(() -> ctx.snapshot().targets.length > 1 ? ctx.snapshot().targets[1] : null));
+    }
+}
