@@ -3,32 +3,47 @@ package io.turnpike.engine.router;
 import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 
-import java.util.Arrays;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.Set;
 
 /**
  * The outer level of APISIX's {@code radixtree_host_uri}: host-bound routes grouped by host, each group with its own
- * {@link UriTree}. Hosts are keyed by the hash of their reversed bytes: an exact host by the whole name, a wildcard
- * {@code *.example.com} by its suffix {@code .example.com}. The request host's reversed prefix hashes are computed once
+ * {@link UriTree}. Exact hosts and wildcard suffixes ({@code *.example.com} stored as {@code .example.com}) are two
+ * {@link ByteMap}s keyed by the hash of their reversed bytes. The request host's reversed suffix hashes are computed once
  * ({@link MatchScratch#hostHashes}), so the exact probe and every wildcard probe (longest suffix first, only at the
- * suffix lengths that exist) cost one table lookup each. Immutable, allocation-free.
+ * suffix lengths that exist) cost one lookup each. Immutable and persistent ({@link #with}); allocation-free to match.
  */
 final class HostTable {
-    private final byte[][] keys;
-    private final UriTree[] trees;
-    private final boolean[] wildcard;
-    private final int mask;
+    private final ByteMap<UriTree> exact;
+    private final ByteMap<UriTree> wild;
     /** Distinct wildcard suffix lengths, longest first. */
     private final int[] wildcardLengths;
+    /** Number of wildcard hosts per suffix length (index), to maintain {@link #wildcardLengths} on updates. */
+    private final int[] wildcardCounts;
 
-    private HostTable(byte[][] keys, UriTree[] trees, boolean[] wildcard, int[] wildcardLengths) {
-        this.keys = keys;
-        this.trees = trees;
-        this.wildcard = wildcard;
-        this.mask = keys.length - 1;
-        this.wildcardLengths = wildcardLengths;
+    private HostTable(ByteMap<UriTree> exact, ByteMap<UriTree> wild, int[] wildcardCounts) {
+        this.exact = exact;
+        this.wild = wild;
+        this.wildcardCounts = wildcardCounts;
+        int distinct = 0;
+        for (int c : wildcardCounts) {
+            if (c > 0) {
+                distinct++;
+            }
+        }
+        int[] wl = new int[distinct];
+        int i = 0;
+        for (int L = wildcardCounts.length - 1; L >= 0; L--) {
+            if (wildcardCounts[L] > 0) {
+                wl[i++] = L;
+            }
+        }
+        this.wildcardLengths = wl;
     }
 
     CompiledRoute match(ByteBuf buf, RequestHead head, MatchScratch s) {
@@ -37,7 +52,8 @@ final class HostTable {
             return null;
         }
         byte[] host = s.host;
-        UriTree t = find(host, len, len, false, s.hostHashes[len]);
+        int[] hashes = s.hostHashes;
+        UriTree t = exact.get(host, 0, len, hashes[len]);
         if (t != null) {
             CompiledRoute r = t.match(buf, head, s);
             if (r != null) {
@@ -48,7 +64,7 @@ final class HostTable {
             if (L > len) {
                 continue;
             }
-            t = find(host, len, L, true, s.hostHashes[L]);
+            t = wild.get(host, len - L, L, hashes[L]);
             if (t != null) {
                 CompiledRoute r = t.match(buf, head, s);
                 if (r != null) {
@@ -59,23 +75,98 @@ final class HostTable {
         return null;
     }
 
-    /** The tree keyed by the last {@code L} bytes of {@code host}. */
-    private UriTree find(byte[] host, int len, int L, boolean wild, int hash) {
-        int slot = ByteMatch.spread(hash) & mask;
-        byte[] k;
-        while ((k = keys[slot]) != null) {
-            if (k.length == L && wildcard[slot] == wild && Arrays.equals(k, 0, L, host, len - L, len)) {
-                return trees[slot];
+    /** Distinct wildcard suffix lengths, longest first (tests). */
+    int[] wildcardLengths() {
+        return wildcardLengths.clone();
+    }
+
+    /** Distinct hosts (exact and wildcard). */
+    int hosts() {
+        return exact.size() + wild.size();
+    }
+
+    /** Trie nodes over all hosts (tests; walks everything). */
+    int trieNodes() {
+        int[] n = {0};
+        exact.forEach((k, t) -> n[0] += t.trieNodes());
+        wild.forEach((k, t) -> n[0] += t.trieNodes());
+        return n[0];
+    }
+
+    int exactKeys() {
+        int[] n = {0};
+        exact.forEach((k, t) -> n[0] += t.exactKeys());
+        wild.forEach((k, t) -> n[0] += t.exactKeys());
+        return n[0];
+    }
+
+    /** "*.example.com" → wildcard key ".example.com"; "api.example.com" → exact key. */
+    private static ByteMap.Key key(String host) {
+        String name = host.startsWith("*") ? host.substring(1) : host;
+        return ByteMap.Key.reversed(name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code table} (nullable: no host-bound routes) with each host's tree updated by its delta ({@link UriTree#with}).
+     * A host whose tree becomes empty is removed; returns null when no host is left. {@code table} is not modified.
+     */
+    static HostTable with(HostTable table, Map<String, UriTree.Delta> deltas, Set<CompiledRoute> gone,
+                          Set<CompiledRoute> found, UriTree.Edit edit) {
+        ByteMap<UriTree> ex = table == null ? ByteMap.empty(true) : table.exact;
+        ByteMap<UriTree> wi = table == null ? ByteMap.empty(true) : table.wild;
+        int[] counts = table == null ? new int[0] : table.wildcardCounts;
+        Map<ByteMap.Key, UriTree> exChanges = new HashMap<>();
+        Map<ByteMap.Key, UriTree> wildChanges = new HashMap<>();
+        boolean lengthsChanged = false;
+        for (Map.Entry<String, UriTree.Delta> d : deltas.entrySet()) {
+            boolean isWild = d.getKey().startsWith("*");
+            ByteMap.Key k = key(d.getKey());
+            UriTree old = (isWild ? wi : ex).get(k);
+            UriTree base = old == null ? UriTree.EMPTY : old;
+            UriTree next = base.with(d.getValue(), gone, found, edit);
+            if (next == base) {
+                continue;
             }
-            slot = (slot + 1) & mask;
+            if (next.isEmpty()) {
+                next = null;
+            }
+            if (next == old) {
+                continue;
+            }
+            (isWild ? wildChanges : exChanges).put(k, next);
+            if (isWild && (old == null || next == null)) {
+                int L = k.bytes.length;
+                if (!lengthsChanged) {
+                    counts = java.util.Arrays.copyOf(counts, Math.max(counts.length, L + 1));
+                    lengthsChanged = true;
+                } else if (counts.length <= L) {
+                    counts = java.util.Arrays.copyOf(counts, L + 1);
+                }
+                counts[L] += next == null ? -1 : 1;
+            }
         }
-        return null;
+        if (exChanges.isEmpty() && wildChanges.isEmpty()) {
+            return table;
+        }
+        ByteMap<UriTree> nex = ex.with(exChanges);
+        ByteMap<UriTree> nwi = wi.with(wildChanges);
+        if (nex.size() == 0 && nwi.size() == 0) {
+            return null;
+        }
+        if (lengthsChanged) {
+            int top = counts.length;
+            while (top > 0 && counts[top - 1] == 0) {
+                top--;
+            }
+            counts = java.util.Arrays.copyOf(counts, top);
+        }
+        return new HostTable(nex, nwi, counts);
     }
 
     /** Groups host-bound entries; used once by the compiler. */
     static final class Builder {
-        private final Map<UriTree.Key, UriTree.Builder> exact = new LinkedHashMap<>();
-        private final Map<UriTree.Key, UriTree.Builder> wild = new LinkedHashMap<>();
+        private final Map<ByteMap.Key, UriTree.Builder> exact = new LinkedHashMap<>();
+        private final Map<ByteMap.Key, UriTree.Builder> wild = new LinkedHashMap<>();
 
         boolean isEmpty() {
             return exact.isEmpty() && wild.isEmpty();
@@ -83,44 +174,29 @@ final class HostTable {
 
         /** {@code host} lower case; "*.example.com" is a wildcard. */
         UriTree.Builder tree(String host) {
-            if (host.startsWith("*")) {
-                byte[] suffix = host.substring(1).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                return wild.computeIfAbsent(new UriTree.Key(suffix), k -> new UriTree.Builder());
-            }
-            byte[] name = host.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            return exact.computeIfAbsent(new UriTree.Key(name), k -> new UriTree.Builder());
+            return (host.startsWith("*") ? wild : exact).computeIfAbsent(key(host), k -> new UriTree.Builder());
         }
 
         HostTable build() {
-            int n = exact.size() + wild.size();
-            int cap = Integer.highestOneBit(Math.max(2, n * 2 - 1)) << 1;
-            byte[][] keys = new byte[cap][];
-            UriTree[] trees = new UriTree[cap];
-            boolean[] isWild = new boolean[cap];
-            int mask = cap - 1;
-            TreeSet<Integer> lengths = new TreeSet<>();
-            for (int pass = 0; pass < 2; pass++) {
-                boolean w = pass == 1;
-                for (Map.Entry<UriTree.Key, UriTree.Builder> e : (w ? wild : exact).entrySet()) {
-                    byte[] key = e.getKey().bytes;
-                    int slot = ByteMatch.spread(ByteMatch.hashReversed(key)) & mask;
-                    while (keys[slot] != null) {
-                        slot = (slot + 1) & mask;
-                    }
-                    keys[slot] = key;
-                    trees[slot] = e.getValue().build();
-                    isWild[slot] = w;
-                    if (w) {
-                        lengths.add(key.length);
-                    }
+            int[] counts = new int[0];
+            for (ByteMap.Key k : wild.keySet()) {
+                int L = k.bytes.length;
+                if (counts.length <= L) {
+                    counts = java.util.Arrays.copyOf(counts, L + 1);
                 }
+                counts[L]++;
             }
-            int[] wl = new int[lengths.size()];
-            int i = 0;
-            for (int L : lengths.descendingSet()) {
-                wl[i++] = L;
+            return new HostTable(build(exact), build(wild), counts);
+        }
+
+        private static ByteMap<UriTree> build(Map<ByteMap.Key, UriTree.Builder> trees) {
+            List<ByteMap.Key> keys = new ArrayList<>(trees.size());
+            List<UriTree> values = new ArrayList<>(trees.size());
+            for (Map.Entry<ByteMap.Key, UriTree.Builder> e : trees.entrySet()) {
+                keys.add(e.getKey());
+                values.add(e.getValue().build());
             }
-            return new HostTable(keys, trees, isWild, wl);
+            return ByteMap.build(true, keys, values);
         }
     }
 }

@@ -37,6 +37,9 @@ public final class MatchScratch {
     /** {@code hostHashes[k]} is the hash of the last k bytes of the host, taken from the end (reversed host). */
     int[] hostHashes = new int[129];
 
+    /** The buckets on the trie walk of one {@link UriTree#match}, tried deepest first; grows (rarely) with depth. */
+    UriTree.Entry[][] buckets = new UriTree.Entry[16][];
+
     // ---- per condition evaluation
     private byte[] val = new byte[256];
     final ByteChars chars = new ByteChars();
@@ -115,6 +118,11 @@ public final class MatchScratch {
             b.append(Integer.toHexString(g[i]));
         }
         return b.toString();
+    }
+
+    UriTree.Entry[][] growBuckets() {
+        buckets = java.util.Arrays.copyOf(buckets, buckets.length * 2);
+        return buckets;
     }
 
     /** Where the last loaded condition value lies. */

@@ -3,7 +3,12 @@ package io.turnpike.engine.router;
 import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 
-import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The compiled router of one snapshot, with APISIX's {@code radixtree_host_uri} semantics:
@@ -13,15 +18,20 @@ import java.nio.charset.StandardCharsets;
  *   <li>when no host-bound route matches, the host-less {@link UriTree} is consulted.</li>
  * </ol>
  * In each tree: exact uri, then the longest literal prefix ({@code /a/*}, {@code /a*}, and the part of {@code /a/:id}
- * before the parameter), then shorter ones; within one key priority, uri length, file order; a candidate is taken when
- * its parameters, method, remote address and vars accept the request. Paths are matched normalised
+ * before the parameter), then shorter ones; within one key priority, uri length, file order, route id; a candidate is
+ * taken when its parameters, method, remote address and vars accept the request. Paths are matched normalised
  * ({@link PathNormalizer}).
  *
- * <p>Immutable after construction and shared by every event loop. {@link #match(ByteBuf, RequestHead, MatchScratch)}
+ * <p>Immutable after construction and shared by every event loop. A full build ({@link Builder}) is for the first
+ * snapshot; later ones can be derived with {@link #with}, which shares every unchanged part (hash shards, trie nodes,
+ * buckets, per-host trees) with this table. {@link #match(ByteBuf, RequestHead, MatchScratch)}
  * allocates nothing (except for routes with regex vars conditions, which are evaluated only when reached).
  */
 public final class RouteTable {
     private static final ThreadLocal<MatchScratch> SCRATCH = ThreadLocal.withInitial(MatchScratch::new);
+
+    /** The table without routes; {@link #with} grows it. */
+    public static final RouteTable EMPTY = new Builder().build();
 
     private final HostTable hosts;
     private final UriTree anyHost;
@@ -32,24 +42,6 @@ public final class RouteTable {
         this.anyHost = anyHost;
         this.size = size;
     }
-
-    /** TEMPORARY placeholder until the persistent router lands: callers fall back to a full build. */
-    public RouteTable with(java.util.Collection<CompiledRoute> removed, java.util.Collection<CompiledRoute> added) {
-        java.util.Set<CompiledRoute> gone = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        gone.addAll(removed);
-        Builder b = new Builder();
-        for (CompiledRoute r : all) {
-            if (!gone.contains(r)) {
-                b.add(r);
-            }
-        }
-        for (CompiledRoute r : added) {
-            b.add(r);
-        }
-        return b.build();
-    }
-
-    private java.util.List<CompiledRoute> all = java.util.List.of();
 
     /** Number of (route, uri) pairs. */
     public int size() {
@@ -147,17 +139,95 @@ public final class RouteTable {
         return end;
     }
 
-    /** Collects routes for compilation; not thread-safe, used once by the snapshot compiler. */
+    /**
+     * A new table: this one minus {@code removed} (by identity: objects previously added to this table) plus
+     * {@code added}. This table is not modified (loops may be reading it). Cost proportional to the change, not to
+     * {@link #size()}.
+     *
+     * <p>Matching on the result is identical to matching on a table built by {@link Builder} from the resulting set of
+     * routes. A route of {@code removed} that is not in this table is ignored; a route in both lists is removed, then
+     * added. Calls are independent: two calls on one table each derive their own table.
+     */
+    public RouteTable with(Collection<CompiledRoute> removed, Collection<CompiledRoute> added) {
+        if (removed.isEmpty() && added.isEmpty()) {
+            return this;
+        }
+        Set<CompiledRoute> gone = Collections.newSetFromMap(new IdentityHashMap<>());
+        gone.addAll(removed);
+        UriTree.Delta any = new UriTree.Delta();
+        Map<String, UriTree.Delta> byHost = new HashMap<>();
+        for (CompiledRoute r : gone) {
+            for (String uri : r.uris()) {
+                UriTree.Placed p = UriTree.place(uri, null);
+                if (r.hosts().isEmpty()) {
+                    any.touch(p);
+                } else {
+                    for (String h : r.hosts()) {
+                        byHost.computeIfAbsent(h, x -> new UriTree.Delta()).touch(p);
+                    }
+                }
+            }
+        }
+        int addedPairs = 0;
+        for (CompiledRoute r : added) {
+            for (String uri : r.uris()) {
+                UriTree.Placed p = UriTree.place(uri, r);
+                if (r.hosts().isEmpty()) {
+                    any.add(p);
+                } else {
+                    for (String h : r.hosts()) {
+                        byHost.computeIfAbsent(h, x -> new UriTree.Delta()).add(p);
+                    }
+                }
+                addedPairs++;
+            }
+        }
+        Set<CompiledRoute> found = Collections.newSetFromMap(new IdentityHashMap<>());
+        UriTree.Edit edit = new UriTree.Edit();
+        UriTree nextAny = anyHost.with(any, gone, found, edit);
+        HostTable nextHosts = byHost.isEmpty() ? hosts : HostTable.with(hosts, byHost, gone, found, edit);
+        int removedPairs = 0;
+        for (CompiledRoute r : found) {
+            removedPairs += r.uris().size();
+        }
+        return new RouteTable(nextHosts, nextAny, size - removedPairs + addedPairs);
+    }
+
+    // ---- statistics, for tests
+
+    /** Trie nodes over all trees (walks everything). */
+    int trieNodes() {
+        return anyHost.trieNodes() + (hosts == null ? 0 : hosts.trieNodes());
+    }
+
+    /** Distinct exact uri keys over all trees (walks the hosts). */
+    int exactKeys() {
+        return anyHost.exactKeys() + (hosts == null ? 0 : hosts.exactKeys());
+    }
+
+    /** Shards of the host-less tree's exact-uri map. */
+    int anyHostExactShards() {
+        return anyHost.exactShards();
+    }
+
+    /** Distinct wildcard suffix lengths, longest first. */
+    int[] wildcardLengths() {
+        return hosts == null ? new int[0] : hosts.wildcardLengths();
+    }
+
+    /** Distinct hosts (exact and wildcard) holding routes. */
+    int hostCount() {
+        return hosts == null ? 0 : hosts.hosts();
+    }
+
+    /** Collects routes for a full build; not thread-safe, used once by the snapshot compiler. */
     public static final class Builder {
         private final HostTable.Builder hosts = new HostTable.Builder();
         private final UriTree.Builder anyHost = new UriTree.Builder();
         private int size;
 
         /** Adds every uri of the route, under each of its hosts (or in the host-less tree when it has none). */
-        private final java.util.List<CompiledRoute> all = new java.util.ArrayList<>();
-
         public Builder add(CompiledRoute route) {
-            all.add(route);
             for (String uri : route.uris()) {
                 add(uri, route);
             }
@@ -166,13 +236,12 @@ public final class RouteTable {
 
         /** {@code uri} is an APISIX uri: exact ("/a/b"), prefix ("/a/*", "/a*") or with parameters ("/a/:id"). */
         public Builder add(String uri, CompiledRoute route) {
-            byte[] utf8 = uri.getBytes(StandardCharsets.UTF_8);
-            byte[] key = PathNormalizer.normalizeConfigured(utf8);
+            UriTree.Placed p = UriTree.place(uri, route);
             if (route.hosts().isEmpty()) {
-                anyHost.add(key, utf8.length, route);
+                anyHost.add(p);
             } else {
                 for (String h : route.hosts()) {
-                    hosts.tree(h).add(key, utf8.length, route);
+                    hosts.tree(h).add(p);
                 }
             }
             size++;
@@ -180,9 +249,7 @@ public final class RouteTable {
         }
 
         public RouteTable build() {
-            RouteTable t = new RouteTable(hosts.isEmpty() ? null : hosts.build(), anyHost.build(), size);
-            t.all = all;
-            return t;
+            return new RouteTable(hosts.isEmpty() ? null : hosts.build(), anyHost.build(), size);
         }
     }
 }
