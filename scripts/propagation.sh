@@ -42,7 +42,7 @@ BENCH_JAR=${BENCH_JAR:-bench-jmh/target/benchmarks.jar}
 JAVA=${JAVA:-java}
 ETCD_BIN=${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}
 JVM_OPTS_FROM_ENV=${JVM_OPTS+set}
-JVM_OPTS=${JVM_OPTS:--Xms2g -Xmx2g -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -XX:+AlwaysPreTouch --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
+JVM_OPTS=${JVM_OPTS:--Xms2g -Xmx2g -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -XX:+AlwaysPreTouch -XX:ThreadPriorityPolicy=1 --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
 BENCH_JVM_OPTS=${BENCH_JVM_OPTS:--Xms256m -Xmx256m -XX:+UseParallelGC}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
 CONTENDED_PCT=${CONTENDED_PCT:-10}

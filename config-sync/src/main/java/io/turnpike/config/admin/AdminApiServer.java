@@ -95,10 +95,12 @@ public final class AdminApiServer implements AutoCloseable {
         if (listener != null) {
             throw new IllegalStateException("already started");
         }
-        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-admin-io", true),
+        group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-admin-io", true,
+                io.turnpike.config.threads.ControlPlaneThreads.PRIORITY),
                 NioIoHandler.newFactory());
         workers = new ThreadPoolExecutor(options.workerThreads(), options.workerThreads(), 60, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(options.queueSize()), new DefaultThreadFactory("turnpike-admin-worker", true));
+                new ArrayBlockingQueue<>(options.queueSize()), new DefaultThreadFactory("turnpike-admin-worker", true,
+                io.turnpike.config.threads.ControlPlaneThreads.PRIORITY));
         int maxBody = options.maxBodyBytes();
         try {
             ServerBootstrap b = new ServerBootstrap()

@@ -155,7 +155,7 @@ public final class EtcdConfigSource implements ConfigSource {
             throw new IllegalStateException("closed");
         }
         this.listener = Objects.requireNonNull(listener, "listener");
-        Thread t = new Thread(this::run, THREAD_NAME);
+        Thread t = io.turnpike.config.threads.ControlPlaneThreads.lower(new Thread(this::run, THREAD_NAME));
         t.setDaemon(true);
         thread = t;
         t.start();

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import io.turnpike.config.threads.ControlPlaneThreads;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -72,8 +73,17 @@ public final class EtcdConfigStore implements ConfigStore {
         }
         this.timeoutMs = TimeUnit.SECONDS.toMillis(Math.max(1, config.timeoutSeconds()));
         this.pageKeys = listPageKeys;
-        this.client = buildClient(config, maxInboundMessageBytes).build();
+        // The client's transport (one Vert.x event loop: one connection) and its executor run at the control-plane
+        // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads).
+        this.vertx = io.vertx.core.Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1)
+                .setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+        vertx.runOnContext(v -> ControlPlaneThreads.lower(Thread.currentThread()));
+        this.executor = java.util.concurrent.Executors.newCachedThreadPool(ControlPlaneThreads.factory("turnpike-etcd"));
+        this.client = buildClient(config, maxInboundMessageBytes).vertx(vertx).executorService(executor).build();
     }
+
+    private final io.vertx.core.Vertx vertx;
+    private final java.util.concurrent.ExecutorService executor;
 
     static ClientBuilder buildClient(EtcdConfig config, int maxInboundMessageBytes) {
         List<URI> endpoints = new ArrayList<>();
@@ -236,7 +246,12 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public void close() {
-        client.close();
+        try {
+            client.close();
+        } finally {
+            executor.shutdown();
+            vertx.close();
+        }
     }
 
     /** Waits for an etcd call, bounded by the configured timeout; maps failures to a {@link StoreException}. */

@@ -27,7 +27,7 @@ public final class StandaloneFileWatcher implements AutoCloseable {
     public StandaloneFileWatcher(StandaloneFileSource source, long pollIntervalMs) {
         this.source = source;
         this.pollIntervalMs = pollIntervalMs;
-        this.thread = new Thread(this::run, "turnpike-config-sync");
+        this.thread = io.turnpike.config.threads.ControlPlaneThreads.lower(new Thread(this::run, "turnpike-config-sync"));
         this.thread.setDaemon(true);
     }
 

@@ -23,6 +23,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -125,6 +126,28 @@ class EtcdGatewayIT {
         return n;
     }
 
+    /** Thread name (the kernel's 15-character comm, suffixed "#tid") -> nice value, from /proc/PID/task/TID/stat. */
+    private static Map<String, Integer> niceByThread(long pid) throws Exception {
+        Map<String, Integer> out = new java.util.TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Paths.get("/proc/" + pid + "/task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                int open = stat.indexOf('(');
+                int close = stat.lastIndexOf(')');
+                String comm = stat.substring(open + 1, close);
+                String[] f = stat.substring(close + 2).split(" ");
+                // After "(comm) ": state is field 3 of stat(5), nice is field 19, so index 19 - 3 = 16 here.
+                out.put(comm + "#" + t.getFileName(), Integer.parseInt(f[16]));
+            }
+        }
+        return out;
+    }
+
     @Test
     void eightLoopsOneEtcdConnectionAndAdminWritesAreServed() throws Exception {
         try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
@@ -133,7 +156,7 @@ class EtcdGatewayIT {
             int adminPort = freePort();
             Files.writeString(dir.resolve("config.yaml"), config(port, statusPort, adminPort, etcd.endpoint(), 8));
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-XX:ThreadPriorityPolicy=1",
                     "-cp", System.getProperty("java.class.path"), TurnpikeMain.class.getName(),
                     "start", "-c", dir.resolve("config.yaml").toString()));
             Path log = dir.resolve("gateway.log");
@@ -151,6 +174,19 @@ class EtcdGatewayIT {
                 }
                 int etcdConnections = establishedFrom(p.pid(), etcd.clientPort());
                 assertEquals(1, etcdConnections, "8 event loops, one etcd connection (kernel socket table)");
+
+                // Control-plane threads yield the core to the loops: nice values as the kernel sees them.
+                Map<String, Integer> nice = niceByThread(p.pid());
+                assertEquals(8, nice.entrySet().stream().filter(e -> e.getKey().startsWith("turnpike-loop"))
+                        .filter(e -> e.getValue() == 0).count(), nice.toString());
+                for (String control : List.of("turnpike-config", "turnpike-admin-", "turnpike-etcd-", "vert.x-eventloo")) {
+                    assertTrue(nice.keySet().stream().anyMatch(k -> k.startsWith(control)), control + " in " + nice);
+                    nice.forEach((k, v) -> {
+                        if (k.startsWith(control)) {
+                            assertEquals(4, v, k + " runs at the control-plane priority: " + nice);
+                        }
+                    });
+                }
 
                 HttpResponse<String> bad = putRoute(adminPort, "2", "{\"uri\":42,\"upstream_id\":\"nope\"}");
                 assertEquals(400, bad.statusCode(), bad.body());
