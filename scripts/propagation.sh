@@ -5,7 +5,15 @@
 # a fixed-rate load, quiet and while route writes stream in. See docs/benchmarks-propagation.md.
 #
 #   scripts/propagation.sh [--routes 10000,50000] [--quick] [--probes N] [--rate N]
-#                          [--load-via admin|etcd] [--out DIR] [--keep-tmp] [-- EXTRA BENCH ARGS]
+#                          [--load-via admin|etcd] [--deployment traditional|decoupled] [--out DIR]
+#                          [--keep-tmp] [-- EXTRA BENCH ARGS]
+#
+# --deployment traditional (default): one Turnpike with the data plane and the Admin API (role traditional).
+# --deployment decoupled: APISIX's decoupled layout: the Admin API in its own Turnpike process (role control_plane,
+#   on the load core) and the measured gateway as role data_plane; writes reach it only through etcd.
+# --churn-control (with decoupled): the churn writes go to a second control plane on another etcd prefix, which the
+#   gateway does not watch: the same work on the load side, none on the gateway. Compare its churn/quiet ratio with a
+#   normal run to tell the gateway's share of the churn spike from the harness's (both share a 2-core box).
 #
 # Layout (2 cores): backend nginx, etcd and the load generator (PropagationBench) on CORE_LOAD (0),
 # Turnpike on CORE_PROXY (1), as in scripts/bench.sh.
@@ -17,7 +25,7 @@ LIB_DIR="$SCRIPT_DIR/lib"
 cd "$REPO_ROOT"
 
 COMMAND_LINE=""
-for v in ROUTES PROBES RATE LOAD_VIA OUT CORE_LOAD CORE_PROXY CORE_ETCD TURNPIKE_JAR BENCH_JAR JAVA JVM_OPTS BENCH_JVM_OPTS ETCD_BIN; do
+for v in ROUTES PROBES RATE LOAD_VIA DEPLOYMENT CHURN_CONTROL OUT CORE_LOAD CORE_PROXY CORE_ETCD TURNPIKE_JAR BENCH_JAR JAVA JVM_OPTS BENCH_JVM_OPTS ETCD_BIN; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND_LINE+="scripts/propagation.sh"
@@ -33,6 +41,8 @@ CHURN_S=${CHURN_S:-20}
 CHURN_RATE=${CHURN_RATE:-20}
 LOAD_VIA=${LOAD_VIA:-}                # default: admin with --quick, etcd otherwise (see the docs)
 LOAD_WRITERS=${LOAD_WRITERS:-4}
+DEPLOYMENT=${DEPLOYMENT:-traditional}
+CHURN_CONTROL=${CHURN_CONTROL:-0}
 OUT=${OUT:-perf-reports/results}
 CORE_LOAD=${CORE_LOAD:-0}
 CORE_PROXY=${CORE_PROXY:-1}
@@ -65,6 +75,8 @@ while (($#)); do
     --probes) [[ $# -ge 2 ]] || die "--probes needs a value"; PROBES=$2; shift 2 ;;
     --rate) [[ $# -ge 2 ]] || die "--rate needs a value"; RATE=$2; shift 2 ;;
     --load-via) [[ $# -ge 2 ]] || die "--load-via needs a value"; LOAD_VIA=$2; shift 2 ;;
+    --deployment) [[ $# -ge 2 ]] || die "--deployment needs a value"; DEPLOYMENT=$2; shift 2 ;;
+    --churn-control) CHURN_CONTROL=1; shift ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT=$2; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -193,6 +205,9 @@ read -r -a bench_jvm_opts <<<"$BENCH_JVM_OPTS"
 TURNPIKE_JAR_ABS=$(cd -- "$(dirname -- "$TURNPIKE_JAR")" && pwd)/$(basename -- "$TURNPIKE_JAR")
 BENCH_JAR_ABS=$(cd -- "$(dirname -- "$BENCH_JAR")" && pwd)/$(basename -- "$BENCH_JAR")
 mkdir -p "$OUT"
+[[ $DEPLOYMENT == traditional || $DEPLOYMENT == decoupled ]] \
+  || die "--deployment: expected traditional or decoupled, got '$DEPLOYMENT'"
+if ((CHURN_CONTROL)) && [[ $DEPLOYMENT != decoupled ]]; then die "--churn-control needs --deployment decoupled"; fi
 
 git_sha=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 git_dirty=unknown
@@ -207,7 +222,8 @@ fi
 
 RESULT_FILES=()
 run_count() {
-  local n=$1 dir="$WORK/r$n" etcd_port etcd_peer data_port admin_port status_port etcd_pid tp_pid bench_out json rc=0
+  local n=$1 dir="$WORK/r$n" etcd_port etcd_peer data_port admin_port status_port etcd_pid tp_pid cp_pid bench_out json rc=0
+  local role=traditional admin_yaml deadline churn_args=()
   mkdir -p "$dir/etcd" "$dir/turnpike/conf" "$dir/turnpike/logs"
   read -r etcd_port etcd_peer data_port admin_port status_port <<<"$(free_ports 5)"
 
@@ -222,25 +238,69 @@ run_count() {
   STARTED_PIDS+=("$etcd_pid")
   wait_http etcd "$etcd_pid" "http://127.0.0.1:$etcd_port/health" 20
 
-  cat >"$dir/turnpike/conf/config.yaml" <<EOF
-apisix:
-  node_listen: [{ip: 127.0.0.1, port: $data_port}]
-  ssl: {enable: false}
-deployment:
-  role: traditional
-  role_traditional:
-    config_provider: etcd
-  etcd:
-    host: ["http://127.0.0.1:$etcd_port"]
-    prefix: /apisix
-  admin:
+  admin_yaml="  admin:
     admin_key:
       - name: admin
         key: $ADMIN_KEY
         role: admin
     admin_listen:
       ip: 127.0.0.1
-      port: $admin_port
+      port: $admin_port"
+  if [[ $DEPLOYMENT == decoupled ]]; then
+    role=data_plane
+    mkdir -p "$dir/control-plane/conf" "$dir/control-plane/logs"
+    cat >"$dir/control-plane/conf/config.yaml" <<EOF
+deployment:
+  role: control_plane
+  role_control_plane:
+    config_provider: etcd
+  etcd:
+    host: ["http://127.0.0.1:$etcd_port"]
+    prefix: /apisix
+$admin_yaml
+EOF
+    taskset -c "$CORE_LOAD" "$JAVA" "${bench_jvm_opts[@]}" -XX:ThreadPriorityPolicy=1 \
+      --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -jar "$TURNPIKE_JAR_ABS" \
+      start -c "$dir/control-plane/conf/config.yaml" >"$dir/control-plane/logs/stdout.log" 2>&1 &
+    cp_pid=$!
+    STARTED_PIDS+=("$cp_pid")
+    deadline=$((SECONDS + READY_TIMEOUT_S))
+    until curl -fsS -o /dev/null --max-time 1 -H "X-API-KEY: $ADMIN_KEY" \
+        "http://127.0.0.1:$admin_port/apisix/admin/routes" 2>/dev/null; do
+      kill -0 "$cp_pid" 2>/dev/null || die "control plane (pid $cp_pid) exited during start-up; logs in $dir/control-plane/logs"
+      ((SECONDS < deadline)) || die "control plane admin not ready on :$admin_port; logs in $dir/control-plane/logs"
+      sleep 0.2
+    done
+    admin_yaml=""
+    if ((CHURN_CONTROL)); then
+      local shadow_port
+      read -r shadow_port <<<"$(free_ports 1)"
+      sed -e "s#prefix: /apisix#prefix: /apisix-churn-control#" -e "s#port: $admin_port#port: $shadow_port#" \
+        "$dir/control-plane/conf/config.yaml" >"$dir/control-plane/conf/shadow.yaml"
+      taskset -c "$CORE_LOAD" "$JAVA" "${bench_jvm_opts[@]}" -XX:ThreadPriorityPolicy=1 \
+        --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -jar "$TURNPIKE_JAR_ABS" \
+        start -c "$dir/control-plane/conf/shadow.yaml" >"$dir/control-plane/logs/shadow.log" 2>&1 &
+      STARTED_PIDS+=("$!")
+      until curl -fsS -o /dev/null --max-time 1 -H "X-API-KEY: $ADMIN_KEY" \
+          "http://127.0.0.1:$shadow_port/apisix/admin/routes" 2>/dev/null; do
+        ((SECONDS < deadline)) || die "churn-control admin not ready on :$shadow_port"
+        sleep 0.2
+      done
+      churn_args=(--churn-admin "http://127.0.0.1:$shadow_port")
+    fi
+  fi
+  cat >"$dir/turnpike/conf/config.yaml" <<EOF
+apisix:
+  node_listen: [{ip: 127.0.0.1, port: $data_port}]
+  ssl: {enable: false}
+deployment:
+  role: $role
+  role_$role:
+    config_provider: etcd
+  etcd:
+    host: ["http://127.0.0.1:$etcd_port"]
+    prefix: /apisix
+$admin_yaml
 turnpike:
   event_loops: 1
   # As in bench.sh: no access log, upstream connections kept for the whole run.
@@ -275,7 +335,8 @@ EOF
     --env "git_sha=$git_sha" --env "git_dirty=$git_dirty" --env "etcd=$ETCD_VERSION" \
     --env "nproc=$NPROC" --env "cores=load $CORE_LOAD, etcd $CORE_ETCD, turnpike $CORE_PROXY" \
     --env "turnpike_jvm_opts=$JVM_OPTS" --env "bench_jvm_opts=$BENCH_JVM_OPTS" --env "turnpike_jar=$TURNPIKE_JAR" \
-    --env "script_command=$COMMAND_LINE" \
+    --env "script_command=$COMMAND_LINE" --env "deployment=$DEPLOYMENT" --env "churn_control=$CHURN_CONTROL" \
+    "${churn_args[@]+"${churn_args[@]}"}" \
     "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}" >"$bench_out" 2>"$dir/bench.err" &
   BENCH_PID=$!
   # Progress (the bench's stderr) live on stderr; its table (stdout) is printed once it is done.
@@ -312,13 +373,14 @@ gw = {}
 try:
     with open(tp_log, errors="replace") as f:
         lines = f.read().splitlines()[lines0:]
-    comp, appl = [], []
+    comp, appl, incr = [], [], 0
     for ln in lines:
-        m = re.search(r"compiled in ([0-9.]+) ms, applied on all loops in ([0-9.]+) ms", ln)
+        m = re.search(r"compiled( \(incremental\))? in ([0-9.]+) ms, applied on all loops in ([0-9.]+) ms", ln)
         if m:
-            comp.append(float(m.group(1))); appl.append(float(m.group(2)))
+            comp.append(float(m.group(2))); appl.append(float(m.group(3)))
+            incr += 1 if m.group(1) else 0
     if comp:
-        gw["snapshots"] = {"count": len(comp), "compile_ms": dist(comp), "applied_ms": dist(appl),
+        gw["snapshots"] = {"count": len(comp), "incremental": incr, "compile_ms": dist(comp), "applied_ms": dist(appl),
                            "source": "the gateway's 'snapshot N (R routes) compiled in X ms, applied on all loops in Y ms' lines"}
 except OSError:
     pass

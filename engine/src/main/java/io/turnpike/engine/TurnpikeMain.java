@@ -191,6 +191,9 @@ public final class TurnpikeMain {
             return 1;
         }
         ProcessConfig pc = pr.config();
+        if (pc.controlPlaneOnly()) {
+            return startControlPlane(pc, out, err);
+        }
         Running running;
         if (!pc.standalone()) {
             running = Running.startWithEtcd(pc, out, err);
@@ -201,6 +204,43 @@ public final class TurnpikeMain {
             }
         }
         return awaitTermination(running, pc, out);
+    }
+
+    /**
+     * Role {@code control_plane} (APISIX's decoupled deployment): the Admin API writing to etcd through one client, no
+     * data plane and no watch. Data-plane gateways ({@code role: data_plane}) pick the changes up from etcd.
+     */
+    static int startControlPlane(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {
+        if (pc.admin().adminKeys().isEmpty() && pc.admin().adminKeyRequired()) {
+            err.println("error: role control_plane: deployment.admin.admin_key is empty (set a key, or"
+                    + " admin_key_required: false)");
+            return 1;
+        }
+        EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
+        AdminApiServer admin = new AdminApiServer(pc.admin(), store, pc.etcd().prefix(),
+                AdminApiServer.Options.DEFAULTS);
+        try {
+            admin.start();
+        } catch (Exception | Error e) {
+            store.close();
+            throw e;
+        }
+        out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started (control plane): admin "
+                + admin.localAddress() + ", writing to etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Signals.onTermination(() -> new Thread(() -> {
+            try {
+                admin.stop();
+            } finally {
+                store.close();
+                out.println("turnpike: stopped");
+                out.flush();
+                stopped.countDown();
+            }
+        }, "turnpike-drain").start());
+        stopped.await();
+        return 0;
     }
 
     private static Running startStandalone(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {

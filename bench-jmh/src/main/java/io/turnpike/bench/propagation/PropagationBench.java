@@ -445,6 +445,10 @@ public final class PropagationBench {
         Histogram writeAck = new Histogram(HIGHEST_US, 3);
         long[] writes = new long[3]; // ok, failed, late (> 50 ms behind schedule)
         List<String> writeErrors = new ArrayList<>();
+        // --churn-admin: a control run; the same writes through another Admin API (another etcd prefix), which the
+        // gateway does not watch: the same work on the load side, none on the gateway.
+        AdminClient churnAdmin = p.churnAdmin == null ? admin
+                : new AdminClient(p.churnAdmin, p.adminKey, Duration.ofMillis(p.adminTimeoutMs));
         Thread writer = new Thread(() -> {
             Random rnd = new Random(7);
             double interval = 1e9 / p.churnRate;
@@ -472,7 +476,7 @@ public final class PropagationBench {
                 }
                 long send = System.nanoTime();
                 try {
-                    AdminClient.Result r = admin.put("routes", id, body);
+                    AdminClient.Result r = churnAdmin.put("routes", id, body);
                     writeAck.recordValue(Math.min(HIGHEST_US, (System.nanoTime() - send) / 1000));
                     if (r.ok()) {
                         writes[0]++;
@@ -738,6 +742,8 @@ public final class PropagationBench {
     static final class Params {
         String admin;
         String adminKey = "";
+        /** Where the churn writes go; null: {@link #admin}. */
+        String churnAdmin;
         String data;
         String backend;
         String status;
@@ -784,6 +790,8 @@ public final class PropagationBench {
             s.println("  --rate N --conns N      fixed-rate load: requests/s and connections (default 2000, 8)");
             s.println("  --warmup-s N --quiet-s N --churn-s N   load windows in seconds (default 5, 20, 20)");
             s.println("  --churn-rate N          route writes per second during the churn window (default 20)");
+            s.println("  --churn-admin URL       send the churn writes to this Admin API instead (a control run: an");
+            s.println("                          Admin API on another etcd prefix, so the gateway sees none of them)");
             s.println("  --target-p99-ms N       propagation target (default 100); --spike-factor X (default 2.0)");
             s.println("  --out DIR               where propagation-<UTC>.json goes (default perf-reports/results)");
             s.println("  --env KEY=VALUE         extra environment facts recorded in the JSON (repeatable)");
@@ -817,6 +825,7 @@ public final class PropagationBench {
                 switch (name) {
                     case "--admin" -> p.admin = value;
                     case "--admin-key" -> p.adminKey = value;
+                    case "--churn-admin" -> p.churnAdmin = value;
                     case "--data" -> p.data = value;
                     case "--backend" -> p.backend = value;
                     case "--status" -> p.status = value;

@@ -9,7 +9,8 @@ import java.util.List;
  *
  * @param configFile           the file it was read from; null when built from defaults only
  * @param nodeListen           {@code apisix.node_listen}, default [0.0.0.0:9080]
- * @param role                 {@code deployment.role}: traditional | data_plane (default traditional)
+ * @param role                 {@code deployment.role}: traditional (data plane + Admin API) | data_plane (data plane
+ *                             only) | control_plane (Admin API only, etcd) (default traditional)
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
  * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
  */
@@ -31,6 +32,11 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
                 CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
                 TurnpikeSettings.defaults(configFile));
+    }
+
+    /** True for role control_plane: the Admin API over etcd, no data plane. */
+    public boolean controlPlaneOnly() {
+        return "control_plane".equals(role);
     }
 
     /** True when configuration comes from the standalone file (provider yaml or json). */

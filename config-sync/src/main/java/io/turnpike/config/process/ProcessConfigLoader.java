@@ -49,7 +49,7 @@ public final class ProcessConfigLoader {
     private static final Set<String> SSL_UNSUPPORTED = Set.of("ssl_trusted_certificate", "ssl_protocols",
             "ssl_ciphers", "ssl_session_tickets", "key_encrypt_salt", "ssl_trusted_combined_path",
             "ssl_session_cache");
-    private static final Set<String> DEPLOYMENT_UNSUPPORTED = Set.of("certs", "role_control_plane");
+    private static final Set<String> DEPLOYMENT_UNSUPPORTED = Set.of("certs");
     private static final Set<String> ETCD_UNSUPPORTED = Set.of("watch_timeout", "startup_retry",
             "health_check_timeout", "resync_delay", "use_grpc", "max_fail", "sync_timeout");
     private static final Set<String> ADMIN_UNSUPPORTED = Set.of("enable_admin_cors", "admin_api_mtls",
@@ -182,6 +182,10 @@ public final class ProcessConfigLoader {
                     "expected etcd or yaml, got \"json\"");
             provider = ProcessConfig.CONFIG_PROVIDER_DEFAULT;
         }
+        if ("control_plane".equals(b.role) && !b.enableAdmin) {
+            error(b.roleLine, "deployment.role", "role control_plane serves the Admin API only, but"
+                    + " apisix.enable_admin is false");
+        }
         TurnpikeSettings d = TurnpikeSettings.defaults(configFile);
         Map<String, Object> tp = b.tp;
         ListenAddress status = (ListenAddress) tp.getOrDefault("status_listen",
@@ -273,16 +277,15 @@ public final class ProcessConfigLoader {
         section(n, path, Map.of(
                 "role", (v, p) -> {
                     String r = enumValue(v, p, Set.of("traditional", "data_plane", "control_plane"));
-                    if ("control_plane".equals(r)) {
-                        error(YamlDocument.line(v), p, "role control_plane is not supported by Turnpike (it serves"
-                                + " traffic: use traditional or data_plane)");
-                    } else if (r != null) {
+                    if (r != null) {
                         b.role = r;
                         b.roleLine = YamlDocument.line(v);
                     }
                 },
                 "role_traditional", (v, p) -> provider(v, p, "traditional", Set.of("etcd", "yaml", "json"), b),
                 "role_data_plane", (v, p) -> provider(v, p, "data_plane", Set.of("etcd", "yaml", "json"), b),
+                // The Admin API alone, writing to etcd (APISIX's decoupled deployment): no data plane.
+                "role_control_plane", (v, p) -> provider(v, p, "control_plane", Set.of("etcd"), b),
                 "etcd", (v, p) -> section(v, p, Map.of(
                         "host", (x, xp) -> {
                             List<String> hosts = new ArrayList<>();

@@ -116,6 +116,40 @@ class ProcessConfigLoaderTest {
     }
 
     @Test
+    void controlPlaneRoleServesTheAdminApiOverEtcdOnly() throws Exception {
+        ProcessConfigResult ok = load("""
+                deployment:
+                  role: control_plane
+                  role_control_plane:
+                    config_provider: etcd
+                  etcd:
+                    host: ["http://127.0.0.1:2379"]
+                """);
+        assertTrue(ok.ok(), ok.errors().toString());
+        assertTrue(ok.config().controlPlaneOnly());
+        assertEquals("etcd", ok.config().configProvider());
+
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult yaml = load("""
+                deployment:
+                  role: control_plane
+                  role_control_plane:
+                    config_provider: yaml
+                """);
+        assertTrue(render(yaml.errors()).get(0).startsWith(f + ":4: deployment.role_control_plane.config_provider"),
+                render(yaml.errors()).toString());
+
+        ProcessConfigResult noAdmin = load("""
+                apisix:
+                  enable_admin: false
+                deployment:
+                  role: control_plane
+                """);
+        assertEquals(List.of(f + ":4: deployment.role: role control_plane serves the Admin API only, but"
+                + " apisix.enable_admin is false"), render(noAdmin.errors()));
+    }
+
+    @Test
     void unknownKeys() throws Exception {
         String f = dir.resolve("config.yaml").toString();
         ProcessConfigResult r = load("""

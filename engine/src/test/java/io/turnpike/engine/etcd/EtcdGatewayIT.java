@@ -228,4 +228,53 @@ class EtcdGatewayIT {
             }
         }
     }
+
+    /**
+     * APISIX's decoupled deployment: a control-plane process (role control_plane: Admin API only, started by the CLI in
+     * a child JVM) writes to etcd; a data-plane gateway (role data_plane, no Admin API) serves what it wrote.
+     */
+    @Test
+    void controlPlaneProcessWritesDataPlaneServes() throws Exception {
+        try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
+            int adminPort = freePort();
+            Path cp = dir.resolve("control-plane.yaml");
+            Files.writeString(cp, ""
+                    + "deployment:\n  role: control_plane\n  role_control_plane:\n    config_provider: etcd\n"
+                    + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n"
+                    + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
+                    + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n");
+            List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), TurnpikeMain.class.getName(),
+                    "start", "-c", cp.toString());
+            Path log = dir.resolve("control-plane.log");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            int port = freePort();
+            int statusPort = freePort();
+            Path dp = dir.resolve("data-plane.yaml");
+            Files.writeString(dp, config(port, statusPort, freePort(), etcd.endpoint(), 2)
+                    .replace("role: traditional\n  role_traditional:", "role: data_plane\n  role_data_plane:"));
+            ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(dp);
+            assertTrue(pr.ok(), pr.errors().toString());
+            PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+            try (TurnpikeMain.Running running = TurnpikeMain.Running.startWithEtcd(pr.config(), quiet, quiet)) {
+                assertTrue(running.admin == null, "a data plane serves no Admin API");
+                await("control plane admin (" + log + ")", 60, () -> {
+                    try {
+                        return putRoute(adminPort, "1", "{\"uri\":\"/hello\",\"upstream\":{\"nodes\":{\"127.0.0.1:"
+                                + backend.port() + "\":1}}}").statusCode() < 300;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+                await("the data plane to serve the route", 10, () -> dataStatus(port, "/hello") == 200);
+                assertTrue(Files.readString(log).contains("started (control plane)"), Files.readString(log));
+                p.destroy();
+                assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+                assertEquals(0, p.exitValue(), Files.readString(log));
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
 }
