@@ -284,6 +284,11 @@ if ((TLS)); then
   if ((EUID == 0)); then chmod -R a+rX "$WORK/tls"; chmod 755 "$WORK"; fi
   TLS_CERT_DESC=$(openssl x509 -in "$WORK/tls/cert.pem" -noout -text \
     | awk '/Public Key Algorithm|Public-Key|ASN1 OID/ {sub(/^ +/, ""); printf "%s%s", sep, $0; sep="; "}')
+  # One session ticket key for both proxies (48 bytes: name 16 | HMAC 16 | AES 16, the layout of nginx's 48-byte
+  # ssl_session_ticket_key file and of Turnpike's session_ticket_keys): tickets on with a shared key on both sides.
+  head -c 48 /dev/urandom >"$WORK/tls/ticket.key"
+  TLS_TICKET_KEY_B64=$(base64 -w0 "$WORK/tls/ticket.key")
+  if ((EUID == 0)); then chmod a+r "$WORK/tls/ticket.key"; fi
 fi
 
 # --- proxy A: nginx -------------------------------------------------------------------------
@@ -293,7 +298,7 @@ if has_target nginx; then
   if ((TLS)); then
     # A separate nginx (same layout: 1 worker, pinned to the proxy core) for HTTPS, so its CPU is read alone.
     start_nginx nginx_tls "$CORE_PROXY" nginx-tls-proxy.conf.tmpl "PORT=$NGINX_TLS_PORT" \
-      "BACKEND_PORT=$BACKEND_PORT" "CERT=$WORK/tls/cert.pem" "KEY=$WORK/tls/key.pem"
+      "BACKEND_PORT=$BACKEND_PORT" "CERT=$WORK/tls/cert.pem" "KEY=$WORK/tls/key.pem" "TICKET_KEY=$WORK/tls/ticket.key"
     wait_ready nginx_tls "${PID_OF[nginx_tls]}" "https://127.0.0.1:$NGINX_TLS_PORT/" 10
   fi
 fi
@@ -345,6 +350,7 @@ EOF
       echo "    snis: [\"$TLS_SNI\", \"localhost\"]"
       echo "    cert: |"; sed 's/^/      /' "$WORK/tls/cert.pem"
       echo "    key: |"; sed 's/^/      /' "$WORK/tls/key.pem"
+      echo "    session_ticket_keys: [\"$TLS_TICKET_KEY_B64\"]"
     } >>"$conf/apisix.yaml"
   fi
   echo "#END" >>"$conf/apisix.yaml"
@@ -383,6 +389,14 @@ for t in "${TLS_TARGETS[@]}"; do
   TLS_NEGOTIATED[$t]=$(openssl s_client -connect "127.0.0.1:${TLS_PORT[$t]}" -noservername -brief </dev/null 2>&1 \
     | awk -F': *' '/^(Protocol version|Ciphersuite|Peer signature type|Server Temp Key|Negotiated TLS1.3 group)/ {printf "%s%s=%s", sep, $1, $2; sep="; "}') || true
   [[ -n ${TLS_NEGOTIATED[$t]} ]] || die "$t (TLS): openssl s_client could not complete a handshake without SNI"
+  # Same certificate chain and ticket policy on both sides: certificates sent, and TLS 1.3 tickets issued on a
+  # connection that sends one request (BoringSSL sends its tickets with the first response, OpenSSL at once).
+  chain_len=$(openssl s_client -connect "127.0.0.1:${TLS_PORT[$t]}" -noservername -showcerts </dev/null 2>/dev/null \
+    | grep -c 'BEGIN CERTIFICATE') || true
+  tickets=$( (printf 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'; sleep 1) \
+    | timeout 10 openssl s_client -connect "127.0.0.1:${TLS_PORT[$t]}" -noservername -msg 2>/dev/null \
+    | grep -c '^<<< .*NewSessionTicket') || true
+  TLS_NEGOTIATED[$t]+="; Certificates sent=${chain_len:-0}; Session tickets per handshake=${tickets:-0}"
 done
 
 # Every target must return the backend's body before we time anything.
@@ -583,7 +597,9 @@ run_s_time() {
 
 measure_handshakes() {
   local target=$1 round=$2 port=${TLS_PORT[$1]} pid=${TLS_PID[$1]} c0 c1 t0 t1 others total failed wsecs
-  wsecs=$((WARMUP < 3 ? WARMUP : 3))
+  # The full warm-up, as for the other runs: the handshake path (accept, ClientHello, engine set-up, close) is code
+  # the keep-alive runs never execute, and the JVM compiles it during its first few thousand handshakes.
+  wsecs=$WARMUP
   if ((wsecs > 0)); then
     read -r total failed <<<"$(run_s_time "$WORK/s_time-$target-r$round-warmup" "$port" "$wsecs")"
   fi

@@ -4,6 +4,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.OpenSslCredential;
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.OpenSslCredentialBuilder;
 import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
@@ -80,7 +81,11 @@ public final class ServerContextFactory {
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                         ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, defaults.alpn()))
-                .enableOcsp(spec.ocspResponse() != null);
+                .enableOcsp(spec.ocspResponse() != null)
+                // The certificate (key material) and client-verification callbacks run inline in SSL_do_handshake
+                // rather than as a delegated task, which costs an extra SSL_do_handshake round trip through JNI and a
+                // task object per handshake. Keyless keeps tasks: its private key operation is asynchronous.
+                .option(OpenSslContextOption.USE_TASKS, remote != null);
         List<OpenSslCredential> built = new ArrayList<>();
         try {
             for (CertifiedKey k : credentials) {

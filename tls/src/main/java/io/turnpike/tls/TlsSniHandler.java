@@ -1,6 +1,8 @@
 package io.turnpike.tls;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.AbstractSniHandler;
@@ -8,7 +10,9 @@ import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -20,6 +24,14 @@ import java.util.function.Supplier;
  *
  * <p>One instance per connection, confined to its event loop. The table is read when the ClientHello is complete,
  * so a rotation (a new snapshot) applies to every handshake that starts after it was published on this loop.
+ *
+ * <p>Outcomes go to a {@link TlsEvents} (the loop's {@link TlsHandshakeCounters}): refusals here, then the installed
+ * {@link SslHandler}'s handshake result through one listener on its handshake future (the events object itself, so
+ * nothing is allocated per connection for it).
+ *
+ * <p>{@code handshakeTimeoutMs} bounds the wait for the ClientHello and the handshake itself (netty's timers, one
+ * scheduled task each per connection); 0 disables both, for a caller that bounds the connection otherwise (the
+ * gateway's connection sweeper closes a connection without a complete request head after {@code header_timeout_ms}).
  */
 public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
     /** TLS alert descriptions (RFC 8446 §6). */
@@ -28,20 +40,60 @@ public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
 
     private final Supplier<TlsTable> table;
     private final String fallbackSni;
+    private final long handshakeTimeoutMs;
     private final TlsEvents events;
+    private boolean refused;
 
-    /** Handshake outcomes worth counting; implementations must be cheap and loop-safe. */
-    public interface TlsEvents {
-        TlsEvents NONE = reason -> { };
+    /**
+     * Handshake outcomes, called on the connection's event loop. Implementations must be cheap, allocation-free and
+     * confined to that loop (one instance per loop). As the listener of the handshake future it sorts the result.
+     */
+    public interface TlsEvents extends GenericFutureListener<Future<Channel>> {
+        /** Counts nothing (tests, tools). */
+        TlsEvents NONE = new TlsEvents() {
+            @Override
+            public void completed() {
+            }
 
-        void refused(String reason);
+            @Override
+            public void failed(HandshakeFailure reason, Throwable cause) {
+            }
+        };
+
+        /** A handshake completed (full or resumed). */
+        void completed();
+
+        /** A handshake failed, or the ClientHello was refused before one started ({@code cause} may be null). */
+        void failed(HandshakeFailure reason, Throwable cause);
+
+        @Override
+        default void operationComplete(Future<Channel> handshake) {
+            Throwable cause = handshake.cause();
+            if (cause == null) {
+                completed();
+            } else {
+                failed(HandshakeFailure.classify(cause), cause);
+            }
+        }
     }
 
     public TlsSniHandler(Supplier<TlsTable> table, String fallbackSni, long handshakeTimeoutMs, TlsEvents events) {
         super(handshakeTimeoutMs);
         this.table = table;
         this.fallbackSni = fallbackSni;
+        this.handshakeTimeoutMs = handshakeTimeoutMs;
         this.events = events;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (refused) {
+            // Refused with an alert and closing: the rest of the input is not looked at again (the ClientHello is
+            // still in the cumulation, and each further decode would look it up, count it and alert once more).
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        super.decode(ctx, in, out);
     }
 
     @Override
@@ -72,8 +124,10 @@ public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
     @Override
     protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<TlsTable.Entry> future) {
         if (!future.isSuccess()) {
+            refused = true;
             byte alert = future.cause() instanceof NoCertificateException n ? n.alert : ALERT_HANDSHAKE_FAILURE;
-            events.refused(future.cause().getMessage());
+            events.failed(alert == ALERT_UNRECOGNIZED_NAME ? HandshakeFailure.UNKNOWN_SNI : HandshakeFailure.NO_SNI,
+                    future.cause());
             // A fatal alert record (TLS 1.0 record version, as in a ServerHello-less refusal), then close.
             ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {21, 3, 1, 0, 2, 2, alert}))
                     .addListener(ChannelFutureListener.CLOSE);
@@ -84,6 +138,11 @@ public final class TlsSniHandler extends AbstractSniHandler<TlsTable.Entry> {
         try {
             if (entry.ocspResponse != null) {
                 ((ReferenceCountedOpenSslEngine) ssl.engine()).setOcspResponse(entry.ocspResponse);
+            }
+            // Before it is added (handlerAdded starts the handshake and would arm the default 10 s timer).
+            ssl.setHandshakeTimeoutMillis(handshakeTimeoutMs);
+            if (events != TlsEvents.NONE) {
+                ssl.handshakeFuture().addListener(events);
             }
             ctx.pipeline().replace(this, "ssl", ssl);
             ssl = null;

@@ -28,6 +28,8 @@ import io.turnpike.engine.upstream.NodePool;
 import io.turnpike.engine.upstream.UpstreamTarget;
 import io.turnpike.engine.upstream.UpstreamTls;
 
+import javax.net.ssl.SSLException;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
@@ -204,6 +206,15 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // I/O errors (reset by peer and the like): nothing to answer on a broken connection.
+        if (https && cause instanceof IOException && !(cause instanceof SSLException)) {
+            // The socket itself failed (typically ECONNRESET on read): close it at the transport rather than through
+            // the pipeline, whose SslHandler would first try to write a close_notify (and the session tickets
+            // BoringSSL defers to the next write) to a peer that is gone: a failed send and a SIGPIPE per connection.
+            state = S_CLOSED;
+            deadlineNs = 0;
+            channel.unsafe().close(channel.voidPromise());
+            return;
+        }
         close();
     }
 

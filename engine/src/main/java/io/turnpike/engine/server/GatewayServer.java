@@ -13,12 +13,14 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.PlatformDependent;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.proxy.DownstreamHandler;
 import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.snapshot.SnapshotPublisher;
 import io.turnpike.engine.tls.HttpsListen;
+import io.turnpike.tls.TlsHandshakeCounters;
 import io.turnpike.tls.TlsSniHandler;
 import io.turnpike.tls.TlsTable;
 
@@ -28,6 +30,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The data plane: one event loop per core (configurable), each with its own {@link LoopContext}; with epoll, every
@@ -51,6 +54,9 @@ public final class GatewayServer implements AutoCloseable {
     private final List<Channel> httpsListeners = new ArrayList<>();
     private final SnapshotPublisher publisher;
     private final ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+    /** Per loop (index = {@link LoopContext#id}): downstream TLS handshake outcomes, and its TLS table supplier. */
+    private final TlsHandshakeCounters[] tlsCounters;
+    private final List<Supplier<TlsTable>> tlsTables = new ArrayList<>();
 
     public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, int eventLoops, Transport transport) {
         this(settings, listen, List.of(), eventLoops, transport);
@@ -75,6 +81,11 @@ public final class GatewayServer implements AutoCloseable {
             LoopContext ctx = new LoopContext(id++, loop, settings, transport.socketChannel(), allocator);
             loops.add(ctx);
             loopsByEventLoop.put(loop, ctx);
+            tlsTables.add(() -> tlsTable(ctx));
+        }
+        this.tlsCounters = new TlsHandshakeCounters[loops.size()];
+        for (int i = 0; i < tlsCounters.length; i++) {
+            tlsCounters[i] = new TlsHandshakeCounters();
         }
         this.publisher = new SnapshotPublisher(loops);
     }
@@ -89,6 +100,11 @@ public final class GatewayServer implements AutoCloseable {
 
     public Transport transport() {
         return transport;
+    }
+
+    /** Downstream TLS handshake counters, one per loop (written by that loop only; read racily). */
+    public List<TlsHandshakeCounters> tlsCounters() {
+        return List.of(tlsCounters);
     }
 
     /** Binds the listeners. Blocks until bound; throws if a port cannot be bound. */
@@ -136,28 +152,36 @@ public final class GatewayServer implements AutoCloseable {
         return bootstrap(acceptor, children, null);
     }
 
-    /** Handshake budget for the ClientHello and for the TLS handshake itself. */
-    private static final long TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+    /**
+     * No TLS timers per connection (netty's SNI and handshake timeouts, one scheduled task each): the connection
+     * sweeper already closes a connection that has no complete request head {@code header_timeout_ms} after it was
+     * accepted, which bounds the wait for the ClientHello and the handshake as well.
+     */
+    private static final long TLS_HANDSHAKE_TIMEOUT_MS = 0;
 
     /** {@code https} null: a plain HTTP listener. */
     private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children, HttpsListen https) {
-        return new ServerBootstrap()
+        ServerBootstrap b = new ServerBootstrap()
                 .group(acceptor, children)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.ALLOCATOR, allocator)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
+        if (!PlatformDependent.canEnableTcpNoDelayByDefault()) {
+            // Elsewhere netty's socket config already sets TCP_NODELAY when a connection is accepted; setting it
+            // again would be a second setsockopt per connection.
+            b.childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        return b.childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         LoopContext loop = loopsByEventLoop.get(ch.eventLoop());
                         if (https != null) {
                             // Replaced by the chosen context's SslHandler once the ClientHello is read.
-                            ch.pipeline().addLast("sni", new TlsSniHandler(() -> tlsTable(loop), https.fallbackSni(),
-                                    TLS_HANDSHAKE_TIMEOUT_MS, TlsSniHandler.TlsEvents.NONE));
+                            ch.pipeline().addLast("sni", new TlsSniHandler(tlsTables.get(loop.id), https.fallbackSni(),
+                                    TLS_HANDSHAKE_TIMEOUT_MS, tlsCounters[loop.id]));
                         }
                         ch.pipeline().addLast("proxy", new DownstreamHandler(loop, https != null));
                     }

@@ -26,6 +26,8 @@ import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.metrics.GatewayError;
 import io.turnpike.engine.metrics.LoopCounters;
 import io.turnpike.engine.server.GatewayServer;
+import io.turnpike.tls.HandshakeFailure;
+import io.turnpike.tls.TlsHandshakeCounters;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -144,7 +146,23 @@ public final class StatusServer implements AutoCloseable {
             b.append(",\"").append(e.name().toLowerCase()).append("\":")
                     .append(sum(LoopCounters.PARSE_ERROR_BASE + Math.min(e.ordinal(), LoopCounters.PARSE_ERROR_SLOTS - 1)));
         }
-        b.append("}}");
+        b.append('}');
+        // Downstream TLS handshakes, summed over the loops: completed, and failed by reason.
+        long completed = 0;
+        for (TlsHandshakeCounters c : gateway.tlsCounters()) {
+            completed += c.completedCount();
+        }
+        b.append(",\"tls\":{\"handshakes\":").append(completed).append(",\"handshake_failures\":{");
+        first = true;
+        for (HandshakeFailure f : HandshakeFailure.values()) {
+            long n = 0;
+            for (TlsHandshakeCounters c : gateway.tlsCounters()) {
+                n += c.failures(f);
+            }
+            b.append(first ? "" : ",").append('"').append(f.key()).append("\":").append(n);
+            first = false;
+        }
+        b.append("}}}");
         return b.toString();
     }
 

@@ -238,6 +238,10 @@ class KeylessGatewayIT {
             assertTrue(plain.contains("X-Forwarded-Proto: http"), plain);
             long failures = counter(status(gw), "failures");
             assertTrue(failures >= 2, status(gw));
+            // The same handshakes, seen from the listener: failed for a keyless reason, nothing else.
+            String afterDown = status(gw);
+            assertEquals(2, TlsHandshakeCountersIT.failures(afterDown, "keyless"), afterDown);
+            assertEquals(0, TlsHandshakeCountersIT.failures(afterDown, "other"), afterDown);
 
             // Back on the same address: the client reconnects and handshakes succeed again, no gateway restart.
             ks = startKeyServer(ksPort);
