@@ -164,16 +164,7 @@ public final class ConfigCompiler {
                 continue;
             }
             Route r = d.value();
-            if (r.upstreamId() != null && !upstreams.containsKey(r.upstreamId())) {
-                problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
-                        + r.upstreamId() + "]"));
-            } else if (r.serviceId() != null && !services.containsKey(r.serviceId())) {
-                problems.add(problem(e, "service_id", "failed to fetch service info by service id ["
-                        + r.serviceId() + "]"));
-            } else if (r.pluginConfigId() != null && !pluginConfigs.containsKey(r.pluginConfigId())) {
-                problems.add(problem(e, "plugin_config_id", "failed to fetch plugin config info by plugin config id ["
-                        + r.pluginConfigId() + "]"));
-            } else {
+            if (referencesResolve(e, r, upstreams, services, pluginConfigs, problems)) {
                 routes.put(e.id(), r);
             }
         }
@@ -220,16 +211,7 @@ public final class ConfigCompiler {
                 continue;
             }
             Route r = d.value();
-            if (r.upstreamId() != null && !prev.upstreams().containsKey(r.upstreamId())) {
-                problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
-                        + r.upstreamId() + "]"));
-            } else if (r.serviceId() != null && !prev.services().containsKey(r.serviceId())) {
-                problems.add(problem(e, "service_id", "failed to fetch service info by service id ["
-                        + r.serviceId() + "]"));
-            } else if (r.pluginConfigId() != null && !pluginConfigs.containsKey(r.pluginConfigId())) {
-                problems.add(problem(e, "plugin_config_id", "failed to fetch plugin config info by plugin config id ["
-                        + r.pluginConfigId() + "]"));
-            } else {
+            if (referencesResolve(e, r, prev.upstreams(), prev.services(), pluginConfigs, problems)) {
                 routes = routes.plus(id, r);
             }
         }
@@ -242,6 +224,25 @@ public final class ConfigCompiler {
         if (memoize && value != null) {
             memo.remove(value);
         }
+    }
+
+    /** A route's upstream_id, service_id and plugin_config_id name existing entries; else one problem is added. */
+    private static boolean referencesResolve(ConfigEntry e, Route r, Map<String, Upstream> upstreams,
+                                             Map<String, Service> services, Map<String, RawResource> pluginConfigs,
+                                             List<ConfigProblem> problems) {
+        if (r.upstreamId() != null && !upstreams.containsKey(r.upstreamId())) {
+            problems.add(problem(e, "upstream_id", "failed to fetch upstream info by upstream id ["
+                    + r.upstreamId() + "]"));
+        } else if (r.serviceId() != null && !services.containsKey(r.serviceId())) {
+            problems.add(problem(e, "service_id", "failed to fetch service info by service id ["
+                    + r.serviceId() + "]"));
+        } else if (r.pluginConfigId() != null && !pluginConfigs.containsKey(r.pluginConfigId())) {
+            problems.add(problem(e, "plugin_config_id", "failed to fetch plugin config info by plugin config id ["
+                    + r.pluginConfigId() + "]"));
+        } else {
+            return true;
+        }
+        return false;
     }
 
     private static String checkOtherId(Resource r, String id) {
