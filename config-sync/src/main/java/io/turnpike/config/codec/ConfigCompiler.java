@@ -172,8 +172,8 @@ public final class ConfigCompiler {
         if (file != null && problems.stream().allMatch(p -> file.equals(p.file()))) {
             problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
         }
-        return new CompileResult(new ConfigSet(version, memoize ? TreePMap.from(routes) : routes, services, upstreams,
-                others), problems);
+        return new CompileResult(new ConfigSet(version, memoize ? TreePMap.from(routes) : routes, services,
+                memoize ? TreePMap.from(upstreams) : upstreams, others), problems);
     }
 
     /**
@@ -185,15 +185,51 @@ public final class ConfigCompiler {
      *                the source with a problem of its own)
      */
     public CompileResult applyRoutes(CompileResult previous, long version, Map<String, ConfigEntry> changed) {
+        return applyChanges(previous, version, changed, Map.of());
+    }
+
+    /**
+     * {@link #applyRoutes} with upstream changes too: each changed upstream must decode and stay (an upstream that is
+     * deleted or invalid, or a new one while some entry names a missing upstream, changes which routes are valid:
+     * this returns null and the caller compiles everything).
+     *
+     * @param upstreams upstream id -> its entry, or null when gone
+     * @return the next configuration, or null when the change cannot be applied incrementally
+     */
+    public CompileResult applyChanges(CompileResult previous, long version, Map<String, ConfigEntry> changed,
+                                      Map<String, ConfigEntry> upstreamChanges) {
         if (!memoize) {
-            throw new IllegalStateException("applyRoutes needs a memoizing compiler (persistent route map)");
+            throw new IllegalStateException("incremental compiles need a memoizing compiler (persistent maps)");
         }
         ConfigSet prev = previous.config();
+        Map<String, Upstream> upstreams = prev.upstreams();
+        if (!upstreamChanges.isEmpty()) {
+            TreePMap<String, Upstream> up = upstreams instanceof TreePMap<String, Upstream> t ? t
+                    : TreePMap.from(upstreams);
+            boolean dangling = false;
+            for (ConfigProblem p : previous.problems()) {
+                dangling |= "upstream_id".equals(p.field());
+            }
+            for (Map.Entry<String, ConfigEntry> c : upstreamChanges.entrySet()) {
+                ConfigEntry e = c.getValue();
+                if (e == null || (!up.containsKey(c.getKey()) && dangling)) {
+                    return null;
+                }
+                Decoded<Upstream> d = codec.decodeUpstream(e.id(), e.value());
+                if (!d.ok()) {
+                    return null;
+                }
+                memo.put(e.value(), new Object[]{e.id(), d});
+                up = up.plus(c.getKey(), d.value());
+            }
+            upstreams = up;
+        }
         TreePMap<String, Route> routes = prev.routes() instanceof TreePMap<String, Route> t ? t
                 : TreePMap.from(prev.routes());
         List<ConfigProblem> problems = new ArrayList<>(previous.problems().size() + 1);
         for (ConfigProblem p : previous.problems()) {
-            if (!(Resource.ROUTES.key().equals(p.resource()) && changed.containsKey(p.id()))) {
+            if (!(Resource.ROUTES.key().equals(p.resource()) && changed.containsKey(p.id()))
+                    && !(Resource.UPSTREAMS.key().equals(p.resource()) && upstreamChanges.containsKey(p.id()))) {
                 problems.add(p);
             }
         }
@@ -211,12 +247,11 @@ public final class ConfigCompiler {
                 continue;
             }
             Route r = d.value();
-            if (referencesResolve(e, r, prev.upstreams(), prev.services(), pluginConfigs, problems)) {
+            if (referencesResolve(e, r, upstreams, prev.services(), pluginConfigs, problems)) {
                 routes = routes.plus(id, r);
             }
         }
-        return new CompileResult(new ConfigSet(version, routes, prev.services(), prev.upstreams(), prev.others()),
-                problems);
+        return new CompileResult(new ConfigSet(version, routes, prev.services(), upstreams, prev.others()), problems);
     }
 
     /** Forgets the memoized decode of a value that is gone (incremental mode: keeps the memo from growing). */

@@ -108,6 +108,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private boolean failing;
     /** Route keys changed since the last delivery (incremental delivery when nothing else changed). */
     private final Set<String> changedRouteKeys = new LinkedHashSet<>();
+    /** Upstream keys changed since the last delivery (incremental too, when every one stays valid). */
+    private final Set<String> changedUpstreamKeys = new LinkedHashSet<>();
     /** A change other than routes (or a full list) since the last delivery: the next delivery recompiles all. */
     private boolean changedOther = true;
     /** The last delivery: its configuration and every problem reported with it (item-level and compile-level). */
@@ -436,6 +438,8 @@ public final class EtcdConfigSource implements ConfigSource {
                 KeyRef ref = KeyRef.parse(prefix, key);
                 if (ref != null && ref.consumer == null && Resource.ROUTES.key().equals(ref.resource)) {
                     changedRouteKeys.add(key);
+                } else if (ref != null && ref.consumer == null && Resource.UPSTREAMS.key().equals(ref.resource)) {
+                    changedUpstreamKeys.add(key);
                 } else {
                     changedOther = true;
                 }
@@ -530,8 +534,11 @@ public final class EtcdConfigSource implements ConfigSource {
         return true;
     }
 
-    /** Route-only change since the last delivery: derive the configuration from it (O(change)). */
-    private void deliverRoutes(long version) {
+    /**
+     * Routes and upstreams changed since the last delivery: derive the configuration from it (O(change)); false when
+     * that is not possible (an upstream gone or invalid, ...): the caller compiles everything.
+     */
+    private boolean deliverIncrementally(long version) {
         Map<String, ConfigEntry> changes = new LinkedHashMap<>();
         List<ConfigProblem> itemProblems = new ArrayList<>();
         for (String key : changedRouteKeys) {
@@ -546,11 +553,23 @@ public final class EtcdConfigSource implements ConfigSource {
                 changes.put(ref.id, new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null));
             }
         }
-        CompileResult result = compiler.applyRoutes(lastResult, version, changes);
+        Map<String, ConfigEntry> upstreamChanges = new LinkedHashMap<>();
+        for (String key : changedUpstreamKeys) {
+            KeyRef ref = KeyRef.parse(prefix, key);
+            Item it = items.get(key);
+            upstreamChanges.put(ref.id, it == null || it.error != null ? null
+                    : new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null));
+        }
+        CompileResult result = compiler.applyChanges(lastResult, version, changes, upstreamChanges);
+        if (result == null) {
+            return false;
+        }
         List<ConfigProblem> found = new ArrayList<>(result.problems());
         found.addAll(itemProblems);
-        publish(version, new CompileResult(result.config(), found), new ConfigDelta(deliveredVersion, changes.keySet()));
+        publish(version, new CompileResult(result.config(), found),
+                new ConfigDelta(deliveredVersion, changes.keySet(), upstreamChanges.keySet()));
         incrementalDeliveries++;
+        return true;
     }
 
     private void deliver() {
@@ -559,12 +578,14 @@ public final class EtcdConfigSource implements ConfigSource {
         if (deliveries > 0 && version <= deliveredVersion) {
             return; // nothing newer (a re-list that found no change): versions only grow
         }
-        if (!changedOther && lastResult != null && !changedRouteKeys.isEmpty()) {
-            deliverRoutes(version);
+        if (!changedOther && lastResult != null && (!changedRouteKeys.isEmpty() || !changedUpstreamKeys.isEmpty())
+                && deliverIncrementally(version)) {
             changedRouteKeys.clear();
+            changedUpstreamKeys.clear();
             return;
         }
         changedRouteKeys.clear();
+        changedUpstreamKeys.clear();
         changedOther = false;
         List<ConfigProblem> found = new ArrayList<>();
         Map<String, ObjectNode> credentialsByConsumer = new TreeMap<>();

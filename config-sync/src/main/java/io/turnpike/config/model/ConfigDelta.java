@@ -7,15 +7,23 @@ import java.util.Set;
  * of the older one can update it in proportion to the change instead of recompiling everything.
  *
  * <p>Meaning: the new configuration equals the configuration of version {@code fromVersion} except for the routes
- * named in {@code routeIds} (each added, replaced or removed); every other resource is unchanged, and the unchanged
- * routes are the same {@link Route} objects. Sources deliver a delta only when that holds; otherwise they deliver the
+ * named in {@code routeIds} (each added, replaced or removed) and the upstreams named in {@code upstreamIds} (each
+ * added or replaced, never removed; a route's validity does not change because of them); every other resource is
+ * unchanged, and unchanged entries are the same objects. Sources deliver a delta only when that holds; otherwise they deliver the
  * configuration alone (consumers then recompile it whole).
  *
  * @param fromVersion the {@link ConfigSet#version()} this delta applies to
  * @param routeIds    ids of the routes added, replaced or removed
+ * @param upstreamIds ids of the upstreams added or replaced
  */
-public record ConfigDelta(long fromVersion, Set<String> routeIds) {
+public record ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds) {
     public ConfigDelta {
         routeIds = Set.copyOf(routeIds);
+        upstreamIds = Set.copyOf(upstreamIds);
+    }
+
+    /** Routes only. */
+    public ConfigDelta(long fromVersion, Set<String> routeIds) {
+        this(fromVersion, routeIds, Set.of());
     }
 }

@@ -290,7 +290,18 @@ class EtcdConfigSourceIT {
             for (int round = 0; round < 30; round++) {
                 for (int k = 0; k < 1 + rnd.nextInt(4); k++) {
                     String key = p + "/routes/r" + rnd.nextInt(50);
-                    switch (rnd.nextInt(6)) {
+                    int op = rnd.nextInt(8);
+                    if (op == 6) { // the shared upstream changes its nodes (incremental), or goes and comes back
+                        if (rnd.nextInt(4) == 0) {
+                            writer.delete(p + "/upstreams/u1");
+                            last = writer.revision();
+                        } else {
+                            last = put(writer, p + "/upstreams/u1", "{\"nodes\":{\"127.0.0.1:" + (1980 + round)
+                                    + "\":1}}");
+                        }
+                        continue;
+                    }
+                    switch (op) {
                         case 0 -> { writer.delete(key); last = writer.revision(); }
                         case 1 -> last = put(writer, key, "{bad json");
                         case 2 -> last = put(writer, key, "{\"uri\":\"/ref\",\"upstream_id\":\""

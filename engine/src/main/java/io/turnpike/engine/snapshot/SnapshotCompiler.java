@@ -82,6 +82,8 @@ public final class SnapshotCompiler {
     private ConfigSet lastConfig;
     private final Map<String, RouteState> routeStates = new HashMap<>();
     private final IdentityHashMap<Upstream, TargetRef> targetRefs = new IdentityHashMap<>();
+    /** Route ids by the upstream object they resolved to (own, by id, or via their service). */
+    private final IdentityHashMap<Upstream, java.util.Set<String>> routesByUpstream = new IdentityHashMap<>();
     private final Map<String, NodeRef> nodeRefs = new HashMap<>();
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
     private final ArrayDeque<Integer> freeNodes = new ArrayDeque<>();
@@ -172,6 +174,7 @@ public final class SnapshotCompiler {
 
     private Snapshot full(ConfigSet config, List<String> warnings) {
         routeStates.clear();
+        routesByUpstream.clear();
         targetRefs.clear();
         nodeRefs.clear();
         freeSlots.clear();
@@ -222,6 +225,30 @@ public final class SnapshotCompiler {
                 return null;
             }
         }
+        // An upstream replaced by id moves every route that resolved to the old object (by upstream_id or through a
+        // service): those routes are recompiled against the new one.
+        java.util.Set<String> ids = delta.routeIds();
+        if (!delta.upstreamIds().isEmpty()) {
+            ids = new java.util.LinkedHashSet<>(ids);
+            for (String uid : delta.upstreamIds()) {
+                Upstream old = lastConfig.upstreams().get(uid);
+                java.util.Set<String> users = old == null ? null : routesByUpstream.get(old);
+                if (users != null) {
+                    ids.addAll(users);
+                }
+            }
+            for (String id : ids) {
+                RouteState old = routeStates.get(id);
+                if (old != null && old.compiled.upstream.tls != null) {
+                    return null;
+                }
+                Route r = config.routes().get(id);
+                Upstream u = r == null ? null : config.upstreamOf(r);
+                if (u != null && "https".equals(u.scheme())) {
+                    return null;
+                }
+            }
+        }
         Snapshot base = last;
         wTargets = base.targets.clone();
         targetCount = base.targets.length;
@@ -234,11 +261,15 @@ public final class SnapshotCompiler {
         List<RouteState> replaced = new ArrayList<>();
         try {
             // Adds first, removals after: a target or node shared by the old and the new version is kept.
-            for (String id : delta.routeIds()) {
+            for (String id : ids) {
                 RouteState old = routeStates.remove(id);
                 if (old != null) {
                     replaced.add(old);
                     removed.add(old.compiled);
+                    java.util.Set<String> users = routesByUpstream.get(old.upstream);
+                    if (users != null && users.remove(id) && users.isEmpty()) {
+                        routesByUpstream.remove(old.upstream);
+                    }
                 }
                 Route route = config.routes().get(id);
                 if (route == null || !route.enabled()) {
@@ -304,6 +335,7 @@ public final class SnapshotCompiler {
         ref.routes++;
         CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order);
         routeStates.put(route.id(), new RouteState(compiled, upstream));
+        routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;
     }
 

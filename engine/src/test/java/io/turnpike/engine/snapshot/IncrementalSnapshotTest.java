@@ -71,8 +71,11 @@ class IncrementalSnapshotTest {
         if (rnd.nextInt(15) == 0) {
             b.append(",\"vars\":[[\"arg_x\",\"~~\",\"(\"]]"); // invalid regex: compiled out with a warning
         }
-        if (rnd.nextInt(4) == 0) {
+        int up = rnd.nextInt(8);
+        if (up < 2) {
             b.append(",\"upstream_id\":\"u1\"");
+        } else if (up == 2) {
+            b.append(",\"service_id\":\"s1\""); // s1 names u1: the route resolves to u1 through the service
         } else {
             b.append(",\"upstream\":{\"nodes\":{\"127.0.0.1:").append(1980 + rnd.nextInt(3)).append("\":")
                     .append(1 + rnd.nextInt(2));
@@ -98,6 +101,7 @@ class IncrementalSnapshotTest {
         }
         List<ConfigEntry> entries = new ArrayList<>();
         entries.add(entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1980\":1,\"127.0.0.1:1985\":1}}"));
+        entries.add(entry("services", "s1", "{\"upstream_id\":\"u1\"}"));
         for (Map.Entry<String, String> e : routes.entrySet()) {
             entries.add(entry("routes", e.getKey(), e.getValue()));
         }
@@ -120,11 +124,19 @@ class IncrementalSnapshotTest {
                     changes.put(id, entry("routes", id, json));
                 }
             }
+            // Now and then the shared upstream u1 changes its nodes: every route that uses it (by upstream_id or
+            // through service s1) must move to the new nodes.
+            Map<String, ConfigEntry> upstreamChanges = new LinkedHashMap<>();
+            if (rnd.nextInt(3) == 0) {
+                upstreamChanges.put("u1", entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:" + (1980 + rnd.nextInt(3))
+                        + "\":1,\"127.0.0.1:" + (1986 + step) + "\":" + (1 + rnd.nextInt(3)) + "}}"));
+            }
             version++;
-            result = configCompiler.applyRoutes(result, version, changes);
+            result = configCompiler.applyChanges(result, version, changes, upstreamChanges);
+            assertNotNull(result, "step " + step + ": an upstream that stays valid applies incrementally");
             Snapshot base = inc;
-            inc = incremental.compile(result.config(), new ConfigDelta(base.version, changes.keySet()),
-                    new ArrayList<>());
+            inc = incremental.compile(result.config(), new ConfigDelta(base.version, changes.keySet(),
+                    upstreamChanges.keySet()), new ArrayList<>());
             assertEquals(base.version, inc.baseVersion, "step " + step + " took the incremental path");
             Snapshot full = new SnapshotCompiler(EngineSettings.defaults()).compile(result.config(), new ArrayList<>());
             assertEquals(full.routes.size(), inc.routes.size(), "step " + step);
