@@ -33,6 +33,11 @@ public final class CompiledRoute {
         this.vars = conditions.vars;
     }
 
+    /** The compiled match conditions (shared by the next compile when the route itself did not change). */
+    public RouteConditions conditions() {
+        return conditions;
+    }
+
     public List<String> uris() {
         return conditions.uris;
     }

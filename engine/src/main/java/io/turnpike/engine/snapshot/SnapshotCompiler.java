@@ -99,7 +99,8 @@ public final class SnapshotCompiler {
     private IntList changedSlots;
     private IntList changedNodes;
 
-    private record RouteState(CompiledRoute compiled, Upstream upstream) {
+    /** A compiled route with what it was compiled from: the route object and the hosts list (own or its service's). */
+    private record RouteState(CompiledRoute compiled, Upstream upstream, Route route, List<String> hosts) {
     }
 
     private static final class TargetRef {
@@ -199,7 +200,7 @@ public final class SnapshotCompiler {
                 warnings.add("route " + route.id() + ": no upstream, skipped");
                 continue;
             }
-            CompiledRoute compiled = compileRoute(config, route, upstream, keyOrdered ? 0 : order, warnings);
+            CompiledRoute compiled = compileRoute(config, route, upstream, keyOrdered ? 0 : order, warnings, null);
             if (compiled == null) {
                 continue;
             }
@@ -280,7 +281,7 @@ public final class SnapshotCompiler {
                     warnings.add("route " + route.id() + ": no upstream, skipped");
                     continue;
                 }
-                CompiledRoute compiled = compileRoute(config, route, upstream, 0, warnings);
+                CompiledRoute compiled = compileRoute(config, route, upstream, 0, warnings, old);
                 if (compiled != null) {
                     added.add(compiled);
                 }
@@ -303,7 +304,7 @@ public final class SnapshotCompiler {
      * {@code warnings}).
      */
     private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,
-                                       List<String> warnings) {
+                                       List<String> warnings, RouteState previous) {
         List<String> hosts = route.hosts();
         if (hosts.isEmpty() && route.serviceId() != null) {
             Service s = config.services().get(route.serviceId());
@@ -313,12 +314,16 @@ public final class SnapshotCompiler {
         }
         // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
         RouteConditions conditions;
-        try {
-            conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
-                    route.vars());
-        } catch (IllegalArgumentException e) {
-            warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
-            return null;
+        if (previous != null && previous.route == route && previous.hosts == hosts) {
+            conditions = previous.compiled.conditions(); // only its upstream changed
+        } else {
+            try {
+                conditions = RouteConditions.compile(route.uris(), hosts, route.methods(), route.remoteAddrs(),
+                        route.vars());
+            } catch (IllegalArgumentException e) {
+                warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
+                return null;
+            }
         }
         TargetRef ref = targetRefs.get(upstream);
         if (ref == null) {
@@ -334,7 +339,7 @@ public final class SnapshotCompiler {
         }
         ref.routes++;
         CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order);
-        routeStates.put(route.id(), new RouteState(compiled, upstream));
+        routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;
     }
