@@ -202,9 +202,27 @@ public final class LoopContext {
         return balancers[target.slot];
     }
 
+    /**
+     * This loop's pool for {@code node}. The node may come from a snapshot an exchange pinned before this loop applied
+     * a newer one that renumbered or removed nodes, so the index is only a hint: the pool's key is checked (the same
+     * {@code String} instance in the steady state, so no character comparison), then the node is looked up by key.
+     * A node no longer configured gets a retired stand-in pool: its connection serves this one exchange and closes on
+     * release (allocation only in that race).
+     */
     @SuppressWarnings("unchecked")
     public <C extends NodePool.Pooled> NodePool<C> pool(NodeAddress node) {
-        return (NodePool<C>) pools[node.index];
+        int i = node.index;
+        NodePool<?> p = i >= 0 && i < pools.length ? pools[i] : null;
+        if (p != null && (p.key == node.poolKey || p.key.equals(node.poolKey))) {
+            return (NodePool<C>) p;
+        }
+        p = poolsByKey.get(node.poolKey);
+        if (p == null) {
+            NodePool<?> standIn = new NodePool<>(node.poolKey, 0);
+            standIn.retire();
+            return (NodePool<C>) standIn;
+        }
+        return (NodePool<C>) p;
     }
 
     public boolean isDraining() {

@@ -13,6 +13,7 @@ import io.turnpike.engine.codec.HttpParseError;
 import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.codec.RequestHeadParser;
 import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.loop.ConnectionSweeper;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.loop.Swept;
@@ -115,6 +116,14 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private boolean deadlineIsHead;
     /** When the client stopped accepting bytes (channel unwritable) during an exchange, 0 if it is writable. */
     private long stalledSinceNs;
+    /**
+     * The connect attempt in flight: its listeners act only while it is still the current one (a timed-out or retried
+     * attempt that completes late gives its connection to its pool instead). CONNECTING ends by this deadline whatever
+     * the transport does (connect timeout plus two sweeper ticks; the transport's own timeout normally fires first).
+     */
+    private int connectAttempt;
+    private boolean connectIsHeadMethod;
+    private long connectDeadlineNs;
     /** process() is on the stack: finishExchange must not re-enter it (the outer loop continues instead). */
     private boolean processing;
     private int sweepIndex = -1;
@@ -400,28 +409,32 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
                     sni.getBytes(StandardCharsets.ISO_8859_1),
                     System.nanoTime() + target.connectTimeoutMs * 1_000_000L);
         }
+        int attempt = ++connectAttempt;
+        connectIsHeadMethod = isHeadMethod;
+        connectDeadlineNs = System.nanoTime() + target.connectTimeoutMs * 1_000_000L
+                + 2 * ConnectionSweeper.TICK_MS * 1_000_000L;
         ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, target.connectTimeoutMs))
                 .connect(node.address);
         f.addListener((ChannelFutureListener) future -> {
             if (!future.isSuccess()) {
-                if (state == S_CONNECTING) {
+                if (state == S_CONNECTING && attempt == connectAttempt) {
                     connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED, isHeadMethod);
                 }
                 return;
             }
             if (uc.tlsHandler() == null) {
-                connected(uc, pool, isHeadMethod);
+                connected(uc, pool, isHeadMethod, attempt);
                 return;
             }
             // CONNECTING lasts until the handshake is done: the request head waits in pendingHead meanwhile.
             uc.tlsHandler().handshakeFuture().addListener(hs -> {
                 if (hs.isSuccess()) {
-                    connected(uc, pool, isHeadMethod);
+                    connected(uc, pool, isHeadMethod, attempt);
                     return;
                 }
                 uc.closeQuietly();
-                if (state == S_CONNECTING) {
+                if (state == S_CONNECTING && attempt == connectAttempt) {
                     connectFailed(GatewayError.UPSTREAM_TLS_HANDSHAKE_FAILED, isHeadMethod);
                 }
             });
@@ -429,12 +442,15 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     }
 
     /** A new upstream connection is ready (connected, and for TLS the handshake is done). */
-    private void connected(UpstreamConnection uc, NodePool<UpstreamConnection> pool, boolean isHeadMethod) {
-        if (state != S_CONNECTING) {
-            // The client went away while we were connecting; keep the fresh connection for the next request.
+    private void connected(UpstreamConnection uc, NodePool<UpstreamConnection> pool, boolean isHeadMethod,
+                           int attempt) {
+        if (state != S_CONNECTING || attempt != connectAttempt) {
+            // The client went away while we were connecting, or this attempt timed out and was superseded: keep the
+            // fresh connection for the next request.
             pool.release(uc, System.nanoTime());
             return;
         }
+        connectDeadlineNs = 0;
         unblock(BLOCK_CONNECTING);
         attach(uc, pendingHead, isHeadMethod);
         pendingHead = null;
@@ -445,6 +461,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     /** Connect or TLS handshake failed: retry on another node, else answer 502 with {@code error}. */
     private void connectFailed(GatewayError error, boolean isHeadMethod) {
+        connectDeadlineNs = 0;
         if (!retryConnect(isHeadMethod)) {
             pendingHead.release();
             pendingHead = null;
@@ -735,6 +752,13 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             if (deadlineNs != 0 && nowNs - deadlineNs >= 0) {
                 deadlineNs = 0;
                 channel.close();
+            }
+            return;
+        }
+        if (state == S_CONNECTING) {
+            if (connectDeadlineNs != 0 && nowNs - connectDeadlineNs >= 0) {
+                connectAttempt++; // the late outcome of this attempt no longer concerns the exchange
+                connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED, connectIsHeadMethod);
             }
             return;
         }

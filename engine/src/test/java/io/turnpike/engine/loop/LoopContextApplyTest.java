@@ -127,4 +127,43 @@ class LoopContextApplyTest {
         assertTrue(pool2.isRetired() && pool3.isRetired());
         assertNull(onLoop(() -> ctx.snapshot().targets.length > 1 ? ctx.snapshot().targets[1] : null));
     }
+    /**
+     * An exchange keeps the nodes of the snapshot it pinned; a later snapshot may renumber them. Looking a pinned node
+     * up must give that node's pool (or a retired stand-in when the node is gone), never the pool now at its index.
+     */
+    @Test
+    void poolLookupByAPinnedNodeSurvivesRenumbering() throws Exception {
+        NodeAddress a0 = node(1990, 0);
+        NodeAddress b1 = node(1991, 1);
+        UpstreamTarget t1 = target("t", 0, a0, b1);
+        Snapshot s1 = snapshot(1, new UpstreamTarget[]{t1}, new NodeAddress[]{a0, b1}, -1, null, null);
+        onLoop(() -> {
+            ctx.apply(s1);
+            return null;
+        });
+        NodePool<?> poolA = onLoop(() -> ctx.pool(a0));
+        // v2 (whole): b gone, c takes index 0 and a moves to index 1.
+        NodeAddress c0 = node(1992, 0);
+        NodeAddress a1 = node(1990, 1);
+        UpstreamTarget t2 = target("t", 0, c0, a1);
+        Snapshot s2 = snapshot(2, new UpstreamTarget[]{t2}, new NodeAddress[]{c0, a1}, -1, null, null);
+        onLoop(() -> {
+            ctx.apply(s2);
+            return null;
+        });
+        assertSame(poolA, onLoop(() -> ctx.pool(a0)), "pinned node a (old index 0) still maps to a's pool");
+        assertSame(poolA, onLoop(() -> ctx.pool(a1)));
+        NodePool<?> forB = onLoop(() -> ctx.pool(b1));
+        assertNotNull(forB, "a node no longer configured still gets a pool");
+        assertTrue(forB.key.equals(b1.poolKey) && forB.isRetired(),
+                "a removed node's stand-in pool has its key and is retired (its connections close on release)");
+        // v3 (whole): a single node at index 0; an exchange pinned to v2's a (index 1) is past the end of the table.
+        Snapshot s3 = snapshot(3, new UpstreamTarget[]{target("t", 0, c0)}, new NodeAddress[]{c0}, -1, null, null);
+        onLoop(() -> {
+            ctx.apply(s3);
+            return null;
+        });
+        NodePool<?> forA = onLoop(() -> ctx.pool(a1));
+        assertTrue(forA.key.equals(a1.poolKey) && forA.isRetired());
+    }
 }
