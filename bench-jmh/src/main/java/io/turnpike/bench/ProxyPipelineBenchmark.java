@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One full proxied exchange through the gateway's own code, <b>with the network excluded</b>: the real
- * {@code DownstreamHandler} and a pooled keep-alive {@code UpstreamConnection} on two {@code EmbeddedChannel}s
+ * {@code Http1ServerConnection} and a pooled keep-alive {@code UpstreamConnection} on two {@code EmbeddedChannel}s
  * ({@link EmbeddedProxy}). Per op: the client's request arrives in a pooled direct buffer, is parsed, routed and
  * forwarded (head rewritten with the X-Forwarded-* set, body streamed as slices); the forwarded bytes are read from the
  * upstream channel and released; the upstream's response arrives in a pooled direct buffer, is parsed and relayed; the

@@ -17,7 +17,7 @@ import java.util.ArrayList;
 
 /**
  * The real proxy handlers on two {@link EmbeddedChannel}s sharing one loop, with no network: a downstream channel
- * running {@link DownstreamHandler} and a pooled upstream channel running {@link UpstreamConnection}. Bytes written
+ * running {@link Http1ServerConnection} and a pooled upstream channel running {@link UpstreamConnection}. Bytes written
  * into the downstream come out of {@link #upstream()} as the forwarded request; bytes written into the upstream come
  * out of {@link #downstream()} as the relayed response. Used by the JMH pipeline benchmark (the gateway's own cost per
  * request with the network excluded) and by handler tests.
@@ -50,7 +50,7 @@ public final class EmbeddedProxy implements AutoCloseable {
         // EmbeddedChannels are active before handlers are added: replay the activation the handlers rely on.
         upstream.pipeline().fireChannelActive();
         pool.release(uc, System.nanoTime());
-        downstream.pipeline().addLast(new DownstreamHandler(loop));
+        downstream.pipeline().addLast(new Http1ServerConnection(loop));
         downstream.pipeline().fireChannelActive();
     }
 

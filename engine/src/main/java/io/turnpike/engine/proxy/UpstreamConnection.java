@@ -18,7 +18,7 @@ import io.turnpike.engine.upstream.NodePool;
 /**
  * One keep-alive connection to an upstream node, opened on the same event loop as the downstream connection that
  * first needed it and pooled on that loop afterwards. Parses responses with the project's own parser and streams them
- * to the {@link DownstreamHandler} that currently owns the connection.
+ * to the {@link ExchangeSink} (the {@link Exchange}) that currently owns the connection.
  *
  * <p>Confined to its event loop. Ownership: the connection is either idle in its {@link NodePool} ({@code owner ==
  * null}) or bound to exactly one downstream exchange. Every inbound ByteBuf is owned here until it is either released
@@ -40,7 +40,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private final int maxRequests;
 
     private Channel channel;
-    private DownstreamHandler owner;
+    private ExchangeSink owner;
     private ByteBuf cumulation;
     private int state = S_IDLE;
     private int requests;
@@ -99,7 +99,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     }
 
     /** Binds this connection to a downstream exchange; the request head is written by the caller right after. */
-    void bind(DownstreamHandler downstream, boolean headRequest, boolean http10Client) {
+    void bind(ExchangeSink downstream, boolean headRequest, boolean http10Client) {
         owner = downstream;
         requestIsHead = headRequest;
         clientIsHttp10 = http10Client;
@@ -307,7 +307,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     }
 
     private void complete() {
-        DownstreamHandler o = owner;
+        ExchangeSink o = owner;
         owner = null;
         boolean reusable = head.keepAlive && !untilClose && requests < maxRequests
                 && (cumulation == null || !cumulation.isReadable());
@@ -316,7 +316,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     }
 
     private void fail(GatewayError error) {
-        DownstreamHandler o = owner;
+        ExchangeSink o = owner;
         owner = null;
         closeQuietly();
         if (o != null) {
@@ -348,7 +348,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             cumulation.release();
             cumulation = null;
         }
-        DownstreamHandler o = owner;
+        ExchangeSink o = owner;
         if (o == null) {
             pool.remove(this);
             return;
@@ -394,7 +394,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
                 deadlineNs = nowNs + readTimeoutNs;
                 return;
             }
-            DownstreamHandler o = owner;
+            ExchangeSink o = owner;
             owner = null;
             closeQuietly();
             o.onUpstreamFailed(this, GatewayError.UPSTREAM_TIMEOUT);

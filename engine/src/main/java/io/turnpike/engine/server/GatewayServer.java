@@ -16,7 +16,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.loop.LoopContext;
-import io.turnpike.engine.proxy.DownstreamHandler;
+import io.turnpike.engine.proxy.Http1ServerConnection;
 import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.snapshot.SnapshotPublisher;
 import io.turnpike.engine.tls.HttpsListen;
@@ -183,7 +183,7 @@ public final class GatewayServer implements AutoCloseable {
                             ch.pipeline().addLast("sni", new TlsSniHandler(tlsTables.get(loop.id), https.fallbackSni(),
                                     TLS_HANDSHAKE_TIMEOUT_MS, tlsCounters[loop.id]));
                         }
-                        ch.pipeline().addLast("proxy", new DownstreamHandler(loop, https != null));
+                        ch.pipeline().addLast("proxy", new Http1ServerConnection(loop, https != null));
                     }
                 });
     }

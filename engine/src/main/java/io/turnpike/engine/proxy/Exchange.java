@@ -1,0 +1,490 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.loop.ConnectionSweeper;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.metrics.GatewayError;
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.router.CompiledRoute;
+import io.turnpike.engine.router.MatchScratch;
+import io.turnpike.engine.snapshot.Snapshot;
+import io.turnpike.engine.upstream.Balancer;
+import io.turnpike.engine.upstream.BalancerInput;
+import io.turnpike.engine.upstream.NodeAddress;
+import io.turnpike.engine.upstream.NodePool;
+import io.turnpike.engine.upstream.UpstreamTarget;
+import io.turnpike.engine.upstream.UpstreamTls;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One request and its response in flight, independent of the connection type that carries it: the pinned snapshot,
+ * the matched route, the balancer's pick and the pool it came from, connect retries, the upstream connection, and the
+ * relay of the response to the {@link ServerStream}. The upstream side talks to it as an {@link ExchangeSink}.
+ *
+ * <pre>
+ *   IDLE ──start──▶ CONNECTING ──connected──▶ BODY ──request body complete──▶ AWAIT_RESPONSE ──response done──▶ IDLE
+ *                        │ (pooled connection: straight to BODY or AWAIT_RESPONSE)
+ *                        └─ connect failed: retry another node of the same target, else a local reply ─▶ IDLE
+ * </pre>
+ *
+ * <p>Reusable: a connection keeps one instance (an HTTP/1 connection serves one exchange at a time) and
+ * {@link #reset()}s it between requests, so nothing is allocated per request in the steady state. The plugin chain,
+ * consumer and header edits of the plugins issue are state of this class.
+ *
+ * <p>Confined to its event loop. Ownership: {@code pendingHead} (the encoded request head waiting for a connection) is
+ * owned here until written upstream or released.
+ */
+final class Exchange implements ExchangeSink {
+    static final int IDLE = 0;
+    static final int CONNECTING = 1;
+    static final int BODY = 2;
+    static final int AWAIT_RESPONSE = 3;
+
+    private final LoopContext loop;
+    private final ServerStream stream;
+    /** Per connection, set once: the proxy headers are written from these bytes on every request. */
+    private final byte[] clientIp;
+    private final byte[] localPort;
+    private final boolean https;
+
+    // Routing and balancing scratch (reused per exchange).
+    final MatchScratch routeScratch = new MatchScratch();
+    final BalancerInput balancerInput = new BalancerInput();
+
+    private int phase = IDLE;
+    private Snapshot pinned;
+    private UpstreamTarget target;
+    private Balancer balancer;
+    private NodeAddress node;
+    private long triedNodes;
+    private int attempts;
+    private long requestStartNs;
+    private UpstreamConnection upstream;
+    private ByteBuf pendingHead;
+    private boolean upstreamNeedsFlush;
+    private boolean headRequest;
+    private boolean http10Client;
+    private boolean expectContinue;
+    private boolean requestComplete;
+    private boolean responseStarted;
+    /** TLS upstream with pass_host pass: the SNI of the exchange (the client's Host, no port) once it connected. */
+    private String exchangeSni;
+    /** Picks pooled TLS connections opened for the request's host (lazily created: TLS upstreams only). */
+    private SniMatcher sniMatcher;
+    /**
+     * The connect attempt in flight: its listeners act only while it is still the current one (a timed-out or retried
+     * attempt that completes late gives its connection to its pool instead). CONNECTING ends by this deadline whatever
+     * the transport does (connect timeout plus two sweeper ticks; the transport's own timeout normally fires first).
+     */
+    private int connectAttempt;
+    private long connectDeadlineNs;
+
+    Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
+             java.net.InetAddress remoteAddress) {
+        this.loop = loop;
+        this.stream = stream;
+        this.clientIp = clientIp;
+        this.localPort = localPort;
+        this.https = https;
+        routeScratch.remoteAddress(remoteAddress);
+        balancerInput.remoteAddr(clientIp);
+    }
+
+    int phase() {
+        return phase;
+    }
+
+    boolean acceptsBody() {
+        return phase == BODY;
+    }
+
+    boolean requestComplete() {
+        return requestComplete;
+    }
+
+    boolean responseStarted() {
+        return responseStarted;
+    }
+
+    /**
+     * Routes the request on {@code snapshot} (pinned for the rest of the exchange), picks a node and sends the head to
+     * it: over a pooled connection at once, else after a connect. Reads head spans from {@code src}; the caller skips
+     * the head afterwards.
+     *
+     * @param requestComplete no body bytes follow the head
+     * @return null when the exchange started, else the error to answer locally (nothing was started then)
+     */
+    GatewayError start(Snapshot snapshot, ByteBuf src, RequestHead head, boolean http10Client,
+                       boolean requestComplete) {
+        CompiledRoute route = snapshot.routes.match(src, head, routeScratch);
+        if (route == null) {
+            return GatewayError.ROUTE_NOT_FOUND;
+        }
+        UpstreamTarget target = route.upstream;
+        Balancer bal = loop.balancer(target);
+        balancerInput.resetRequest();
+        NodeAddress node = bal.pick(src, head, balancerInput); // chash reads head spans
+        if (node == null) {
+            return GatewayError.NO_AVAILABLE_NODE;
+        }
+        bal.onRequestStart(node);
+        this.balancer = bal;
+        this.node = node;
+        this.target = target;
+        this.pinned = snapshot;
+        triedNodes = 0;
+        attempts = 0;
+        requestStartNs = System.nanoTime();
+        this.http10Client = http10Client;
+        this.headRequest = head.method == RequestHead.METHOD_HEAD;
+        this.expectContinue = head.expectContinue && !http10Client;
+        this.requestComplete = requestComplete;
+        this.responseStarted = false;
+        ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp));
+        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node);
+
+        NodePool<UpstreamConnection> pool = loop.pool(node);
+        exchangeSni = null;
+        UpstreamConnection pooled;
+        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+            // The SNI followed the Host of the request that opened the connection: reuse only for the same host.
+            SniMatcher m = sniMatcher();
+            if (head.hostIndex >= 0) {
+                m.span(src, head.valueStart[head.hostIndex], head.valueEnd[head.hostIndex]);
+            } else {
+                m.bytes(node.hostHeader);
+            }
+            pooled = pool.acquire(m);
+            m.clear();
+            if (pooled == null && head.hostIndex >= 0) {
+                exchangeSni = UpstreamTls.hostOf(src, head.valueStart[head.hostIndex], head.valueEnd[head.hostIndex]);
+            }
+        } else {
+            pooled = pool.acquire();
+        }
+        if (pooled != null) {
+            loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
+            attach(pooled, out);
+        } else {
+            phase = CONNECTING;
+            pendingHead = out;
+            stream.pauseReads(ServerStream.PAUSE_CONNECTING);
+            connect(target, node, pool);
+        }
+        return null;
+    }
+
+    private SniMatcher sniMatcher() {
+        if (sniMatcher == null) {
+            sniMatcher = new SniMatcher();
+        }
+        return sniMatcher;
+    }
+
+    /** A pooled TLS connection matches when its SNI is the host of the request's Host value (no allocation). */
+    private static final class SniMatcher implements NodePool.Matcher<UpstreamConnection> {
+        private ByteBuf buf;
+        private int start;
+        private int end;
+
+        void span(ByteBuf b, int s, int e) {
+            buf = b;
+            start = s;
+            end = e;
+        }
+
+        void bytes(byte[] hostPort) {
+            span(Unpooled.wrappedBuffer(hostPort), 0, hostPort.length);
+        }
+
+        void clear() {
+            buf = null;
+        }
+
+        @Override
+        public boolean matches(UpstreamConnection c) {
+            return UpstreamTls.sameHost(c.sni(), buf, start, end);
+        }
+    }
+
+    private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool) {
+        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
+                target.maxRequestsPerConnection);
+        // Not the steady state (pooled connections are): the clone, the option, the TLS handler and the listeners are
+        // per new connection.
+        if (target.tls != null) {
+            String sni = target.sni(node, exchangeSni);
+            uc.tls(target.tls.newHandler(stream.alloc(), sni, node.address.getPort()),
+                    sni.getBytes(StandardCharsets.ISO_8859_1),
+                    System.nanoTime() + target.connectTimeoutMs * 1_000_000L);
+        }
+        int attempt = ++connectAttempt;
+        connectDeadlineNs = System.nanoTime() + target.connectTimeoutMs * 1_000_000L
+                + 2 * ConnectionSweeper.TICK_MS * 1_000_000L;
+        ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, target.connectTimeoutMs))
+                .connect(node.address);
+        f.addListener((ChannelFutureListener) future -> {
+            if (!future.isSuccess()) {
+                if (phase == CONNECTING && attempt == connectAttempt) {
+                    connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED);
+                }
+                return;
+            }
+            if (uc.tlsHandler() == null) {
+                connected(uc, pool, attempt);
+                return;
+            }
+            // CONNECTING lasts until the handshake is done: the request head waits in pendingHead meanwhile.
+            uc.tlsHandler().handshakeFuture().addListener(hs -> {
+                if (hs.isSuccess()) {
+                    connected(uc, pool, attempt);
+                    return;
+                }
+                uc.closeQuietly();
+                if (phase == CONNECTING && attempt == connectAttempt) {
+                    connectFailed(GatewayError.UPSTREAM_TLS_HANDSHAKE_FAILED);
+                }
+            });
+        });
+    }
+
+    /** A new upstream connection is ready (connected, and for TLS the handshake is done). */
+    private void connected(UpstreamConnection uc, NodePool<UpstreamConnection> pool, int attempt) {
+        if (phase != CONNECTING || attempt != connectAttempt) {
+            // The client went away while we were connecting, or this attempt timed out and was superseded: keep the
+            // fresh connection for the next request.
+            pool.release(uc, System.nanoTime());
+            return;
+        }
+        connectDeadlineNs = 0;
+        stream.resumeReads(ServerStream.PAUSE_CONNECTING);
+        ByteBuf h = pendingHead;
+        pendingHead = null;
+        attach(uc, h);
+        stream.upstreamAttached();
+    }
+
+    /** The connection's sweeper tick: bounds CONNECTING whatever the transport does. */
+    void sweep(long nowNs) {
+        if (phase == CONNECTING && connectDeadlineNs != 0 && nowNs - connectDeadlineNs >= 0) {
+            connectAttempt++; // the late outcome of this attempt no longer concerns the exchange
+            connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED);
+        }
+    }
+
+    /** Connect or TLS handshake failed: retry on another node, else answer {@code error} locally. */
+    private void connectFailed(GatewayError error) {
+        connectDeadlineNs = 0;
+        if (!retryConnect()) {
+            pendingHead.release();
+            pendingHead = null;
+            stream.resumeReads(ServerStream.PAUSE_CONNECTING);
+            stream.failBeforeResponse(error);
+        }
+    }
+
+    /**
+     * Connect failed: try another node of the same target (up to its {@code retries}), never one already tried. Safe
+     * because nothing of the request has left the gateway yet (the head waits in {@code pendingHead} and body bytes
+     * stay with the connection while connecting). With {@code pass_host: node} the pending head names the failed
+     * node's host, so such targets are not retried. The node comes from the pinned snapshot; {@link LoopContext#pool}
+     * finds its pool by key whatever the loop serves now.
+     */
+    private boolean retryConnect() {
+        Balancer bal = balancer;
+        NodeAddress failed = node;
+        endBalancer(true);
+        if (bal == null || target == null || attempts >= target.retries
+                || target.passHost == UpstreamTarget.PASS_HOST_NODE) {
+            return false;
+        }
+        triedNodes = bal.markTried(triedNodes, failed);
+        NodeAddress next = bal.pickExcluding(null, null, balancerInput, triedNodes);
+        if (next == null) {
+            return false;
+        }
+        attempts++;
+        loop.counters.increment(LoopCounters.UPSTREAM_RETRIES);
+        balancer = bal;
+        node = next;
+        bal.onRequestStart(next);
+        NodePool<UpstreamConnection> pool = loop.pool(next);
+        UpstreamConnection pooled;
+        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+            SniMatcher m = sniMatcher();
+            m.bytes(exchangeSni != null ? exchangeSni.getBytes(StandardCharsets.ISO_8859_1) : next.hostHeader);
+            pooled = pool.acquire(m);
+            m.clear();
+        } else {
+            pooled = pool.acquire();
+        }
+        if (pooled != null) {
+            loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
+            stream.resumeReads(ServerStream.PAUSE_CONNECTING);
+            ByteBuf h = pendingHead;
+            pendingHead = null;
+            attach(pooled, h);
+            stream.upstreamAttached();
+        } else {
+            connect(target, next, pool);
+        }
+        return true;
+    }
+
+    /** Reports the end of the balanced request exactly once, to the balancer instance that started it. */
+    private void endBalancer(boolean failed) {
+        Balancer b = balancer;
+        if (b != null) {
+            balancer = null;
+            b.onRequestEnd(node, System.nanoTime() - requestStartNs, failed);
+        }
+    }
+
+    private void attach(UpstreamConnection uc, ByteBuf requestHead) {
+        upstream = uc;
+        uc.bind(this, headRequest, http10Client);
+        uc.channel().write(requestHead, uc.channel().voidPromise());
+        upstreamNeedsFlush = true;
+        phase = requestComplete ? AWAIT_RESPONSE : BODY;
+        if (expectContinue && !requestComplete) {
+            stream.writeContinue();
+        }
+        if (!uc.channel().isWritable()) {
+            stream.pauseReads(ServerStream.PAUSE_UPSTREAM_UNWRITABLE);
+        }
+        if (!stream.isWritable()) {
+            uc.blockReads(true);
+        }
+    }
+
+    /** Request body bytes for the upstream (a retained slice; ownership passes to the upstream channel). */
+    void forwardBody(ByteBuf slice) {
+        Channel up = upstream.channel();
+        up.write(slice, up.voidPromise());
+        upstreamNeedsFlush = true;
+        if (!up.isWritable()) {
+            stream.pauseReads(ServerStream.PAUSE_UPSTREAM_UNWRITABLE);
+        }
+        upstream.requestProgress();
+    }
+
+    void requestBodyComplete() {
+        requestComplete = true;
+        phase = AWAIT_RESPONSE;
+    }
+
+    /** The request body was malformed: the upstream connection cannot be reused or finished. */
+    void abortUpstream() {
+        UpstreamConnection uc = upstream;
+        upstream = null;
+        if (uc != null) {
+            uc.abort();
+        }
+    }
+
+    void flushUpstream() {
+        if (upstreamNeedsFlush) {
+            upstreamNeedsFlush = false;
+            if (upstream != null) {
+                upstream.channel().flush();
+            }
+        }
+    }
+
+    /** The client's writability changed: stop or resume reading the response. */
+    void downstreamWritabilityChanged(boolean writable) {
+        if (upstream != null) {
+            upstream.blockReads(!writable);
+        }
+    }
+
+    /** The exchange ended (response relayed, or answered locally): ready for the next request. */
+    void reset() {
+        endBalancer(false);
+        pinned = null;
+        phase = IDLE;
+    }
+
+    /** The client connection is gone: fail the balanced request and drop the upstream connection. */
+    void clientGone() {
+        endBalancer(true);
+        abortUpstream();
+        if (pendingHead != null) {
+            pendingHead.release();
+            pendingHead = null;
+        }
+        pinned = null;
+        phase = IDLE;
+    }
+
+    // ---------------------------------------------------------------- ExchangeSink (called by UpstreamConnection)
+
+    @Override
+    public void onInterimResponse(ByteBuf src, ResponseHead rh) {
+        if (http10Client || expectContinue) {
+            return; // 1.0 clients do not understand 1xx; a 100 was already sent by the gateway
+        }
+        stream.writeInterim(src, rh);
+    }
+
+    @Override
+    public void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
+        responseStarted = true;
+        stream.writeResponseHead(src, rh, untilClose || dechunked || !requestComplete);
+    }
+
+    @Override
+    public void onResponseBody(ByteBuf slice) {
+        stream.writeResponseBody(slice);
+        if (!stream.isWritable() && upstream != null) {
+            upstream.blockReads(true);
+        }
+    }
+
+    @Override
+    public void onResponseComplete(UpstreamConnection uc, boolean reusable) {
+        endBalancer(false);
+        loop.counters.increment(LoopCounters.RESPONSES);
+        upstream = null;
+        if (reusable && requestComplete) {
+            uc.pool().release(uc, System.nanoTime());
+        } else {
+            uc.closeQuietly();
+        }
+        stream.exchangeComplete(requestComplete);
+    }
+
+    @Override
+    public void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
+        endBalancer(true);
+        upstream = null;
+        if (responseStarted) {
+            stream.abortResponse(error);
+            return;
+        }
+        stream.failBeforeResponse(error);
+    }
+
+    @Override
+    public void upstreamWritabilityChanged(boolean writable) {
+        if (writable) {
+            stream.resumeReads(ServerStream.PAUSE_UPSTREAM_UNWRITABLE);
+        } else {
+            stream.pauseReads(ServerStream.PAUSE_UPSTREAM_UNWRITABLE);
+        }
+    }
+
+    @Override
+    public void flushDownstream() {
+        stream.flush();
+    }
+}

@@ -1,0 +1,38 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.metrics.GatewayError;
+
+/**
+ * What the upstream side talks to: the {@link Exchange} an {@link UpstreamConnection} is bound to. The upstream parses
+ * the response and hands it here piece by piece; it never sees the client connection (HTTP/1 today, an HTTP/2 stream
+ * later).
+ *
+ * <p>Called on the event loop both connections live on. Ownership: {@code src} is borrowed for the duration of the call
+ * (copy what is kept); a body slice passed to {@link #onResponseBody} is retained and its ownership passes to the
+ * sink.
+ */
+interface ExchangeSink {
+    /** A 1xx response other than 101 (relayed unless the client cannot take it). */
+    void onInterimResponse(ByteBuf src, ResponseHead rh);
+
+    /**
+     * @param untilClose the upstream delimits the body by closing, so must the client side
+     * @param dechunked  a chunked body relayed without its framing (HTTP/1.0 client): delimited by our close
+     */
+    void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked);
+
+    void onResponseBody(ByteBuf slice);
+
+    /** The response ended; {@code reusable}: the connection may go back to its pool. */
+    void onResponseComplete(UpstreamConnection uc, boolean reusable);
+
+    /** The upstream failed (reset, timeout, invalid response); the connection is closed already. */
+    void onUpstreamFailed(UpstreamConnection uc, GatewayError error);
+
+    void upstreamWritabilityChanged(boolean writable);
+
+    /** End of an upstream read burst: flush what was written to the client. */
+    void flushDownstream();
+}

@@ -1,0 +1,561 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.turnpike.engine.codec.BodyFramer;
+import io.turnpike.engine.codec.HttpParseError;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.codec.RequestHeadParser;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.loop.Swept;
+import io.turnpike.engine.metrics.GatewayError;
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.snapshot.Snapshot;
+
+import javax.net.ssl.SSLException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One HTTP/1.1 client connection: the codec (request heads with the project's parser, request bodies framed by
+ * {@link BodyFramer}), in-order pipelining, back-pressure and the connection's deadlines. Each request is handed to
+ * this connection's {@link Exchange} (routing, balancing, the upstream connection, the response relay), which talks
+ * back through {@link ServerStream}; the HTTP/2 connection type to come feeds the same {@code Exchange}.
+ *
+ * <pre>
+ *   HEAD ──head parsed──▶ EXCHANGE (the exchange: CONNECTING ▶ BODY ▶ AWAIT_RESPONSE) ──response complete──┐
+ *    ▲                                                                                                   │
+ *    └──────────────────────── keep-alive: the next pipelined request ◀──────────────────────────────────┘
+ * </pre>
+ *
+ * <p>Pipelined requests are served strictly in order: while an exchange is in flight, further bytes stay in the
+ * cumulation (reads pause beyond {@link EngineSettings#pipelineBufferLimitBytes()}) and are parsed when the response
+ * completes.
+ *
+ * <p>Back-pressure: reads on one side stop while the opposite channel is not writable ({@link #readBlockers}).
+ *
+ * <p>Confined to its event loop; no locks, no allocation per request in the steady state (pooled buffers, void
+ * promises, reused parser state and exchange). ByteBuf ownership: the cumulation is owned here; body bytes leave as
+ * retained slices whose ownership passes to the upstream channel's outbound buffer.
+ */
+public final class Http1ServerConnection extends ChannelInboundHandlerAdapter implements ServerStream, Swept {
+    private static final int S_HEAD = 0;
+    private static final int S_EXCHANGE = 1;
+    private static final int S_CLOSED = 4;
+
+    /** Reads pause while pipelined bytes beyond the limit wait (besides {@link ServerStream}'s reasons). */
+    private static final int BLOCK_PIPELINE = 2;
+
+    private static final byte[] CONTINUE_100 = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final LoopContext loop;
+    private final EngineSettings settings;
+    private final RequestHead head;
+    private final RequestHeadParser parser;
+    private final BodyFramer body;
+
+    private ChannelHandlerContext ctx;
+    private Channel channel;
+    /** The connection is TLS (an HTTPS listener): X-Forwarded-Proto https. */
+    private final boolean https;
+
+    private ByteBuf cumulation;
+    private int state = S_HEAD;
+    private int readBlockers;
+    private boolean downstreamNeedsFlush;
+
+    /** The request in flight (one at a time on HTTP/1; reused for every request of the connection). */
+    private Exchange exchange;
+    private boolean clientKeepAlive = true;
+    private boolean clientIsHttp10;
+    private boolean closeAfterResponse;
+    private boolean busy;
+
+    private long deadlineNs;
+    private boolean deadlineIsHead;
+    /** When the client stopped accepting bytes (channel unwritable) during an exchange, 0 if it is writable. */
+    private long stalledSinceNs;
+    /** process() is on the stack: finishExchange must not re-enter it (the outer loop continues instead). */
+    private boolean processing;
+    private int sweepIndex = -1;
+
+    public Http1ServerConnection(LoopContext loop) {
+        this(loop, false);
+    }
+
+    public Http1ServerConnection(LoopContext loop, boolean https) {
+        this.https = https;
+        this.loop = loop;
+        this.settings = loop.settings;
+        this.head = new RequestHead(settings.maxHeaders());
+        this.parser = new RequestHeadParser(settings.maxRequestLineBytes(), settings.maxHeaderBytes(),
+                settings.maxHeaders(), true);
+        this.body = new BodyFramer(settings.maxBodyBytes());
+    }
+
+    // ---------------------------------------------------------------- channel events
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.channel = ctx.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        // Once per connection: the proxy headers are written from these bytes on every request.
+        byte[] clientIp = (channel.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
+                ? remote.getAddress().getHostAddress() : "unknown").getBytes(StandardCharsets.US_ASCII);
+        byte[] localPort = Integer.toString(channel.localAddress() instanceof InetSocketAddress local
+                ? local.getPort() : 0).getBytes(StandardCharsets.US_ASCII);
+        exchange = new Exchange(loop, this, clientIp, localPort, https,
+                channel.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null);
+        loop.sweeper.add(this);
+        loop.downstreamOpened();
+        loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_OPENED);
+        armHeadDeadline(System.nanoTime(), true);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf in = (ByteBuf) msg;
+        if (state == S_CLOSED) {
+            in.release();
+            return;
+        }
+        loop.counters.add(LoopCounters.BYTES_IN, in.readableBytes());
+        cumulation = cumulation == null ? in : Cumulation.append(ctx.alloc(), cumulation, in);
+        process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (exchange != null) {
+            exchange.flushUpstream();
+        }
+        flushDownstream();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        boolean writable = channel.isWritable();
+        stalledSinceNs = writable ? 0 : System.nanoTime();
+        if (exchange != null) {
+            exchange.downstreamWritabilityChanged(writable);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        int was = state;
+        state = S_CLOSED;
+        loop.sweeper.remove(this);
+        loop.downstreamClosed();
+        loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_CLOSED);
+        setBusy(false);
+        if (exchange != null) {
+            exchange.clientGone();
+        }
+        releaseBuffers();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // I/O errors (reset by peer and the like): nothing to answer on a broken connection.
+        if (https && cause instanceof IOException && !(cause instanceof SSLException)) {
+            // The socket itself failed (typically ECONNRESET on read): close it at the transport rather than through
+            // the pipeline, whose SslHandler would first try to write a close_notify (and the session tickets
+            // BoringSSL defers to the next write) to a peer that is gone: a failed send and a SIGPIPE per connection.
+            state = S_CLOSED;
+            deadlineNs = 0;
+            channel.unsafe().close(channel.voidPromise());
+            return;
+        }
+        close();
+    }
+
+    // ---------------------------------------------------------------- request side
+
+    private void process() {
+        if (processing) {
+            return; // re-entered from finishExchange: the loop below picks up the next request
+        }
+        processing = true;
+        try {
+            processLoop();
+        } finally {
+            processing = false;
+        }
+        if (cumulation != null && !cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private void processLoop() {
+        while (cumulation != null && cumulation.isReadable() && state != S_CLOSED) {
+            if (state == S_HEAD) {
+                if (!deadlineIsHead) {
+                    armHeadDeadline(System.nanoTime(), true); // first bytes of the next request on a kept-alive connection
+                }
+                int n = parser.parse(cumulation, head);
+                if (n == RequestHeadParser.NEED_MORE) {
+                    break;
+                }
+                if (n == RequestHeadParser.ERROR) {
+                    rejectRequest(head.error);
+                    return;
+                }
+                onHead(n);
+            } else if (state == S_EXCHANGE && exchange.acceptsBody()) {
+                if (!forwardBody()) {
+                    break;
+                }
+            } else {
+                // CONNECTING or AWAIT_RESPONSE: a pipelined request waits its turn.
+                if (cumulation.readableBytes() > settings.pipelineBufferLimitBytes()) {
+                    block(BLOCK_PIPELINE);
+                }
+                break;
+            }
+        }
+    }
+
+    private void onHead(int headLength) {
+        loop.counters.increment(LoopCounters.REQUESTS);
+        setBusy(true);
+        deadlineNs = 0;
+        Snapshot snapshot = loop.snapshot();
+        clientIsHttp10 = head.versionMinor == 0;
+        clientKeepAlive = head.keepAlive && !loop.isDraining();
+        boolean hasBody = head.chunked || head.contentLength > 0;
+        if (snapshot == null) {
+            respondError(GatewayError.SERVICE_UNAVAILABLE, hasBody, headLength);
+            return;
+        }
+        if (settings.maxBodyBytes() > 0 && head.contentLength > settings.maxBodyBytes()) {
+            rejectRequest(HttpParseError.BODY_TOO_LARGE);
+            return;
+        }
+        if (head.method == RequestHead.METHOD_CONNECT) {
+            // A reverse proxy does not open tunnels; after a 2xx to CONNECT the framing would be gone.
+            respondError(GatewayError.METHOD_NOT_ALLOWED, true, headLength);
+            return;
+        }
+        if (head.chunked) {
+            body.startChunked();
+        } else if (head.contentLength > 0) {
+            body.startContentLength(head.contentLength);
+        } else {
+            body.startNone();
+        }
+        closeAfterResponse = false;
+        state = S_EXCHANGE;
+        GatewayError refused = exchange.start(snapshot, cumulation, head, clientIsHttp10, body.isComplete());
+        if (refused != null) {
+            state = S_HEAD;
+            respondError(refused, hasBody, headLength);
+            return;
+        }
+        cumulation.skipBytes(headLength);
+        parser.reset();
+    }
+
+    /** Forwards what is buffered of the request body. Returns false when more input is needed. */
+    private boolean forwardBody() {
+        int from = cumulation.readerIndex();
+        int n = body.consume(cumulation, from, cumulation.writerIndex());
+        if (n < 0) {
+            HttpParseError error = body.error();
+            exchange.abortUpstream();
+            if (exchange.responseStarted()) {
+                close();
+            } else {
+                rejectRequest(error);
+            }
+            return false;
+        }
+        if (n > 0) {
+            exchange.forwardBody(cumulation.retainedSlice(from, n));
+            cumulation.skipBytes(n);
+        }
+        if (body.isComplete()) {
+            exchange.requestBodyComplete();
+            return true;
+        }
+        return n > 0;
+    }
+
+    // ---------------------------------------------------------------- ServerStream (called by the Exchange)
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return ctx.alloc();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void pauseReads(int reason) {
+        block(reason);
+    }
+
+    @Override
+    public void resumeReads(int reason) {
+        unblock(reason);
+    }
+
+    @Override
+    public void writeContinue() {
+        writeDownstream(CONTINUE_100);
+    }
+
+    @Override
+    public void writeInterim(ByteBuf src, ResponseHead rh) {
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength);
+        out.writeBytes(src, rh.headStart, rh.headLength);
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    @Override
+    public void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose) {
+        if (mustClose || !clientKeepAlive || loop.isDraining()) {
+            closeAfterResponse = true;
+        }
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32);
+        HeadWriter.writeResponse(src, rh, out, closeAfterResponse, clientIsHttp10);
+        loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    @Override
+    public void writeResponseBody(ByteBuf slice) {
+        loop.counters.add(LoopCounters.BYTES_OUT, slice.readableBytes());
+        ctx.write(slice, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    @Override
+    public void upstreamAttached() {
+        process();
+        exchange.flushUpstream();
+        flushDownstream();
+    }
+
+    @Override
+    public void exchangeComplete(boolean requestComplete) {
+        if (!requestComplete) {
+            // The upstream answered before the request body ended: the rest of the body cannot be framed away safely.
+            closeAfterResponse = true;
+        }
+        finishExchange();
+    }
+
+    @Override
+    public void abortResponse(GatewayError error) {
+        // Part of the response went out already; the only honest signal left is closing the connection.
+        loop.counters.error(error);
+        flushDownstream();
+        close();
+    }
+
+    @Override
+    public void failBeforeResponse(GatewayError error) {
+        loop.counters.error(error);
+        boolean requestComplete = exchange.requestComplete();
+        boolean close = !requestComplete || !clientKeepAlive;
+        if (!requestComplete) {
+            state = S_CLOSED; // stop forwarding body bytes
+        }
+        writeDownstream(ErrorResponses.gateway(error, close));
+        closeAfterResponse = close;
+        finishExchange();
+    }
+
+    private void finishExchange() {
+        exchange.reset();
+        setBusy(false);
+        if (state == S_CLOSED && !closeAfterResponse) {
+            return; // the connection is going away (closed by an I/O error meanwhile): nothing more to parse
+        }
+        if (closeAfterResponse || !clientKeepAlive) {
+            closeAfterFlush();
+            return;
+        }
+        state = S_HEAD;
+        head.reset();
+        parser.reset();
+        unblock(BLOCK_PIPELINE | PAUSE_UPSTREAM_UNWRITABLE);
+        armHeadDeadline(System.nanoTime(), false);
+        if (!processing && cumulation != null && cumulation.isReadable()) {
+            process(); // the next pipelined request, which may already be complete in the cumulation
+            exchange.flushUpstream();
+        }
+        flushDownstream();
+    }
+
+    @Override
+    public void flush() {
+        flushDownstream();
+    }
+
+    void flushDownstream() {
+        if (downstreamNeedsFlush) {
+            downstreamNeedsFlush = false;
+            ctx.flush();
+        }
+    }
+
+    // ---------------------------------------------------------------- errors, timeouts, close
+
+    /** Answers a request the gateway will not proxy. The connection stays open only if no body bytes follow. */
+    private void respondError(GatewayError error, boolean requestHasBody, int headLength) {
+        loop.counters.error(error);
+        boolean close = requestHasBody || !clientKeepAlive;
+        cumulation.skipBytes(headLength);
+        parser.reset();
+        writeDownstream(ErrorResponses.gateway(error, close));
+        closeAfterResponse = close;
+        if (close) {
+            state = S_CLOSED;
+        }
+        finishExchange();
+    }
+
+    /** A malformed request: answer with the parser's status and close (the framing of what follows is unknown). */
+    private void rejectRequest(HttpParseError error) {
+        loop.counters.parseError(error.ordinal());
+        setBusy(false);
+        state = S_CLOSED;
+        writeDownstream(ErrorResponses.parse(error));
+        closeAfterFlush();
+    }
+
+    private void writeDownstream(byte[] bytes) {
+        ByteBuf out = ctx.alloc().directBuffer(bytes.length);
+        out.writeBytes(bytes);
+        loop.counters.add(LoopCounters.BYTES_OUT, bytes.length);
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+    }
+
+    private void armHeadDeadline(long nowNs, boolean headTimeout) {
+        deadlineIsHead = headTimeout;
+        deadlineNs = nowNs + (headTimeout ? settings.headerTimeoutNs() : settings.keepaliveTimeoutNs());
+    }
+
+    @Override
+    public void sweep(long nowNs) {
+        if (state == S_CLOSED) {
+            // Closing after a flush that the client does not take: do not wait for it forever.
+            if (deadlineNs != 0 && nowNs - deadlineNs >= 0) {
+                deadlineNs = 0;
+                channel.close();
+            }
+            return;
+        }
+        if (state == S_EXCHANGE && exchange.phase() == Exchange.CONNECTING) {
+            exchange.sweep(nowNs);
+            return;
+        }
+        if (state != S_HEAD) {
+            // During an exchange: a client that stops reading the response (or the 100 Continue) holds the upstream
+            // connection through back-pressure; give up after the keep-alive timeout without progress.
+            if (stalledSinceNs != 0 && nowNs - stalledSinceNs - settings.keepaliveTimeoutNs() >= 0
+                    && !channel.isWritable()) {
+                close();
+            }
+            return;
+        }
+        if (loop.isDraining() && (cumulation == null || !cumulation.isReadable())) {
+            close(); // idle keep-alive connection during drain
+            return;
+        }
+        if (deadlineNs == 0 || nowNs - deadlineNs < 0) {
+            return;
+        }
+        if (deadlineIsHead && cumulation != null && cumulation.isReadable()) {
+            loop.counters.error(GatewayError.REQUEST_HEAD_TIMEOUT);
+            state = S_CLOSED;
+            writeDownstream(ErrorResponses.gateway(GatewayError.REQUEST_HEAD_TIMEOUT, true));
+            closeAfterFlush();
+        } else {
+            close(); // idle keep-alive timeout, or a connection that never sent a byte
+        }
+    }
+
+    @Override
+    public int sweepIndex() {
+        return sweepIndex;
+    }
+
+    @Override
+    public void sweepIndex(int index) {
+        sweepIndex = index;
+    }
+
+    private void closeAfterFlush() {
+        state = S_CLOSED;
+        deadlineNs = System.nanoTime() + settings.keepaliveTimeoutNs(); // linger bound, enforced by sweep
+        downstreamNeedsFlush = false;
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void close() {
+        state = S_CLOSED;
+        deadlineNs = 0;
+        channel.close();
+    }
+
+    private void releaseBuffers() {
+        if (cumulation != null) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    /** Tracks whether an exchange is in flight, for the loop's busy count (drain waits for it to reach zero). */
+    private void setBusy(boolean b) {
+        if (b != busy) {
+            busy = b;
+            loop.busy(b ? 1 : -1);
+        }
+    }
+
+    private void block(int reason) {
+        int before = readBlockers;
+        readBlockers |= reason;
+        if (before == 0) {
+            channel.config().setAutoRead(false);
+        }
+    }
+
+    private void unblock(int reasons) {
+        int before = readBlockers;
+        readBlockers &= ~reasons;
+        if (before != 0 && readBlockers == 0 && state != S_CLOSED) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** Exposed for tests and the status endpoint. */
+    boolean isIdle() {
+        return state == S_HEAD && (cumulation == null || !cumulation.isReadable());
+    }
+}

@@ -1,0 +1,58 @@
+package io.turnpike.engine.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.metrics.GatewayError;
+
+/**
+ * The client side of one {@link Exchange}: what the exchange asks of the connection type that carries it. An HTTP/1
+ * connection's current request ({@link Http1ServerConnection}) today; an HTTP/2 stream is the second implementation
+ * to come, writing HEADERS and DATA frames where HTTP/1 writes a head and body bytes.
+ *
+ * <p>Confined to the event loop of the connection. Writes are buffered until {@link #flush}; ownership of every
+ * ByteBuf passed in moves to the stream.
+ */
+interface ServerStream {
+    /** Reasons to pause reading the client's request bytes (a bit set; reads resume when none is left). */
+    int PAUSE_UPSTREAM_UNWRITABLE = 1;
+    int PAUSE_CONNECTING = 4;
+
+    ByteBufAllocator alloc();
+
+    /** The client can take more bytes now (else the exchange stops reading the upstream). */
+    boolean isWritable();
+
+    void pauseReads(int reason);
+
+    void resumeReads(int reason);
+
+    /** {@code 100 Continue}: the request announced a body and waits for the go-ahead. */
+    void writeContinue();
+
+    /** A 1xx interim response, relayed as the upstream sent it. */
+    void writeInterim(ByteBuf src, ResponseHead rh);
+
+    /**
+     * The upstream's response head, rewritten for the client.
+     *
+     * @param mustClose the response can only be delimited by closing (or the request body was not consumed)
+     */
+    void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose);
+
+    void writeResponseBody(ByteBuf slice);
+
+    void flush();
+
+    /** The upstream connection the exchange waited for is attached: continue with the buffered request bytes. */
+    void upstreamAttached();
+
+    /** The response is complete; {@code requestComplete}: the whole request body went up. */
+    void exchangeComplete(boolean requestComplete);
+
+    /** The exchange failed before any response byte went out: answer {@code error} (a local reply). */
+    void failBeforeResponse(GatewayError error);
+
+    /** The exchange failed after the response started: the only honest signal left is ending the stream. */
+    void abortResponse(GatewayError error);
+}
