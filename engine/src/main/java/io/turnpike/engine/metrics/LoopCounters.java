@@ -24,7 +24,9 @@ public final class LoopCounters {
     /** First slot of per-parse-error counters (indexed by HttpParseError ordinal). */
     public static final int PARSE_ERROR_BASE = ERROR_BASE + GatewayError.values().length;
     public static final int PARSE_ERROR_SLOTS = 64;
-    public static final int SLOT_COUNT = PARSE_ERROR_BASE + PARSE_ERROR_SLOTS;
+    /** Requests a plugin answered itself (auth refusals, CORS preflights, redirects, ...). */
+    public static final int PLUGIN_REPLIES = PARSE_ERROR_BASE + PARSE_ERROR_SLOTS;
+    public static final int SLOT_COUNT = PLUGIN_REPLIES + 1;
 
     private static final int PAD = 16; // 128 bytes of padding on each side against false sharing with neighbours
     private final long[] slots = new long[SLOT_COUNT + 2 * PAD];

@@ -12,6 +12,11 @@ import io.turnpike.engine.loop.ConnectionSweeper;
 import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.metrics.GatewayError;
 import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.plugin.HeaderEdits;
+import io.turnpike.engine.plugin.LocalReply;
+import io.turnpike.engine.plugin.PluginChain;
+import io.turnpike.engine.plugin.PluginContext;
+import io.turnpike.engine.plugin.PluginSpec;
 import io.turnpike.engine.router.CompiledRoute;
 import io.turnpike.engine.router.MatchScratch;
 import io.turnpike.engine.snapshot.Snapshot;
@@ -48,6 +53,11 @@ final class Exchange implements ExchangeSink {
     static final int BODY = 2;
     static final int AWAIT_RESPONSE = 3;
 
+    /** {@link #start} results. */
+    static final int STARTED = 0;
+    static final int REFUSED = 1;
+    static final int REPLIED = 2;
+
     private final LoopContext loop;
     private final ServerStream stream;
     /** Per connection, set once: the proxy headers are written from these bytes on every request. */
@@ -58,6 +68,15 @@ final class Exchange implements ExchangeSink {
     // Routing and balancing scratch (reused per exchange).
     final MatchScratch routeScratch = new MatchScratch();
     final BalancerInput balancerInput = new BalancerInput();
+
+    /** What the plugins see of and do to this exchange (reused). */
+    private final PluginContext px = new PluginContext();
+    /** The chains of this exchange; null when neither the global rules nor the route have plugins. */
+    private PluginChain globalChain;
+    private PluginChain routeChain;
+    private GatewayError refusal;
+    /** A plugin replaced the response body: the upstream's body bytes are discarded. */
+    private boolean discardBody;
 
     private int phase = IDLE;
     private Snapshot pinned;
@@ -120,20 +139,37 @@ final class Exchange implements ExchangeSink {
      * the head afterwards.
      *
      * @param requestComplete no body bytes follow the head
-     * @return null when the exchange started, else the error to answer locally (nothing was started then)
+     * @return {@link #STARTED}; {@link #REFUSED}: answer {@link #refusal()} locally; {@link #REPLIED}: a plugin
+     *         answered, {@link #localReply()} with {@link #localReplyHeaders()} (nothing was started in either case)
      */
-    GatewayError start(Snapshot snapshot, ByteBuf src, RequestHead head, boolean http10Client,
-                       boolean requestComplete) {
+    int start(Snapshot snapshot, ByteBuf src, RequestHead head, boolean http10Client, boolean requestComplete) {
         CompiledRoute route = snapshot.routes.match(src, head, routeScratch);
         if (route == null) {
-            return GatewayError.ROUTE_NOT_FOUND;
+            refusal = GatewayError.ROUTE_NOT_FOUND;
+            return REFUSED;
+        }
+        balancerInput.resetRequest();
+        PluginChain global = snapshot.globalPlugins;
+        PluginChain chain = route.plugins;
+        if (global.isEmpty() && chain.isEmpty()) {
+            globalChain = null;
+            routeChain = null;
+        } else {
+            globalChain = global;
+            routeChain = chain;
+            px.begin(src, head, routeScratch, balancerInput, https, snapshot.consumers);
+            boolean replied = global.runRequest(px) != PluginSpec.CONTINUE || chain.runRequest(px) != PluginSpec.CONTINUE;
+            px.requestPhasesDone();
+            if (replied) {
+                return REPLIED;
+            }
         }
         UpstreamTarget target = route.upstream;
         Balancer bal = loop.balancer(target);
-        balancerInput.resetRequest();
         NodeAddress node = bal.pick(src, head, balancerInput); // chash reads head spans
         if (node == null) {
-            return GatewayError.NO_AVAILABLE_NODE;
+            refusal = GatewayError.NO_AVAILABLE_NODE;
+            return REFUSED;
         }
         bal.onRequestStart(node);
         this.balancer = bal;
@@ -148,8 +184,11 @@ final class Exchange implements ExchangeSink {
         this.expectContinue = head.expectContinue && !http10Client;
         this.requestComplete = requestComplete;
         this.responseStarted = false;
-        ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp));
-        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node);
+        this.discardBody = false;
+        PluginContext edits = routeChain == null ? null : px;
+        ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
+                + HeadWriter.estimateEditBytes(edits));
+        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits);
 
         NodePool<UpstreamConnection> pool = loop.pool(node);
         exchangeSni = null;
@@ -179,7 +218,19 @@ final class Exchange implements ExchangeSink {
             stream.pauseReads(ServerStream.PAUSE_CONNECTING);
             connect(target, node, pool);
         }
-        return null;
+        return STARTED;
+    }
+
+    GatewayError refusal() {
+        return refusal;
+    }
+
+    LocalReply localReply() {
+        return px.reply();
+    }
+
+    HeaderEdits localReplyHeaders() {
+        return px.responseEdits;
     }
 
     private SniMatcher sniMatcher() {
@@ -410,6 +461,15 @@ final class Exchange implements ExchangeSink {
     /** The exchange ended (response relayed, or answered locally): ready for the next request. */
     void reset() {
         endBalancer(false);
+        if (routeChain != null) {
+            if (globalChain.phases != 0 || routeChain.phases != 0) {
+                globalChain.runLog(px);
+                routeChain.runLog(px);
+            }
+            px.end();
+            globalChain = null;
+            routeChain = null;
+        }
         pinned = null;
         phase = IDLE;
     }
@@ -421,6 +481,11 @@ final class Exchange implements ExchangeSink {
         if (pendingHead != null) {
             pendingHead.release();
             pendingHead = null;
+        }
+        if (routeChain != null) {
+            px.end();
+            globalChain = null;
+            routeChain = null;
         }
         pinned = null;
         phase = IDLE;
@@ -439,11 +504,22 @@ final class Exchange implements ExchangeSink {
     @Override
     public void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
         responseStarted = true;
-        stream.writeResponseHead(src, rh, untilClose || dechunked || !requestComplete);
+        PluginContext edits = null;
+        if (routeChain != null) {
+            globalChain.runHeaderFilter(px, src, rh);
+            routeChain.runHeaderFilter(px, src, rh);
+            edits = px;
+            discardBody = px.responseBody() != null;
+        }
+        stream.writeResponseHead(src, rh, untilClose || dechunked || !requestComplete, edits, headRequest);
     }
 
     @Override
     public void onResponseBody(ByteBuf slice) {
+        if (discardBody) {
+            slice.release(); // a plugin replaced the body (sent with the head)
+            return;
+        }
         stream.writeResponseBody(slice);
         if (!stream.isWritable() && upstream != null) {
             upstream.blockReads(true);

@@ -3,6 +3,8 @@ package io.turnpike.engine.proxy;
 import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.codec.ResponseHead;
+import io.turnpike.engine.plugin.HeaderEdits;
+import io.turnpike.engine.plugin.PluginContext;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
 
@@ -28,6 +30,7 @@ final class HeadWriter {
     private static final byte[] XF_HOST = "X-Forwarded-Host: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XF_PORT = "X-Forwarded-Port: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HOST = "Host: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONTENT_LENGTH = "Content-Length: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_KEEP_ALIVE = "Connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -46,9 +49,28 @@ final class HeadWriter {
     /** {@code https}: the client connection is TLS (X-Forwarded-Proto says so). */
     static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
                              UpstreamTarget target, NodeAddress node) {
-        out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
+        writeRequest(src, h, out, clientIp, localPort, https, target, node, null);
+    }
+
+    /**
+     * With the plugins' edits ({@code px}, null when the route has no plugins): method, URI and Host rewritten, header
+     * lines removed, replaced and added, all in this one pass.
+     */
+    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
+                             UpstreamTarget target, NodeAddress node, PluginContext px) {
+        HeaderEdits edits = px == null || px.requestEdits.isEmpty() ? null : px.requestEdits;
+        byte[] hostOverride = px == null ? null : px.host();
+        if (px != null && px.method() != null) {
+            out.writeBytes(px.method());
+        } else {
+            out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
+        }
         out.writeByte(' ');
-        out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
+        if (px != null && px.uri() != null) {
+            out.writeBytes(px.uri(), px.uriOffset(), px.uriLength());
+        } else {
+            out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
+        }
         out.writeBytes(HTTP11_CRLF);
         int lastXff = -1;
         for (int i = 0; i < h.headerCount; i++) {
@@ -66,13 +88,21 @@ final class HeadWriter {
             if (h.hopByHop[i]) {
                 continue;
             }
+            if (edits != null && kind != RequestHead.H_CONTENT_LENGTH && kind != RequestHead.H_HOST
+                    && edits.drops(src, h.nameStart[i], h.nameEnd[i])) {
+                continue;
+            }
             switch (kind) {
                 case RequestHead.H_EXPECT, RequestHead.H_X_FORWARDED_PROTO, RequestHead.H_X_FORWARDED_HOST,
                         RequestHead.H_X_FORWARDED_PORT, RequestHead.H_X_REAL_IP -> {
                     // Expect is answered by the gateway itself; the X-Forwarded-* set below replace client-sent ones.
                 }
                 case RequestHead.H_HOST -> {
-                    if (target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+                    if (hostOverride != null) {
+                        out.writeBytes(HOST);
+                        out.writeBytes(hostOverride);
+                        out.writeBytes(CRLF);
+                    } else if (target.passHost == UpstreamTarget.PASS_HOST_PASS) {
                         copyLine(src, h.nameStart[i], h.valueEnd[i], out);
                     } else {
                         out.writeBytes(HOST);
@@ -94,10 +124,14 @@ final class HeadWriter {
                 default -> copyLine(src, h.nameStart[i], h.valueEnd[i], out);
             }
         }
-        if (h.hostIndex < 0 && target.passHost != UpstreamTarget.PASS_HOST_PASS) {
+        if (h.hostIndex < 0 && (hostOverride != null || target.passHost != UpstreamTarget.PASS_HOST_PASS)) {
             out.writeBytes(HOST);
-            out.writeBytes(target.passHost == UpstreamTarget.PASS_HOST_NODE ? node.hostHeader : target.rewriteHost);
+            out.writeBytes(hostOverride != null ? hostOverride
+                    : target.passHost == UpstreamTarget.PASS_HOST_NODE ? node.hostHeader : target.rewriteHost);
             out.writeBytes(CRLF);
+        }
+        if (edits != null) {
+            edits.writeLines(out);
         }
         if (lastXff < 0) {
             out.writeBytes(XFF);
@@ -124,16 +158,45 @@ final class HeadWriter {
      * and an explicit Connection header when the client's default would be wrong.
      */
     static void writeResponse(ByteBuf src, ResponseHead h, ByteBuf out, boolean close, boolean clientIsHttp10) {
-        // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n".
-        int lineStart = h.headStart + 9;
-        int lineEnd = lineStart;
-        int headEnd = h.headStart + h.headLength;
-        while (lineEnd < headEnd && src.getByte(lineEnd) != '\n') {
-            lineEnd++;
+        writeResponse(src, h, out, close, clientIsHttp10, null, false);
+    }
+
+    /**
+     * With the plugins' edits ({@code px}, null when none): the status replaced, header lines removed, replaced and
+     * added; with a replaced body ({@code px.responseBody()}) the upstream's framing headers give way to its
+     * Content-Length ({@code headRequest}: a HEAD response announces the length of the body it does not carry).
+     */
+    static void writeResponse(ByteBuf src, ResponseHead h, ByteBuf out, boolean close, boolean clientIsHttp10,
+                              PluginContext px, boolean headRequest) {
+        HeaderEdits edits = px == null || px.responseEdits.isEmpty() ? null : px.responseEdits;
+        byte[] body = px == null ? null : px.responseBody();
+        int status = px == null ? 0 : px.statusOverride();
+        if (status > 0) {
+            out.writeBytes(HTTP11_SP);
+            writeDecimal(out, status);
+            out.writeByte(' ');
+            out.writeBytes(reason(status));
+            out.writeBytes(CRLF);
+        } else {
+            // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n".
+            int lineStart = h.headStart + 9;
+            int lineEnd = lineStart;
+            int headEnd = h.headStart + h.headLength;
+            while (lineEnd < headEnd && src.getByte(lineEnd) != '\n') {
+                lineEnd++;
+            }
+            out.writeBytes(HTTP11_SP);
+            out.writeBytes(src, lineStart, lineEnd + 1 - lineStart);
         }
-        out.writeBytes(HTTP11_SP);
-        out.writeBytes(src, lineStart, lineEnd + 1 - lineStart);
         for (int i = 0; i < h.headerCount; i++) {
+            if (body != null && (h.kind[i] == RequestHead.H_TRANSFER_ENCODING
+                    || h.kind[i] == RequestHead.H_CONTENT_LENGTH)) {
+                continue; // replaced by the new body's Content-Length
+            }
+            if (edits != null && h.kind[i] != RequestHead.H_TRANSFER_ENCODING
+                    && h.kind[i] != RequestHead.H_CONTENT_LENGTH && edits.drops(src, h.nameStart[i], h.nameEnd[i])) {
+                continue;
+            }
             if (h.kind[i] == RequestHead.H_TRANSFER_ENCODING) {
                 // Kept with the raw body it frames, except toward HTTP/1.0 clients, which get the chunked body
                 // without its framing (RFC 9112 6.1: no Transfer-Encoding in a response to an HTTP/1.0 request).
@@ -146,6 +209,14 @@ final class HeadWriter {
                 continue;
             }
             copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+        }
+        if (edits != null) {
+            edits.writeLines(out);
+        }
+        if (body != null) {
+            out.writeBytes(CONTENT_LENGTH);
+            writeDecimal(out, body.length);
+            out.writeBytes(CRLF);
         }
         if (close) {
             out.writeBytes(CONNECTION_CLOSE);
@@ -168,5 +239,34 @@ final class HeadWriter {
 
     static int estimateRequestHeadBytes(RequestHead h, byte[] clientIp) {
         return h.headLength + 160 + 3 * clientIp.length;
+    }
+
+    /** Room for the plugins' request edits on top of {@link #estimateRequestHeadBytes}. */
+    static int estimateEditBytes(PluginContext px) {
+        if (px == null) {
+            return 0;
+        }
+        return px.requestEdits.linesBytes() + px.uriLength() + (px.host() == null ? 0 : px.host().length + 8)
+                + (px.method() == null ? 0 : px.method().length);
+    }
+
+    private static void writeDecimal(ByteBuf out, long v) {
+        if (v >= 10) {
+            writeDecimal(out, v / 10);
+        }
+        out.writeByte((int) ('0' + v % 10));
+    }
+
+    private static final byte[][] REASONS = new byte[600][];
+
+    private static byte[] reason(int status) {
+        byte[] r = status < REASONS.length ? REASONS[status] : null;
+        return r != null ? r : "Unknown".getBytes(StandardCharsets.US_ASCII);
+    }
+
+    static {
+        for (int s = 100; s < REASONS.length; s++) {
+            REASONS[s] = io.turnpike.engine.plugin.LocalReply.reasonPhrase(s).getBytes(StandardCharsets.US_ASCII);
+        }
     }
 }

@@ -17,6 +17,9 @@ import io.turnpike.engine.loop.LoopContext;
 import io.turnpike.engine.loop.Swept;
 import io.turnpike.engine.metrics.GatewayError;
 import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.plugin.HeaderEdits;
+import io.turnpike.engine.plugin.LocalReply;
+import io.turnpike.engine.plugin.PluginContext;
 import io.turnpike.engine.snapshot.Snapshot;
 
 import javax.net.ssl.SSLException;
@@ -262,10 +265,15 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
         closeAfterResponse = false;
         state = S_EXCHANGE;
-        GatewayError refused = exchange.start(snapshot, cumulation, head, clientIsHttp10, body.isComplete());
-        if (refused != null) {
+        int started = exchange.start(snapshot, cumulation, head, clientIsHttp10, body.isComplete());
+        if (started == Exchange.REFUSED) {
             state = S_HEAD;
-            respondError(refused, hasBody, headLength);
+            respondError(exchange.refusal(), hasBody, headLength);
+            return;
+        }
+        if (started == Exchange.REPLIED) {
+            state = S_HEAD;
+            respondLocal(exchange.localReply(), exchange.localReplyHeaders(), hasBody, headLength);
             return;
         }
         cumulation.skipBytes(headLength);
@@ -333,12 +341,18 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     @Override
-    public void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose) {
+    public void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose, PluginContext px,
+                                  boolean headRequest) {
         if (mustClose || !clientKeepAlive || loop.isDraining()) {
             closeAfterResponse = true;
         }
-        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32);
-        HeadWriter.writeResponse(src, rh, out, closeAfterResponse, clientIsHttp10);
+        byte[] body = px == null ? null : px.responseBody();
+        int extra = px == null ? 0 : px.responseEdits.linesBytes() + 64 + (body == null ? 0 : body.length);
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32 + extra);
+        HeadWriter.writeResponse(src, rh, out, closeAfterResponse, clientIsHttp10, px, headRequest);
+        if (body != null && !headRequest) {
+            out.writeBytes(body);
+        }
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
@@ -431,6 +445,25 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         cumulation.skipBytes(headLength);
         parser.reset();
         writeDownstream(ErrorResponses.gateway(error, close));
+        closeAfterResponse = close;
+        if (close) {
+            state = S_CLOSED;
+        }
+        finishExchange();
+    }
+
+    /** A plugin answered the request itself. As {@link #respondError}: the connection stays open unless a body follows. */
+    private void respondLocal(LocalReply reply, HeaderEdits headers, boolean requestHasBody, int headLength) {
+        loop.counters.increment(LoopCounters.PLUGIN_REPLIES);
+        boolean close = requestHasBody || !clientKeepAlive;
+        boolean headRequest = head.method == RequestHead.METHOD_HEAD;
+        cumulation.skipBytes(headLength);
+        parser.reset();
+        ByteBuf out = ctx.alloc().directBuffer(reply.bytes() + headers.linesBytes());
+        reply.write(out, headers, close, headRequest);
+        loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
         closeAfterResponse = close;
         if (close) {
             state = S_CLOSED;

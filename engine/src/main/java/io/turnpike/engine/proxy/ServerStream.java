@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.turnpike.engine.codec.ResponseHead;
 import io.turnpike.engine.metrics.GatewayError;
+import io.turnpike.engine.plugin.PluginContext;
 
 /**
  * The client side of one {@link Exchange}: what the exchange asks of the connection type that carries it. An HTTP/1
@@ -36,9 +37,11 @@ interface ServerStream {
     /**
      * The upstream's response head, rewritten for the client.
      *
-     * @param mustClose the response can only be delimited by closing (or the request body was not consumed)
+     * @param mustClose   the response can only be delimited by closing (or the request body was not consumed)
+     * @param px          the plugins' response edits (status, headers, replaced body), null when none
+     * @param headRequest the request was HEAD (a replaced body is not sent)
      */
-    void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose);
+    void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose, PluginContext px, boolean headRequest);
 
     void writeResponseBody(ByteBuf slice);
 

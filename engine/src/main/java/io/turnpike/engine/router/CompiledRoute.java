@@ -1,5 +1,7 @@
 package io.turnpike.engine.router;
 
+import io.turnpike.engine.plugin.PluginChain;
+
 import io.netty.buffer.ByteBuf;
 import io.turnpike.engine.codec.RequestHead;
 import io.turnpike.engine.upstream.UpstreamTarget;
@@ -17,12 +19,20 @@ public final class CompiledRoute {
     public final UpstreamTarget upstream;
     /** Position in the snapshot's route list, used to keep the file order as the final tie-breaker. */
     public final int order;
+    /** The route's merged plugin chain ({@link PluginChain#EMPTY} when it has none). */
+    public final PluginChain plugins;
     private final RouteConditions conditions;
     private final int methodMask;
     private final IpMatcher remote;
     private final VarsExpr vars;
 
     public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order) {
+        this(id, conditions, priority, upstream, order, PluginChain.EMPTY);
+    }
+
+    public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order,
+                         PluginChain plugins) {
+        this.plugins = plugins;
         this.id = id;
         this.conditions = conditions;
         this.priority = priority;

@@ -1,5 +1,8 @@
 package io.turnpike.engine.snapshot;
 
+import io.turnpike.engine.plugin.ConsumerIndex;
+import io.turnpike.engine.plugin.PluginChain;
+
 import io.turnpike.engine.router.RouteTable;
 import io.turnpike.engine.upstream.NodeAddress;
 import io.turnpike.engine.upstream.UpstreamTarget;
@@ -30,6 +33,10 @@ public final class Snapshot {
     public final int[] changedSlots;
     /** Node indexes that differ from the base snapshot. */
     public final int[] changedNodes;
+    /** The global rules' plugins, run before every route's chain. */
+    public final PluginChain globalPlugins;
+    /** Consumers indexed by credential, for the auth plugins. */
+    public final ConsumerIndex consumers;
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes) {
         this(version, routes, targets, nodes, TlsTable.EMPTY);
@@ -50,6 +57,15 @@ public final class Snapshot {
      */
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls,
                     UpstreamTls.Contexts upstreamTls, long baseVersion, int[] changedSlots, int[] changedNodes) {
+        this(version, routes, targets, nodes, tls, upstreamTls, baseVersion, changedSlots, changedNodes,
+                PluginChain.EMPTY, ConsumerIndex.EMPTY);
+    }
+
+    public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes, TlsTable tls,
+                    UpstreamTls.Contexts upstreamTls, long baseVersion, int[] changedSlots, int[] changedNodes,
+                    PluginChain globalPlugins, ConsumerIndex consumers) {
+        this.globalPlugins = globalPlugins;
+        this.consumers = consumers;
         this.baseVersion = baseVersion;
         this.changedSlots = changedSlots;
         this.changedNodes = changedNodes;

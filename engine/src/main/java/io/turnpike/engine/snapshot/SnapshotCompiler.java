@@ -9,6 +9,9 @@ import io.turnpike.config.model.Timeout;
 import io.turnpike.config.model.Upstream;
 import io.turnpike.config.model.UpstreamNode;
 import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.plugin.ConsumerIndex;
+import io.turnpike.engine.plugin.PluginChain;
+import io.turnpike.engine.plugin.PluginChainCompiler;
 import io.turnpike.engine.router.CompiledRoute;
 import io.turnpike.engine.router.RouteConditions;
 import io.turnpike.engine.router.RouteTable;
@@ -97,6 +100,7 @@ public final class SnapshotCompiler {
     private NodeAddress[] wNodes;
     private int nodeCount;
     private IntList changedSlots;
+    private final PluginChainCompiler pluginChains = new PluginChainCompiler();
     private IntList changedNodes;
 
     /** A compiled route with what it was compiled from: the route object and the hosts list (own or its service's). */
@@ -207,9 +211,18 @@ public final class SnapshotCompiler {
             order++;
             routes.add(compiled);
         }
+        PluginChain global;
+        try {
+            global = pluginChains.globalChain(config, warnings);
+        } catch (IllegalArgumentException e) {
+            warnings.add("global_rules: " + e.getMessage() + ", skipped");
+            global = PluginChain.EMPTY;
+        }
+        ConsumerIndex consumers = pluginChains.consumers(config, warnings);
         return new Snapshot(config.version(), routes.build(), Arrays.copyOf(wTargets, targetCount),
                 Arrays.copyOf(wNodes, nodeCount),
-                tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings), upstreamTls.finish());
+                tls == null ? io.turnpike.tls.TlsTable.EMPTY : tls.compile(config, warnings), upstreamTls.finish(),
+                -1, null, null, global, consumers);
     }
 
     /** Null when the delta cannot be applied incrementally (then nothing of this compiler's state was changed). */
@@ -295,8 +308,10 @@ public final class SnapshotCompiler {
         }
         UpstreamTarget[] targets = targetCount == wTargets.length ? wTargets : Arrays.copyOf(wTargets, targetCount);
         NodeAddress[] nodes = nodeCount == wNodes.length ? wNodes : Arrays.copyOf(wNodes, nodeCount);
+        // Plugin configs, global rules and consumers are not in a route delta: they carry over.
         return new Snapshot(config.version(), base.routes.with(removed, added), targets, nodes, base.tls,
-                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray());
+                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), base.globalPlugins,
+                base.consumers);
     }
 
     /**
@@ -312,7 +327,15 @@ public final class SnapshotCompiler {
                 hosts = s.hosts();
             }
         }
-        // Conditions first: an invalid vars expression or address leaves this route out, and nothing else.
+        // Plugins and conditions first: an invalid plugin, vars expression or address leaves this route out, and
+        // nothing else.
+        PluginChain chain;
+        try {
+            chain = pluginChains.routeChain(config, route);
+        } catch (IllegalArgumentException e) {
+            warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
+            return null;
+        }
         RouteConditions conditions;
         if (previous != null && previous.route == route && previous.hosts == hosts) {
             conditions = previous.compiled.conditions(); // only its upstream changed
@@ -338,7 +361,7 @@ public final class SnapshotCompiler {
             targetRefs.put(upstream, ref);
         }
         ref.routes++;
-        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order);
+        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain);
         routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;

@@ -135,6 +135,7 @@ public final class StatusServer implements AutoCloseable {
         for (int i = 0; i < names.length; i++) {
             b.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":").append(sum(i));
         }
+        b.append(",\"plugin_replies\":").append(sum(LoopCounters.PLUGIN_REPLIES));
         b.append("},\"errors\":{");
         boolean first = true;
         for (GatewayError e : GatewayError.values()) {

@@ -1,0 +1,97 @@
+package io.turnpike.engine.plugin;
+
+import io.netty.buffer.ByteBuf;
+import io.turnpike.engine.codec.ResponseHead;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The plugins of one route (global rules are a chain of their own, run first), split per phase and ordered by
+ * descending priority, so running a phase walks one array and an empty phase costs a length check. Immutable; shared
+ * by all loops and by every route whose merged plugin configuration is the same.
+ */
+public final class PluginChain {
+    public static final PluginChain EMPTY = new PluginChain(List.of());
+
+    private final PluginSpec[] all;
+    private final PluginSpec[] rewrite;
+    private final PluginSpec[] access;
+    private final PluginSpec[] headerFilter;
+    private final PluginSpec[] log;
+    /** Union of the plugins' phases. */
+    public final int phases;
+    /** The most header edits one exchange of this chain can record. */
+    public final int maxHeaderEdits;
+
+    public PluginChain(List<PluginSpec> plugins) {
+        List<PluginSpec> sorted = new ArrayList<>(plugins);
+        sorted.sort(Comparator.comparingInt((PluginSpec p) -> p.priority).reversed());
+        this.all = sorted.toArray(new PluginSpec[0]);
+        this.rewrite = phase(sorted, PluginSpec.PHASE_REWRITE);
+        this.access = phase(sorted, PluginSpec.PHASE_ACCESS);
+        this.headerFilter = phase(sorted, PluginSpec.PHASE_HEADER_FILTER);
+        this.log = phase(sorted, PluginSpec.PHASE_LOG);
+        int p = 0;
+        int edits = 0;
+        for (PluginSpec s : sorted) {
+            p |= s.phases();
+            edits += s.maxHeaderEdits();
+        }
+        this.phases = p;
+        this.maxHeaderEdits = edits;
+    }
+
+    private static PluginSpec[] phase(List<PluginSpec> sorted, int phase) {
+        return sorted.stream().filter(s -> (s.phases() & phase) != 0).toArray(PluginSpec[]::new);
+    }
+
+    public boolean isEmpty() {
+        return all.length == 0;
+    }
+
+    /** The plugins by descending priority (for the Admin API and tests). */
+    public List<PluginSpec> plugins() {
+        return Arrays.asList(all.clone());
+    }
+
+    /** Runs the rewrite then the access phase; {@link PluginSpec#STOP} when a plugin answered locally. */
+    public int runRequest(PluginContext x) {
+        PluginSpec[] r = rewrite;
+        for (PluginSpec p : r) {
+            if (p.rewrite(x) != PluginSpec.CONTINUE) {
+                return PluginSpec.STOP;
+            }
+        }
+        PluginSpec[] a = access;
+        for (PluginSpec p : a) {
+            if (p.access(x) != PluginSpec.CONTINUE) {
+                return PluginSpec.STOP;
+            }
+        }
+        return PluginSpec.CONTINUE;
+    }
+
+    public void runHeaderFilter(PluginContext x, ByteBuf src, ResponseHead rh) {
+        for (PluginSpec p : headerFilter) {
+            p.headerFilter(x, src, rh);
+        }
+    }
+
+    public void runLog(PluginContext x) {
+        for (PluginSpec p : log) {
+            p.log(x);
+        }
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("PluginChain[");
+        for (PluginSpec p : all) {
+            b.append(p.name).append(' ');
+        }
+        return b.append(']').toString();
+    }
+}

@@ -1,0 +1,141 @@
+package io.turnpike.engine.plugin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.model.ConfigSet;
+import io.turnpike.config.model.RawResource;
+import io.turnpike.config.model.Route;
+import io.turnpike.config.model.Service;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compiles plugin chains off the event loops, on the snapshot compiler's thread. A route's chain merges its service's
+ * plugins, its plugin_config's and its own, by plugin name with APISIX precedence route &gt; plugin_config &gt;
+ * service; the global rules form a chain of their own that runs first. Chains whose merged configuration is equal are
+ * compiled once and shared (by every route, and across compiles until the configuration changes). Consumers are
+ * indexed by credential for the auth plugins.
+ */
+public final class PluginChainCompiler {
+    private final Map<ObjectNode, PluginChain> cache = new HashMap<>();
+
+    /** A route's chain; throws IllegalArgumentException naming the plugin for a configuration the engine refuses. */
+    public PluginChain routeChain(ConfigSet config, Route route) {
+        ObjectNode merged = JsonNodeFactory.instance.objectNode();
+        if (route.serviceId() != null) {
+            Service s = config.services().get(route.serviceId());
+            if (s != null && s.plugins() != null) {
+                merged.setAll(s.plugins());
+            }
+        }
+        if (route.pluginConfigId() != null) {
+            RawResource pc = config.others("plugin_configs").get(route.pluginConfigId());
+            if (pc != null && pc.value().get("plugins") instanceof ObjectNode p) {
+                merged.setAll(p);
+            }
+        }
+        if (route.plugins() != null) {
+            merged.setAll(route.plugins());
+        }
+        return chain(merged);
+    }
+
+    /** The global rules' plugins, run before every route's chain. */
+    public PluginChain globalChain(ConfigSet config, List<String> warnings) {
+        List<PluginSpec> specs = new ArrayList<>();
+        for (RawResource rule : config.others("global_rules").values()) {
+            if (rule.value().get("plugins") instanceof ObjectNode p) {
+                try {
+                    specs.addAll(compileAll(p));
+                } catch (IllegalArgumentException e) {
+                    warnings.add("global_rule " + rule.id() + ": " + e.getMessage() + ", skipped");
+                }
+            }
+        }
+        return specs.isEmpty() ? PluginChain.EMPTY : checked(new PluginChain(specs));
+    }
+
+    /** Consumers and their key-auth keys; a consumer whose key another consumer holds already is left out. */
+    public ConsumerIndex consumers(ConfigSet config, List<String> warnings) {
+        Map<String, RawResource> raw = config.others("consumers");
+        if (raw.isEmpty()) {
+            return ConsumerIndex.EMPTY;
+        }
+        Map<String, Consumer> byName = new LinkedHashMap<>();
+        List<Map.Entry<String, Consumer>> keys = new ArrayList<>();
+        Map<String, String> keyOwner = new HashMap<>();
+        for (RawResource r : raw.values()) {
+            ObjectNode v = r.value();
+            String username = v.path("username").asText(r.id());
+            JsonNode group = v.get("group_id");
+            Consumer c = new Consumer(username, group == null ? null : group.asText());
+            JsonNode ka = v.path("plugins").path("key-auth").get("key");
+            if (ka != null) {
+                String other = keyOwner.putIfAbsent(ka.asText(), username);
+                if (other != null) {
+                    warnings.add("consumer " + username + ": its key-auth key is the key of consumer " + other
+                            + ", skipped");
+                    continue;
+                }
+                keys.add(Map.entry(ka.asText(), c));
+            }
+            byName.put(username, c);
+        }
+        return new ConsumerIndex(byName, keys);
+    }
+
+    private PluginChain chain(ObjectNode merged) {
+        if (merged.isEmpty()) {
+            return PluginChain.EMPTY;
+        }
+        PluginChain c = cache.get(merged);
+        if (c == null) {
+            c = checked(new PluginChain(compileAll(merged)));
+            cache.put(merged, c);
+        }
+        return c;
+    }
+
+    private static PluginChain checked(PluginChain c) {
+        if (c.maxHeaderEdits > HeaderEdits.CAPACITY) {
+            throw new IllegalArgumentException("the plugins record up to " + c.maxHeaderEdits
+                    + " header edits per request, more than the " + HeaderEdits.CAPACITY + " allowed");
+        }
+        return c;
+    }
+
+    private static List<PluginSpec> compileAll(ObjectNode plugins) {
+        List<PluginSpec> specs = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = plugins.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            PluginFactory f = Plugins.factory(name);
+            if (f == null) {
+                throw new IllegalArgumentException("unknown plugin [" + name + "]");
+            }
+            if (!(e.getValue() instanceof ObjectNode conf)) {
+                throw new IllegalArgumentException("plugin " + name + ": configuration must be an object");
+            }
+            if (conf.path("_meta").path("disable").asBoolean(false)) {
+                continue;
+            }
+            try {
+                specs.add(f.compile(conf));
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException("plugin " + name + ": " + ex.getMessage(), ex);
+            }
+        }
+        return specs;
+    }
+
+    /** Forgets chains of configurations no longer in use (call after a full compile). */
+    public void retainOnly(java.util.Set<PluginChain> inUse) {
+        cache.values().removeIf(c -> !inUse.contains(c));
+    }
+}

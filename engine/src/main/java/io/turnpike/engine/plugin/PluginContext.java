@@ -1,0 +1,284 @@
+package io.turnpike.engine.plugin;
+
+import io.netty.buffer.ByteBuf;
+import io.turnpike.engine.codec.RequestHead;
+import io.turnpike.engine.router.MatchScratch;
+import io.turnpike.engine.upstream.BalancerInput;
+
+/**
+ * What a plugin sees of one exchange (the request head is readable in the rewrite and access phases only) and what it may change: a view over the parsed request (header and query lookups
+ * on the received bytes, the client address), the consumer an auth plugin identified, request and response header
+ * edits, the rewritten method/URI/host, the response status override, and the local reply. One per exchange, reused:
+ * {@link #begin} resets it per request. Confined to its event loop; no method allocates.
+ */
+public final class PluginContext {
+    /** The most scratch one exchange may use (a request URI is bounded by the request line limit anyway). */
+    public static final int MAX_SCRATCH = 64 * 1024;
+
+    public final HeaderEdits requestEdits = new HeaderEdits();
+    public final HeaderEdits responseEdits = new HeaderEdits();
+    /** Scratch for values a plugin generates per request (a request id): {@link #scratch(int)}. */
+    private byte[] scratch = new byte[256];
+    private int scratchUsed;
+
+    private ByteBuf src;
+    private RequestHead head;
+    private MatchScratch match;
+    private BalancerInput balancerInput;
+    private boolean https;
+
+    private Consumer consumer;
+    private LocalReply reply;
+    private byte[] uri;
+    private int uriOffset;
+    private int uriLength;
+    private byte[] method;
+    private byte[] host;
+    private int statusOverride;
+    private byte[] responseBody;
+    private ConsumerIndex consumers = ConsumerIndex.EMPTY;
+    private byte[] requestId;
+    private int requestIdOffset;
+    private int requestIdLength;
+    /** Span of the last {@link #queryArg} found: {@code [argStart, argEnd)} of the value in {@link #source()}. */
+    public int argStart;
+    public int argEnd;
+    /** Span of the last {@link #queryArg} found, the whole {@code name=value} pair with its separator. */
+    public int argPairStart;
+    public int argPairEnd;
+
+    /** Starts a request: the head stays valid (in {@code src}) until the exchange ends. */
+    public void begin(ByteBuf src, RequestHead head, MatchScratch match, BalancerInput balancerInput, boolean https,
+                      ConsumerIndex consumers) {
+        this.consumers = consumers;
+        this.requestId = null;
+        this.src = src;
+        this.head = head;
+        this.match = match;
+        this.balancerInput = balancerInput;
+        this.https = https;
+        consumer = null;
+        reply = null;
+        uri = null;
+        uriLength = 0;
+        method = null;
+        host = null;
+        statusOverride = 0;
+        responseBody = null;
+        scratchUsed = 0;
+        requestEdits.clear();
+        responseEdits.clear();
+    }
+
+    /**
+     * The request phases are over: the request head may be released from here on (the connection consumes its
+     * buffer), so {@link #source()} and {@link #head()} are cleared. What a later phase needs of the request is copied
+     * into the scratch during the request phases.
+     */
+    public void requestPhasesDone() {
+        src = null;
+        head = null;
+    }
+
+    /** Drops references once the exchange ended. */
+    public void end() {
+        src = null;
+        head = null;
+        consumer = null;
+    }
+
+    public ByteBuf source() {
+        return src;
+    }
+
+    public RequestHead head() {
+        return head;
+    }
+
+    public MatchScratch match() {
+        return match;
+    }
+
+    public boolean https() {
+        return https;
+    }
+
+    // ---------------------------------------------------------------- request view
+
+    /** Index of the first header named {@code lower}, or -1. */
+    public int header(byte[] lower) {
+        RequestHead h = head;
+        for (int i = 0; i < h.headerCount; i++) {
+            if (Bytes.equalsLower(src, h.nameStart[i], h.nameEnd[i], lower)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Finds the first query argument named {@code name} (exact bytes, not decoded) and sets {@link #argStart} /
+     * {@link #argEnd} to its value; false when absent.
+     */
+    public boolean queryArg(byte[] name) {
+        RequestHead h = head;
+        int i = h.pathEnd;
+        int end = h.targetEnd;
+        if (i >= end || src.getByte(i) != '?') {
+            return false;
+        }
+        i++;
+        while (i < end) {
+            int pairStart = i;
+            int eq = -1;
+            while (i < end && src.getByte(i) != '&') {
+                if (eq < 0 && src.getByte(i) == '=') {
+                    eq = i;
+                }
+                i++;
+            }
+            int nameEnd = eq < 0 ? i : eq;
+            if (Bytes.equals(src, pairStart, nameEnd, name)) {
+                argStart = eq < 0 ? i : eq + 1;
+                argEnd = i;
+                argPairStart = pairStart;
+                argPairEnd = i;
+                return true;
+            }
+            i++; // past '&'
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------- results of the phases
+
+    /** The snapshot's consumers (credential lookups of the auth plugins). */
+    public ConsumerIndex consumers() {
+        return consumers;
+    }
+
+    /** The exchange's request id (request-id plugin), or null: {@code [offset, offset + length)}. */
+    public byte[] requestId() {
+        return requestId;
+    }
+
+    public int requestIdOffset() {
+        return requestIdOffset;
+    }
+
+    public int requestIdLength() {
+        return requestIdLength;
+    }
+
+    public void requestId(byte[] bytes, int offset, int length) {
+        this.requestId = bytes;
+        this.requestIdOffset = offset;
+        this.requestIdLength = length;
+    }
+
+    /** Copies {@code src[start, end)} into the scratch; the offset in {@link #scratchBytes()}, or -1. */
+    public int copyToScratch(int start, int end) {
+        int at = scratch(end - start);
+        if (at >= 0) {
+            src.getBytes(start, scratch, at, end - start);
+        }
+        return at;
+    }
+
+    public Consumer consumer() {
+        return consumer;
+    }
+
+    /** An auth plugin identified the consumer: later plugins and {@code hash_on: consumer} see it. */
+    public void consumer(Consumer c) {
+        this.consumer = c;
+        balancerInput.consumer(c.nameBytes);
+    }
+
+    public LocalReply reply() {
+        return reply;
+    }
+
+    /** Answers the request locally; the phase returns {@link PluginSpec#STOP} after this. */
+    public int reply(LocalReply r) {
+        this.reply = r;
+        return PluginSpec.STOP;
+    }
+
+    /** The request target (path and query) sent upstream instead of the received one; null: unchanged. */
+    public byte[] uri() {
+        return uri;
+    }
+
+    public int uriLength() {
+        return uriLength;
+    }
+
+    public int uriOffset() {
+        return uriOffset;
+    }
+
+    public void uri(byte[] bytes, int offset, int length) {
+        this.uri = bytes;
+        this.uriOffset = offset;
+        this.uriLength = length;
+    }
+
+    public byte[] method() {
+        return method;
+    }
+
+    public void method(byte[] m) {
+        this.method = m;
+    }
+
+    /** The Host header value sent upstream instead of the received one (overrides pass_host); null: unchanged. */
+    public byte[] host() {
+        return host;
+    }
+
+    public void host(byte[] h) {
+        this.host = h;
+    }
+
+    /** The status sent to the client instead of the upstream's; 0: unchanged. */
+    public int statusOverride() {
+        return statusOverride;
+    }
+
+    public void statusOverride(int status) {
+        this.statusOverride = status;
+    }
+
+    /** The body sent to the client instead of the upstream's (whose bytes are then discarded); null: unchanged. */
+    public byte[] responseBody() {
+        return responseBody;
+    }
+
+    public void responseBody(byte[] body) {
+        this.responseBody = body;
+    }
+
+    /**
+     * Reserves {@code n} bytes of the exchange's scratch (values generated per request, valid until the exchange
+     * ends); returns the offset into {@link #scratchBytes()} (call it after this), or -1 beyond {@link #MAX_SCRATCH}.
+     */
+    public int scratch(int n) {
+        if (scratchUsed + n > scratch.length) {
+            // Grows to the largest value this connection needed (not the steady state). Earlier edits keep pointing
+            // at the old array, which is never written again.
+            if (n > MAX_SCRATCH) {
+                return -1;
+            }
+            scratch = new byte[Math.min(MAX_SCRATCH, Math.max(scratch.length * 2, n))];
+            scratchUsed = 0;
+        }
+        int at = scratchUsed;
+        scratchUsed += n;
+        return at;
+    }
+
+    public byte[] scratchBytes() {
+        return scratch;
+    }
+}

@@ -1,0 +1,57 @@
+package io.turnpike.engine.plugin;
+
+import io.netty.buffer.ByteBuf;
+import io.turnpike.engine.codec.ResponseHead;
+
+/**
+ * One configured plugin, compiled from its validated APISIX configuration into an immutable object that every loop
+ * shares (like a balancer spec). The phases it runs in are declared by {@link #phases()}, so a chain runs only the
+ * plugins of a phase, and an empty phase costs nothing.
+ *
+ * <p>Phases follow APISIX: {@code rewrite} (auth plugins find the consumer here), {@code access}, {@code
+ * header_filter} (response head), {@code log} (after the response). Within a phase, plugins run by descending APISIX
+ * priority. A request phase returns {@link #CONTINUE}, or {@link #STOP} after setting a local reply on the context.
+ *
+ * <p>Methods run on event loops: no allocation, no lock, no blocking, no logging. State that must live per loop is
+ * created per loop from the spec (see docs/plugins.md).
+ */
+public abstract class PluginSpec {
+    public static final int PHASE_REWRITE = 1;
+    public static final int PHASE_ACCESS = 2;
+    public static final int PHASE_HEADER_FILTER = 4;
+    public static final int PHASE_LOG = 8;
+
+    public static final int CONTINUE = 0;
+    public static final int STOP = 1;
+
+    public final String name;
+    public final int priority;
+
+    protected PluginSpec(String name, int priority) {
+        this.name = name;
+        this.priority = priority;
+    }
+
+    /** A bit set of {@code PHASE_*}. */
+    public abstract int phases();
+
+    /** The most request and response header edits one exchange of this plugin records (bounded at compile time). */
+    public int maxHeaderEdits() {
+        return 0;
+    }
+
+    public int rewrite(PluginContext x) {
+        return CONTINUE;
+    }
+
+    public int access(PluginContext x) {
+        return CONTINUE;
+    }
+
+    /** The upstream's response head arrived ({@code src} holds its bytes): record response edits. */
+    public void headerFilter(PluginContext x, ByteBuf src, ResponseHead rh) {
+    }
+
+    public void log(PluginContext x) {
+    }
+}

@@ -1,0 +1,48 @@
+package io.turnpike.engine.plugin;
+
+import io.turnpike.engine.plugin.builtin.CorsPlugin;
+import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
+import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
+import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
+import io.turnpike.engine.plugin.builtin.RedirectPlugin;
+import io.turnpike.engine.plugin.builtin.RequestIdPlugin;
+import io.turnpike.engine.plugin.builtin.ResponseRewritePlugin;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The plugins the engine implements, by APISIX name. Config-sync validates plugin configurations against its own
+ * schema registry ({@code io.turnpike.config.plugin}); {@code PluginRegistryConsistencyTest} keeps the two in step, so a
+ * plugin is accepted in configuration exactly when the engine acts on it.
+ */
+public final class Plugins {
+    private static final Map<String, PluginFactory> FACTORIES;
+
+    static {
+        Map<String, PluginFactory> m = new LinkedHashMap<>();
+        for (PluginFactory f : new PluginFactory[]{
+                new RequestIdPlugin.Factory(),
+                new CorsPlugin.Factory(),
+                new IpRestrictionPlugin.Factory(),
+                new KeyAuthPlugin.Factory(),
+                new ProxyRewritePlugin.Factory(),
+                new RedirectPlugin.Factory(),
+                new ResponseRewritePlugin.Factory()}) {
+            m.put(f.name(), f);
+        }
+        FACTORIES = Collections.unmodifiableMap(m);
+    }
+
+    private Plugins() {
+    }
+
+    public static PluginFactory factory(String name) {
+        return FACTORIES.get(name);
+    }
+
+    public static Map<String, PluginFactory> all() {
+        return FACTORIES;
+    }
+}
