@@ -51,6 +51,7 @@ TLS_CLIENTS=${TLS_CLIENTS:-2}        # parallel `openssl s_time -new` clients fo
 JMH_JAR=${JMH_JAR:-bench-jmh/target/benchmarks.jar}
 QUICK=0
 ONLY="backend,nginx,turnpike"
+PLUGINS=${PLUGINS:-0}
 
 usage() {
   sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -68,6 +69,8 @@ Options (environment variable in brackets):
   --keep-tmp         keep the private temp dir (configs, logs, raw wrk output) [KEEP_TMP=1]
   --rate R           also a fixed-rate run per target and round: R req/s offered over --conns
                      connections, latency corrected for coordinated omission [RATE, default off]
+  --plugins          also Turnpike with plugins: target turnpike_plugins (same process, a route running key-auth +
+                     proxy-rewrite headers; wrk sends the key), ratio turnpike_plugins_vs_turnpike [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -98,6 +101,7 @@ while (($#)); do
     --tls) TLS=1; shift ;;
     --tls-key) [[ $# -ge 2 ]] || die "--tls-key needs a value"; TLS_KEY=$2; shift 2 ;;
     --tls-key=*) TLS_KEY=${1#*=}; shift ;;
+    --plugins) PLUGINS=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -126,6 +130,10 @@ for t in "${only_list[@]}"; do
   esac
 done
 ((${#TARGETS[@]})) || die "--only selected no target"
+if ((PLUGINS)); then
+  [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
+  TARGETS+=(turnpike_plugins)
+fi
 
 for cmd in nginx wrk curl taskset pgrep python3 getconf; do
   command -v "$cmd" >/dev/null 2>&1 \
@@ -341,6 +349,24 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
+  # --plugins: the same upstream behind key-auth + proxy-rewrite (header edits both ways of the plan).
+  - id: "plugins"
+    uri: "/plugins/*"
+    plugins:
+      key-auth: {}
+      proxy-rewrite:
+        uri: "/"
+        headers:
+          set: {X-Api-Version: v2}
+          remove: [User-Agent]
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
+consumers:
+  - username: bench
+    plugins:
+      key-auth: {key: bench-key-0123456789}
 EOF
   if ((TLS)); then
     # The same certificate and key as nginx_tls, as an ssl object (certificates come only from ssls).
@@ -372,7 +398,11 @@ declare -A URL=(
   [backend]="http://127.0.0.1:$BACKEND_PORT/"
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
   [turnpike]="http://127.0.0.1:$TURNPIKE_PORT/"
+  [turnpike_plugins]="http://127.0.0.1:$TURNPIKE_PORT/plugins/"
 )
+# Extra request headers per target (wrk -H and the readiness curl).
+declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")
+if ((PLUGINS)); then PID_OF[turnpike_plugins]=${PID_OF[turnpike]}; fi
 # TLS targets: the proxy process serving HTTPS and its port.
 declare -A TLS_PID=() TLS_PORT=() TLS_NEGOTIATED=()
 TLS_TARGETS=()
@@ -401,8 +431,10 @@ done
 
 # Every target must return the backend's body before we time anything.
 for t in "${TARGETS[@]}"; do
-  got=$(curl -fsS --max-time 5 -o /dev/null -w '%{http_code} %{size_download}' "${URL[$t]}") \
-    || die "$t: request to ${URL[$t]} failed"
+  hdr_args=()
+  [[ -n ${HDR[$t]:-} ]] && hdr_args=(-H "${HDR[$t]}")
+  got=$(curl -fsS --max-time 5 "${hdr_args[@]+"${hdr_args[@]}"}" -o /dev/null -w '%{http_code} %{size_download}' \
+    "${URL[$t]}") || die "$t: request to ${URL[$t]} failed"
   [[ $got == "200 $EXPECTED_BODY_BYTES" ]] \
     || die "$t: expected '200 $EXPECTED_BODY_BYTES' (status, body bytes), got '$got'"
 done
@@ -466,14 +498,16 @@ run_wrk() {
 
 measure() {
   local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others
+  local hdr=()
+  [[ -n ${HDR[$target]:-} ]] && hdr=(-H "${HDR[$target]}")
   if ((WARMUP > 0)); then
-    run_wrk "$WORK/wrk-$target-r$round-warmup.txt" -d"${WARMUP}s" "$url" \
+    run_wrk "$WORK/wrk-$target-r$round-warmup.txt" "${hdr[@]+"${hdr[@]}"}" -d"${WARMUP}s" "$url" \
       || die "$target warm-up: wrk failed (see $WORK/wrk-$target-r$round-warmup.txt)"
   fi
   kill -0 "$pid" 2>/dev/null || die "$target (pid $pid) died"
   python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
   c0=$(cpu_ticks "$pid")
-  run_wrk "$raw" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" \
+  run_wrk "$raw" "${hdr[@]+"${hdr[@]}"}" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" \
     || die "$target: wrk failed (see $raw)"
   c1=$(cpu_ticks "$pid")
   others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")

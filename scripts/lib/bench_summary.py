@@ -27,7 +27,7 @@ METRICS = [
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
-TARGET_ORDER = ["backend", "nginx", "turnpike"]
+TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins"]
 # --rate: the fixed-rate run of each round, CO-corrected (keys added to results.<target>.median/min/max).
 RATE_METRICS = [
     ("rate_rps", "req/s", 0),
@@ -283,18 +283,29 @@ def ratio(a, b):
     return round(a / b, 4)
 
 
-def ratios(results):
-    if "turnpike" not in results or "nginx" not in results:
-        return {}
-    t, n = results["turnpike"], results["nginx"]
+def pair_ratio(results, a, b):
+    t, n = results[a], results[b]
     out = {k: ratio(t["median"][k], n["median"][k]) for k in RATIO_METRICS}
     n_by_round = {r["round"]: r for r in n["rounds"]}
     out["per_round"] = {
         k: [ratio(r[k], n_by_round[r["round"]][k]) for r in t["rounds"] if r["round"] in n_by_round]
         for k in RATIO_METRICS
     }
-    out["definition"] = "median(turnpike) / median(nginx); per_round: same-round ratios"
-    return {"turnpike_vs_nginx": out}
+    out["definition"] = f"median({a}) / median({b}); per_round: same-round ratios"
+    return out
+
+
+def ratios(results):
+    out = {}
+    if "turnpike" in results and "nginx" in results:
+        out["turnpike_vs_nginx"] = pair_ratio(results, "turnpike", "nginx")
+    if "turnpike_plugins" in results and "turnpike" in results:
+        # The plugin layer's cost: the same process, one route with key-auth + proxy-rewrite vs the plain route.
+        r = pair_ratio(results, "turnpike_plugins", "turnpike")
+        r["target"] = "cpu_us_per_req <= 1.08"
+        r["target_met"] = r["cpu_us_per_req"] is not None and r["cpu_us_per_req"] <= 1.08
+        out["turnpike_plugins_vs_turnpike"] = r
+    return out
 
 
 def fmt(v, decimals):
