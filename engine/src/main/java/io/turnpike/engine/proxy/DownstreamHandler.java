@@ -390,7 +390,8 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool,
                          boolean isHeadMethod) {
-        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
+        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.sendTimeoutNs,
+                target.idleTimeoutNs,
                 target.maxRequestsPerConnection);
         // Not the steady state (pooled connections are): the clone, the option, the TLS handler and the listeners are
         // per new connection.
