@@ -70,7 +70,9 @@ public final class ResourceCodec {
     static final Set<String> TIMEOUT_FIELDS = Check.set("connect", "send", "read");
     static final Set<String> NODE_FIELDS = Check.set("host", "port", "weight", "priority", "metadata");
     static final Set<String> KEEPALIVE_POOL_FIELDS = Check.set("size", "idle_timeout", "requests");
-    static final Set<String> UPSTREAM_TLS_FIELDS = Check.set("client_cert", "client_key", "client_cert_id", "verify");
+    /** {@code ca}: Turnpike's extension (trusted CAs for {@code verify}, docs/tls.md). */
+    static final Set<String> UPSTREAM_TLS_FIELDS = Check.set("client_cert", "client_key", "client_cert_id", "verify",
+            "ca");
     private static final String ROUTE_ANY_OF = "object matches none of the required: [\"plugins\",\"uri\"] or"
             + " [\"upstream\",\"uri\"] or [\"upstream_id\",\"uri\"] or [\"service_id\",\"uri\"] or"
             + " [\"plugins\",\"uris\"] or [\"upstream\",\"uris\"] or [\"upstream_id\",\"uris\"] or"
@@ -446,6 +448,9 @@ public final class ResourceCodec {
         if (tls != null) {
             Check tc = c.child("tls");
             tc.noAdditional(tls, UPSTREAM_TLS_FIELDS);
+            if (!tls.isEmpty() && !"https".equals(scheme)) {
+                tc.fail("only used with \"scheme\": \"https\", got " + Check.quote(String.valueOf(scheme)));
+            }
             tc.string(tls, "client_cert", 128, 64 * 1024);
             tc.string(tls, "client_key", 128, 64 * 1024);
             refId(tc, tls, "client_cert_id");

@@ -161,8 +161,11 @@ class FailClosedTest {
                         + " found backup");
         upstreamRefused("{'nodes':{'a:1':1},'keepalive_pool':{'size':1,'max':2}}", "keepalive_pool.max",
                 "property \"keepalive_pool\" validation failed: additional properties forbidden, found max");
-        upstreamRefused("{'nodes':{'a:1':1},'tls':{'verify':true,'sni':'x'}}", "tls.sni",
+        upstreamRefused("{'nodes':{'a:1':1},'scheme':'https','tls':{'verify':true,'sni':'x'}}", "tls.sni",
                 "property \"tls\" validation failed: additional properties forbidden, found sni");
+        upstreamRefused("{'nodes':{'a:1':1},'tls':{'client_cert_id':'c'}}", "tls",
+                "property \"tls\" validation failed: only used with \"scheme\": \"https\", got \"http\"");
+        assertTrue(codec.decodeUpstream("u", json("{'nodes':{'a:1':1},'tls':{}}")).ok());
         assertTrue(codec.decodeUpstream("u", json("{'nodes':[{'host':'a','port':1,'weight':1,'priority':2},"
                 + "{'host':'b','port':1,'weight':1,'priority':2,'metadata':{}}],'retry_timeout':0}")).ok());
     }
