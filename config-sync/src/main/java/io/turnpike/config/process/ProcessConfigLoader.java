@@ -360,9 +360,20 @@ public final class ProcessConfigLoader {
                             JsonTree tree = JsonTree.of(x);
                             if (tree.error() != null) {
                                 error(tree.errorLine(), xp, tree.error());
-                            } else {
-                                b.etcdTls = (ObjectNode) tree.value();
+                                return;
                             }
+                            ObjectNode t = (ObjectNode) tree.value();
+                            // read by EtcdConfigStore: nothing else may pass unnoticed
+                            for (String k : (Iterable<String>) t::fieldNames) {
+                                if (!Set.of("cert", "key", "verify", "sni").contains(k)) {
+                                    error(YamlDocument.line(x), xp + "." + k, "unknown key (known: cert, key, verify,"
+                                            + " sni)");
+                                }
+                            }
+                            if (t.hasNonNull("cert") != t.hasNonNull("key")) {
+                                error(YamlDocument.line(x), xp, "\"cert\" and \"key\" must be set together");
+                            }
+                            b.etcdTls = t;
                         }), ETCD_UNSUPPORTED, false),
                 "admin", (v, p) -> admin(v, p, b)), DEPLOYMENT_UNSUPPORTED, false);
     }

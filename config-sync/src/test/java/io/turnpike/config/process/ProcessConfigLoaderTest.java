@@ -186,6 +186,20 @@ class ProcessConfigLoaderTest {
     }
 
     @Test
+    void etcdTlsKeysAreChecked() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                deployment:
+                  etcd:
+                    tls:
+                      cert: /etc/c.pem
+                      trusted_ca: /etc/ca.pem
+                """);
+        assertEquals(List.of(f + ":4: deployment.etcd.tls.trusted_ca: unknown key (known: cert, key, verify, sni)",
+                f + ":4: deployment.etcd.tls: \"cert\" and \"key\" must be set together"), render(r.errors()));
+    }
+
+    @Test
     void unknownKeys() throws Exception {
         String f = dir.resolve("config.yaml").toString();
         ProcessConfigResult r = load("""
