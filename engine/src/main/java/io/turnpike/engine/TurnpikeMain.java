@@ -181,7 +181,7 @@ public final class TurnpikeMain {
         return new EngineSettings(t.maxRequestLineBytes(), t.maxHeaderBytes(), t.maxHeaders(), t.maxBodyBytes(),
                 TimeUnit.MILLISECONDS.toNanos(t.headerTimeoutMs()), TimeUnit.MILLISECONDS.toNanos(t.keepaliveTimeoutMs()),
                 t.upstreamConnectTimeoutMs(), TimeUnit.MILLISECONDS.toNanos(t.upstreamReadTimeoutMs()),
-                t.upstreamPoolSize(), TimeUnit.MILLISECONDS.toNanos(t.upstreamIdleTimeoutMs()),
+                TimeUnit.MILLISECONDS.toNanos(t.upstreamSendTimeoutMs()), t.upstreamPoolSize(), TimeUnit.MILLISECONDS.toNanos(t.upstreamIdleTimeoutMs()),
                 t.upstreamMaxRequests(), t.drainTimeoutMs(), 65536);
     }
 

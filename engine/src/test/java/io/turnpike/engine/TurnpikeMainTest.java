@@ -87,6 +87,37 @@ class TurnpikeMainTest {
     }
 
     @Test
+    void validateRefusesUnknownPluginsAndUnsupportedFields() throws Exception {
+        Path f = dir.resolve("apisix.yaml");
+        Files.writeString(f, ""
+                + "routes:\n"
+                + "  - id: \"1\"\n"
+                + "    uri: /api/*\n"
+                + "    plugins:\n"
+                + "      hmac-auth: {}\n"
+                + "    upstream:\n"
+                + "      nodes:\n"
+                + "        \"127.0.0.1:80\": 1\n"
+                + "  - id: \"2\"\n"
+                + "    uri: /ws\n"
+                + "    enable_websocket: true\n"
+                + "    upstream:\n"
+                + "      nodes:\n"
+                + "        \"127.0.0.1:80\": 1\n"
+                + "#END\n");
+        assertEquals(1, run("validate", f.toString()));
+        assertEquals(f + ":5: routes[0] (id \"1\"): unknown plugin [hmac-auth]\n"
+                + f + ":11: routes[1] (id \"2\"): property \"enable_websocket\" validation failed: not supported yet"
+                + " (WebSocket proxying is not implemented)\n"
+                + f + ": invalid, 2 problem(s)\n", err());
+        Path c = dir.resolve("config.yaml");
+        Files.writeString(c, "turnpike:\n  access_log: true\n");
+        assertEquals(1, run("validate", "-c", c.toString(), dir.resolve("none.yaml").toString()));
+        assertTrue(err().contains(c + ":2: turnpike.access_log: true is not supported yet (no access log is"
+                + " implemented); remove it or set false"), err());
+    }
+
+    @Test
     void validateRefusesFileWithoutEndMarker() throws Exception {
         Path f = dir.resolve("apisix.yaml");
         Files.writeString(f, "routes: []\n");

@@ -551,10 +551,16 @@ public final class AdminService {
         List<FieldError> errors;
         if (resource.equals("credentials")) {
             errors = checkCredential(value);
+            if (errors.isEmpty()) {
+                errors = compiler.validateCredential(value);
+            }
         } else if (Resource.of(resource) == null) {
             throw new AdminException(404, "Unsupported resource type: " + resource);
         } else if (resource.equals("consumers")) {
             errors = checkConsumer(value);
+            if (errors.isEmpty()) {
+                errors = compiler.validate(resource, null, value);
+            }
         } else {
             errors = compiler.validate(resource, null, value);
         }
@@ -569,15 +575,24 @@ public final class AdminService {
         switch (t.resource) {
             case "consumers":
                 errors = checkConsumer(conf);
+                if (errors.isEmpty()) {
+                    errors = compiler.validate(t.resource, id, conf);
+                }
                 break;
             case "credentials":
                 errors = checkCredential(conf);
+                if (errors.isEmpty()) {
+                    errors = compiler.validateCredential(conf);
+                }
                 break;
             default:
                 errors = compiler.validate(t.resource, id, conf);
         }
         if (!errors.isEmpty()) {
-            throw new AdminException(400, "invalid configuration: " + errors.get(0).message());
+            // APISIX: schema errors carry the prefix, the plugin check's own message (unknown plugin [x]) does not
+            FieldError first = errors.get(0);
+            throw new AdminException(400, first.afterSchema() ? first.message()
+                    : "invalid configuration: " + first.message());
         }
     }
 

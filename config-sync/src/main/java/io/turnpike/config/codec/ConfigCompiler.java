@@ -31,6 +31,7 @@ public final class ConfigCompiler {
 
     private final ResourceCodec codec;
     private final SslCodec sslCodec = new SslCodec();
+    private final PluginResourceCodec pluginCodec;
 
     public ConfigCompiler() {
         this(new ResourceCodec());
@@ -50,6 +51,7 @@ public final class ConfigCompiler {
      */
     public ConfigCompiler(ResourceCodec codec, boolean memoize) {
         this.codec = codec;
+        this.pluginCodec = new PluginResourceCodec(codec.registry());
         this.memoize = memoize;
     }
 
@@ -126,6 +128,9 @@ public final class ConfigCompiler {
                 } else if (r == Resource.SSLS
                         && !report(e, memoized(e.id(), e.value(), () -> sslCodec.decode(e.id(), e.value())), problems)) {
                     continue; // an invalid ssl (bad PEM, expired, key/cert mismatch) is left out, the rest is kept
+                } else if (r != Resource.SSLS && !report(e, memoized(e.id(), e.value(),
+                        () -> pluginCodec.decode(r, e.id(), e.value())), problems)) {
+                    continue; // e.g. a plugin Turnpike does not implement: left out, the rest is kept
                 } else {
                     m.put(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
                 }
@@ -327,6 +332,11 @@ public final class ConfigCompiler {
         if (r == null) {
             return List.of(new FieldError("", "unknown resource " + Check.quote(resource)));
         }
-        return value != null && value.isObject() ? List.of() : List.of(new FieldError("", "wrong type: expected object"));
+        return pluginCodec.decode(r, id, value).errors();
+    }
+
+    /** Validates a consumer credential ({@code /consumers/<name>/credentials/<id>}) for the Admin API. */
+    public List<FieldError> validateCredential(JsonNode value) {
+        return pluginCodec.decodeCredential(value).errors();
     }
 }

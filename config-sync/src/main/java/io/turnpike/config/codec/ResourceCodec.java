@@ -10,6 +10,7 @@ import io.turnpike.config.model.Service;
 import io.turnpike.config.model.Timeout;
 import io.turnpike.config.model.Upstream;
 import io.turnpike.config.model.UpstreamNode;
+import io.turnpike.config.plugin.PluginRegistry;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -26,8 +27,10 @@ import java.util.regex.Pattern;
  *
  * <p>Stricter than APISIX, on purpose (see docs/config.md): {@code uri}/{@code uris} must start with '/', a
  * wildcard host must start with {@code *.}, a route or service may not set both {@code upstream} and
- * {@code upstream_id}, and fields Turnpike cannot honour ({@code script}, {@code filter_func}, service discovery)
- * are rejected rather than ignored.
+ * {@code upstream_id}, and fields Turnpike cannot honour ({@code script}, {@code filter_func}, service discovery,
+ * {@code enable_websocket: true}, {@code scheme: grpc}, health {@code checks}, ...) are rejected rather than ignored;
+ * a {@code plugins} object may only name plugins of the {@link PluginRegistry}. {@link FieldDispositions} lists
+ * what becomes of every accepted field.
  *
  * <p>Stateless and thread-safe. The returned records keep a deep copy of the input as {@code raw}.
  */
@@ -54,22 +57,44 @@ public final class ResourceCodec {
     public static final Set<String> PASS_HOST = Check.set("pass", "node", "rewrite");
     public static final Set<String> SCHEMES = Check.set("http", "https", "grpc", "grpcs");
 
-    private static final Set<String> ROUTE_FIELDS = Check.set("id", "create_time", "update_time", "uri", "uris",
+    static final Set<String> ROUTE_FIELDS = Check.set("id", "create_time", "update_time", "uri", "uris",
             "name", "desc", "priority", "methods", "host", "hosts", "remote_addr", "remote_addrs", "timeout", "vars",
             "filter_func", "script", "script_id", "plugins", "plugin_config_id", "upstream", "labels", "service_id",
             "upstream_id", "service_protocol", "enable_websocket", "status");
-    private static final Set<String> SERVICE_FIELDS = Check.set("id", "plugins", "upstream", "upstream_id", "name",
+    static final Set<String> SERVICE_FIELDS = Check.set("id", "plugins", "upstream", "upstream_id", "name",
             "desc", "labels", "script", "create_time", "update_time", "enable_websocket", "hosts");
-    private static final Set<String> UPSTREAM_FIELDS = Check.set("id", "create_time", "update_time", "nodes",
+    static final Set<String> UPSTREAM_FIELDS = Check.set("id", "create_time", "update_time", "nodes",
             "retries", "retry_timeout", "timeout", "tls", "type", "checks", "hash_on", "key", "scheme", "labels",
             "discovery_type", "discovery_args", "pass_host", "upstream_host", "name", "desc", "service_name",
             "keepalive_pool");
+    static final Set<String> TIMEOUT_FIELDS = Check.set("connect", "send", "read");
+    static final Set<String> NODE_FIELDS = Check.set("host", "port", "weight", "priority", "metadata");
+    static final Set<String> KEEPALIVE_POOL_FIELDS = Check.set("size", "idle_timeout", "requests");
+    /** {@code ca}: Turnpike's extension (trusted CAs for {@code verify}, docs/tls.md). */
+    static final Set<String> UPSTREAM_TLS_FIELDS = Check.set("client_cert", "client_key", "client_cert_id", "verify",
+            "ca");
     private static final String ROUTE_ANY_OF = "object matches none of the required: [\"plugins\",\"uri\"] or"
             + " [\"upstream\",\"uri\"] or [\"upstream_id\",\"uri\"] or [\"service_id\",\"uri\"] or"
             + " [\"plugins\",\"uris\"] or [\"upstream\",\"uris\"] or [\"upstream_id\",\"uris\"] or"
             + " [\"service_id\",\"uris\"] or [\"script\",\"uri\"] or [\"script\",\"uris\"]";
 
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+
+    private final PluginRegistry registry;
+
+    /** With the plugins this build implements ({@link PluginRegistry#builtin()}). */
+    public ResourceCodec() {
+        this(PluginRegistry.builtin());
+    }
+
+    public ResourceCodec(PluginRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** The plugins a {@code plugins} object may name. */
+    public PluginRegistry registry() {
+        return registry;
+    }
 
     public Decoded<Route> decodeRoute(String id, JsonNode value) {
         Check c = Check.root();
@@ -139,6 +164,7 @@ public final class ResourceCodec {
             }
         }
         Boolean ws = c.bool(o, "enable_websocket");
+        refuseWebsocket(c, ws);
         Timeout timeout = timeout(c, o);
         ArrayNode vars = vars(c, o);
         ObjectNode plugins = c.object(o, "plugins");
@@ -146,7 +172,10 @@ public final class ResourceCodec {
         String serviceId = refId(c, o, "service_id");
         String upstreamId = refId(c, o, "upstream_id");
         if (o.has("service_protocol")) {
-            c.enumString(o, "service_protocol", Check.set("grpc", "http"));
+            String sp = c.enumString(o, "service_protocol", Check.set("grpc", "http"));
+            if ("grpc".equals(sp)) {
+                c.child("service_protocol").fail("\"grpc\" is not supported yet (gRPC proxying is not implemented)");
+            }
         }
         unsupported(c, o, "filter_func", "script", "script_id");
 
@@ -161,6 +190,7 @@ public final class ResourceCodec {
                 && !o.has("script") && (hasUri || hasUris)) {
             c.fail(ROUTE_ANY_OF);
         }
+        checkPlugins(c, plugins, registry, PluginRegistry.SchemaType.ROUTE);
         if (!c.errors.isEmpty()) {
             return Decoded.failed(c.errors);
         }
@@ -184,6 +214,7 @@ public final class ResourceCodec {
         ObjectNode plugins = c.object(o, "plugins");
         String upstreamId = refId(c, o, "upstream_id");
         Boolean ws = c.bool(o, "enable_websocket");
+        refuseWebsocket(c, ws);
         unsupported(c, o, "script");
         Upstream upstream = null;
         if (o.has("upstream")) {
@@ -192,6 +223,7 @@ public final class ResourceCodec {
                 c.fail("only one of \"upstream\" and \"upstream_id\" may be set");
             }
         }
+        checkPlugins(c, plugins, registry, PluginRegistry.SchemaType.ROUTE);
         if (!c.errors.isEmpty()) {
             return Decoded.failed(c.errors);
         }
@@ -382,6 +414,9 @@ public final class ResourceCodec {
         String hashOn = o.has("hash_on") ? c.enumString(o, "hash_on", HASH_ON) : "vars";
         String key = c.string(o, "key", 0, 0);
         String scheme = o.has("scheme") ? c.enumString(o, "scheme", SCHEMES) : "http";
+        if ("grpc".equals(scheme) || "grpcs".equals(scheme)) {
+            c.child("scheme").fail(Check.quote(scheme) + " is not supported yet (gRPC proxying is not implemented)");
+        }
         String passHost = o.has("pass_host") ? c.enumString(o, "pass_host", PASS_HOST) : "pass";
         String upstreamHost = null;
         if (o.has("upstream_host")) {
@@ -392,11 +427,16 @@ public final class ResourceCodec {
         }
         Long retries = c.integer(o, "retries", 0L, null);
         Double retryTimeout = c.number(o, "retry_timeout", 0.0, null);
+        if (retryTimeout != null && retryTimeout > 0) {
+            c.child("retry_timeout").fail("not supported yet (retries are bounded by \"retries\" only); remove it"
+                    + " or set 0");
+        }
         Timeout timeout = timeout(c, o);
         KeepalivePool pool = null;
         ObjectNode kp = c.object(o, "keepalive_pool");
         if (kp != null) {
             Check kc = c.child("keepalive_pool");
+            kc.noAdditional(kp, KEEPALIVE_POOL_FIELDS);
             Long size = kc.integer(kp, "size", 1L, null);
             Double idle = kc.number(kp, "idle_timeout", 0.0, null);
             Long requests = kc.integer(kp, "requests", 1L, null);
@@ -407,6 +447,10 @@ public final class ResourceCodec {
         ObjectNode tls = c.object(o, "tls");
         if (tls != null) {
             Check tc = c.child("tls");
+            tc.noAdditional(tls, UPSTREAM_TLS_FIELDS);
+            if (!tls.isEmpty() && !"https".equals(scheme)) {
+                tc.fail("only used with \"scheme\": \"https\", got " + Check.quote(String.valueOf(scheme)));
+            }
             tc.string(tls, "client_cert", 128, 64 * 1024);
             tc.string(tls, "client_key", 128, 64 * 1024);
             refId(tc, tls, "client_cert_id");
@@ -420,6 +464,8 @@ public final class ResourceCodec {
             hc.object(checks, "passive");
             if (!checks.has("active")) {
                 hc.fail("object matches none of the required: [\"active\"] or [\"active\",\"passive\"]");
+            } else {
+                hc.fail("health checks are not supported yet (neither active nor passive checks are implemented)");
             }
         }
         unsupported(c, o, "service_name", "discovery_type", "discovery_args");
@@ -432,6 +478,13 @@ public final class ResourceCodec {
             }
         } else {
             nodes = nodes(c.child("nodes"), nodesNode, scheme == null ? "http" : scheme);
+            for (UpstreamNode n : nodes) {
+                if (n.priority() != nodes.get(0).priority()) {
+                    c.child("nodes").fail("nodes of different priorities are not supported yet (every node is used"
+                            + " as if of the same priority)");
+                    break;
+                }
+            }
         }
 
         // checks APISIX runs after the schema (apisix/upstream.lua check_upstream_conf)
@@ -486,6 +539,7 @@ public final class ResourceCodec {
             }
             ObjectNode io = (ObjectNode) item;
             int before = c.errors.size();
+            ic.noAdditional(io, NODE_FIELDS);
             for (String req : new String[] {"host", "port", "weight"}) {
                 if (!io.has(req)) {
                     ic.required(req);
@@ -592,7 +646,7 @@ public final class ResourceCodec {
     }
 
     /** An {@code id_schema} member: string id or positive integer, returned as a string. */
-    private static String refId(Check c, ObjectNode o, String name) {
+    static String refId(Check c, ObjectNode o, String name) {
         JsonNode n = o.get(name);
         if (n == null) {
             return null;
@@ -617,7 +671,7 @@ public final class ResourceCodec {
         return n.textValue();
     }
 
-    private static void commonMeta(Check c, ObjectNode o) {
+    static void commonMeta(Check c, ObjectNode o) {
         c.string(o, "name", 1, 100);
         c.string(o, "desc", 0, 256);
         c.integer(o, "create_time", null, null);
@@ -636,6 +690,27 @@ public final class ResourceCodec {
                     ec.matches(v, LABEL_VALUE, "^\\S+$");
                 }
             }
+        }
+    }
+
+    private static void refuseWebsocket(Check c, Boolean enableWebsocket) {
+        if (enableWebsocket != null && enableWebsocket) {
+            c.child("enable_websocket").fail("not supported yet (WebSocket proxying is not implemented)");
+        }
+    }
+
+    /**
+     * Checks a {@code plugins} object against the registry (after the schema, as APISIX does). The error is located at
+     * the offending plugin ({@code plugins.key-auth}) and keeps APISIX's message ({@code unknown plugin [key-auth]}).
+     */
+    static void checkPlugins(Check c, ObjectNode plugins, PluginRegistry registry, PluginRegistry.SchemaType type) {
+        if (plugins == null) {
+            return;
+        }
+        PluginRegistry.Problem p = registry.check(plugins, type);
+        if (p != null) {
+            c.errors.add(new FieldError(FieldPath.member(FieldPath.member(c.path, "plugins"), p.plugin()),
+                    c.prefix + p.message(), true));
         }
     }
 
@@ -764,6 +839,7 @@ public final class ResourceCodec {
         }
         Check tc = c.child("timeout");
         int before = c.errors.size();
+        tc.noAdditional(t, TIMEOUT_FIELDS);
         double[] v = new double[3];
         String[] names = {"connect", "send", "read"};
         for (int i = 0; i < 3; i++) {

@@ -35,10 +35,10 @@ import java.util.regex.Pattern;
  * <p>Stateless and thread-safe. The clock is a parameter so tests can pin it.
  */
 public final class SslCodec {
-    private static final Set<String> FIELDS = Check.set("id", "create_time", "update_time", "name", "desc", "labels",
+    static final Set<String> FIELDS = Check.set("id", "create_time", "update_time", "name", "desc", "labels",
             "type", "cert", "key", "certs", "keys", "sni", "snis", "client", "ssl_protocols", "status",
             "validity_start", "validity_end", "ocsp_response", "session_ticket_keys", "key_server");
-    private static final Set<String> CLIENT_FIELDS = Check.set("ca", "depth", "skip_mtls_uri_regex");
+    static final Set<String> CLIENT_FIELDS = Check.set("ca", "depth", "skip_mtls_uri_regex");
     public static final Set<String> PROTOCOLS = Check.set("TLSv1.1", "TLSv1.2", "TLSv1.3");
     private static final String SNI_PATTERN_TEXT = "^\\*?[0-9a-zA-Z-._]+$";
     private static final Pattern SNI_PATTERN = Pattern.compile("^\\*?[0-9a-zA-Z._-]+$");

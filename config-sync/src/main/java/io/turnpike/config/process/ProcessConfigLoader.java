@@ -28,7 +28,8 @@ import org.snakeyaml.engine.v2.nodes.SequenceNode;
 /**
  * Reads {@code conf/config.yaml}. Every key is accounted for: a known key is read and type-checked; an unknown key
  * under {@code turnpike:} is an error (a typo would otherwise silently keep a default); an APISIX key Turnpike does
- * not implement is a warning "not supported by Turnpike, ignored"; any other unknown key is a warning. Every
+ * not implement is a warning "not supported by Turnpike, ignored" when ignoring it cannot weaken security or change
+ * where traffic goes, else an error (see {@link #REFUSED}); any other unknown key is a warning. Every
  * message carries file, line and key: {@code conf/config.yaml:4: apisix.node_listen[0]: expected a port number
  * 1..65535, got "abc"}. A null value ({@code key:} with nothing after it) means "default".
  *
@@ -42,18 +43,40 @@ public final class ProcessConfigLoader {
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
             "delete_uri_tail_slash", "normalize_uri_like_servlet", "show_upstream_status_in_response_header",
             "enable_ipv6", "enable_http2", "enable_server_tokens", "extra_lua_path", "extra_lua_cpath",
-            "proxy_protocol", "enable_control", "control", "stream_proxy", "enable_dev_mode", "enable_reuseport",
+            "enable_control", "control", "stream_proxy", "enable_dev_mode", "enable_reuseport",
             "lua_module_hook", "disable_sync_configuration_during_start", "data_encryption", "events", "tracing",
-            "id", "enable_admin_cors", "config_center", "node_listen_http2", "allow_admin", "admin_key",
-            "port_admin", "https_admin", "admin_api_mtls", "enable_debug", "enable_heartbeat");
-    private static final Set<String> SSL_UNSUPPORTED = Set.of("ssl_trusted_certificate", "ssl_protocols",
-            "ssl_ciphers", "ssl_session_tickets", "key_encrypt_salt", "ssl_trusted_combined_path",
-            "ssl_session_cache");
+            "id", "enable_admin_cors", "config_center", "node_listen_http2", "enable_debug", "enable_heartbeat");
+    private static final Set<String> SSL_UNSUPPORTED = Set.of("ssl_trusted_certificate", "ssl_session_tickets",
+            "key_encrypt_salt", "ssl_trusted_combined_path", "ssl_session_cache");
     private static final Set<String> DEPLOYMENT_UNSUPPORTED = Set.of("certs");
     private static final Set<String> ETCD_UNSUPPORTED = Set.of("watch_timeout", "startup_retry",
             "health_check_timeout", "resync_delay", "use_grpc", "max_fail", "sync_timeout");
-    private static final Set<String> ADMIN_UNSUPPORTED = Set.of("enable_admin_cors", "admin_api_mtls",
-            "admin_api_version", "https_admin", "enable_admin_ui", "admin_listen_v6");
+    private static final Set<String> ADMIN_UNSUPPORTED = Set.of("enable_admin_cors", "admin_api_version",
+            "enable_admin_ui", "admin_listen_v6");
+
+    /**
+     * APISIX keys Turnpike does not implement and may not ignore: ignoring them would weaken security (TLS settings,
+     * the Admin API's keys, allow-list or TLS), or change what reaches the upstream (PROXY protocol client addresses),
+     * or promise an endpoint that is not there. Set to anything but null, each is an error with its reason.
+     */
+    static final Map<String, String> REFUSED = Map.ofEntries(
+            Map.entry("apisix.proxy_protocol", "not supported yet (PROXY protocol is not implemented)"),
+            Map.entry("apisix.allow_admin", "APISIX 2.x layout: use deployment.admin.allow_admin"),
+            Map.entry("apisix.admin_key", "APISIX 2.x layout: use deployment.admin.admin_key"),
+            Map.entry("apisix.port_admin", "APISIX 2.x layout: use deployment.admin.admin_listen"),
+            Map.entry("apisix.https_admin", "not supported yet (the Admin API is served over plain HTTP only)"),
+            Map.entry("apisix.admin_api_mtls", "not supported yet (the Admin API is served over plain HTTP only)"),
+            Map.entry("apisix.ssl.ssl_protocols", "not supported yet: set ssl_protocols per certificate (ssls);"
+                    + " the default is TLSv1.2 and TLSv1.3"),
+            Map.entry("apisix.ssl.ssl_ciphers", "not supported yet (BoringSSL's default cipher list is used)"),
+            Map.entry("deployment.admin.https_admin", "not supported yet (the Admin API is served over plain HTTP"
+                    + " only)"),
+            Map.entry("deployment.admin.admin_api_mtls", "not supported yet (the Admin API is served over plain"
+                    + " HTTP only)"),
+            Map.entry("plugin_attr.prometheus", "not supported yet (no Prometheus exporter is implemented; the"
+                    + " counters are served at turnpike.status_listen, GET /status)"),
+            Map.entry("turnpike.access_log", "true is not supported yet (no access log is implemented); remove it"
+                    + " or set false"));
     private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of("export_uri", "metric_prefix",
             "enable_export_server", "metrics", "default_buckets", "expire", "refresh_interval", "prefer_name");
     private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
@@ -230,9 +253,12 @@ public final class ProcessConfigLoader {
 
     private void pluginAttr(Node n, String path, Builder b) {
         ListenAddress def = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
-        section(n, path, Map.of("prometheus", (v, p) -> section(v, p, Map.of(
-                "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
-                PROMETHEUS_UNSUPPORTED, false)), null, false);
+        section(n, path, Map.of("prometheus", (v, p) -> {
+            section(v, p, Map.of(
+                    "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
+                    PROMETHEUS_UNSUPPORTED, false);
+            refuse(v, p);
+        }), null, false);
     }
 
     private void ssl(Node n, String path, Builder b) {
@@ -334,9 +360,20 @@ public final class ProcessConfigLoader {
                             JsonTree tree = JsonTree.of(x);
                             if (tree.error() != null) {
                                 error(tree.errorLine(), xp, tree.error());
-                            } else {
-                                b.etcdTls = (ObjectNode) tree.value();
+                                return;
                             }
+                            ObjectNode t = (ObjectNode) tree.value();
+                            // read by EtcdConfigStore: nothing else may pass unnoticed
+                            for (String k : (Iterable<String>) t::fieldNames) {
+                                if (!Set.of("cert", "key", "verify", "sni").contains(k)) {
+                                    error(YamlDocument.line(x), xp + "." + k, "unknown key (known: cert, key, verify,"
+                                            + " sni)");
+                                }
+                            }
+                            if (t.hasNonNull("cert") != t.hasNonNull("key")) {
+                                error(YamlDocument.line(x), xp, "\"cert\" and \"key\" must be set together");
+                            }
+                            b.etcdTls = t;
                         }), ETCD_UNSUPPORTED, false),
                 "admin", (v, p) -> admin(v, p, b)), DEPLOYMENT_UNSUPPORTED, false);
     }
@@ -424,7 +461,11 @@ public final class ProcessConfigLoader {
         });
         h.put("access_log", (v, p) -> {
             if (!isNull(v)) {
-                put(tp, "access_log", bool(v, p, false));
+                Boolean on = bool(v, p, false);
+                if (Boolean.TRUE.equals(on)) {
+                    refuse(v, p);
+                }
+                put(tp, "access_log", on);
             }
         });
         h.put("keyless", (v, p) -> keyless(v, p, b));
@@ -529,7 +570,11 @@ public final class ProcessConfigLoader {
         m.forEach((key, t) -> {
             String p = path.isEmpty() ? key : path + "." + key;
             BiConsumer<Node, String> h = handlers.get(key);
-            if (h != null) {
+            if (h == null && REFUSED.containsKey(p)) {
+                if (!isNull(t.getValueNode())) {
+                    refuse(t.getValueNode(), p);
+                }
+            } else if (h != null) {
                 if (!isNull(t.getValueNode())) {
                     h.accept(t.getValueNode(), p);
                 }
@@ -734,6 +779,10 @@ public final class ProcessConfigLoader {
 
     private void error(int line, String key, String message) {
         errors.add(new ConfigProblem(null, null, -1, key, message, file, line));
+    }
+
+    private void refuse(Node valueNode, String key) {
+        error(YamlDocument.line(valueNode), key, REFUSED.get(key));
     }
 
     private void unsupported(Node keyNode, String key) {

@@ -177,7 +177,7 @@ class AdminApiEtcdTest {
         assertEquals(201, client.put("/apisix/admin/services/s1", "{\"upstream\":" + UPSTREAM + "}").status());
         assertEquals("s1", client.get("/apisix/admin/services/s1").json().at("/value/id").asText());
 
-        Reply c = client.put("/apisix/admin/consumers", "{\"username\":\"jack\",\"plugins\":{\"key-auth\":{\"key\":\"k\"}}}");
+        Reply c = client.put("/apisix/admin/consumers", "{\"username\":\"jack\",\"plugins\":{}}");
         assertEquals(201, c.status(), c.toString());
         assertEquals(prefix + "/consumers/jack", c.json().get("key").asText());
         assertFalse(c.json().get("value").has("id"), "consumers are keyed by username, no id");
@@ -190,12 +190,12 @@ class AdminApiEtcdTest {
                 client.post("/apisix/admin/consumers", "{\"username\":\"x\"}").errorMsg());
 
         Reply cred = client.put("/apisix/admin/consumers/jack/credentials/c1",
-                "{\"plugins\":{\"key-auth\":{\"key\":\"secret\"}}}");
+                "{\"plugins\":{},\"desc\":\"secret\"}");
         assertEquals(201, cred.status(), cred.toString());
         assertEquals(prefix + "/consumers/jack/credentials/c1", cred.json().get("key").asText());
         assertEquals("c1", cred.json().at("/value/id").asText());
         assertEquals("secret", client.get("/apisix/admin/consumers/jack/credentials/c1").json()
-                .at("/value/plugins/key-auth/key").asText());
+                .at("/value/desc").asText());
         Reply creds = client.get("/apisix/admin/consumers/jack/credentials");
         assertEquals(1, creds.json().get("total").asInt());
         Reply consumers = client.get("/apisix/admin/consumers");
@@ -209,13 +209,14 @@ class AdminApiEtcdTest {
         // the other resources: stored as JSON objects, same envelope
         // (ssls are validated like APISIX's schema plus PEM checks: see sslPrivateKeyIsNeverReturned)
         for (String res : List.of("plugin_configs", "global_rules", "consumer_groups", "protos")) {
-            Reply r = client.put("/apisix/admin/" + res + "/a1", "{\"desc\":\"x\"}");
+            Reply r = client.put("/apisix/admin/" + res + "/a1", res.equals("protos") ? "{\"desc\":\"x\"}"
+                    : "{\"plugins\":{}}");
             assertEquals(201, r.status(), res + ": " + r);
             assertEquals(prefix + "/" + res + "/a1", r.json().get("key").asText());
         }
         Reply md = client.put("/apisix/admin/plugin_metadata/http-logger", "{\"log_format\":{\"host\":\"$host\"}}");
-        assertEquals(201, md.status());
-        assertFalse(md.json().get("value").has("id"));
+        assertEquals(400, md.status(), "no plugin is implemented, so no plugin has metadata");
+        assertEquals("invalid plugin name", md.errorMsg());
         assertEquals(404, client.get("/apisix/admin/nope").status());
         assertEquals("Unsupported resource type: nope", client.get("/apisix/admin/nope").errorMsg());
     }
@@ -282,7 +283,7 @@ class AdminApiEtcdTest {
     void patchMergesAndSubPathReplaces() throws Exception {
         start();
         client.put("/apisix/admin/routes/1", route("/a", "\"methods\":[\"GET\",\"POST\"],\"desc\":\"d\","
-                + "\"plugins\":{\"limit-count\":{\"count\":1,\"time_window\":60}}"));
+                + "\"timeout\":{\"connect\":1,\"send\":1,\"read\":1}"));
         Reply m = client.patch("/apisix/admin/routes/1", "{\"methods\":[\"PUT\"],\"desc\":null,"
                 + "\"upstream\":{\"nodes\":{\"127.0.0.1:1980\":null,\"127.0.0.1:1981\":2}},\"labels\":{\"env\":\"prod\"}}");
         assertEquals(200, m.status(), m.toString());
@@ -296,9 +297,9 @@ class AdminApiEtcdTest {
         Reply sub = client.patch("/apisix/admin/routes/1/methods", "[\"GET\",\"HEAD\"]");
         assertEquals(200, sub.status(), sub.toString());
         assertEquals("[\"GET\",\"HEAD\"]", sub.json().at("/value/methods").toString());
-        Reply plugin = client.patch("/apisix/admin/routes/1/plugins/limit-count", "{\"count\":5,\"time_window\":1}");
-        assertEquals(200, plugin.status());
-        assertEquals("{\"count\":5,\"time_window\":1}", plugin.json().at("/value/plugins/limit-count").toString());
+        Reply timeout = client.patch("/apisix/admin/routes/1/timeout", "{\"connect\":5,\"send\":5,\"read\":5}");
+        assertEquals(200, timeout.status());
+        assertEquals("{\"connect\":5,\"send\":5,\"read\":5}", timeout.json().at("/value/timeout").toString());
         Reply uri = client.patch("/apisix/admin/routes/1/uri", "\"/b\"");
         assertEquals("/b", uri.json().at("/value/uri").asText());
         assertEquals("/b", client.get("/apisix/admin/routes/1").json().at("/value/uri").asText());
@@ -331,7 +332,7 @@ class AdminApiEtcdTest {
                     for (int i = 0; i < perThread; i++) {
                         // merge patches of distinct keys: a lost update would drop one
                         codes.add(c.patch("/apisix/admin/routes/1",
-                                "{\"plugins\":{\"p-" + tid + "-" + i + "\":{\"n\":" + i + "}}}").status());
+                                "{\"upstream\":{\"nodes\":{\"10.0." + tid + "." + i + ":80\":1}}}").status());
                     }
                     return codes;
                 }));
@@ -344,8 +345,8 @@ class AdminApiEtcdTest {
         } finally {
             pool.shutdownNow();
         }
-        JsonNode plugins = client.get("/apisix/admin/routes/1").json().at("/value/plugins");
-        assertEquals(threads * perThread, plugins.size(), plugins.toString());
+        JsonNode nodes = client.get("/apisix/admin/routes/1").json().at("/value/upstream/nodes");
+        assertEquals(threads * perThread + 1, nodes.size(), nodes.toString());
     }
 
     // ---------------------------------------------------------------- lists
@@ -464,6 +465,43 @@ class AdminApiEtcdTest {
     }
 
     @Test
+    void unknownPluginsAndUnsupportedFieldsAreRefusedWithApisixWording() throws Exception {
+        start();
+        Reply r = client.put("/apisix/admin/routes/1", route("/a", "\"plugins\":{\"hmac-auth\":{}}"));
+        assertEquals(400, r.status());
+        assertEquals("{\"error_msg\":\"unknown plugin [hmac-auth]\"}", r.text().trim(), "APISIX's body, no prefix");
+        assertEquals("unknown plugin [limit-count]", client.put("/apisix/admin/services/s1",
+                "{\"plugins\":{\"limit-count\":{\"count\":1}},\"upstream\":" + UPSTREAM + "}").errorMsg());
+        assertEquals("unknown plugin [hmac-auth]", client.put("/apisix/admin/consumers",
+                "{\"username\":\"jack\",\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}").errorMsg());
+        for (String res : List.of("plugin_configs", "global_rules", "consumer_groups")) {
+            Reply p = client.put("/apisix/admin/" + res + "/1", "{\"plugins\":{\"prometheus\":{}}}");
+            assertEquals(400, p.status(), res);
+            assertEquals("unknown plugin [prometheus]", p.errorMsg(), res);
+        }
+        assertEquals("unknown plugin [hmac-auth]", client.post("/apisix/admin/routes",
+                route("/a", "\"plugins\":{\"hmac-auth\":{}}")).errorMsg(), "POST too");
+        assertEquals("unknown plugin [hmac-auth]", client.post("/apisix/admin/schema/validate/routes",
+                route("/a", "\"plugins\":{\"hmac-auth\":{}}")).errorMsg());
+        assertEquals(400, client.put("/apisix/admin/stream_routes/1", "{\"upstream\":" + UPSTREAM + "}").status());
+        assertEquals("invalid configuration: property \"enable_websocket\" validation failed: not supported yet"
+                + " (WebSocket proxying is not implemented)", client.put("/apisix/admin/routes/1",
+                route("/a", "\"enable_websocket\":true")).errorMsg());
+        assertEquals(0, store.list(prefix + "/").entries().size(), "nothing was written");
+
+        // a PATCH that adds a plugin to a stored route is refused the same way, and the stored route is unchanged
+        assertEquals(201, client.put("/apisix/admin/routes/1", route("/a", "\"plugins\":{}")).status());
+        assertEquals("unknown plugin [hmac-auth]",
+                client.patch("/apisix/admin/routes/1", "{\"plugins\":{\"hmac-auth\":{}}}").errorMsg());
+        assertEquals("unknown plugin [hmac-auth]",
+                client.patch("/apisix/admin/routes/1/plugins", "{\"hmac-auth\":{}}").errorMsg());
+        assertEquals("{}", client.get("/apisix/admin/routes/1").json().at("/value/plugins").toString());
+        assertEquals(201, client.put("/apisix/admin/consumers", "{\"username\":\"jack\"}").status());
+        assertEquals("unknown plugin [hmac-auth]", client.put("/apisix/admin/consumers/jack/credentials/c1",
+                "{\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}").errorMsg());
+    }
+
+    @Test
     void referencesAreCheckedBothWays() throws Exception {
         start();
         Reply r = client.put("/apisix/admin/routes/1", "{\"uri\":\"/a\",\"upstream_id\":\"u1\"}");
@@ -524,13 +562,12 @@ class AdminApiEtcdTest {
     void sixMibValueIsStoredAndServed() throws Exception {
         start();
         String big = "x".repeat(6 * 1024 * 1024);
-        Reply r = client.put("/apisix/admin/routes/big", route("/big",
-                "\"plugins\":{\"response-rewrite\":{\"body\":\"" + big + "\"}}"));
+        Reply r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + big + "\"}");
         assertEquals(201, r.status(), r.status() + " " + r.errorMsg());
-        Reply got = client.get("/apisix/admin/routes/big");
+        Reply got = client.get("/apisix/admin/protos/big");
         assertEquals(200, got.status());
-        assertEquals(big.length(), got.json().at("/value/plugins/response-rewrite/body").asText().length());
-        assertTrue(store.get(prefix + "/routes/big").value().length > 6 * 1024 * 1024);
+        assertEquals(big.length(), got.json().at("/value/content").asText().length());
+        assertTrue(store.get(prefix + "/protos/big").value().length > 6 * 1024 * 1024);
     }
 
     @Test

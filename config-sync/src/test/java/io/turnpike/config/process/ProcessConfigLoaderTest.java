@@ -150,6 +150,56 @@ class ProcessConfigLoaderTest {
     }
 
     @Test
+    void keysThatMayNotBeIgnoredAreRefused() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                apisix:
+                  node_listen: 9080
+                  proxy_protocol:
+                    listen_http_port: 9181
+                  allow_admin: [127.0.0.0/24]
+                  enable_http2: true
+                  ssl:
+                    ssl_protocols: TLSv1.3
+                deployment:
+                  admin:
+                    https_admin: true
+                plugin_attr:
+                  prometheus:
+                    export_addr: {ip: 0.0.0.0, port: 9092}
+                turnpike:
+                  access_log: true
+                """);
+        assertEquals(List.of(
+                f + ":4: apisix.proxy_protocol: not supported yet (PROXY protocol is not implemented)",
+                f + ":5: apisix.allow_admin: APISIX 2.x layout: use deployment.admin.allow_admin",
+                f + ":8: apisix.ssl.ssl_protocols: not supported yet: set ssl_protocols per certificate (ssls); the"
+                        + " default is TLSv1.2 and TLSv1.3",
+                f + ":11: deployment.admin.https_admin: not supported yet (the Admin API is served over plain HTTP"
+                        + " only)",
+                f + ":14: plugin_attr.prometheus: not supported yet (no Prometheus exporter is implemented; the"
+                        + " counters are served at turnpike.status_listen, GET /status)",
+                f + ":16: turnpike.access_log: true is not supported yet (no access log is implemented); remove it or"
+                        + " set false"), render(r.errors()));
+        assertEquals(List.of(f + ":6: apisix.enable_http2: not supported by Turnpike, ignored"), render(r.warnings()),
+                "harmless to ignore: clients fall back to HTTP/1.1");
+    }
+
+    @Test
+    void etcdTlsKeysAreChecked() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                deployment:
+                  etcd:
+                    tls:
+                      cert: /etc/c.pem
+                      trusted_ca: /etc/ca.pem
+                """);
+        assertEquals(List.of(f + ":4: deployment.etcd.tls.trusted_ca: unknown key (known: cert, key, verify, sni)",
+                f + ":4: deployment.etcd.tls: \"cert\" and \"key\" must be set together"), render(r.errors()));
+    }
+
+    @Test
     void unknownKeys() throws Exception {
         String f = dir.resolve("config.yaml").toString();
         ProcessConfigResult r = load("""
@@ -216,9 +266,6 @@ class ProcessConfigLoaderTest {
                       ip: 127.0.0.1
                       port: 19180
                     allow_admin: [127.0.0.0/24, "::1"]
-                plugin_attr:
-                  prometheus:
-                    export_addr: {ip: 0.0.0.0, port: 9092}
                 turnpike:
                   event_loops: 4
                   transport: nio
@@ -237,7 +284,7 @@ class ProcessConfigLoaderTest {
                   drain_timeout_ms: 7000
                   status_listen: {ip: 0.0.0.0, port: 7086}
                   standalone_file: /etc/turnpike/apisix.yaml
-                  access_log: true
+                  access_log: false
                 """);
         assertEquals(List.of(), r.errors());
         assertEquals(List.of(), r.warnings());
@@ -258,9 +305,9 @@ class ProcessConfigLoaderTest {
                 c.admin().adminKeys());
         assertEquals(new ListenAddress("127.0.0.1", 19180), c.admin().adminListen());
         assertEquals(List.of("127.0.0.0/24", "::1"), c.admin().allowAdmin());
-        assertEquals(new ListenAddress("0.0.0.0", 9092), c.prometheusExportAddr());
+        assertEquals(new ListenAddress("127.0.0.1", 9091), c.prometheusExportAddr());
         assertEquals(new TurnpikeSettings(4, "nio", 4096, 32768, 50, 0, 1000, 2000, 3000, 4000, 5000, 16, 6000, 100,
-                7000, new ListenAddress("0.0.0.0", 7086), Path.of("/etc/turnpike/apisix.yaml"), true), c.turnpike());
+                7000, new ListenAddress("0.0.0.0", 7086), Path.of("/etc/turnpike/apisix.yaml"), false), c.turnpike());
     }
 
     @Test

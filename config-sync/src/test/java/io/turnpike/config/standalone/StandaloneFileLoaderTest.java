@@ -60,8 +60,8 @@ class StandaloneFileLoaderTest {
                       "[::1]:1981": 0
                 consumers:
                   - username: jack
-                    plugins:
-                      key-auth: {key: secret}
+                    desc: secret
+                    plugins: {}
                 ssls: []
                 global_rules:
                 #END
@@ -74,8 +74,52 @@ class StandaloneFileLoaderTest {
                 c.upstreams().get("u1").nodes());
         Route r2 = c.routes().get("r2");
         assertEquals(8080, c.upstreamOf(r2).nodes().get(0).port());
-        assertEquals("secret", c.others("consumers").get("jack").value().get("plugins").get("key-auth").get("key")
-                .asText());
+        assertEquals("secret", c.others("consumers").get("jack").value().get("desc").asText());
+    }
+
+    @Test
+    void unknownPluginsAndUnsupportedFieldsAreRefusedWithTheirLine() throws Exception {
+        Path p = write("apisix.yaml", """
+                routes:
+                  - id: open
+                    uri: /open
+                    upstream_id: u1
+                  - id: "1"
+                    uri: /a
+                    plugins:
+                      hmac-auth: {}
+                    upstream_id: u1
+                upstreams:
+                  - id: u1
+                    nodes:
+                      "127.0.0.1:80": 1
+                  - id: u2
+                    nodes:
+                      "127.0.0.1:80": 1
+                    scheme: grpc
+                global_rules:
+                  - id: g
+                    plugins:
+                      prometheus: {}
+                consumers:
+                  - username: jack
+                    plugins:
+                      hmac-auth:
+                        key: k
+                stream_routes:
+                  - id: s
+                    upstream_id: u1
+                #END
+                """);
+        LoadResult r = StandaloneFileLoader.load(p);
+        assertNull(r.config(), "the whole file is refused: nothing of it serves with its authentication missing");
+        assertEquals(p + ":8: routes[1] (id \"1\"): unknown plugin [hmac-auth]\n"
+                + p + ":17: upstreams[1] (id \"u2\"): property \"scheme\" validation failed: \"grpc\" is not"
+                + " supported yet (gRPC proxying is not implemented)\n"
+                + p + ":21: global_rules[0] (id \"g\"): unknown plugin [prometheus]\n"
+                + p + ":25: consumers[0] (id \"jack\"): unknown plugin [hmac-auth]\n"
+                + p + ":28: stream_routes[0] (id \"s\"): stream_routes are not supported yet (TCP/UDP proxying is not"
+                + " implemented)", r.render().trim());
     }
 
     @Test

@@ -13,6 +13,7 @@ public record EngineSettings(
         long keepaliveTimeoutNs,
         long upstreamConnectTimeoutMs,
         long upstreamReadTimeoutNs,
+        long upstreamSendTimeoutNs,
         int upstreamPoolSize,
         long upstreamIdleTimeoutNs,
         int upstreamMaxRequests,
@@ -21,6 +22,7 @@ public record EngineSettings(
 
     public static EngineSettings defaults() {
         return new EngineSettings(8192, 65536, 100, 100L << 20,
-                10_000_000_000L, 60_000_000_000L, 6000, 60_000_000_000L, 320, 60_000_000_000L, 1000, 30_000, 65536);
+                10_000_000_000L, 60_000_000_000L, 6000, 60_000_000_000L, 60_000_000_000L, 320, 60_000_000_000L, 1000,
+                30_000, 65536);
     }
 }

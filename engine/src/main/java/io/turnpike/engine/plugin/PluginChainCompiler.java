@@ -75,15 +75,33 @@ public final class PluginChainCompiler {
             String username = v.path("username").asText(r.id());
             JsonNode group = v.get("group_id");
             Consumer c = new Consumer(username, group == null ? null : group.asText());
-            JsonNode ka = v.path("plugins").path("key-auth").get("key");
-            if (ka != null) {
-                String other = keyOwner.putIfAbsent(ka.asText(), username);
-                if (other != null) {
-                    warnings.add("consumer " + username + ": its key-auth key is the key of consumer " + other
-                            + ", skipped");
+            // Credentials: the consumer's own plugins, and its 3.x credentials (the etcd source folds
+            // consumers/<name>/credentials/<id> into "credentials"; the standalone file writes them there).
+            List<JsonNode> holders = new ArrayList<>();
+            holders.add(v.path("plugins"));
+            v.path("credentials").forEach(cred -> holders.add(cred.path("plugins")));
+            boolean clash = false;
+            List<String> own = new ArrayList<>();
+            for (JsonNode h : holders) {
+                JsonNode ka = h.path("key-auth").get("key");
+                if (ka == null) {
                     continue;
                 }
-                keys.add(Map.entry(ka.asText(), c));
+                String other = keyOwner.get(ka.asText());
+                if (other != null && !other.equals(username) || own.contains(ka.asText())) {
+                    warnings.add("consumer " + username + ": its key-auth key is also the key of consumer "
+                            + (other == null ? username : other) + ", skipped");
+                    clash = true;
+                    break;
+                }
+                own.add(ka.asText());
+            }
+            if (clash) {
+                continue;
+            }
+            for (String k : own) {
+                keyOwner.put(k, username);
+                keys.add(Map.entry(k, c));
             }
             byName.put(username, c);
         }

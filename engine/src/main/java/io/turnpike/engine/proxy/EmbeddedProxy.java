@@ -43,6 +43,7 @@ public final class EmbeddedProxy implements AutoCloseable {
         NodeAddress node = snapshot.nodes[0];
         NodePool<UpstreamConnection> pool = loop.pool(node);
         UpstreamConnection uc = new UpstreamConnection(loop, pool, snapshot.targets[0].readTimeoutNs,
+                snapshot.targets[0].sendTimeoutNs,
                 snapshot.targets[0].idleTimeoutNs, Integer.MAX_VALUE);
         upstream = new EmbeddedChannel();
         upstream.config().setOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);

@@ -267,8 +267,8 @@ final class Exchange implements ExchangeSink {
     }
 
     private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool) {
-        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.idleTimeoutNs,
-                target.maxRequestsPerConnection);
+        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.sendTimeoutNs,
+                target.idleTimeoutNs, target.maxRequestsPerConnection);
         // Not the steady state (pooled connections are): the clone, the option, the TLS handler and the listeners are
         // per new connection.
         if (target.tls != null) {

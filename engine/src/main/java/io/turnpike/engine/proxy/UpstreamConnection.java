@@ -36,6 +36,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private final ResponseHeadParser parser;
     private final BodyFramer body;
     private final long readTimeoutNs;
+    private final long sendTimeoutNs;
     private final long idleTimeoutNs;
     private final int maxRequests;
 
@@ -53,6 +54,13 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private long dcRemaining;
     /** Reads are paused by back-pressure from the client side; the read timeout does not run meanwhile. */
     private boolean readsBlocked;
+    /**
+     * The upstream stopped accepting the request (channel unwritable) during an exchange: the deadline is the send
+     * timeout (nginx's {@code proxy_send_timeout}, between two successive writes), and only a writability change
+     * moves it. A slow but steady reader turns the channel writable again each time it takes the low-water mark's
+     * worth of bytes, so the send timeout bounds how long it may take for that much.
+     */
+    private boolean sendStalled;
     private long deadlineNs;
     private int sweepIndex = -1;
     /** {@code scheme: https}: the client TLS handler (added before this one), null for plain HTTP. */
@@ -62,11 +70,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     /** Connect + handshake must finish by then (the connect timeout); enforced by {@link #sweep}. */
     private long handshakeDeadlineNs;
 
-    UpstreamConnection(LoopContext loop, NodePool<UpstreamConnection> pool, long readTimeoutNs, long idleTimeoutNs,
-                       int maxRequests) {
+    UpstreamConnection(LoopContext loop, NodePool<UpstreamConnection> pool, long readTimeoutNs, long sendTimeoutNs,
+                       long idleTimeoutNs, int maxRequests) {
         this.loop = loop;
         this.pool = pool;
         this.readTimeoutNs = readTimeoutNs;
+        this.sendTimeoutNs = sendTimeoutNs;
         this.idleTimeoutNs = idleTimeoutNs;
         this.maxRequests = maxRequests;
         this.head = new ResponseHead(loop.settings.maxHeaders());
@@ -107,6 +116,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         state = S_HEAD;
         head.reset();
         parser.reset();
+        sendStalled = false;
         deadlineNs = System.nanoTime() + readTimeoutNs;
         requests++;
     }
@@ -154,7 +164,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         } else {
             cumulation = Cumulation.append(ctx.alloc(), cumulation, in);
         }
-        deadlineNs = System.nanoTime() + readTimeoutNs;
+        if (!sendStalled) {
+            deadlineNs = System.nanoTime() + readTimeoutNs;
+        }
         process();
         if (cumulation != null && !cumulation.isReadable()) {
             cumulation.release();
@@ -303,7 +315,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     /** Request body bytes went up: the exchange makes progress, so the read timeout restarts. */
     void requestProgress() {
-        deadlineNs = System.nanoTime() + readTimeoutNs;
+        if (!sendStalled) {
+            deadlineNs = System.nanoTime() + readTimeoutNs;
+        }
     }
 
     private void complete() {
@@ -334,7 +348,15 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (owner != null) {
-            owner.upstreamWritabilityChanged(ctx.channel().isWritable());
+            boolean writable = ctx.channel().isWritable();
+            if (!writable) {
+                sendStalled = true;
+                deadlineNs = System.nanoTime() + sendTimeoutNs;
+            } else if (sendStalled) {
+                sendStalled = false;
+                deadlineNs = System.nanoTime() + readTimeoutNs;
+            }
+            owner.upstreamWritabilityChanged(writable);
         }
     }
 
@@ -388,7 +410,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             return;
         }
         if (owner != null) {
-            if (readsBlocked) {
+            if (readsBlocked && !sendStalled) {
                 // We stopped reading because the client does not take the response: not the upstream's fault. The
                 // client side bounds this with its own stall timeout.
                 deadlineNs = nowNs + readTimeoutNs;
@@ -432,6 +454,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     public void markIdle(long nowNs) {
         deadlineNs = nowNs + idleTimeoutNs;
         readsBlocked = false;
+        sendStalled = false;
         if (channel != null && !channel.config().isAutoRead()) {
             // An idle connection must keep reading, so that a close (or stray bytes) by the upstream is noticed.
             channel.config().setAutoRead(true);
@@ -443,7 +466,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             return;
         }
         readsBlocked = block;
-        if (!block) {
+        if (!block && !sendStalled) {
             deadlineNs = System.nanoTime() + readTimeoutNs; // the wait for the upstream starts again now
         }
         if (channel != null) {

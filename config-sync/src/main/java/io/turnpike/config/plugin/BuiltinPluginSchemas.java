@@ -1,0 +1,563 @@
+package io.turnpike.config.plugin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.net.InetAddress;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The configuration schemas of the plugins the engine implements, with APISIX's field names, defaults and error
+ * wording (its jsonschema messages: {@code property "key" is required}, {@code property "x" validation failed: ...}).
+ * Fields APISIX accepts that Turnpike does not act on yet are refused with a message saying so (fail closed), never
+ * ignored. The engine's {@code io.turnpike.engine.plugin.Plugins} holds the matching implementations; a test keeps the
+ * two lists equal.
+ */
+public final class BuiltinPluginSchemas {
+    /** Plugins that may appear in a consumer (or credential): they carry the consumer's credentials. */
+    public static final Set<String> AUTH_PLUGINS = Set.of("key-auth");
+
+    private BuiltinPluginSchemas() {
+    }
+
+    /** {@code registry} with every implemented plugin registered. */
+    public static PluginRegistry register(PluginRegistry registry) {
+        PluginRegistry r = registry;
+        for (Map.Entry<String, PluginRegistry.SchemaValidator> e : Map.<String, PluginRegistry.SchemaValidator>of(
+                "key-auth", BuiltinPluginSchemas::keyAuth,
+                "proxy-rewrite", route(BuiltinPluginSchemas::proxyRewrite),
+                "response-rewrite", route(BuiltinPluginSchemas::responseRewrite),
+                "cors", route(BuiltinPluginSchemas::cors),
+                "request-id", route(BuiltinPluginSchemas::requestId),
+                "redirect", route(BuiltinPluginSchemas::redirect),
+                "ip-restriction", route(BuiltinPluginSchemas::ipRestriction)).entrySet()) {
+            r = r.with(e.getKey(), e.getValue());
+        }
+        return r;
+    }
+
+    private interface RouteSchema {
+        String check(ObjectNode c);
+    }
+
+    /** A plugin that acts on requests only where a route runs it: refused in consumers and metadata. */
+    private static PluginRegistry.SchemaValidator route(RouteSchema s) {
+        return (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? s.check(conf)
+                : type == PluginRegistry.SchemaType.CONSUMER
+                ? "only authentication plugins are supported on a consumer (consumer plugins are not merged into"
+                + " routes yet)"
+                : "plugin metadata is not supported for this plugin";
+    }
+
+    // ---------------------------------------------------------------- schemas
+
+    static String keyAuth(ObjectNode c, PluginRegistry.SchemaType type) {
+        if (type == PluginRegistry.SchemaType.CONSUMER) {
+            String e = only(c, "key", "_meta");
+            if (e != null) {
+                return e;
+            }
+            if (!c.has("key")) {
+                return "property \"key\" is required";
+            }
+            return string(c, "key", 1, 4096);
+        }
+        if (type == PluginRegistry.SchemaType.METADATA) {
+            return "plugin metadata is not supported for this plugin";
+        }
+        String e = only(c, "header", "query", "hide_credentials", "_meta");
+        if (e == null) {
+            e = string(c, "header", 1, 256);
+        }
+        if (e == null) {
+            e = string(c, "query", 1, 256);
+        }
+        if (e == null) {
+            e = bool(c, "hide_credentials");
+        }
+        if (e == null) {
+            e = headerName(c, "header");
+        }
+        return e != null ? e : meta(c);
+    }
+
+    static String proxyRewrite(ObjectNode c) {
+        String e = only(c, "uri", "host", "method", "headers", "use_real_request_uri_unsafe", "regex_uri", "_meta");
+        if (e != null) {
+            return e;
+        }
+        if (c.has("regex_uri")) {
+            return "property \"regex_uri\" is not supported yet (use \"uri\")";
+        }
+        e = string(c, "uri", 1, 4096);
+        if (e == null && c.has("uri")) {
+            String u = c.get("uri").asText();
+            if (!u.startsWith("/")) {
+                return "property \"uri\" validation failed: failed to match pattern \"^\\\\/.*\" with \"" + u + "\"";
+            }
+            e = noVars("uri", u);
+        }
+        if (e == null) {
+            e = string(c, "host", 1, 255);
+        }
+        if (e == null && c.has("host") && !c.get("host").asText().matches("^[0-9a-zA-Z\\-.]+(:\\d{1,5})?$")) {
+            e = "property \"host\" validation failed: failed to match pattern \"^[0-9a-zA-Z-.]+(:\\\\d{1,5})?$\" with \""
+                    + c.get("host").asText() + "\"";
+        }
+        if (e == null && c.has("method")) {
+            e = enumOf(c, "method", Set.of("GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE",
+                    "PROPFIND", "LOCK", "UNLOCK", "PATCH", "TRACE"));
+        }
+        if (e == null) {
+            e = bool(c, "use_real_request_uri_unsafe");
+        }
+        if (e == null && c.path("use_real_request_uri_unsafe").asBoolean(false)) {
+            e = "property \"use_real_request_uri_unsafe\" is not supported (true)";
+        }
+        if (e == null) {
+            e = headers(c, false);
+        }
+        return e != null ? e : meta(c);
+    }
+
+    static String responseRewrite(ObjectNode c) {
+        String e = only(c, "status_code", "body", "body_base64", "headers", "vars", "filters", "_meta");
+        if (e != null) {
+            return e;
+        }
+        if (c.has("vars")) {
+            return "property \"vars\" is not supported yet (the rewrite applies to every response)";
+        }
+        if (c.has("filters")) {
+            return "property \"filters\" is not supported yet";
+        }
+        e = integer(c, "status_code", 200, 598);
+        if (e == null) {
+            e = string(c, "body", 0, Integer.MAX_VALUE);
+        }
+        if (e == null) {
+            e = bool(c, "body_base64");
+        }
+        if (e == null && c.path("body_base64").asBoolean(false)) {
+            if (!c.has("body")) {
+                return "property \"body\" is required when \"body_base64\" is true";
+            }
+            try {
+                java.util.Base64.getDecoder().decode(c.get("body").asText());
+            } catch (IllegalArgumentException ex) {
+                return "invalid base64 content";
+            }
+        }
+        if (e == null) {
+            e = headers(c, true);
+        }
+        return e != null ? e : meta(c);
+    }
+
+    static String cors(ObjectNode c) {
+        String e = only(c, "allow_origins", "allow_methods", "allow_headers", "expose_headers", "max_age",
+                "allow_credential", "allow_origins_by_regex", "allow_origins_by_metadata", "timing_allow_origins",
+                "timing_allow_origins_by_regex", "_meta");
+        if (e != null) {
+            return e;
+        }
+        for (String f : new String[]{"allow_origins_by_regex", "allow_origins_by_metadata", "timing_allow_origins",
+                "timing_allow_origins_by_regex"}) {
+            if (c.has(f)) {
+                return "property \"" + f + "\" is not supported yet";
+            }
+        }
+        for (String f : new String[]{"allow_origins", "allow_methods", "allow_headers", "expose_headers"}) {
+            e = string(c, f, 1, 4096);
+            if (e != null) {
+                return e;
+            }
+        }
+        e = integer(c, "max_age", Long.MIN_VALUE, Long.MAX_VALUE);
+        if (e == null) {
+            e = bool(c, "allow_credential");
+        }
+        if (e != null) {
+            return e;
+        }
+        if (c.path("allow_credential").asBoolean(false)) {
+            for (String f : new String[]{"allow_origins", "allow_methods", "allow_headers", "expose_headers"}) {
+                JsonNode v = c.get(f);
+                if (v == null && !f.equals("expose_headers") || v != null && v.asText().equals("*")) {
+                    return "you can not set '*' for other option when 'allow_credential' is true";
+                }
+            }
+        }
+        return meta(c);
+    }
+
+    static String requestId(ObjectNode c) {
+        String e = only(c, "header_name", "include_in_response", "algorithm", "range_id", "_meta");
+        if (e == null) {
+            e = string(c, "header_name", 1, 256);
+        }
+        if (e == null) {
+            e = headerName(c, "header_name");
+        }
+        if (e == null) {
+            e = bool(c, "include_in_response");
+        }
+        if (e == null && c.has("algorithm")) {
+            e = enumOf(c, "algorithm", Set.of("uuid", "nanoid", "range_id"));
+            if (e == null && !c.get("algorithm").asText().equals("uuid")) {
+                e = "property \"algorithm\" is not supported yet: \"" + c.get("algorithm").asText()
+                        + "\" (uuid only)";
+            }
+        }
+        if (e == null && c.has("range_id")) {
+            e = "property \"range_id\" is not supported yet";
+        }
+        return e != null ? e : meta(c);
+    }
+
+    static String redirect(ObjectNode c) {
+        String e = only(c, "http_to_https", "uri", "regex_uri", "ret_code", "encode_uri", "append_query_string",
+                "_meta");
+        if (e != null) {
+            return e;
+        }
+        if (c.has("regex_uri")) {
+            return "property \"regex_uri\" is not supported yet (use \"uri\")";
+        }
+        e = bool(c, "http_to_https");
+        if (e == null) {
+            e = string(c, "uri", 2, 4096);
+        }
+        if (e == null && c.has("uri")) {
+            e = noVars("uri", c.get("uri").asText());
+        }
+        if (e == null) {
+            e = integer(c, "ret_code", 200, Long.MAX_VALUE);
+        }
+        if (e == null) {
+            e = bool(c, "encode_uri");
+        }
+        if (e == null && c.path("encode_uri").asBoolean(false)) {
+            e = "property \"encode_uri\" is not supported yet (true)";
+        }
+        if (e == null) {
+            e = bool(c, "append_query_string");
+        }
+        if (e != null) {
+            return e;
+        }
+        boolean toHttps = c.path("http_to_https").asBoolean(false);
+        if (toHttps && c.has("uri")) {
+            return "only one of `http_to_https`, `uri` and `regex_uri` can be configured.";
+        }
+        if (toHttps && c.path("append_query_string").asBoolean(false)) {
+            return "only one of `http_to_https` and `append_query_string` can be configured.";
+        }
+        if (!toHttps && !c.has("uri")) {
+            return "value should match only one schema, but matches none";
+        }
+        return meta(c);
+    }
+
+    static String ipRestriction(ObjectNode c) {
+        String e = only(c, "whitelist", "blacklist", "message", "response_code", "_meta");
+        if (e != null) {
+            return e;
+        }
+        boolean w = c.has("whitelist");
+        boolean b = c.has("blacklist");
+        if (w == b) {
+            return w ? "value should match only one schema, but matches both schemas 1 and 2"
+                    : "value should match only one schema, but matches none";
+        }
+        String list = w ? "whitelist" : "blacklist";
+        JsonNode a = c.get(list);
+        if (!a.isArray()) {
+            return "property \"" + list + "\" validation failed: wrong type: expected array, got " + type(a);
+        }
+        if (a.isEmpty()) {
+            return "property \"" + list + "\" validation failed: expect array to have at least 1 items";
+        }
+        for (JsonNode n : a) {
+            if (!n.isTextual() || !isIpOrCidr(n.asText())) {
+                return "property \"" + list + "\" validation failed: failed to validate item " + "as an IP address"
+                        + " or CIDR: " + n;
+            }
+        }
+        e = string(c, "message", 1, 1024);
+        if (e == null) {
+            e = integer(c, "response_code", 403, 404);
+        }
+        return e != null ? e : meta(c);
+    }
+
+    // ---------------------------------------------------------------- helpers (APISIX jsonschema wording)
+
+    private static String meta(ObjectNode c) {
+        JsonNode m = c.get("_meta");
+        if (m == null) {
+            return null;
+        }
+        if (!m.isObject()) {
+            return "property \"_meta\" validation failed: wrong type: expected object, got " + type(m);
+        }
+        for (java.util.Iterator<String> it = m.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!f.equals("disable")) {
+                return "property \"_meta\" validation failed: \"" + f + "\" is not supported yet";
+            }
+        }
+        JsonNode d = m.get("disable");
+        return d != null && !d.isBoolean()
+                ? "property \"_meta\" validation failed: property \"disable\" validation failed: wrong type: expected"
+                + " boolean, got " + type(d) : null;
+    }
+
+    private static String only(ObjectNode c, String... allowed) {
+        Set<String> a = Set.of(allowed);
+        for (java.util.Iterator<String> it = c.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!a.contains(f)) {
+                return "additional properties forbidden, found " + f;
+            }
+        }
+        return null;
+    }
+
+    static String type(JsonNode n) {
+        if (n.isTextual()) {
+            return "string";
+        }
+        if (n.isIntegralNumber()) {
+            return "integer";
+        }
+        if (n.isNumber()) {
+            return "number";
+        }
+        if (n.isBoolean()) {
+            return "boolean";
+        }
+        if (n.isArray()) {
+            return "array";
+        }
+        if (n.isObject()) {
+            return "object";
+        }
+        return "null";
+    }
+
+    private static String string(ObjectNode c, String f, int min, int max) {
+        JsonNode n = c.get(f);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            return "property \"" + f + "\" validation failed: wrong type: expected string, got " + type(n);
+        }
+        int len = n.asText().length();
+        if (len < min) {
+            return "property \"" + f + "\" validation failed: string too short, expected at least " + min + ", got "
+                    + len;
+        }
+        if (len > max) {
+            return "property \"" + f + "\" validation failed: string too long, expected at most " + max + ", got "
+                    + len;
+        }
+        return null;
+    }
+
+    private static String bool(ObjectNode c, String f) {
+        JsonNode n = c.get(f);
+        return n == null || n.isBoolean() ? null
+                : "property \"" + f + "\" validation failed: wrong type: expected boolean, got " + type(n);
+    }
+
+    private static String integer(ObjectNode c, String f, long min, long max) {
+        JsonNode n = c.get(f);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isIntegralNumber()) {
+            return "property \"" + f + "\" validation failed: wrong type: expected integer, got " + type(n);
+        }
+        long v = n.asLong();
+        if (v < min) {
+            return "property \"" + f + "\" validation failed: expected " + v + " to be at least " + min;
+        }
+        if (v > max) {
+            return "property \"" + f + "\" validation failed: expected " + v + " to be at most " + max;
+        }
+        return null;
+    }
+
+    private static String enumOf(ObjectNode c, String f, Set<String> values) {
+        JsonNode n = c.get(f);
+        if (!n.isTextual() || !values.contains(n.asText())) {
+            return "property \"" + f + "\" validation failed: matches none of the enum values";
+        }
+        return null;
+    }
+
+    private static String noVars(String f, String v) {
+        return v.indexOf('$') >= 0 ? "property \"" + f + "\": variables ($name) are not supported yet" : null;
+    }
+
+    private static String headerName(ObjectNode c, String f) {
+        JsonNode n = c.get(f);
+        if (n != null && !isToken(n.asText())) {
+            return "property \"" + f + "\" validation failed: \"" + n.asText() + "\" is not a valid header name";
+        }
+        return null;
+    }
+
+    private static boolean isToken(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch <= 32 || ch >= 127 || "()<>@,;:\\\"/[]?={}".indexOf(ch) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Framing and hop-by-hop headers a plugin may not set or remove (the gateway owns them). */
+    private static final Set<String> RESERVED = Set.of("content-length", "transfer-encoding", "connection",
+            "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "host");
+
+    private static String headerValue(String path, String name, JsonNode v) {
+        if (!isToken(name)) {
+            return "property \"headers\" validation failed: \"" + name + "\" is not a valid header name";
+        }
+        if (RESERVED.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+            return "property \"headers\" validation failed: header \"" + name + "\" is managed by the gateway"
+                    + (name.equalsIgnoreCase("host") ? " (use \"host\")" : "");
+        }
+        if (v != null) {
+            if (!v.isTextual() && !v.isNumber()) {
+                return "property \"" + path + "\" validation failed: wrong type: expected string, got " + type(v);
+            }
+            String s = v.asText();
+            if (s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0) {
+                return "property \"" + path + "\" validation failed: CR or LF in a header value";
+            }
+            if (s.indexOf('$') >= 0) {
+                return "property \"" + path + "\": variables ($name) in header values are not supported yet";
+            }
+        }
+        return null;
+    }
+
+    /** APISIX's {@code headers}: {@code add}/{@code set}/{@code remove}, or a flat map (set; "" removes). */
+    private static String headers(ObjectNode c, boolean addAsLines) {
+        JsonNode h = c.get("headers");
+        if (h == null) {
+            return null;
+        }
+        if (!h.isObject()) {
+            return "property \"headers\" validation failed: wrong type: expected object, got " + type(h);
+        }
+        boolean structured = h.has("add") || h.has("set") || h.has("remove");
+        if (!structured) {
+            for (java.util.Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String err = headerValue("headers." + e.getKey(), e.getKey(), e.getValue());
+                if (err != null) {
+                    return err;
+                }
+            }
+            return null;
+        }
+        for (java.util.Iterator<String> it = h.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!f.equals("add") && !f.equals("set") && !f.equals("remove")) {
+                return "property \"headers\" validation failed: additional properties forbidden, found " + f;
+            }
+        }
+        JsonNode set = h.get("set");
+        if (set != null) {
+            if (!set.isObject()) {
+                return "property \"headers\" validation failed: property \"set\" validation failed: wrong type:"
+                        + " expected object, got " + type(set);
+            }
+            for (java.util.Iterator<Map.Entry<String, JsonNode>> it = set.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String err = headerValue("headers.set." + e.getKey(), e.getKey(), e.getValue());
+                if (err != null) {
+                    return err;
+                }
+            }
+        }
+        JsonNode add = h.get("add");
+        if (add != null) {
+            if (addAsLines) {
+                if (!add.isArray()) {
+                    return "property \"headers\" validation failed: property \"add\" validation failed: wrong type:"
+                            + " expected array, got " + type(add);
+                }
+                for (JsonNode line : add) {
+                    String s = line.asText();
+                    int colon = s.indexOf(':');
+                    if (!line.isTextual() || colon <= 0) {
+                        return "property \"headers\" validation failed: property \"add\" validation failed: failed to"
+                                + " match pattern \"^[^:]+:[^:]*[^/]$\" with \"" + s + "\"";
+                    }
+                    String err = headerValue("headers.add", s.substring(0, colon).trim(),
+                            com.fasterxml.jackson.databind.node.TextNode.valueOf(s.substring(colon + 1).trim()));
+                    if (err != null) {
+                        return err;
+                    }
+                }
+            } else {
+                if (!add.isObject()) {
+                    return "property \"headers\" validation failed: property \"add\" validation failed: wrong type:"
+                            + " expected object, got " + type(add);
+                }
+                for (java.util.Iterator<Map.Entry<String, JsonNode>> it = add.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    String err = headerValue("headers.add." + e.getKey(), e.getKey(), e.getValue());
+                    if (err != null) {
+                        return err;
+                    }
+                }
+            }
+        }
+        JsonNode remove = h.get("remove");
+        if (remove != null) {
+            if (!remove.isArray()) {
+                return "property \"headers\" validation failed: property \"remove\" validation failed: wrong type:"
+                        + " expected array, got " + type(remove);
+            }
+            for (JsonNode n : remove) {
+                String err = n.isTextual() ? headerValue("headers.remove", n.asText(), null)
+                        : "property \"headers\" validation failed: property \"remove\" validation failed: wrong type:"
+                        + " expected string, got " + type(n);
+                if (err != null) {
+                    return err;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean isIpOrCidr(String s) {
+        int slash = s.indexOf('/');
+        String ip = slash >= 0 ? s.substring(0, slash) : s;
+        if (!ip.matches("[0-9.]+") && !(ip.contains(":") && ip.matches("[0-9a-fA-F:.]+"))) {
+            return false; // a literal only: never a DNS lookup
+        }
+        try {
+            InetAddress a = InetAddress.getByName(ip);
+            if (slash >= 0) {
+                int bits = Integer.parseInt(s.substring(slash + 1));
+                return bits >= 0 && bits <= (a.getAddress().length * 8);
+            }
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}
