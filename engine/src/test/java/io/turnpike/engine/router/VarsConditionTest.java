@@ -84,6 +84,41 @@ class VarsConditionTest {
     }
 
     @Test
+    void regexSemanticsKept() {
+        RouteTable re = withVars("[[\"http_x_v\", \"~~\", \"^v[0-9]+(-beta)?$\"]]");
+        assertEquals("v", m(re, req("/v").header("X-V: v12-beta")));
+        assertEquals("other", m(re, req("/v").header("X-V: v12-rc")), "anchored by the pattern only");
+        RouteTable dot = withVars("[[\"arg_c\", \"~~\", \"^..$\"]]");
+        assertEquals("v", m(dot, req("/v?c=%C3%A9")), "'.' is one byte (PCRE without the u flag): é is two");
+        RouteTable ci = withVars("[[\"http_x_v\", \"~*\", \"[a-c]+x\"]]");
+        assertEquals("v", m(ci, req("/v").header("X-V: --ABcX--")));
+        RouteTable empty = withVars("[[\"http_x_v\", \"~~\", \"\"]]");
+        assertEquals("v", m(empty, req("/v").header("X-V: ")), "an empty pattern finds the empty value");
+        assertEquals("other", m(empty, req("/v")), "an absent var never matches a regex");
+    }
+
+    /** The probes of issue 16: patterns that backtrack without bound in java.util.regex, answered in linear time. */
+    @Test
+    void hostilePatternsAreLinear() {
+        RouteTable cubic = withVars("[[\"http_x_foo\", \"~~\", \"a.*a.*a.*b\"]]");
+        RouteTable exp = withVars("[[\"http_x_foo\", \"~~\", \"^(a|a)*?$\"]]");
+        String[][] probes = {{"3000", "other"}, {"60000", "other"}};
+        for (String[] p : probes) {
+            long t0 = System.nanoTime();
+            assertEquals(p[1], m(cubic, req("/v").header("X-Foo: " + "a".repeat(Integer.parseInt(p[0])))));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5_000, "a.*a.*a.*b on " + p[0] + " a's: " + ms + " ms");
+        }
+        for (int n : new int[] {30, 60_000}) {
+            long t0 = System.nanoTime();
+            assertEquals("v", m(exp, req("/v").header("X-Foo: " + "a".repeat(n))));
+            assertEquals("other", m(exp, req("/v").header("X-Foo: " + "a".repeat(n) + "b")));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5_000, "^(a|a)*?$ on " + n + " a's: " + ms + " ms");
+        }
+    }
+
+    @Test
     void inAndHas() {
         RouteTable in = withVars("[[\"request_method\", \"in\", [\"GET\", \"HEAD\"]]]");
         assertEquals("v", m(in, req("/v")));
