@@ -188,17 +188,41 @@ class VarsConditionTest {
     void invalidExpressionsLeaveOnlyThatRouteOut() {
         List<String> warnings = new ArrayList<>();
         RouteTable t = table(route("badOp", "    uri: /b\n    vars: [[\"arg_a\", \"=~\", \"x\"]]\n")
-                + route("badRe", "    uri: /b\n    vars: [[\"arg_a\", \"~~\", \"(unclosed\"]]\n")
                 + route("badVar", "    uri: /b\n    vars: [[\"upstream_addr\", \"==\", \"x\"]]\n")
                 + route("badNot", "    uri: /b\n    vars: [[\"arg_a\", \"not\", \"==\", \"x\"]]\n")
                 + route("good", "    uri: /b\n    priority: -1\n"), warnings);
-        assertEquals(4, warnings.size(), warnings.toString());
+        assertEquals(3, warnings.size(), warnings.toString());
         assertTrue(warnings.get(0).startsWith("route badOp: vars: invalid operator '=~'"), warnings.get(0));
-        assertTrue(warnings.get(1).contains("invalid regex"), warnings.get(1));
-        assertTrue(warnings.get(2).contains("unsupported variable 'upstream_addr'"), warnings.get(2));
-        assertTrue(warnings.get(3).contains("bad 'not' expression"), warnings.get(3));
+        assertTrue(warnings.get(1).contains("unsupported variable 'upstream_addr'"), warnings.get(1));
+        assertTrue(warnings.get(2).contains("bad 'not' expression"), warnings.get(2));
         assertEquals("good", match(t, "/b?a=x"));
         assertEquals(1, t.size());
+    }
+
+    /**
+     * A pattern the linear engine cannot run is refused where the configuration is read (here the standalone file,
+     * with file:line), and the engine's own compile refuses the same patterns for the same reason: one compile call.
+     */
+    @Test
+    void regexesTheEngineCannotRunAreRefusedAtConfigTime() throws Exception {
+        String[][] cases = {{"(a)\\\\1", "backreferences (\\1) are not supported"},
+                {"foo(?<!bar)", "lookaround ((?<!...)) is not supported"},
+                {"a*+", "possessive quantifiers (*+) are not supported"},
+                {"(unclosed", "missing closing )"},
+                {"((a{1000}){1000}){1000}", "regex too large"}};
+        for (String[] c : cases) {
+            String yaml = "routes:\n" + route("r", "    uri: /b\n    vars: [[\"http_x_foo\", \"~*\", \"" + c[0] + "\"]]\n");
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> io.turnpike.engine.testing.Configs.fromYaml(yaml));
+            assertTrue(e.getMessage().contains("test.yaml:4: routes[0] (id \"r\"): property \"vars\" validation failed:"
+                    + " failed to validate item 1: invalid regex"), e.getMessage());
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+            com.fasterxml.jackson.databind.JsonNode vars = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree("[[\"http_x_foo\", \"~*\", \"" + c[0] + "\"]]");
+            IllegalArgumentException engine = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> VarsExpr.compile(vars));
+            assertTrue(engine.getMessage().contains(c[1]), engine.getMessage());
+        }
     }
 
     @Test
