@@ -72,7 +72,11 @@ public final class LinearRegex {
         try {
             p = Pattern.compile(latin1, flags);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException(e.getDescription() + explain(e.getDescription(), latin1));
+            if ("stack underflow".equals(e.getPattern())) { // RE2/J's report of an unmatched ')'
+                throw new IllegalArgumentException("unexpected ): `" + pattern + "`");
+            }
+            String at = e.getPattern() == null || e.getPattern().isEmpty() ? "" : ": `" + e.getPattern() + "`";
+            throw new IllegalArgumentException(e.getDescription() + at + explain(e.getDescription()));
         }
         int size = p.programSize();
         if (size > MAX_PROGRAM_SIZE) {
@@ -163,7 +167,7 @@ public final class LinearRegex {
         return p.length();
     }
 
-    private static String explain(String description, String p) {
+    private static String explain(String description) {
         return description.startsWith("invalid or unsupported Perl syntax") || description.startsWith("invalid escape")
                 ? " (RE2 syntax: no backreferences, lookaround, possessive quantifiers or atomic groups)"
                 : "";

@@ -69,6 +69,8 @@ class LinearRegexTest {
         assertTrue(refused("(?(1)a|b)").contains("conditional groups"));
         assertTrue(refused("(unclosed").contains("missing closing )"), refused("(unclosed"));
         assertTrue(refused("a{1001}").contains("invalid repeat count"), refused("a{1001}"));
+        assertEquals("unexpected ): `a)`", refused("a)"));
+        assertTrue(refused("a\\Z").startsWith("invalid escape sequence: `\\Z` (RE2 syntax"), refused("a\\Z"));
         // valid look-alikes are kept
         LinearRegex.compile("\\12", false); // octal escape, as in RE2 and in PCRE without 12 groups
         LinearRegex.compile("[(?=]\\+\\++[\\d]", false);
