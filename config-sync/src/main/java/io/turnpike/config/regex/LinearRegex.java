@@ -35,6 +35,8 @@ public final class LinearRegex {
      * {@code x}). One search visits at most this many states per input byte.
      */
     public static final int MAX_PROGRAM_SIZE = 1000;
+    /** Where the text estimate stops a pattern before RE2/J compiles it (the estimate runs up to ~5x high). */
+    private static final long ESTIMATE_CAP = 8L * MAX_PROGRAM_SIZE;
 
     private final String source;
     private final String latin1;
@@ -63,9 +65,9 @@ public final class LinearRegex {
         unsupported(latin1);
         // RE2/J expands counted repetitions while compiling: bound the size first, or "((a{1000}){1000}){1000}"
         // would take the compiling thread down
-        long estimate = SizeEstimate.of(latin1, 4L * MAX_PROGRAM_SIZE);
-        if (estimate > 4L * MAX_PROGRAM_SIZE) {
-            throw tooLarge(">" + 4L * MAX_PROGRAM_SIZE);
+        long estimate = SizeEstimate.of(latin1, ESTIMATE_CAP);
+        if (estimate > ESTIMATE_CAP) {
+            throw tooLarge(">" + ESTIMATE_CAP);
         }
         int flags = caseInsensitive ? Pattern.CASE_INSENSITIVE : 0;
         Pattern p;

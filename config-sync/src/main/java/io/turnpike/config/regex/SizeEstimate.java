@@ -39,6 +39,22 @@ final class SizeEstimate {
                     atom = 1;
                 }
                 case '(' -> {
+                    if (i + 1 < p.length() && p.charAt(i + 1) == '?') {
+                        // (?flags) sets flags: no group; (?flags:, (?P<name>, (?<name> open one: skip the prefix
+                        int close = p.indexOf(')', i);
+                        int colon = p.indexOf(':', i);
+                        int name = p.indexOf('>', i);
+                        boolean named = i + 2 < p.length() && (p.charAt(i + 2) == '<' || p.charAt(i + 2) == 'P');
+                        int prefixEnd = named ? name : colon >= 0 && (close < 0 || colon < close) ? colon : close;
+                        if (prefixEnd < 0) {
+                            return total; // unterminated: RE2 refuses it
+                        }
+                        if (prefixEnd == close && !named) {
+                            i = close;
+                            continue;
+                        }
+                        i = prefixEnd;
+                    }
                     if (depth == totals.length) {
                         totals = java.util.Arrays.copyOf(totals, depth * 2);
                         lasts = java.util.Arrays.copyOf(lasts, depth * 2);
