@@ -172,6 +172,11 @@ final class Check {
     }
 
     ArrayNode arrayValue(JsonNode n, int minItems, boolean unique) {
+        return arrayValue(n, minItems, 0, unique);
+    }
+
+    /** An array of {@code minItems} to {@code maxItems} (0: no bound) items; the bound is checked before uniqueness. */
+    ArrayNode arrayValue(JsonNode n, int minItems, int maxItems, boolean unique) {
         if (!n.isArray()) {
             wrongType(n, "array");
             return null;
@@ -179,6 +184,10 @@ final class Check {
         ArrayNode a = (ArrayNode) n;
         if (a.size() < minItems) {
             fail("expect array to have at least " + minItems + " items");
+            return null;
+        }
+        if (maxItems > 0 && a.size() > maxItems) {
+            fail("expect array to have at most " + maxItems + " items");
             return null;
         }
         if (unique && !uniqueItems(a)) {
@@ -231,6 +240,11 @@ final class Check {
     ArrayNode array(ObjectNode o, String name, int minItems, boolean unique) {
         JsonNode n = o.get(name);
         return n == null ? null : child(name).arrayValue(n, minItems, unique);
+    }
+
+    ArrayNode array(ObjectNode o, String name, int minItems, int maxItems, boolean unique) {
+        JsonNode n = o.get(name);
+        return n == null ? null : child(name).arrayValue(n, minItems, maxItems, unique);
     }
 
     /** A string enum member; also reports a non-string as "matches none of the enum values", like APISIX. */

@@ -11,6 +11,7 @@ import io.turnpike.config.model.Timeout;
 import io.turnpike.config.model.Upstream;
 import io.turnpike.config.model.UpstreamNode;
 import io.turnpike.config.plugin.PluginRegistry;
+import io.turnpike.config.regex.LinearRegex;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -120,7 +121,7 @@ public final class ResourceCodec {
                 uris = List.of(u);
             }
         } else {
-            uris = stringList(c, o, "uris", (ic, s) -> uriOk(ic, s));
+            uris = stringList(c, o, "uris", EntryLimits.MAX_URIS, (ic, s) -> uriOk(ic, s));
         }
 
         List<String> hosts = hosts(c, o, "allOf 2");
@@ -133,11 +134,12 @@ public final class ResourceCodec {
                 remoteAddrs = List.of(a);
             }
         } else if (o.has("remote_addrs")) {
-            remoteAddrs = stringList(c, o, "remote_addrs", ResourceCodec::remoteAddrOk);
+            remoteAddrs = stringList(c, o, "remote_addrs", EntryLimits.MAX_REMOTE_ADDRS, ResourceCodec::remoteAddrOk);
         }
 
         List<String> methods = List.of();
-        ArrayNode m = c.array(o, "methods", 0, true);
+        // unique items of an enum: never more than the enum (bounded before the quadratic uniqueness check)
+        ArrayNode m = c.array(o, "methods", 0, METHODS.size(), true);
         if (m != null) {
             List<String> out = new ArrayList<>();
             Check mc = c.child("methods");
@@ -209,7 +211,8 @@ public final class ResourceCodec {
         c.noAdditional(o, SERVICE_FIELDS);
         String sid = entryId(c, id, o, "service");
         commonMeta(c, o);
-        List<String> hosts = o.has("hosts") ? stringList(c, o, "hosts", ResourceCodec::hostOk) : List.of();
+        List<String> hosts = o.has("hosts") ? stringList(c, o, "hosts", EntryLimits.MAX_HOSTS, ResourceCodec::hostOk)
+                : List.of();
         hosts = lower(hosts);
         ObjectNode plugins = c.object(o, "plugins");
         String upstreamId = refId(c, o, "upstream_id");
@@ -732,7 +735,7 @@ public final class ResourceCodec {
             return h != null && hostOk(c.child("host"), h) ? List.of(h.toLowerCase(Locale.ROOT)) : List.of();
         }
         if (o.has("hosts")) {
-            return lower(stringList(c, o, "hosts", ResourceCodec::hostOk));
+            return lower(stringList(c, o, "hosts", EntryLimits.MAX_HOSTS, ResourceCodec::hostOk));
         }
         return List.of();
     }
@@ -749,9 +752,9 @@ public final class ResourceCodec {
         boolean ok(Check c, String s);
     }
 
-    /** An array (minItems 1, unique) of strings each passing {@code rule}. */
-    private static List<String> stringList(Check c, ObjectNode o, String name, StringRule rule) {
-        ArrayNode a = c.array(o, name, 1, true);
+    /** An array (minItems 1, at most {@code maxItems}, unique) of strings each passing {@code rule}. */
+    private static List<String> stringList(Check c, ObjectNode o, String name, int maxItems, StringRule rule) {
+        ArrayNode a = c.array(o, name, 1, maxItems, true);
         if (a == null) {
             return List.of();
         }
@@ -854,11 +857,12 @@ public final class ResourceCodec {
     }
 
     private static ArrayNode vars(Check c, ObjectNode o) {
-        ArrayNode vars = c.array(o, "vars", 0, false);
+        ArrayNode vars = c.array(o, "vars", 0, EntryLimits.MAX_VARS_EXPRESSIONS, false);
         if (vars == null) {
             return null;
         }
         Check vc = c.child("vars");
+        int before = c.errors.size();
         for (int i = 0; i < vars.size(); i++) {
             JsonNode item = vars.get(i);
             // lua-resty-expr: an expression [var, op, value], a nested list, or a logical operator "AND"/"OR"/"!AND"/"!OR"
@@ -871,8 +875,62 @@ public final class ResourceCodec {
                 vc.item(i).fail("expect array to have at least 2 items");
             }
         }
+        if (c.errors.size() == before && vars.size() > 0) {
+            varsRule(vc, vars, 1, new int[] {-1}); // the top-level list itself is not an expression
+        }
         return vars;
     }
+
+    /**
+     * Walks one vars rule the way the engine compiles it (lua-resty-expr v1): counts expressions and depth against
+     * {@link EntryLimits}, bounds {@code in} lists, and compiles every {@code ~~} / {@code ~*} pattern with the same
+     * {@link LinearRegex#compile} call (same engine, same flags) the data plane uses. Returns false after a failure.
+     */
+    private static boolean varsRule(Check c, JsonNode rule, int depth, int[] count) {
+        if (!rule.isArray() || rule.size() == 0) {
+            return true; // the engine reports malformed rules
+        }
+        if (++count[0] > EntryLimits.MAX_VARS_EXPRESSIONS) {
+            c.fail("too many expressions: at most " + EntryLimits.MAX_VARS_EXPRESSIONS
+                    + " in one route's vars, nested ones included");
+            return false;
+        }
+        if (depth > EntryLimits.MAX_VARS_DEPTH) {
+            c.fail("expressions nested too deep: at most " + EntryLimits.MAX_VARS_DEPTH + " levels");
+            return false;
+        }
+        JsonNode first = rule.get(0);
+        boolean logic = first.isTextual() && LOGIC_OPS.contains(first.textValue().toUpperCase(Locale.ROOT));
+        if (first.isArray() || logic) {
+            for (int i = logic ? 1 : 0; i < rule.size(); i++) {
+                if (!varsRule(c.item(i), rule.get(i), depth + 1, count)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        JsonNode op = rule.size() == 4 ? rule.get(2) : rule.size() == 3 ? rule.get(1) : null;
+        JsonNode value = rule.size() == 4 ? rule.get(3) : rule.size() == 3 ? rule.get(2) : null;
+        String opText = op != null && op.isTextual() ? op.textValue().toLowerCase(Locale.ROOT) : "";
+        if (opText.equals("~~") || opText.equals("~*")) {
+            if (!value.isTextual()) {
+                c.fail("regex must be a string, got " + Check.jsonType(value));
+                return false;
+            }
+            try {
+                LinearRegex.compile(value.textValue(), opText.equals("~*"));
+            } catch (IllegalArgumentException e) {
+                c.fail("invalid regex " + Check.quote(value.textValue()) + ": " + e.getMessage());
+                return false;
+            }
+        } else if (opText.equals("in") && value.isArray() && value.size() > EntryLimits.MAX_VARS_IN_VALUES) {
+            c.fail("\"in\" expects at most " + EntryLimits.MAX_VARS_IN_VALUES + " values, got " + value.size());
+            return false;
+        }
+        return true;
+    }
+
+    private static final Set<String> LOGIC_OPS = Check.set("AND", "OR", "!AND", "!OR");
 
     private static String text(ObjectNode o, String name) {
         JsonNode n = o.get(name);

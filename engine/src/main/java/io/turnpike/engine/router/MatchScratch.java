@@ -42,7 +42,6 @@ public final class MatchScratch {
 
     // ---- per condition evaluation
     private byte[] val = new byte[256];
-    final ByteChars chars = new ByteChars();
 
     /** A scratch with no client address (remote_addrs conditions then never match). */
     public MatchScratch() {
@@ -263,43 +262,6 @@ public final class MatchScratch {
         for (int k = 1; k <= len; k++) {
             h = ByteMatch.mix(h, host[len - k]);
             hostHashes[k] = h;
-        }
-    }
-
-    /** A reusable Latin-1 {@link CharSequence} view over a byte range, for the regex operators. */
-    static final class ByteChars implements CharSequence {
-        byte[] b;
-        int off;
-        int len;
-
-        ByteChars set(byte[] b, int off, int len) {
-            this.b = b;
-            this.off = off;
-            this.len = len;
-            return this;
-        }
-
-        @Override
-        public int length() {
-            return len;
-        }
-
-        @Override
-        public char charAt(int index) {
-            if (index < 0 || index >= len) {
-                throw new IndexOutOfBoundsException(index);
-            }
-            return (char) (b[off + index] & 0xff);
-        }
-
-        @Override
-        public CharSequence subSequence(int start, int end) {
-            return new String(b, off + start, end - start, StandardCharsets.ISO_8859_1);
-        }
-
-        @Override
-        public String toString() {
-            return new String(b, off, len, StandardCharsets.ISO_8859_1);
         }
     }
 }

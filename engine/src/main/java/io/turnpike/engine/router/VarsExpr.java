@@ -2,6 +2,7 @@ package io.turnpike.engine.router;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBuf;
+import io.turnpike.config.regex.LinearRegex;
 import io.turnpike.engine.codec.RequestHead;
 
 import java.nio.charset.StandardCharsets;
@@ -9,15 +10,14 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * A compiled APISIX {@code vars} expression (lua-resty-expr v1): a list of {@code [var, op, value]} that must all hold,
  * {@code [var, "!", op, value]} negation, the two-element {@code [var, value]} short form of {@code ==}, and nested
  * {@code ["AND"|"OR"|"!AND"|"!OR", expr, expr, ...]}. Everything is prepared at compile time (names as bytes, numbers
- * parsed, regexes compiled) and evaluated on bytes copied into the {@link MatchScratch}; only {@code ~~} and {@code ~*}
- * allocate (a {@link java.util.regex.Matcher} per evaluation).
+ * parsed, regexes compiled) and evaluated on bytes copied into the {@link MatchScratch}. {@code ~~} and {@code ~*}
+ * run on {@link LinearRegex} (RE2/J: time linear in the value, no backtracking), which allocates two small objects per
+ * evaluation.
  */
 abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
     abstract boolean eval(ByteBuf buf, RequestHead head, MatchScratch s);
@@ -126,12 +126,12 @@ abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
         /** The value as a number (NaN when it is not one). */
         final double num;
         final byte[][] list;
-        final Pattern regex;
+        final LinearRegex regex;
         /** The value is a boolean or an object: Lua equality with a string var never holds. */
         final boolean neverEqual;
 
         private Leaf(int source, byte[] name, int op, boolean not, byte[] str, boolean valueIsNumber, double num,
-                     byte[][] list, Pattern regex, boolean neverEqual) {
+                     byte[][] list, LinearRegex regex, boolean neverEqual) {
             this.neverEqual = neverEqual;
             this.source = source;
             this.name = name;
@@ -206,7 +206,7 @@ abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
             boolean isNumber = false;
             double num = Double.NaN;
             byte[][] list = null;
-            Pattern regex = null;
+            LinearRegex regex = null;
             if (value != null && !value.isNull()) {
                 if (value.isNumber()) {
                     isNumber = true;
@@ -234,12 +234,11 @@ abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
                     throw new IllegalArgumentException("vars: regex must be a string in " + e);
                 }
                 try {
-                    // bytes are matched as Latin-1 chars, so the pattern is read the same way
-                    regex = Pattern.compile(new String(str, StandardCharsets.ISO_8859_1),
-                            op == OP_RE_I ? Pattern.CASE_INSENSITIVE : 0);
-                } catch (PatternSyntaxException ex) {
+                    // the same compile (engine, flags) as config-sync's validation of vars
+                    regex = LinearRegex.compile(value.textValue(), op == OP_RE_I);
+                } catch (IllegalArgumentException ex) {
                     throw new IllegalArgumentException("vars: invalid regex '" + value.textValue() + "' in " + e
-                            + ": " + ex.getDescription());
+                            + ": " + ex.getMessage());
                 }
             }
             if (op == OP_IN && list == null) {
@@ -437,7 +436,7 @@ abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
                     };
                 }
                 case OP_RE, OP_RE_I -> {
-                    return present != ABSENT && regex.matcher(s.chars.set(b, off, len)).find();
+                    return present != ABSENT && regex.find(b, off, len);
                 }
                 default -> { // OP_IN
                     if (present == ABSENT) {

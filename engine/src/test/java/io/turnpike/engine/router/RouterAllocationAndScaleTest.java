@@ -96,6 +96,39 @@ class RouterAllocationAndScaleTest {
         assertTrue(perMatch < 1.0, "bytes per match: " + perMatch);
     }
 
+    /**
+     * A route with {@code ~~} and {@code ~*} conditions: what one match costs in bytes on the loop thread, with the
+     * regex's per-thread matcher warm (RE2/J allocates its input cursor and a copy of the match bounds per search).
+     */
+    @Test
+    void regexVarsAllocationPerMatch() throws Exception {
+        List<String> warnings = new ArrayList<>();
+        RouteTable t = compile(io.turnpike.engine.testing.Configs.fromYaml("routes:\n"
+                + "  - id: re\n    uri: /re\n    vars: [[\"http_user_agent\", \"~*\", \"^mozilla/[0-9.]+ \\\\(.*android\"],"
+                + " [\"arg_id\", \"~~\", \"^[0-9a-f]{8}$\"]]\n"
+                + "    upstream: {nodes: {\"127.0.0.1:80\": 1}}\n"), warnings).routes;
+        assertTrue(warnings.isEmpty(), warnings.toString());
+        Parsed p = new Parsed("GET /re?id=0badcafe HTTP/1.1\r\nHost: h\r\n"
+                + "User-Agent: Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36\r\n\r\n");
+        MatchScratch scratch = new MatchScratch();
+        assertEquals("re", t.match(p.buf, p.head, scratch).id);
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().getId();
+        long sink = 0;
+        for (int i = 0; i < 100_000; i++) { // warm-up (JIT)
+            sink += t.match(p.buf, p.head, scratch).order;
+        }
+        int matches = 100_000;
+        long before = mx.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < matches; i++) {
+            sink += t.match(p.buf, p.head, scratch).order;
+        }
+        double perMatch = (double) (mx.getThreadAllocatedBytes(tid) - before) / matches;
+        System.out.printf("router: route with 2 regex conditions: %.1f bytes/match (sink %d)%n", perMatch, sink);
+        p.buf.release();
+        assertTrue(perMatch <= 2 * 64, "bytes per match: " + perMatch);
+    }
+
     @Test
     void fiftyThousandRoutesCompile() {
         int n = 50_000;

@@ -84,6 +84,41 @@ class VarsConditionTest {
     }
 
     @Test
+    void regexSemanticsKept() {
+        RouteTable re = withVars("[[\"http_x_v\", \"~~\", \"^v[0-9]+(-beta)?$\"]]");
+        assertEquals("v", m(re, req("/v").header("X-V: v12-beta")));
+        assertEquals("other", m(re, req("/v").header("X-V: v12-rc")), "anchored by the pattern only");
+        RouteTable dot = withVars("[[\"arg_c\", \"~~\", \"^..$\"]]");
+        assertEquals("v", m(dot, req("/v?c=%C3%A9")), "'.' is one byte (PCRE without the u flag): é is two");
+        RouteTable ci = withVars("[[\"http_x_v\", \"~*\", \"[a-c]+x\"]]");
+        assertEquals("v", m(ci, req("/v").header("X-V: --ABcX--")));
+        RouteTable empty = withVars("[[\"http_x_v\", \"~~\", \"\"]]");
+        assertEquals("v", m(empty, req("/v").header("X-V: ")), "an empty pattern finds the empty value");
+        assertEquals("other", m(empty, req("/v")), "an absent var never matches a regex");
+    }
+
+    /** The probes of issue 16: patterns that backtrack without bound in java.util.regex, answered in linear time. */
+    @Test
+    void hostilePatternsAreLinear() {
+        RouteTable cubic = withVars("[[\"http_x_foo\", \"~~\", \"a.*a.*a.*b\"]]");
+        RouteTable exp = withVars("[[\"http_x_foo\", \"~~\", \"^(a|a)*?$\"]]");
+        String[][] probes = {{"3000", "other"}, {"60000", "other"}};
+        for (String[] p : probes) {
+            long t0 = System.nanoTime();
+            assertEquals(p[1], m(cubic, req("/v").header("X-Foo: " + "a".repeat(Integer.parseInt(p[0])))));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5_000, "a.*a.*a.*b on " + p[0] + " a's: " + ms + " ms");
+        }
+        for (int n : new int[] {30, 60_000}) {
+            long t0 = System.nanoTime();
+            assertEquals("v", m(exp, req("/v").header("X-Foo: " + "a".repeat(n))));
+            assertEquals("other", m(exp, req("/v").header("X-Foo: " + "a".repeat(n) + "b")));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5_000, "^(a|a)*?$ on " + n + " a's: " + ms + " ms");
+        }
+    }
+
+    @Test
     void inAndHas() {
         RouteTable in = withVars("[[\"request_method\", \"in\", [\"GET\", \"HEAD\"]]]");
         assertEquals("v", m(in, req("/v")));
@@ -153,17 +188,41 @@ class VarsConditionTest {
     void invalidExpressionsLeaveOnlyThatRouteOut() {
         List<String> warnings = new ArrayList<>();
         RouteTable t = table(route("badOp", "    uri: /b\n    vars: [[\"arg_a\", \"=~\", \"x\"]]\n")
-                + route("badRe", "    uri: /b\n    vars: [[\"arg_a\", \"~~\", \"(unclosed\"]]\n")
                 + route("badVar", "    uri: /b\n    vars: [[\"upstream_addr\", \"==\", \"x\"]]\n")
                 + route("badNot", "    uri: /b\n    vars: [[\"arg_a\", \"not\", \"==\", \"x\"]]\n")
                 + route("good", "    uri: /b\n    priority: -1\n"), warnings);
-        assertEquals(4, warnings.size(), warnings.toString());
+        assertEquals(3, warnings.size(), warnings.toString());
         assertTrue(warnings.get(0).startsWith("route badOp: vars: invalid operator '=~'"), warnings.get(0));
-        assertTrue(warnings.get(1).contains("invalid regex"), warnings.get(1));
-        assertTrue(warnings.get(2).contains("unsupported variable 'upstream_addr'"), warnings.get(2));
-        assertTrue(warnings.get(3).contains("bad 'not' expression"), warnings.get(3));
+        assertTrue(warnings.get(1).contains("unsupported variable 'upstream_addr'"), warnings.get(1));
+        assertTrue(warnings.get(2).contains("bad 'not' expression"), warnings.get(2));
         assertEquals("good", match(t, "/b?a=x"));
         assertEquals(1, t.size());
+    }
+
+    /**
+     * A pattern the linear engine cannot run is refused where the configuration is read (here the standalone file,
+     * with file:line), and the engine's own compile refuses the same patterns for the same reason: one compile call.
+     */
+    @Test
+    void regexesTheEngineCannotRunAreRefusedAtConfigTime() throws Exception {
+        String[][] cases = {{"(a)\\\\1", "backreferences (\\1) are not supported"},
+                {"foo(?<!bar)", "lookaround ((?<!...)) is not supported"},
+                {"a*+", "possessive quantifiers (*+) are not supported"},
+                {"(unclosed", "missing closing )"},
+                {"((a{1000}){1000}){1000}", "regex too large"}};
+        for (String[] c : cases) {
+            String yaml = "routes:\n" + route("r", "    uri: /b\n    vars: [[\"http_x_foo\", \"~*\", \"" + c[0] + "\"]]\n");
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> io.turnpike.engine.testing.Configs.fromYaml(yaml));
+            assertTrue(e.getMessage().contains("test.yaml:4: routes[0] (id \"r\"): property \"vars\" validation failed:"
+                    + " failed to validate item 1: invalid regex"), e.getMessage());
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+            com.fasterxml.jackson.databind.JsonNode vars = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree("[[\"http_x_foo\", \"~*\", \"" + c[0] + "\"]]");
+            IllegalArgumentException engine = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> VarsExpr.compile(vars));
+            assertTrue(engine.getMessage().contains(c[1]), engine.getMessage());
+        }
     }
 
     @Test
