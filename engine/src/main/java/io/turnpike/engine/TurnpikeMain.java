@@ -182,7 +182,7 @@ public final class TurnpikeMain {
                 TimeUnit.MILLISECONDS.toNanos(t.headerTimeoutMs()), TimeUnit.MILLISECONDS.toNanos(t.keepaliveTimeoutMs()),
                 t.upstreamConnectTimeoutMs(), TimeUnit.MILLISECONDS.toNanos(t.upstreamReadTimeoutMs()),
                 t.upstreamPoolSize(), TimeUnit.MILLISECONDS.toNanos(t.upstreamIdleTimeoutMs()),
-                t.upstreamMaxRequests(), t.drainTimeoutMs(), 65536);
+                t.upstreamMaxRequests(), t.drainTimeoutMs(), t.pipelineBufferBytes(), t.maxConnectionsPerLoop());
     }
 
     static int start(String configPath, PrintStream out, PrintStream err) throws Exception {

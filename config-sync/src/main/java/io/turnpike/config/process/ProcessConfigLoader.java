@@ -210,7 +210,9 @@ public final class ProcessConfigLoader {
                 status,
                 sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
                 (Boolean) tp.getOrDefault("access_log", d.accessLog()),
-                b.keyless);
+                b.keyless,
+                intOr(tp, "max_connections_per_loop", d.maxConnectionsPerLoop()),
+                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()));
         return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
@@ -412,6 +414,9 @@ public final class ProcessConfigLoader {
             h.put(k, (v, p) -> put(tp, k, integer(v, p, 1, Long.MAX_VALUE)));
         }
         h.put("upstream_pool_size", (v, p) -> put(tp, "upstream_pool_size", integer(v, p, 0, 1_000_000)));
+        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
+                integer(v, p, 1, Integer.MAX_VALUE)));
+        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         h.put("upstream_max_requests", (v, p) -> put(tp, "upstream_max_requests", integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("status_listen", (v, p) -> put(tp, "status_listen", address(v, p, "127.0.0.1", null)));
         h.put("standalone_file", (v, p) -> {

@@ -620,6 +620,9 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
         endBalancer(true);
         upstream = null;
+        if (error == GatewayError.UPSTREAM_TIMEOUT && !requestComplete && (readBlockers & BLOCK_UPSTREAM_UNWRITABLE) == 0) {
+            error = GatewayError.REQUEST_BODY_TIMEOUT; // the client, not the upstream, stopped sending the body
+        }
         if (responseStarted) {
             // Part of the response went out already; the only honest signal left is closing the connection.
             loop.counters.error(error);
