@@ -58,18 +58,19 @@ done
 
 WORK=target/fuzz
 mkdir -p "$WORK"
-if [[ $BUILD == 1 ]]; then
-  "$MVN" -B -q "${MVN_OFFLINE[@]}" install -DskipTests -pl config-sync,engine -am
-  "$MVN" -B -q "${MVN_OFFLINE[@]}" test-compile -pl config-sync,engine
-fi
-for m in engine config-sync; do
-  "$MVN" -B -q "${MVN_OFFLINE[@]}" dependency:build-classpath -pl "$m" -Dmdep.includeScope=test \
-    -Dmdep.outputFile="$REPO_ROOT/$WORK/$m.classpath" >/dev/null
-done
+# One reactor run: compile (no install: nothing in ~/.m2 changes) and write each module's test classpath, with the
+# sibling modules resolved to their target/ folders.
+goals=(dependency:build-classpath)
+[[ $BUILD == 1 ]] && goals=(test-compile dependency:build-classpath)
+"$MVN" -B -q "${MVN_OFFLINE[@]}" "${goals[@]}" -pl config-sync,engine -am -Dmdep.includeScope=test \
+  -Dmdep.outputFile=target/fuzz.classpath >/dev/null
+classpath() { # module -> its classes first, then its dependencies
+  echo "$1/target/test-classes:$1/target/classes:$(cat "$1/target/fuzz.classpath")"
+}
 
 # llhttp seeds for the HTTP targets
 rm -rf "$WORK/seeds"
-"$JAVA" -cp "engine/target/test-classes:engine/target/classes:$(cat "$WORK/engine.classpath")" \
+"$JAVA" -cp "$(classpath engine)" \
   io.turnpike.engine.codec.FuzzSeeds "$WORK/seeds"
 
 failed=0
@@ -87,7 +88,7 @@ for t in "${TARGETS[@]}"; do
   echo "== $name: $SECONDS_PER_TARGET s ($cls\$$nested)"
   set +e
   "$JAVA" -Xmx1g -Xss8m -Dio.netty.leakDetection.level=paranoid --add-exports java.base/jdk.internal.misc=ALL-UNNAMED \
-    -cp "$module/target/test-classes:$module/target/classes:$(cat "$WORK/$module.classpath")" \
+    -cp "$(classpath "$module")" \
     com.code_intelligence.jazzer.Jazzer --target_class="$cls\$$nested" \
     --instrumentation_includes='io.turnpike.**' --disabled_hooks='com.code_intelligence.jazzer.sanitizers.*' \
     --reproducer_path="$WORK" \
