@@ -414,9 +414,6 @@ public final class ProcessConfigLoader {
             h.put(k, (v, p) -> put(tp, k, integer(v, p, 1, Long.MAX_VALUE)));
         }
         h.put("upstream_pool_size", (v, p) -> put(tp, "upstream_pool_size", integer(v, p, 0, 1_000_000)));
-        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
-                integer(v, p, 1, Integer.MAX_VALUE)));
-        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         h.put("upstream_max_requests", (v, p) -> put(tp, "upstream_max_requests", integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("status_listen", (v, p) -> put(tp, "status_listen", address(v, p, "127.0.0.1", null)));
         h.put("standalone_file", (v, p) -> {
@@ -433,6 +430,9 @@ public final class ProcessConfigLoader {
             }
         });
         h.put("keyless", (v, p) -> keyless(v, p, b));
+        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
+                integer(v, p, 1, Integer.MAX_VALUE)));
+        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         section(n, path, h, Set.of(), true);
     }
 
