@@ -181,8 +181,9 @@ public final class TurnpikeMain {
         return new EngineSettings(t.maxRequestLineBytes(), t.maxHeaderBytes(), t.maxHeaders(), t.maxBodyBytes(),
                 TimeUnit.MILLISECONDS.toNanos(t.headerTimeoutMs()), TimeUnit.MILLISECONDS.toNanos(t.keepaliveTimeoutMs()),
                 t.upstreamConnectTimeoutMs(), TimeUnit.MILLISECONDS.toNanos(t.upstreamReadTimeoutMs()),
-                TimeUnit.MILLISECONDS.toNanos(t.upstreamSendTimeoutMs()), t.upstreamPoolSize(), TimeUnit.MILLISECONDS.toNanos(t.upstreamIdleTimeoutMs()),
-                t.upstreamMaxRequests(), t.drainTimeoutMs(), 65536);
+                TimeUnit.MILLISECONDS.toNanos(t.upstreamSendTimeoutMs()), t.upstreamPoolSize(),
+                TimeUnit.MILLISECONDS.toNanos(t.upstreamIdleTimeoutMs()),
+                t.upstreamMaxRequests(), t.drainTimeoutMs(), t.pipelineBufferBytes(), t.maxConnectionsPerLoop());
     }
 
     static int start(String configPath, PrintStream out, PrintStream err) throws Exception {

@@ -1,16 +1,13 @@
 package io.turnpike.config.admin;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnpike.config.codec.ConfigCompiler;
+import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.FieldError;
 import io.turnpike.config.codec.ResourceCodec;
 import io.turnpike.config.model.Resource;
@@ -84,13 +81,8 @@ public final class AdminService {
         this.readOnly = readOnly;
         this.clockSeconds = clockSeconds;
         this.ids = ids;
-        this.json = JsonMapper.builder()
-                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                .build();
-        // bodies are bounded by the transport; lift Jackson's per-string cap so a multi-MiB string value passes
-        json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxStringLength(Integer.MAX_VALUE).build());
+        // duplicate keys refused, nesting/number/string limits: DecodeLimits (bodies are also bounded by the transport)
+        this.json = DecodeLimits.jsonReader();
     }
 
     /** "/apisix/" -> "/apisix"; "" stays "" (keys are then "/routes/1"). */
@@ -419,7 +411,8 @@ public final class AdminService {
             return null;
         }
         if (n.isIntegralNumber()) {
-            return Long.toString(n.asLong());
+            // n.asText(), not asLong(): 2^64 + 1 must not wrap around to the id "1"
+            return n.asText();
         }
         if (n.isTextual()) {
             return n.textValue();

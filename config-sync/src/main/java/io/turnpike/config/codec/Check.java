@@ -125,9 +125,13 @@ final class Check {
     }
 
     Long integerValue(JsonNode n, Long min, Long max) {
-        if (!n.isNumber() || !(n.isIntegralNumber() || n.asDouble() == Math.rint(n.asDouble()))
-                || Math.abs(n.asDouble()) > 9.007199254740992E15) {
+        if (!n.isNumber() || !(n.isIntegralNumber() || n.asDouble() == Math.rint(n.asDouble()))) {
             wrongType(n, "integer");
+            return null;
+        }
+        if (!Double.isFinite(n.asDouble()) || Math.abs(n.asDouble()) > 9.007199254740992E15) {
+            // JSON/YAML numbers beyond 2^53 (1e999999, 2^70): never a valid port, weight, timeout or priority
+            fail("integer " + n.asText() + " out of range");
             return null;
         }
         long v = n.asLong();
@@ -148,6 +152,10 @@ final class Check {
             return null;
         }
         double v = n.asDouble();
+        if (!Double.isFinite(v)) {
+            fail("expected a finite number, got " + n.asText());
+            return null;
+        }
         if (min != null && v < min) {
             fail("expected " + num(v) + " to be at least " + num(min));
             return null;

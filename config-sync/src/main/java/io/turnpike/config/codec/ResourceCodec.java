@@ -656,6 +656,11 @@ public final class ResourceCodec {
         }
         Check fc = c.child(name);
         if (n.isIntegralNumber()) {
+            if (!n.canConvertToLong()) {
+                // a BigInteger id (2^64 + 1) would otherwise wrap around to another resource's id
+                fc.fail("integer " + n.asText() + " out of range");
+                return null;
+            }
             if (n.asLong() < 1) {
                 fc.fail("expected " + n.asLong() + " to be at least 1");
                 return null;

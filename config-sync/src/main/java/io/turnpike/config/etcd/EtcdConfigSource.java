@@ -11,6 +11,7 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import io.turnpike.config.ConfigProblem;
+import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.CompileResult;
 import io.turnpike.config.codec.ConfigCompiler;
 import io.turnpike.config.codec.ConfigEntry;
@@ -80,7 +81,8 @@ public final class EtcdConfigSource implements ConfigSource {
     public static final long BACKOFF_MAX_MS = 5_000;
 
     private static final System.Logger LOG = System.getLogger(EtcdConfigSource.class.getName());
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Duplicate keys, nesting, number and string length refused as in the Admin API (DecodeLimits). */
+    private static final ObjectMapper JSON = DecodeLimits.jsonReader();
     private static final String CREDENTIALS = "credentials";
 
     private final EtcdConfigStore store;

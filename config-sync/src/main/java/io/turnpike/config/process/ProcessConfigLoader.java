@@ -233,7 +233,9 @@ public final class ProcessConfigLoader {
                 status,
                 sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
                 (Boolean) tp.getOrDefault("access_log", d.accessLog()),
-                b.keyless);
+                b.keyless,
+                intOr(tp, "max_connections_per_loop", d.maxConnectionsPerLoop()),
+                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()));
         return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
@@ -469,6 +471,9 @@ public final class ProcessConfigLoader {
             }
         });
         h.put("keyless", (v, p) -> keyless(v, p, b));
+        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
+                integer(v, p, 1, Integer.MAX_VALUE)));
+        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         section(n, path, h, Set.of(), true);
     }
 

@@ -25,6 +25,9 @@ import java.util.Map;
  * upstream_idle_timeout_ms    60000    idle upstream connection is closed after
  * upstream_max_requests       1000     requests per upstream connection before it is retired
  * drain_timeout_ms            30000    graceful shutdown: wait for in-flight requests this long
+ * max_connections_per_loop    10620    open client connections per event loop; more are closed at accept
+ *                                      (APISIX's nginx_config.event.worker_connections default)
+ * pipeline_buffer_bytes       65536    pipelined bytes buffered while a request is in flight; reads pause beyond
  * status_listen               127.0.0.1:7085  {ip, port} for /status and /status/ready
  * standalone_file             apisix.yaml beside config.yaml (relative paths resolve against its folder)
  * access_log                  false
@@ -37,11 +40,25 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                                long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
                                int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
                                long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile,
-                               boolean accessLog, Map<String, KeyServerConfig> keyless) {
+                               boolean accessLog, Map<String, KeyServerConfig> keyless, int maxConnectionsPerLoop,
+                               int pipelineBufferBytes) {
 
     public TurnpikeSettings {
         keyless = keyless == null || keyless.isEmpty() ? Map.of()
                 : Collections.unmodifiableMap(new LinkedHashMap<>(keyless));
+    }
+
+    /** Default client-facing connection limits (the form before {@code max_connections_per_loop} existed). */
+    public TurnpikeSettings(int eventLoops, String transport, int maxRequestLineBytes, int maxHeaderBytes,
+                            int maxHeaders, long maxBodyBytes, long headerTimeoutMs, long keepaliveTimeoutMs,
+                            long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
+                            int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
+                            long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile, boolean accessLog,
+                            Map<String, KeyServerConfig> keyless) {
+        this(eventLoops, transport, maxRequestLineBytes, maxHeaderBytes, maxHeaders, maxBodyBytes, headerTimeoutMs,
+                keepaliveTimeoutMs, upstreamConnectTimeoutMs, upstreamSendTimeoutMs, upstreamReadTimeoutMs,
+                upstreamPoolSize, upstreamIdleTimeoutMs, upstreamMaxRequests, drainTimeoutMs, statusListen,
+                standaloneFile, accessLog, keyless, MAX_CONNECTIONS_PER_LOOP_DEFAULT, PIPELINE_BUFFER_BYTES_DEFAULT);
     }
 
     /** Without key servers (the form before {@code keyless} existed). */
@@ -74,6 +91,8 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
     public static final ListenAddress STATUS_LISTEN_DEFAULT = new ListenAddress("127.0.0.1", 7085);
     public static final String STANDALONE_FILE_DEFAULT = "apisix.yaml";
     public static final boolean ACCESS_LOG_DEFAULT = false;
+    public static final int MAX_CONNECTIONS_PER_LOOP_DEFAULT = 10620;
+    public static final int PIPELINE_BUFFER_BYTES_DEFAULT = 65536;
 
     /** The defaults, with the standalone file beside {@code configFile} (or in the working folder when null). */
     public static TurnpikeSettings defaults(Path configFile) {
@@ -82,7 +101,8 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                 KEEPALIVE_TIMEOUT_MS_DEFAULT, UPSTREAM_CONNECT_TIMEOUT_MS_DEFAULT, UPSTREAM_SEND_TIMEOUT_MS_DEFAULT,
                 UPSTREAM_READ_TIMEOUT_MS_DEFAULT, UPSTREAM_POOL_SIZE_DEFAULT, UPSTREAM_IDLE_TIMEOUT_MS_DEFAULT,
                 UPSTREAM_MAX_REQUESTS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, STATUS_LISTEN_DEFAULT,
-                besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT, Map.of());
+                besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT, Map.of(),
+                MAX_CONNECTIONS_PER_LOOP_DEFAULT, PIPELINE_BUFFER_BYTES_DEFAULT);
     }
 
     /** {@code file} resolved against the folder of {@code configFile}. */

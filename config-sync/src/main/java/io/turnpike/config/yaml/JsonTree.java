@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.FieldLines;
 import io.turnpike.config.codec.FieldPath;
 import java.math.BigInteger;
@@ -31,7 +32,7 @@ public final class JsonTree implements FieldLines {
     private int errorLine;
 
     private JsonTree(Node node) {
-        this.value = convert(node, "", 0);
+        this.value = convert(node, "", 1);
     }
 
     public static JsonTree of(Node node) {
@@ -65,8 +66,8 @@ public final class JsonTree implements FieldLines {
     }
 
     private JsonNode convert(Node node, String path, int depth) {
-        if (depth > 64) {
-            fail("nesting deeper than 64 levels", node);
+        if (depth > DecodeLimits.MAX_NESTING_DEPTH) {
+            fail("nesting deeper than " + DecodeLimits.MAX_NESTING_DEPTH + " levels", node);
             return JSON.nullNode();
         }
         if (node instanceof MappingNode) {
@@ -98,7 +99,17 @@ public final class JsonTree implements FieldLines {
             }
             return a;
         }
-        return scalar((ScalarNode) node);
+        ScalarNode s = (ScalarNode) node;
+        int len = s.getValue().length();
+        if ((Tag.INT.equals(s.getTag()) || Tag.FLOAT.equals(s.getTag())) && len > DecodeLimits.MAX_NUMBER_CHARS) {
+            fail("number longer than " + DecodeLimits.MAX_NUMBER_CHARS + " characters", node);
+            return JSON.nullNode();
+        }
+        if (len > DecodeLimits.MAX_STRING_CHARS) {
+            fail("string longer than " + DecodeLimits.MAX_STRING_CHARS + " characters", node);
+            return JSON.nullNode();
+        }
+        return scalar(s);
     }
 
     /** A scalar per the YAML 1.2 core schema tag the composer resolved. */

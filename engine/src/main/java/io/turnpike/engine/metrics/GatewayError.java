@@ -15,7 +15,9 @@ public enum GatewayError {
     UPSTREAM_INVALID_RESPONSE(502, "invalid upstream response"),
     UPSTREAM_TIMEOUT(504, "upstream timed out"),
     REQUEST_HEAD_TIMEOUT(408, "request head not received within the timeout"),
-    SERVICE_UNAVAILABLE(503, "no configuration loaded yet");
+    SERVICE_UNAVAILABLE(503, "no configuration loaded yet"),
+    /** The client stopped sending its request body for the route's read timeout (nginx's client_body_timeout). */
+    REQUEST_BODY_TIMEOUT(408, "request body not received within the timeout");
 
     public final int status;
     public final String message;

@@ -19,8 +19,10 @@ public final class LoopCounters {
     public static final int BYTES_IN = 7;
     public static final int BYTES_OUT = 8;
     public static final int UPSTREAM_RETRIES = 9;
+    /** Connections closed at accept because the loop already had {@code max_connections_per_loop} open. */
+    public static final int DOWNSTREAM_CONNECTIONS_REJECTED = 10;
     /** First slot of the per-{@link GatewayError} counters. */
-    public static final int ERROR_BASE = 10;
+    public static final int ERROR_BASE = 11;
     /** First slot of per-parse-error counters (indexed by HttpParseError ordinal). */
     public static final int PARSE_ERROR_BASE = ERROR_BASE + GatewayError.values().length;
     public static final int PARSE_ERROR_SLOTS = 64;

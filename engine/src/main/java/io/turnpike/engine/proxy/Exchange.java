@@ -543,6 +543,10 @@ final class Exchange implements ExchangeSink {
     public void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
         endBalancer(true);
         upstream = null;
+        if (error == GatewayError.UPSTREAM_TIMEOUT && !requestComplete
+                && !stream.readsPaused(ServerStream.PAUSE_UPSTREAM_UNWRITABLE)) {
+            error = GatewayError.REQUEST_BODY_TIMEOUT; // the client, not the upstream, stopped sending the body
+        }
         if (responseStarted) {
             stream.abortResponse(error);
             return;

@@ -318,6 +318,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     @Override
+    public boolean readsPaused(int reason) {
+        return (readBlockers & reason) != 0;
+    }
+
+    @Override
     public void pauseReads(int reason) {
         block(reason);
     }

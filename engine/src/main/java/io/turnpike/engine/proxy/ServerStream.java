@@ -26,6 +26,9 @@ interface ServerStream {
 
     void pauseReads(int reason);
 
+    /** Reads are paused for {@code reason} now. */
+    boolean readsPaused(int reason);
+
     void resumeReads(int reason);
 
     /** {@code 100 Continue}: the request announced a body and waits for the go-ahead. */

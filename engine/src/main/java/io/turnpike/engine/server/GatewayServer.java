@@ -16,6 +16,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.internal.PlatformDependent;
 import io.turnpike.engine.loop.EngineSettings;
 import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.engine.metrics.LoopCounters;
 import io.turnpike.engine.proxy.Http1ServerConnection;
 import io.turnpike.engine.snapshot.Snapshot;
 import io.turnpike.engine.snapshot.SnapshotPublisher;
@@ -178,6 +179,13 @@ public final class GatewayServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         LoopContext loop = loopsByEventLoop.get(ch.eventLoop());
+                        if (loop.openDownstream() >= settings.maxConnectionsPerLoop()) {
+                            // max_connections_per_loop: close at accept, before any handler or TLS state exists
+                            // (like nginx when worker_connections are exhausted); counted for /status.
+                            loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_REJECTED);
+                            ch.close();
+                            return;
+                        }
                         if (https != null) {
                             // Replaced by the chosen context's SslHandler once the ClientHello is read.
                             ch.pipeline().addLast("sni", new TlsSniHandler(tlsTables.get(loop.id), https.fallbackSni(),

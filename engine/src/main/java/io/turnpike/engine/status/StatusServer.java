@@ -131,7 +131,7 @@ public final class StatusServer implements AutoCloseable {
         b.append(",\"counters\":{");
         String[] names = {"requests", "responses", "downstream_connections_opened", "downstream_connections_closed",
                 "upstream_connections_opened", "upstream_connections_closed", "upstream_connections_reused",
-                "bytes_in", "bytes_out", "upstream_retries"};
+                "bytes_in", "bytes_out", "upstream_retries", "downstream_connections_rejected"};
         for (int i = 0; i < names.length; i++) {
             b.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":").append(sum(i));
         }
