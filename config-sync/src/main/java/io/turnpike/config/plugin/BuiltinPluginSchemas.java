@@ -87,8 +87,9 @@ public final class BuiltinPluginSchemas {
         if (e != null) {
             return e;
         }
-        if (c.has("regex_uri")) {
-            return "property \"regex_uri\" is not supported yet (use \"uri\")";
+        e = regexUri(c);
+        if (e != null) {
+            return e;
         }
         e = string(c, "uri", 1, 4096);
         if (e == null && c.has("uri")) {
@@ -293,6 +294,37 @@ public final class BuiltinPluginSchemas {
     }
 
     // ---------------------------------------------------------------- helpers (APISIX jsonschema wording)
+
+    /** APISIX's regex_uri: [pattern, template, ...] pairs; patterns must run on the linear-time engine. */
+    private static String regexUri(ObjectNode c) {
+        JsonNode r = c.get("regex_uri");
+        if (r == null) {
+            return null;
+        }
+        if (!r.isArray()) {
+            return "property \"regex_uri\" validation failed: wrong type: expected array, got " + type(r);
+        }
+        if (r.size() < 2 || r.size() % 2 != 0) {
+            return "property \"regex_uri\" validation failed: expect array to have pairs of pattern and template";
+        }
+        for (int i = 0; i < r.size(); i++) {
+            if (!r.get(i).isTextual()) {
+                return "property \"regex_uri\" validation failed: failed to validate item " + (i + 1)
+                        + ": wrong type: expected string, got " + type(r.get(i));
+            }
+            if (i % 2 == 0) {
+                try {
+                    io.turnpike.config.regex.LinearRegex.compile(r.get(i).asText(), false);
+                } catch (IllegalArgumentException ex) {
+                    return "property \"regex_uri\" validation failed: failed to validate item " + (i + 1) + ": "
+                            + ex.getMessage();
+                }
+            } else if (r.get(i).asText().matches(".*\\$[A-Za-z_].*")) {
+                return "property \"regex_uri\": variables in templates are not supported yet, only group references";
+            }
+        }
+        return null;
+    }
 
     private static String meta(ObjectNode c) {
         JsonNode m = c.get("_meta");

@@ -205,6 +205,39 @@ public final class LinearRegex {
         return found;
     }
 
+    /**
+     * As {@link #find}, also reporting where the match and its groups are: on a match, {@code spans[2g]} and
+     * {@code spans[2g + 1]} are the start and end of group {@code g} relative to {@code off} (-1 for a group that did
+     * not take part), for {@code g} from 0 to {@link #groupCount()} (as many as {@code spans} holds). Returns false
+     * when there is no match.
+     */
+    public boolean findGroups(byte[] b, int off, int len, int[] spans) {
+        Search s = perThread.get();
+        if (s == null) {
+            s = new Search(Pattern.compile(latin1, flags));
+            perThread.set(s);
+        }
+        s.chars.set(b, off, len);
+        try {
+            if (!s.matcher.reset().find()) {
+                return false;
+            }
+            int groups = Math.min(s.matcher.groupCount(), spans.length / 2 - 1);
+            for (int g = 0; g <= groups; g++) {
+                spans[2 * g] = s.matcher.start(g);
+                spans[2 * g + 1] = s.matcher.end(g);
+            }
+            return true;
+        } finally {
+            s.chars.set(null, 0, 0);
+        }
+    }
+
+    /** Capturing groups in the pattern. */
+    public int groupCount() {
+        return Pattern.compile(latin1, flags).groupCount();
+    }
+
     @Override
     public String toString() {
         return source;

@@ -40,6 +40,8 @@ class PluginsIT {
                 + route("pr", "/pr/*", "      proxy-rewrite:\n        uri: /rewritten\n        host: upstream.example\n"
                 + "        method: PUT\n        headers:\n          set:\n            X-Set: one\n"
                 + "          add:\n            X-Add: two\n          remove:\n            - X-Drop\n")
+                + route("prx", "/prx/*", "      proxy-rewrite:\n        regex_uri: [\"^/prx/([^/]+)/(.*)$\", \"/new/$2/${1}\","
+                + " \"^/prx/(.*)$\", \"/single/$1\"]\n")
                 + route("rr", "/rr/*", "      response-rewrite:\n        status_code: 201\n        body: replaced\n"
                 + "        headers:\n          set:\n            X-Resp: yes\n")
                 + route("rrh", "/rrh/*", "      response-rewrite:\n        headers:\n          add:\n"
@@ -129,6 +131,12 @@ class PluginsIT {
         assertTrue(up.contains("\r\nX-Set: one\r\n") && !up.contains("X-Set: client"), up);
         assertTrue(up.contains("\r\nX-Add: client\r\n") && up.contains("\r\nX-Add: two\r\n"), up);
         assertFalse(up.contains("X-Drop"), up);
+    }
+
+    @Test
+    void proxyRewriteRegexUriUsesTheFirstMatchingPairAndKeepsTheQuery() throws Exception {
+        assertTrue(upstreamSaw("GET /prx/a/b/c?q=1 HTTP/1.1\r\nHost: h\r\n\r\n").startsWith("GET /new/b/c/a?q=1 HTTP/1.1"));
+        assertTrue(upstreamSaw("GET /prx/only HTTP/1.1\r\nHost: h\r\n\r\n").startsWith("GET /single/only HTTP/1.1"));
     }
 
     @Test

@@ -14,7 +14,8 @@ import java.util.Set;
 
 /**
  * APISIX {@code proxy-rewrite}: the upstream request's {@code uri} (the client's query string is appended when the new
- * URI has none, as APISIX does), {@code host}, {@code method} and {@code headers} ({@code add}/{@code set}/{@code
+ * URI has none, as APISIX does) or {@code regex_uri} (pattern/template pairs on the linear-time engine; {@code uri}
+ * wins when both are set), {@code host}, {@code method} and {@code headers} ({@code add}/{@code set}/{@code
  * remove} maps, or the legacy map). Runs in the rewrite phase; the edits are applied in the single pass that writes the
  * request head upstream.
  */
@@ -25,9 +26,11 @@ public final class ProxyRewritePlugin extends PluginSpec {
     private final byte[] host;
     private final byte[] method;
     private final HeaderOps headers;
+    private final UriTemplate regexUri;
 
-    ProxyRewritePlugin(byte[] uri, byte[] host, byte[] method, HeaderOps headers) {
+    ProxyRewritePlugin(byte[] uri, UriTemplate regexUri, byte[] host, byte[] method, HeaderOps headers) {
         super(NAME, 1008);
+        this.regexUri = regexUri;
         this.uri = uri;
         this.uriHasQuery = uri != null && indexOf(uri, (byte) '?') >= 0;
         this.host = host;
@@ -74,6 +77,8 @@ public final class ProxyRewritePlugin extends PluginSpec {
                     x.uri(uri, 0, uri.length);
                 }
             }
+        } else if (regexUri != null) {
+            regexUri.apply(x);
         }
         if (host != null) {
             x.host(host);
@@ -98,7 +103,8 @@ public final class ProxyRewritePlugin extends PluginSpec {
 
         @Override
         public PluginSpec compile(ObjectNode c) {
-            Conf.only(NAME, c, Set.of("uri", "host", "method", "headers", "use_real_request_uri_unsafe", "_meta"));
+            Conf.only(NAME, c, Set.of("uri", "regex_uri", "host", "method", "headers", "use_real_request_uri_unsafe",
+                    "_meta"));
             if (Conf.bool(c, "use_real_request_uri_unsafe", false)) {
                 throw new IllegalArgumentException(NAME + ": use_real_request_uri_unsafe is not supported");
             }
@@ -106,7 +112,9 @@ public final class ProxyRewritePlugin extends PluginSpec {
             Conf.noVariables(NAME + ".uri", uri);
             String host = Conf.str(c, "host", null);
             String method = Conf.str(c, "method", null);
-            return new ProxyRewritePlugin(uri == null ? null : uri.getBytes(StandardCharsets.UTF_8),
+            UriTemplate regexUri = c.has("regex_uri")
+                    ? UriTemplate.compile(NAME + ".regex_uri", Conf.strings(c, "regex_uri")) : null;
+            return new ProxyRewritePlugin(uri == null ? null : uri.getBytes(StandardCharsets.UTF_8), regexUri,
                     host == null ? null : Bytes.ascii(host), method == null ? null : Bytes.ascii(method),
                     HeaderOps.compile(c.get("headers"), false));
         }
