@@ -151,6 +151,9 @@ public final class AdminService {
             }
             return validateOnly(segs.get(2), body);
         }
+        if (segs.get(0).equals("plugins")) {
+            return plugins(method, segs);
+        }
         Target t = target(segs);
         Set<String> unsupported = UNSUPPORTED.getOrDefault(t.resource, Set.of());
         if (unsupported.contains(method)) {
@@ -538,6 +541,33 @@ public final class AdminService {
     }
 
     // ---------------------------------------------------------------- validation
+
+    /**
+     * APISIX's plugin introspection, for dashboards: {@code GET /apisix/admin/plugins/list} (the names of the plugins
+     * this build implements) and {@code GET /apisix/admin/plugins/{name}} (its JSON schema).
+     */
+    private AdminResponse plugins(String method, List<String> segs) {
+        if (!method.equals("GET")) {
+            throw new AdminException(405, "not supported `" + method + "` method for plugins");
+        }
+        io.turnpike.config.plugin.PluginRegistry registry = io.turnpike.config.plugin.PluginRegistry.builtin();
+        if (segs.size() == 2 && segs.get(1).equals("list")) {
+            com.fasterxml.jackson.databind.node.ArrayNode names = json.createArrayNode();
+            new java.util.TreeSet<>(registry.names()).forEach(names::add);
+            return AdminResponse.json(200, names);
+        }
+        if (segs.size() == 2 && registry.known(segs.get(1))) {
+            String schema = io.turnpike.config.plugin.BuiltinPluginSchemas.JSON_SCHEMAS.get(segs.get(1));
+            if (schema != null) {
+                try {
+                    return AdminResponse.json(200, json.readTree(schema));
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        throw new AdminException(404, "not found plugin: " + String.join("/", segs.subList(1, segs.size())));
+    }
 
     private AdminResponse validateOnly(String resource, byte[] body) {
         JsonNode value = parseBody(body, "missing configurations");

@@ -21,6 +21,50 @@ public final class BuiltinPluginSchemas {
     private BuiltinPluginSchemas() {
     }
 
+    /**
+     * The JSON schema documents the Admin API serves at {@code /apisix/admin/plugins/{name}} (what dashboards render
+     * forms from): APISIX's properties, types and defaults for the fields Turnpike acts on. {@code consumer_schema}
+     * where a consumer carries the plugin's credentials.
+     */
+    public static final Map<String, String> JSON_SCHEMAS = Map.of(
+            "key-auth", """
+                    {"type":"object","properties":{"header":{"type":"string","default":"apikey"},\
+                    "query":{"type":"string","default":"apikey"},"hide_credentials":{"type":"boolean","default":false}},\
+                    "consumer_schema":{"type":"object","properties":{"key":{"type":"string"}},"required":["key"]},\
+                    "priority":2500}""",
+            "proxy-rewrite", """
+                    {"type":"object","properties":{"uri":{"type":"string","minLength":1,"maxLength":4096,\
+                    "pattern":"^\\\\/.*"},"regex_uri":{"type":"array","minItems":2,"items":{"type":"string"}},\
+                    "method":{"type":"string","enum":["GET","POST","PUT","HEAD","DELETE","OPTIONS","MKCOL","COPY",\
+                    "MOVE","PROPFIND","LOCK","UNLOCK","PATCH","TRACE"]},"host":{"type":"string"},\
+                    "headers":{"type":"object","properties":{"add":{"type":"object"},"set":{"type":"object"},\
+                    "remove":{"type":"array","items":{"type":"string"}}}}},"priority":1008}""",
+            "response-rewrite", """
+                    {"type":"object","properties":{"status_code":{"type":"integer","minimum":200,"maximum":598},\
+                    "body":{"type":"string"},"body_base64":{"type":"boolean","default":false},\
+                    "headers":{"type":"object","properties":{"add":{"type":"array","items":{"type":"string"}},\
+                    "set":{"type":"object"},"remove":{"type":"array","items":{"type":"string"}}}}},"priority":899}""",
+            "cors", """
+                    {"type":"object","properties":{"allow_origins":{"type":"string","default":"*"},\
+                    "allow_methods":{"type":"string","default":"*"},"allow_headers":{"type":"string","default":"*"},\
+                    "expose_headers":{"type":"string"},"max_age":{"type":"integer","default":5},\
+                    "allow_credential":{"type":"boolean","default":false}},"priority":4000}""",
+            "request-id", """
+                    {"type":"object","properties":{"header_name":{"type":"string","default":"X-Request-Id"},\
+                    "include_in_response":{"type":"boolean","default":true},\
+                    "algorithm":{"type":"string","enum":["uuid"],"default":"uuid"}},"priority":12015}""",
+            "redirect", """
+                    {"type":"object","properties":{"http_to_https":{"type":"boolean"},\
+                    "uri":{"type":"string","minLength":2},"ret_code":{"type":"integer","minimum":200,"default":302},\
+                    "append_query_string":{"type":"boolean","default":false}},"priority":900}""",
+            "ip-restriction", """
+                    {"type":"object","properties":{"whitelist":{"type":"array","minItems":1,\
+                    "items":{"type":"string"}},"blacklist":{"type":"array","minItems":1,"items":{"type":"string"}},\
+                    "message":{"type":"string","minLength":1,"maxLength":1024,\
+                    "default":"Your IP address is not allowed"},\
+                    "response_code":{"type":"integer","minimum":403,"maximum":404,"default":403}},\
+                    "oneOf":[{"required":["whitelist"]},{"required":["blacklist"]}],"priority":3000}""");
+
     /** {@code registry} with every implemented plugin registered. */
     public static PluginRegistry register(PluginRegistry registry) {
         PluginRegistry r = registry;
