@@ -203,6 +203,18 @@ public final class ConfigCompiler {
      */
     public CompileResult applyChanges(CompileResult previous, long version, Map<String, ConfigEntry> changed,
                                       Map<String, ConfigEntry> upstreamChanges) {
+        return applyChanges(previous, version, changed, upstreamChanges, Map.of());
+    }
+
+    /**
+     * As above, with consumers too: {@code consumerChanges} maps a username to the consumer's value with its
+     * credentials folded in (as a full compile sees it), or to null when the consumer is gone. A consumer that does
+     * not validate is left out and reported, like a route. The consumers map becomes persistent, so a change costs
+     * O(log n) whatever the number of consumers.
+     */
+    public CompileResult applyChanges(CompileResult previous, long version, Map<String, ConfigEntry> changed,
+                                      Map<String, ConfigEntry> upstreamChanges,
+                                      Map<String, ConfigEntry> consumerChanges) {
         if (!memoize) {
             throw new IllegalStateException("incremental compiles need a memoizing compiler (persistent maps)");
         }
@@ -234,9 +246,39 @@ public final class ConfigCompiler {
         List<ConfigProblem> problems = new ArrayList<>(previous.problems().size() + 1);
         for (ConfigProblem p : previous.problems()) {
             if (!(Resource.ROUTES.key().equals(p.resource()) && changed.containsKey(p.id()))
-                    && !(Resource.UPSTREAMS.key().equals(p.resource()) && upstreamChanges.containsKey(p.id()))) {
+                    && !(Resource.UPSTREAMS.key().equals(p.resource()) && upstreamChanges.containsKey(p.id()))
+                    && !(Resource.CONSUMERS.key().equals(p.resource()) && consumerChanges.containsKey(p.id()))) {
                 problems.add(p);
             }
+        }
+        Map<String, Map<String, RawResource>> others = prev.others();
+        if (!consumerChanges.isEmpty()) {
+            Map<String, RawResource> before = prev.others(Resource.CONSUMERS.key());
+            TreePMap<String, RawResource> cons = before instanceof TreePMap<String, RawResource> t ? t
+                    : TreePMap.from(before);
+            for (Map.Entry<String, ConfigEntry> c : consumerChanges.entrySet()) {
+                cons = cons.minus(c.getKey());
+                ConfigEntry e = c.getValue();
+                if (e == null) {
+                    continue;
+                }
+                String err = checkOtherId(Resource.CONSUMERS, e.id());
+                if (err != null) {
+                    problems.add(problem(e, "username", "property \"username\" validation failed: " + err));
+                } else if (e.value() == null || !e.value().isObject()) {
+                    problems.add(problem(e, "", "wrong type: expected object, got "
+                            + (e.value() == null ? "null" : Check.jsonType(e.value()))));
+                } else if (report(e, pluginCodec.decode(Resource.CONSUMERS, e.id(), e.value()), problems)) {
+                    cons = cons.plus(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
+                }
+            }
+            Map<String, Map<String, RawResource>> o = new LinkedHashMap<>(prev.others());
+            if (cons.isEmpty()) {
+                o.remove(Resource.CONSUMERS.key());
+            } else {
+                o.put(Resource.CONSUMERS.key(), cons);
+            }
+            others = o;
         }
         Map<String, RawResource> pluginConfigs = prev.others(Resource.PLUGIN_CONFIGS.key());
         for (Map.Entry<String, ConfigEntry> c : changed.entrySet()) {
@@ -256,7 +298,7 @@ public final class ConfigCompiler {
                 routes = routes.plus(id, r);
             }
         }
-        return new CompileResult(new ConfigSet(version, routes, prev.services(), upstreams, prev.others()), problems);
+        return new CompileResult(new ConfigSet(version, routes, prev.services(), upstreams, others), problems);
     }
 
     /** Forgets the memoized decode of a value that is gone (incremental mode: keeps the memo from growing). */

@@ -112,6 +112,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private final Set<String> changedRouteKeys = new LinkedHashSet<>();
     /** Upstream keys changed since the last delivery (incremental too, when every one stays valid). */
     private final Set<String> changedUpstreamKeys = new LinkedHashSet<>();
+    /** Consumers changed since the last delivery (their own key or one of their credentials), by username. */
+    private final Set<String> changedConsumers = new LinkedHashSet<>();
     /** A change other than routes (or a full list) since the last delivery: the next delivery recompiles all. */
     private boolean changedOther = true;
     /** The last delivery: its configuration and every problem reported with it (item-level and compile-level). */
@@ -442,6 +444,8 @@ public final class EtcdConfigSource implements ConfigSource {
                     changedRouteKeys.add(key);
                 } else if (ref != null && ref.consumer == null && Resource.UPSTREAMS.key().equals(ref.resource)) {
                     changedUpstreamKeys.add(key);
+                } else if (ref != null && ref.error == null && Resource.CONSUMERS.key().equals(ref.resource)) {
+                    changedConsumers.add(ref.consumer != null ? ref.consumer : ref.id);
                 } else {
                     changedOther = true;
                 }
@@ -562,16 +566,65 @@ public final class EtcdConfigSource implements ConfigSource {
             upstreamChanges.put(ref.id, it == null || it.error != null ? null
                     : new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null));
         }
-        CompileResult result = compiler.applyChanges(lastResult, version, changes, upstreamChanges);
+        Map<String, ConfigEntry> consumerChanges = new LinkedHashMap<>();
+        for (String username : changedConsumers) {
+            consumerChanges.put(username, consumerEntry(username, itemProblems));
+        }
+        CompileResult result = compiler.applyChanges(lastResult, version, changes, upstreamChanges, consumerChanges);
         if (result == null) {
             return false;
         }
         List<ConfigProblem> found = new ArrayList<>(result.problems());
         found.addAll(itemProblems);
         publish(version, new CompileResult(result.config(), found),
-                new ConfigDelta(deliveredVersion, changes.keySet(), upstreamChanges.keySet()));
+                new ConfigDelta(deliveredVersion, changes.keySet(), upstreamChanges.keySet(), consumerChanges.keySet()));
         incrementalDeliveries++;
         return true;
+    }
+
+    /**
+     * One consumer as a full delivery sees it: its value with its credentials folded into {@code credentials}; null
+     * when it is gone or its value is unreadable (problems go to {@code problems}, as a full delivery reports them).
+     */
+    private ConfigEntry consumerEntry(String username, List<ConfigProblem> problems) {
+        String key = prefix + Resource.CONSUMERS.key() + "/" + username;
+        Item consumer = items.get(key);
+        String credPrefix = key + "/" + CREDENTIALS + "/";
+        ObjectNode creds = null;
+        for (Item it : items.subMap(credPrefix, true, credPrefix + Character.MAX_VALUE, false).values()) {
+            if (it.ref == null || it.ref.consumer == null) {
+                continue;
+            }
+            if (it.error != null) {
+                problems.add(new ConfigProblem(it.ref.resource, it.ref.id, -1, "", it.error, it.key, 0));
+            } else if (consumer == null || consumer.error != null) {
+                problems.add(new ConfigProblem(Resource.CONSUMERS.key(), username, -1, "",
+                        "credential " + it.ref.id + " of a consumer that does not exist", it.key, 0));
+            } else if (!it.json.isObject()) {
+                problems.add(new ConfigProblem(Resource.CONSUMERS.key(), username, -1, CREDENTIALS,
+                        "wrong type: expected object", it.key, 0));
+            } else {
+                if (creds == null) {
+                    creds = JSON.createObjectNode();
+                }
+                creds.set(it.ref.id, it.json);
+            }
+        }
+        if (consumer == null) {
+            return null;
+        }
+        if (consumer.error != null) {
+            problems.add(new ConfigProblem(consumer.ref.resource, consumer.ref.id, -1, "", consumer.error,
+                    consumer.key, 0));
+            return null;
+        }
+        JsonNode value = consumer.json;
+        if (creds != null && value.isObject()) {
+            ObjectNode merged = ((ObjectNode) value).deepCopy();
+            merged.set(CREDENTIALS, creds);
+            value = merged;
+        }
+        return new ConfigEntry(Resource.CONSUMERS.key(), username, -1, value, key, 0, null);
     }
 
     private void deliver() {
@@ -580,14 +633,16 @@ public final class EtcdConfigSource implements ConfigSource {
         if (deliveries > 0 && version <= deliveredVersion) {
             return; // nothing newer (a re-list that found no change): versions only grow
         }
-        if (!changedOther && lastResult != null && (!changedRouteKeys.isEmpty() || !changedUpstreamKeys.isEmpty())
-                && deliverIncrementally(version)) {
+        if (!changedOther && lastResult != null && (!changedRouteKeys.isEmpty() || !changedUpstreamKeys.isEmpty()
+                || !changedConsumers.isEmpty()) && deliverIncrementally(version)) {
             changedRouteKeys.clear();
             changedUpstreamKeys.clear();
+            changedConsumers.clear();
             return;
         }
         changedRouteKeys.clear();
         changedUpstreamKeys.clear();
+        changedConsumers.clear();
         changedOther = false;
         List<ConfigProblem> found = new ArrayList<>();
         Map<String, ObjectNode> credentialsByConsumer = new TreeMap<>();

@@ -7,19 +7,27 @@ import java.util.Set;
  * of the older one can update it in proportion to the change instead of recompiling everything.
  *
  * <p>Meaning: the new configuration equals the configuration of version {@code fromVersion} except for the routes
- * named in {@code routeIds} (each added, replaced or removed) and the upstreams named in {@code upstreamIds} (each
- * added or replaced, never removed; a route's validity does not change because of them); every other resource is
+ * named in {@code routeIds} (each added, replaced or removed), the upstreams named in {@code upstreamIds} (each
+ * added or replaced, never removed; a route's validity does not change because of them) and the consumers named in
+ * {@code consumerIds} (with their credentials; no route refers to a consumer); every other resource is
  * unchanged, and unchanged entries are the same objects. Sources deliver a delta only when that holds; otherwise they deliver the
  * configuration alone (consumers then recompile it whole).
  *
  * @param fromVersion the {@link ConfigSet#version()} this delta applies to
  * @param routeIds    ids of the routes added, replaced or removed
  * @param upstreamIds ids of the upstreams added or replaced
+ * @param consumerIds usernames of the consumers added, replaced or removed (a credential change names its consumer)
  */
-public record ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds) {
+public record ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds, Set<String> consumerIds) {
     public ConfigDelta {
         routeIds = Set.copyOf(routeIds);
         upstreamIds = Set.copyOf(upstreamIds);
+        consumerIds = Set.copyOf(consumerIds);
+    }
+
+    /** Routes and upstreams. */
+    public ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds) {
+        this(fromVersion, routeIds, upstreamIds, Set.of());
     }
 
     /** Routes only. */

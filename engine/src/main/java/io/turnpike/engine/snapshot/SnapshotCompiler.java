@@ -308,10 +308,13 @@ public final class SnapshotCompiler {
         }
         UpstreamTarget[] targets = targetCount == wTargets.length ? wTargets : Arrays.copyOf(wTargets, targetCount);
         NodeAddress[] nodes = nodeCount == wNodes.length ? wNodes : Arrays.copyOf(wNodes, nodeCount);
-        // Plugin configs, global rules and consumers are not in a route delta: they carry over.
+        // Plugin configs and global rules are never in a delta: they carry over. Consumers are re-indexed when the
+        // delta names any (O(consumers), no route is recompiled for them).
+        ConsumerIndex consumers = delta.consumerIds().isEmpty() ? base.consumers
+                : pluginChains.consumers(config, warnings);
         return new Snapshot(config.version(), base.routes.with(removed, added), targets, nodes, base.tls,
                 base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), base.globalPlugins,
-                base.consumers);
+                consumers);
     }
 
     /**
