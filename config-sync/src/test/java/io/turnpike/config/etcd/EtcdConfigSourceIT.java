@@ -355,6 +355,64 @@ class EtcdConfigSourceIT {
         }
     }
 
+    /** Consumers and credentials change at random: delivered incrementally, and equal to a fresh full list. */
+    @Test
+    void consumerChangesAreDeliveredIncrementallyAndMatchAFullCompile() throws Exception {
+        String p = "/t-consumers";
+        put(writer, p + "/upstreams/u1", "{\"nodes\":{\"127.0.0.1:1980\":1}}");
+        put(writer, p + "/routes/r1", route("/r1"));
+        Recorder rec = new Recorder();
+        java.util.Random rnd = new java.util.Random(7);
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            awaitTrue(src::isConnected, "connected");
+            long before = src.incrementalDeliveries();
+            long last = 0;
+            for (int round = 0; round < 30; round++) {
+                for (int k = 0; k < 1 + rnd.nextInt(3); k++) {
+                    String user = "c" + rnd.nextInt(6);
+                    String ckey = p + "/consumers/" + user;
+                    String cred = ckey + "/credentials/k" + rnd.nextInt(3);
+                    switch (rnd.nextInt(9)) {
+                        case 0 -> { writer.delete(ckey); last = writer.revision(); }
+                        case 1 -> last = put(writer, ckey, "{bad json");
+                        case 2 -> last = put(writer, ckey, "{\"username\":\"" + user + "\",\"plugins\":{\"hmac-auth\":{}}}");
+                        case 3 -> { writer.delete(cred); last = writer.revision(); }
+                        case 4 -> last = put(writer, cred, "{\"plugins\":{\"key-auth\":{}}}");
+                        case 5, 6 -> last = put(writer, cred, "{\"plugins\":{\"key-auth\":{\"key\":\"" + user + "-"
+                                + round + "\"}}}");
+                        default -> last = put(writer, ckey, "{\"username\":\"" + user + "\",\"plugins\":{\"key-auth\":"
+                                + "{\"key\":\"" + user + "-own-" + round + "\"}}}");
+                    }
+                }
+                long target = last;
+                rec.await(x -> x.version() >= target, "round " + round);
+            }
+            assertTrue(src.incrementalDeliveries() - before >= 25,
+                    "consumer changes delivered incrementally: " + (src.incrementalDeliveries() - before));
+            ConfigSet inc = rec.last();
+            Recorder fresh = new Recorder();
+            try (EtcdConfigStore store2 = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+                 EtcdConfigSource full = new EtcdConfigSource(store2)) {
+                full.start(fresh);
+                assertTrue(full.awaitFirstDelivery(20, TimeUnit.SECONDS));
+                ConfigSet f = fresh.configs.get(0);
+                assertEquals(f.version(), inc.version());
+                assertEquals(new ArrayList<>(f.others("consumers").keySet()),
+                        new ArrayList<>(inc.others("consumers").keySet()));
+                for (String id : f.others("consumers").keySet()) {
+                    assertEquals(f.others("consumers").get(id).value(), inc.others("consumers").get(id).value(), id);
+                }
+                assertEquals(f.routes().keySet(), inc.routes().keySet());
+                java.util.function.Function<List<ConfigProblem>, List<String>> render = ps -> ps.stream()
+                        .map(ConfigProblem::render).sorted().toList();
+                assertEquals(render.apply(full.problems()), render.apply(src.problems()));
+            }
+        }
+    }
+
     @Test
     void etcdDownAtStartupThenUp() throws Exception {
         try (EtcdServer e = EtcdServer.startNew()) {
