@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  * ({@link SnapshotCompiler#compile(io.turnpike.config.model.ConfigSet, ConfigDelta, List)}), publication excluded.
  * {@code routeChange}: one route (inline upstream) replaced. {@code upstreamChange}: upstream {@code u1}, which every
  * 20th route names by {@code upstream_id} (2,500 routes at 50,000), gets new nodes: those routes are recompiled.
+ * {@code consumerChange}: one of {@code consumers} consumers gets a new key-auth key: the consumer map is persistent and
+ * the snapshot re-indexes the consumers without recompiling a route.
  * Each invocation alternates between two prepared values, so the state stays the same size. Compare with
  * {@code SnapshotCompileBenchmark} (a full compile, what every change cost before).
  */
@@ -50,6 +52,9 @@ public class IncrementalCompileBenchmark {
     @Param({"50000"})
     public int routes;
 
+    @Param({"10000"})
+    public int consumers;
+
     private ConfigCompiler configs;
     private SnapshotCompiler snapshots;
     private CompileResult result;
@@ -57,6 +62,7 @@ public class IncrementalCompileBenchmark {
     private long version;
     private final ConfigEntry[] routeValues = new ConfigEntry[2];
     private final ConfigEntry[] upstreamValues = new ConfigEntry[2];
+    private final ConfigEntry[] consumerValues = new ConfigEntry[2];
     private int flip;
 
     private static ConfigEntry entry(String resource, String id, String json) throws Exception {
@@ -70,6 +76,10 @@ public class IncrementalCompileBenchmark {
         return "{\"uri\":\"/r/" + i + "\",\"desc\":\"" + tag + "\"," + up + "}";
     }
 
+    private static String consumer(String name, String key) {
+        return "{\"username\":\"" + name + "\",\"plugins\":{\"key-auth\":{\"key\":\"" + key + "\"}}}";
+    }
+
     @Setup(Level.Trial)
     public void setup() throws Exception {
         configs = new ConfigCompiler(new ResourceCodec(), true);
@@ -78,6 +88,10 @@ public class IncrementalCompileBenchmark {
         entries.add(entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1981\":1,\"127.0.0.1:1982\":1}}"));
         for (int i = 0; i < routes; i++) {
             entries.add(entry("routes", String.format("r%06d", i), route(i, "v0")));
+        }
+        for (int i = 0; i < consumers; i++) {
+            String name = String.format("c%06d", i);
+            entries.add(entry("consumers", name, consumer(name, "key-" + i)));
         }
         version = 1;
         result = configs.compile(version, entries);
@@ -88,6 +102,9 @@ public class IncrementalCompileBenchmark {
         String id = String.format("r%06d", 4243);
         routeValues[0] = entry("routes", id, route(4243, "a"));
         routeValues[1] = entry("routes", id, route(4243, "b"));
+        String c = String.format("c%06d", 4242);
+        consumerValues[0] = entry("consumers", c, consumer(c, "rotated-a"));
+        consumerValues[1] = entry("consumers", c, consumer(c, "rotated-b"));
         upstreamValues[0] = entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1983\":1}}");
         upstreamValues[1] = entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1984\":2}}");
     }
@@ -109,6 +126,21 @@ public class IncrementalCompileBenchmark {
     public Snapshot routeChange() {
         ConfigEntry e = routeValues[flip ^= 1];
         return apply(Map.of(e.id(), e), Map.of());
+    }
+
+    @Benchmark
+    public Snapshot consumerChange() {
+        ConfigEntry e = consumerValues[flip ^= 1];
+        long from = version;
+        CompileResult next = configs.applyChanges(result, ++version, Map.of(), Map.of(), Map.of(e.id(), e));
+        Snapshot s = snapshots.compile(next.config(), new ConfigDelta(from, java.util.Set.of(), java.util.Set.of(),
+                java.util.Set.of(e.id())), new ArrayList<>());
+        if (s.baseVersion != from || s.consumers.size() != consumers) {
+            throw new IllegalStateException("not incremental, or consumers lost: " + s.consumers.size());
+        }
+        result = next;
+        snapshot = s;
+        return s;
     }
 
     @Benchmark
