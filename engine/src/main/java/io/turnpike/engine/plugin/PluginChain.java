@@ -59,16 +59,32 @@ public final class PluginChain {
 
     /** Runs the rewrite then the access phase; {@link PluginSpec#STOP} when a plugin answered locally. */
     public int runRequest(PluginContext x) {
-        PluginSpec[] r = rewrite;
-        for (PluginSpec p : r) {
-            if (p.rewrite(x) != PluginSpec.CONTINUE) {
-                return PluginSpec.STOP;
+        return runRequest(x, 0, 0);
+    }
+
+    /**
+     * Runs the request phases from plugin {@code from} of phase {@code phase} (0 rewrite, 1 access). On
+     * {@link PluginSpec#PAUSE} the pausing plugin's position is recorded in {@code x} ({@link PluginContext#pausedPhase},
+     * {@link PluginContext#pausedIndex}) so that the exchange resumes after it.
+     */
+    public int runRequest(PluginContext x, int phase, int from) {
+        if (phase == 0) {
+            PluginSpec[] r = rewrite;
+            for (int i = from; i < r.length; i++) {
+                int res = r[i].rewrite(x);
+                if (res != PluginSpec.CONTINUE) {
+                    x.pausedAt(0, i);
+                    return res;
+                }
             }
+            from = 0;
         }
         PluginSpec[] a = access;
-        for (PluginSpec p : a) {
-            if (p.access(x) != PluginSpec.CONTINUE) {
-                return PluginSpec.STOP;
+        for (int i = from; i < a.length; i++) {
+            int res = a[i].access(x);
+            if (res != PluginSpec.CONTINUE) {
+                x.pausedAt(1, i);
+                return res;
             }
         }
         return PluginSpec.CONTINUE;

@@ -47,11 +47,94 @@ public final class PluginContext {
     public int argPairStart;
     public int argPairEnd;
 
+    /** What resumes a paused exchange (the exchange itself). */
+    public interface Resumer {
+        void resumePlugins(int result);
+    }
+
+    private Resumer resumer;
+    /** Bumped whenever the exchange starts or ends: a late {@link #resume} with an old token is ignored. */
+    private int token;
+    private int pausedPhase;
+    private int pausedIndex;
+    private long pauseDeadlineNs;
+    private LocalReply pauseTimeoutReply;
+    private io.netty.channel.EventLoop eventLoop;
+    private io.netty.bootstrap.Bootstrap bootstrap;
+
+    /** Once per exchange object: who resumes it, its loop and the loop's bootstrap for sub-requests. */
+    public void bind(Resumer resumer, io.netty.channel.EventLoop eventLoop, io.netty.bootstrap.Bootstrap bootstrap) {
+        this.resumer = resumer;
+        this.eventLoop = eventLoop;
+        this.bootstrap = bootstrap;
+    }
+
+    public io.netty.channel.EventLoop eventLoop() {
+        return eventLoop;
+    }
+
+    /** The loop's client bootstrap (clone it per connection; connections stay on this loop). */
+    public io.netty.bootstrap.Bootstrap bootstrap() {
+        return bootstrap;
+    }
+
+    /**
+     * Pauses the exchange until {@link #resume} (the request's reads stay paused and its buffered bytes owned by the
+     * connection); at {@code deadlineNs} the exchange answers {@code onTimeout} itself and a later resume is ignored.
+     * Return its value from the phase.
+     */
+    public int pause(long deadlineNs, LocalReply onTimeout) {
+        this.pauseDeadlineNs = deadlineNs;
+        this.pauseTimeoutReply = onTimeout;
+        return PluginSpec.PAUSE;
+    }
+
+    /** The token to pass to {@link #resume}: capture it when pausing. */
+    public int token() {
+        return token;
+    }
+
+    /** Continues a paused exchange, on its loop: {@link PluginSpec#CONTINUE}, or {@link PluginSpec#STOP} after {@link #reply}. */
+    public void resume(int token, int result) {
+        if (token == this.token && resumer != null) {
+            resumer.resumePlugins(result);
+        }
+    }
+
+    public long pauseDeadlineNs() {
+        return pauseDeadlineNs;
+    }
+
+    public LocalReply pauseTimeoutReply() {
+        return pauseTimeoutReply;
+    }
+
+    /** Invalidates the current token (the exchange gave up waiting, or ended). */
+    public void expire() {
+        token++;
+    }
+
+    void pausedAt(int phase, int index) {
+        this.pausedPhase = phase;
+        this.pausedIndex = index;
+    }
+
+    public int pausedPhase() {
+        return pausedPhase;
+    }
+
+    public int pausedIndex() {
+        return pausedIndex;
+    }
+
     /** Starts a request: the head stays valid (in {@code src}) until the exchange ends. */
     public void begin(ByteBuf src, RequestHead head, MatchScratch match, BalancerInput balancerInput, boolean https,
                       ConsumerIndex consumers) {
         this.consumers = consumers;
         this.requestId = null;
+        token++;
+        pauseDeadlineNs = 0;
+        pauseTimeoutReply = null;
         this.src = src;
         this.head = head;
         this.match = match;
@@ -82,6 +165,7 @@ public final class PluginContext {
 
     /** Drops references once the exchange ended. */
     public void end() {
+        token++;
         src = null;
         head = null;
         consumer = null;

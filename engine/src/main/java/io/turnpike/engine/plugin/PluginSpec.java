@@ -23,6 +23,11 @@ public abstract class PluginSpec {
 
     public static final int CONTINUE = 0;
     public static final int STOP = 1;
+    /**
+     * The plugin started asynchronous work (forward-auth's sub-request): it returned {@link PluginContext#pause}'s
+     * value and will call {@link PluginContext#resume} on the same loop with {@link #CONTINUE} or {@link #STOP}.
+     */
+    public static final int PAUSE = 2;
 
     public final String name;
     public final int priority;

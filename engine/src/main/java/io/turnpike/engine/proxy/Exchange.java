@@ -47,11 +47,13 @@ import java.nio.charset.StandardCharsets;
  * <p>Confined to its event loop. Ownership: {@code pendingHead} (the encoded request head waiting for a connection) is
  * owned here until written upstream or released.
  */
-final class Exchange implements ExchangeSink {
+final class Exchange implements ExchangeSink, PluginContext.Resumer {
     static final int IDLE = 0;
     static final int CONNECTING = 1;
     static final int BODY = 2;
     static final int AWAIT_RESPONSE = 3;
+    /** A plugin's asynchronous work is in flight (forward-auth): no node picked yet, reads paused. */
+    static final int PLUGIN_PAUSED = 4;
 
     /** {@link #start} results. */
     static final int STARTED = 0;
@@ -75,6 +77,12 @@ final class Exchange implements ExchangeSink {
     private PluginChain globalChain;
     private PluginChain routeChain;
     private GatewayError refusal;
+    /** While paused: the request head's buffer, retained so its spans stay valid; released on resume or close. */
+    private ByteBuf pausedSrc;
+    private RequestHead pausedHead;
+    private CompiledRoute route;
+    /** Which chain paused: 0 the global rules, 1 the route's. */
+    private int pausedChain;
     /** A plugin replaced the response body: the upstream's body bytes are discarded. */
     private boolean discardBody;
 
@@ -115,6 +123,7 @@ final class Exchange implements ExchangeSink {
         this.https = https;
         routeScratch.remoteAddress(remoteAddress);
         balancerInput.remoteAddr(clientIp);
+        px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
     }
 
     int phase() {
@@ -148,22 +157,105 @@ final class Exchange implements ExchangeSink {
             refusal = GatewayError.ROUTE_NOT_FOUND;
             return REFUSED;
         }
+        this.route = route;
+        this.pinned = snapshot;
+        this.http10Client = http10Client;
+        this.headRequest = head.method == RequestHead.METHOD_HEAD;
+        this.expectContinue = head.expectContinue && !http10Client;
+        this.requestComplete = requestComplete;
+        this.responseStarted = false;
+        this.discardBody = false;
         balancerInput.resetRequest();
         PluginChain global = snapshot.globalPlugins;
         PluginChain chain = route.plugins;
         if (global.isEmpty() && chain.isEmpty()) {
             globalChain = null;
             routeChain = null;
-        } else {
-            globalChain = global;
-            routeChain = chain;
-            px.begin(src, head, routeScratch, balancerInput, https, snapshot.consumers);
-            boolean replied = global.runRequest(px) != PluginSpec.CONTINUE || chain.runRequest(px) != PluginSpec.CONTINUE;
-            px.requestPhasesDone();
-            if (replied) {
-                return REPLIED;
-            }
+            return proceed(src, head);
         }
+        globalChain = global;
+        routeChain = chain;
+        px.begin(src, head, routeScratch, balancerInput, https, snapshot.consumers);
+        int r = runChains(0, 0, 0);
+        if (r == PluginSpec.PAUSE) {
+            return paused(src, head);
+        }
+        px.requestPhasesDone();
+        if (r != PluginSpec.CONTINUE) {
+            return REPLIED;
+        }
+        return proceed(src, head);
+    }
+
+    /** Runs the request phases of the global chain then the route's, from a position (a resumed plugin's next). */
+    private int runChains(int chain, int phase, int from) {
+        if (chain == 0) {
+            int r = globalChain.runRequest(px, phase, from);
+            if (r != PluginSpec.CONTINUE) {
+                pausedChain = 0;
+                return r;
+            }
+            phase = 0;
+            from = 0;
+        }
+        int r = routeChain.runRequest(px, phase, from);
+        pausedChain = 1;
+        return r;
+    }
+
+    private int paused(ByteBuf src, RequestHead head) {
+        phase = PLUGIN_PAUSED;
+        pausedSrc = src.retain(); // the connection may release its cumulation meanwhile: the head's spans must stay
+        pausedHead = head;
+        stream.pauseReads(ServerStream.PAUSE_PLUGIN);
+        return STARTED;
+    }
+
+    /** A paused plugin finished ({@link PluginContext#resume}), on this loop. */
+    @Override
+    public void resumePlugins(int result) {
+        if (phase != PLUGIN_PAUSED) {
+            return;
+        }
+        px.expire(); // one resume per pause
+        int r = result == PluginSpec.CONTINUE ? runChains(pausedChain, px.pausedPhase(), px.pausedIndex() + 1)
+                : PluginSpec.STOP;
+        if (r == PluginSpec.PAUSE) {
+            return; // the next plugin paused too: keep the head
+        }
+        finishPause(r);
+    }
+
+    private void finishPause(int r) {
+        ByteBuf src = pausedSrc;
+        RequestHead head = pausedHead;
+        pausedSrc = null;
+        pausedHead = null;
+        stream.resumeReads(ServerStream.PAUSE_PLUGIN);
+        px.requestPhasesDone();
+        try {
+            if (r != PluginSpec.CONTINUE) {
+                phase = IDLE;
+                stream.pluginReplied(px.reply(), px.responseEdits);
+                return;
+            }
+            phase = IDLE;
+            if (proceed(src, head) == REFUSED) {
+                stream.failBeforeResponse(refusal);
+                return;
+            }
+            if (phase != CONNECTING) {
+                stream.upstreamAttached();
+            }
+        } finally {
+            src.release();
+        }
+    }
+
+    /** Picks a node and sends the head to it (the request phases are done). */
+    private int proceed(ByteBuf src, RequestHead head) {
+        CompiledRoute route = this.route;
+        Snapshot snapshot = pinned;
         UpstreamTarget target = route.upstream;
         Balancer bal = loop.balancer(target);
         NodeAddress node = bal.pick(src, head, balancerInput); // chash reads head spans
@@ -175,16 +267,9 @@ final class Exchange implements ExchangeSink {
         this.balancer = bal;
         this.node = node;
         this.target = target;
-        this.pinned = snapshot;
         triedNodes = 0;
         attempts = 0;
         requestStartNs = System.nanoTime();
-        this.http10Client = http10Client;
-        this.headRequest = head.method == RequestHead.METHOD_HEAD;
-        this.expectContinue = head.expectContinue && !http10Client;
-        this.requestComplete = requestComplete;
-        this.responseStarted = false;
-        this.discardBody = false;
         PluginContext edits = routeChain == null ? null : px;
         ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
                 + HeadWriter.estimateEditBytes(edits));
@@ -326,6 +411,18 @@ final class Exchange implements ExchangeSink {
 
     /** The connection's sweeper tick: bounds CONNECTING whatever the transport does. */
     void sweep(long nowNs) {
+        if (phase == PLUGIN_PAUSED) {
+            long d = px.pauseDeadlineNs();
+            if (d != 0 && nowNs - d >= 0) {
+                px.expire(); // the plugin's late answer is ignored
+                LocalReply onTimeout = px.pauseTimeoutReply();
+                if (onTimeout != null) {
+                    px.reply(onTimeout);
+                }
+                finishPause(PluginSpec.STOP);
+            }
+            return;
+        }
         if (phase == CONNECTING && connectDeadlineNs != 0 && nowNs - connectDeadlineNs >= 0) {
             connectAttempt++; // the late outcome of this attempt no longer concerns the exchange
             connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED);
@@ -478,6 +575,11 @@ final class Exchange implements ExchangeSink {
     void clientGone() {
         endBalancer(true);
         abortUpstream();
+        if (pausedSrc != null) {
+            pausedSrc.release();
+            pausedSrc = null;
+            pausedHead = null;
+        }
         if (pendingHead != null) {
             pendingHead.release();
             pendingHead = null;

@@ -395,6 +395,23 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     @Override
+    public void pluginReplied(LocalReply reply, HeaderEdits headers) {
+        loop.counters.increment(LoopCounters.PLUGIN_REPLIES);
+        boolean requestComplete = exchange.requestComplete();
+        boolean close = !requestComplete || !clientKeepAlive;
+        if (!requestComplete) {
+            state = S_CLOSED; // the body was not read: the framing of what follows is unknown
+        }
+        ByteBuf out = ctx.alloc().directBuffer(reply.bytes() + headers.linesBytes());
+        reply.write(out, headers, close, head.method == RequestHead.METHOD_HEAD);
+        loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+        closeAfterResponse = close;
+        finishExchange();
+    }
+
+    @Override
     public void failBeforeResponse(GatewayError error) {
         loop.counters.error(error);
         boolean requestComplete = exchange.requestComplete();
@@ -508,7 +525,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             return;
         }
-        if (state == S_EXCHANGE && exchange.phase() == Exchange.CONNECTING) {
+        if (state == S_EXCHANGE && (exchange.phase() == Exchange.CONNECTING
+                || exchange.phase() == Exchange.PLUGIN_PAUSED)) {
             exchange.sweep(nowNs);
             return;
         }

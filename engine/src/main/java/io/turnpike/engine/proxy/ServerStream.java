@@ -18,6 +18,7 @@ interface ServerStream {
     /** Reasons to pause reading the client's request bytes (a bit set; reads resume when none is left). */
     int PAUSE_UPSTREAM_UNWRITABLE = 1;
     int PAUSE_CONNECTING = 4;
+    int PAUSE_PLUGIN = 8;
 
     ByteBufAllocator alloc();
 
@@ -55,6 +56,9 @@ interface ServerStream {
 
     /** The response is complete; {@code requestComplete}: the whole request body went up. */
     void exchangeComplete(boolean requestComplete);
+
+    /** A plugin that had paused the exchange answered it itself (the request head was consumed already). */
+    void pluginReplied(io.turnpike.engine.plugin.LocalReply reply, io.turnpike.engine.plugin.HeaderEdits headers);
 
     /** The exchange failed before any response byte went out: answer {@code error} (a local reply). */
     void failBeforeResponse(GatewayError error);
