@@ -18,6 +18,19 @@ import argparse, http.client, json, os, resource, shutil, signal, socket, subpro
 KEY = "edd1c9f034335f136f87ad84b625c8f1"
 
 
+IDLE_OPENER = """
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks, t_end = [], time.time() + 60
+for i in range(n):
+    if time.time() > t_end:
+        break
+    socks.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+print(len(socks), flush=True)
+sys.stdin.read()
+"""
+
+
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
@@ -56,6 +69,12 @@ def admin(port, method, path, body=None, timeout=60):
 
 
 def big_route(field, size, upstream):
+    """A route whose FIELD makes it about SIZE bytes of compact JSON."""
+    first = _big_route(field, size, upstream)
+    return _big_route(field, int(size * size / len(first)), upstream)
+
+
+def _big_route(field, size, upstream):
     r = {"uri": "/big", "upstream": upstream}
     if field == "vars":
         n = max(1, size // 25)
@@ -68,12 +87,13 @@ def big_route(field, size, upstream):
     elif field == "plugins":
         r["plugins"] = {"proxy-rewrite": {"headers": {"set": {"X-H%06d" % i: "v" * 20 for i in range(max(1, size // 32))}}}}
     elif field == "nodes":
-        n = max(1, size // 30)
+        n = max(1, size // 44)
         r["upstream"] = {"type": "roundrobin", "nodes": [{"host": "127.0.0.%d" % (1 + i % 250), "port": 10000 + i % 50000,
                                                          "weight": 1} for i in range(n)]}
     else:
         raise SystemExit("unknown field " + field)
-    return json.dumps(r).encode()
+    out = json.dumps(r, separators=(",", ":")).encode()
+    return out
 
 
 class Prober(threading.Thread):
@@ -119,9 +139,15 @@ def main():
     ap.add_argument("--loops", type=int, default=2)
     ap.add_argument("--jvm-opts", default=None, help="TURNPIKE_JVM_OPTS for the gateway")
     ap.add_argument("--etcd-max-request-bytes", type=int, default=8 * 1024 * 1024)
+    ap.add_argument("--launcher", default=None, help="launcher to run (default bin/turnpike), e.g. an older copy")
+    ap.add_argument("--nmt", action="store_true", help="native memory tracking: print the JVM's own breakdown at the end")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
 
+    if a.idle:
+        # the gateway inherits it: room for the idle connections on both ends
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 2 * a.idle + 4096), hard))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     tmp = tempfile.mkdtemp(prefix="turnpike-hostile-")
     procs = []
@@ -170,7 +196,11 @@ turnpike:
         env = dict(os.environ)
         if a.jvm_opts is not None:
             env["TURNPIKE_JVM_OPTS"] = a.jvm_opts
-        gw = subprocess.Popen([root + "/bin/turnpike", "start", "-c", cfg], stdout=open(tmp + "/gateway.log", "w"),
+        if a.nmt:
+            env["TURNPIKE_JVM_OPTS"] = (env.get("TURNPIKE_JVM_OPTS", "") + " -XX:NativeMemoryTracking=summary").strip()
+        if a.launcher:
+            env["TURNPIKE_JAR"] = root + "/engine/target/turnpike.jar"
+        gw = subprocess.Popen([a.launcher or root + "/bin/turnpike", "start", "-c", cfg], stdout=open(tmp + "/gateway.log", "w"),
                               stderr=subprocess.STDOUT, env=env, preexec_fn=os.setsid)
         procs.append(gw)
         if not wait_http(status_port, "/status/ready", 60):
@@ -192,7 +222,10 @@ turnpike:
         prober.phase = "big write"
         big = big_route(a.field, a.big_bytes, upstream)
         t0 = time.perf_counter()
-        st, body = admin(admin_port, "PUT", "/apisix/admin/routes/big", big)
+        try:
+            st, body = admin(admin_port, "PUT", "/apisix/admin/routes/big", big)
+        except OSError as e:  # a 413 may close the connection before the whole body is sent
+            st, body = -1, repr(e).encode()
         big_ms = (time.perf_counter() - t0) * 1000
         print(f"big PUT ({a.field}, {len(big)} bytes): {st} in {big_ms:.0f} ms {body[:200]!r}")
         time.sleep(2); mark("after big write")
@@ -231,17 +264,12 @@ turnpike:
 
         if a.idle:
             prober.phase = "idle conns"
-            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, a.idle + 1024), hard))
-            socks = []
-            t_end = time.time() + 60
-            for i in range(a.idle):
-                if time.time() > t_end:
-                    break
-                s = socket.create_connection(("127.0.0.1", port), timeout=5)
-                socks.append(s)
-            time.sleep(2); mark(f"{len(socks)} idle connections open")
-            for s in socks: s.close()
+            # opened by another process, so that the prober (this process) is not slowed by the opener
+            opener = subprocess.Popen([sys.executable, "-c", IDLE_OPENER, str(port), str(a.idle)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            opened = opener.stdout.readline().strip()
+            time.sleep(2); mark(f"{opened} idle connections open")
+            opener.stdin.close(); opener.wait(30)
             time.sleep(2); mark("idle connections closed")
 
         prober.phase = "settle"
@@ -260,7 +288,15 @@ turnpike:
         print("\nVmRSS of the gateway:")
         for name, mb in rows:
             print(f"  {name:40s} {mb:8.0f} MB")
-        st, body = admin(admin_port, "GET", "/apisix/admin/routes/w0")
+        if a.nmt:
+            java_pid = gw.pid  # bin/turnpike execs java: same pid
+            out = subprocess.run(["jcmd", str(java_pid), "VM.native_memory", "summary", "scale=MB"],
+                                 capture_output=True, text=True, timeout=30).stdout
+            print("\nJVM native memory (committed):")
+            for line in out.splitlines():
+                line = line.strip()
+                if line.startswith("Total") or (line.startswith("-") and "committed" in line):
+                    print("  " + line)
         try:
             with open(f"/proc/{gw.pid}/cmdline") as f:
                 print("\ngateway command line:", f.read().replace("\0", " ")[:400])
