@@ -124,6 +124,7 @@ public final class AdminApiServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 8192));
+                            ch.pipeline().addLast(new AdminGate(allow, auth)); // 403/401 before any body is held
                             ch.pipeline().addLast(new JsonAggregator(maxBody));
                             ch.pipeline().addLast(new AdminApiHandler(service, auth, allow, workers));
                         }

@@ -561,6 +561,38 @@ class AdminApiEtcdTest {
         assertFalse(new String(store.get(prefix + "/routes/1").value(), StandardCharsets.UTF_8).contains("\"c\""));
     }
 
+    /**
+     * Address and key are checked on the request head: without a valid key (or a viewer's write) the answer comes at
+     * once, before the announced body is read, and nothing is held or written.
+     */
+    @Test
+    void refusedOnTheHeadBeforeTheBodyIsRead() throws Exception {
+        start();
+        InetSocketAddress a = server.localAddress();
+        for (String key : List.of("X-API-KEY: wrong\r\n", "", "X-API-KEY: " + VIEWER + "\r\n")) {
+            try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+                s.setSoTimeout(10_000);
+                // 1,000,000 bytes announced (under the body limit), one sent: the server must not wait for the rest
+                s.getOutputStream().write(("PUT /apisix/admin/routes/1 HTTP/1.1\r\nHost: x\r\n" + key
+                        + "Content-Length: 1000000\r\n\r\n{").getBytes(StandardCharsets.ISO_8859_1));
+                String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(resp.startsWith("HTTP/1.1 401"), key + " -> " + resp);
+                assertTrue(resp.contains("\"error_msg\":\"failed to check token\""), resp);
+            }
+        }
+        assertNull(store.get(prefix + "/routes/1"));
+        // Without a body the connection stays usable after a refusal.
+        try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /apisix/admin/routes HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /apisix/admin/routes HTTP/1.1\r\nHost: x\r\nX-API-KEY: " + ADMIN
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(resp.startsWith("HTTP/1.1 401"), resp);
+            assertTrue(resp.contains("HTTP/1.1 200"), resp);
+        }
+    }
+
     // ---------------------------------------------------------------- hostile paths
 
     /** One request on a raw socket: the path goes out byte for byte (no client-side normalisation). */
