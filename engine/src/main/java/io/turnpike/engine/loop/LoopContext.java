@@ -209,14 +209,21 @@ public final class LoopContext {
         return balancers[target.slot];
     }
 
-    /** This loop's keep-alive pool for {@code node}; created on first use (allocation once per node and loop). */
+    /**
+     * This loop's pool for {@code node}, created on its first use (allocation once per node and loop; applying a
+     * snapshot creates none). The node may come from a snapshot an exchange pinned before this loop applied a newer one
+     * that renumbered or removed nodes, so the index is only a hint: the pool's key is checked (the same {@code String}
+     * instance in the steady state, so no character comparison), then the node is looked up by key. A node no longer
+     * configured gets a retired stand-in pool: its connection serves this one exchange and closes on release.
+     */
     @SuppressWarnings("unchecked")
     public <C extends NodePool.Pooled> NodePool<C> pool(NodeAddress node) {
-        NodePool<?> p = node.index < pools.length ? pools[node.index] : null;
-        if (p == null) {
-            p = createPool(node);
+        int i = node.index;
+        NodePool<?> p = i >= 0 && i < pools.length ? pools[i] : null;
+        if (p != null && (p.key == node.poolKey || p.key.equals(node.poolKey))) {
+            return (NodePool<C>) p;
         }
-        return (NodePool<C>) p;
+        return (NodePool<C>) createPool(node);
     }
 
     /** Pools this loop holds (for tests). */
@@ -224,22 +231,24 @@ public final class LoopContext {
         return poolsByKey.size();
     }
 
+    /** The cold path of {@link #pool}: the node's pool by key, a new one for a configured node, else a stand-in. */
     private NodePool<?> createPool(NodeAddress node) {
-        NodePool<?> pool = poolsByKey.get(node.poolKey);
+        int i = node.index;
         Snapshot s = snapshot;
-        boolean current = s != null && node.index < s.nodes.length && s.nodes[node.index] != null
-                && s.nodes[node.index].poolKey.equals(node.poolKey) && node.index < pools.length;
+        boolean current = s != null && i >= 0 && i < s.nodes.length && i < pools.length && s.nodes[i] != null
+                && s.nodes[i].poolKey.equals(node.poolKey);
+        NodePool<?> pool = poolsByKey.get(node.poolKey);
         if (pool == null) {
-            pool = new NodePool<>(node.poolKey, current ? maxIdle[node.index] : 0);
             if (!current) {
-                // a node of a snapshot this loop no longer serves (a retry across an update): nothing to keep
-                pool.retire();
-                return pool;
+                NodePool<?> standIn = new NodePool<>(node.poolKey, 0);
+                standIn.retire();
+                return standIn;
             }
+            pool = new NodePool<>(node.poolKey, maxIdle[i]);
             poolsByKey.put(node.poolKey, pool);
         }
         if (current) {
-            pools[node.index] = pool;
+            pools[i] = pool;
         }
         return pool;
     }
