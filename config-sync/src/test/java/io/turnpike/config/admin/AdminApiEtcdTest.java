@@ -542,23 +542,23 @@ class AdminApiEtcdTest {
         int limit = io.turnpike.config.ConfigLimits.maxValueBytes();
         assertEquals(1536 * 1024, limit);
         assertEquals(limit, AdminApiServer.Options.DEFAULTS.maxBodyBytes());
-        Reply r = client.put("/apisix/admin/routes/big", route("/big", "\"plugins\":{\"a\":{\"b\":\""
-                + "x".repeat(limit) + "\"}}"));
+        Reply r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + "x".repeat(limit) + "\"}");
         assertEquals(413, r.status(), r.toString());
         assertTrue(r.errorMsg().contains("larger than " + limit + " bytes"), r.toString());
         // Under the body limit, but the stored value (with id and timestamps) would pass it: 413 too.
-        String fill = "x".repeat(limit - route("/big", "\"plugins\":{\"a\":{\"b\":\"\"}}").length() - 10);
-        r = client.put("/apisix/admin/routes/big", route("/big", "\"plugins\":{\"a\":{\"b\":\"" + fill + "\"}}"));
+        r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + "x".repeat(limit - 20) + "\"}");
         assertEquals(413, r.status(), r.toString());
-        assertEquals("invalid configuration: value of ", r.errorMsg().substring(0, 32), r.toString());
-        assertNull(store.get(prefix + "/routes/big"));
+        assertTrue(r.errorMsg().startsWith("invalid configuration: value of "), r.toString());
+        assertTrue(r.errorMsg().endsWith(" bytes is larger than the limit of " + limit
+                + " bytes (turnpike.max_config_value_bytes)"), r.toString());
+        assertNull(store.get(prefix + "/protos/big"));
         // PATCH cannot grow a value past the limit either.
-        assertEquals(201, client.put("/apisix/admin/routes/1", route("/a", "")).status());
-        String half = "y".repeat(limit / 2 + 1);
-        assertEquals(200, client.patch("/apisix/admin/routes/1/plugins", "{\"a\":{\"b\":\"" + half + "\"}}").status());
-        r = client.patch("/apisix/admin/routes/1/plugins/c", "{\"d\":\"" + half + "\"}");
+        assertEquals(201, client.put("/apisix/admin/protos/1", "{\"content\":\"" + "x".repeat(limit - 200) + "\"}")
+                .status());
+        long rev = store.get(prefix + "/protos/1").modRevision();
+        r = client.patch("/apisix/admin/protos/1", "{\"desc\":\"" + "y".repeat(250) + "\"}");
         assertEquals(413, r.status(), r.toString());
-        assertFalse(new String(store.get(prefix + "/routes/1").value(), StandardCharsets.UTF_8).contains("\"c\""));
+        assertEquals(rev, store.get(prefix + "/protos/1").modRevision());
     }
 
     /**
