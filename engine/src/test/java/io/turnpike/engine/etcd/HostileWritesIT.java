@@ -124,6 +124,11 @@ class HostileWritesIT {
         assertEquals(384L << 20, flag(jvm2, "MaxHeapSize"));
         assertEquals(64L << 20, flag(jvm2, "InitialHeapSize"));
         assertEquals(128L << 20, flag(jvm2, "MaxDirectMemorySize"));
+
+        // A maximum below the default minimum, alone: the heap starts at the maximum (no "initial > max" failure).
+        String jvm3 = finalFlags(launcherFlags(Map.of("TURNPIKE_HEAP_MAX", "64m")));
+        assertEquals(64L << 20, flag(jvm3, "MaxHeapSize"));
+        assertEquals(64L << 20, flag(jvm3, "InitialHeapSize"));
     }
 
     private HttpResponse<String> put(int adminPort, String id, String json) throws Exception {
