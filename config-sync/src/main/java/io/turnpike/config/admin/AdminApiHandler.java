@@ -8,6 +8,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -51,28 +52,13 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
             write(ctx, AdminResponse.error(400, "bad request: " + req.decoderResult().cause()), false);
             return;
         }
-        SocketAddress remote = ctx.channel().remoteAddress();
-        InetAddress client = remote instanceof InetSocketAddress isa ? isa.getAddress() : null;
-        if (client == null || !allow.allows(client)) {
-            write(ctx, AdminResponse.error(403, "access denied: client address is not in deployment.admin.allow_admin"),
-                    keepAlive);
+        AdminResponse refused = refusal(allow, auth, ctx.channel().remoteAddress(), req);
+        if (refused != null) {
+            write(ctx, refused, keepAlive);
             return;
         }
         String method = req.method().name();
         String uri = req.uri();
-        String key = req.headers().get("X-API-KEY");
-        if (key == null && uri.indexOf('?') >= 0) {
-            List<String> v = new QueryStringDecoder(uri).parameters().get("api_key");
-            key = v == null || v.isEmpty() ? null : v.get(0);
-        }
-        AdminAuth.Outcome outcome = auth.check(key, method);
-        if (outcome != AdminAuth.Outcome.OK) {
-            ObjectNode o = AdminResponse.JSON.createObjectNode();
-            o.put("error_msg", "failed to check token");
-            o.put("description", outcome.description());
-            write(ctx, AdminResponse.json(401, o), keepAlive);
-            return;
-        }
         if (method.equals("HEAD")) {
             write(ctx, AdminResponse.empty(200), keepAlive);
             return;
@@ -89,6 +75,33 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
             ctx.channel().config().setAutoRead(true);
             write(ctx, AdminResponse.error(503, "the Admin API is overloaded; retry"), keepAlive);
         }
+    }
+
+    /**
+     * The answer that refuses this request from its head alone, in APISIX's order: the client address against
+     * {@code allow_admin} (403), then the key (401); null when it may proceed. Also run before the body is aggregated
+     * ({@code AdminApiServer}'s gate), so that nobody without a key can make the server hold request bodies.
+     */
+    static AdminResponse refusal(AllowList allow, AdminAuth auth, SocketAddress remote, HttpRequest req) {
+        InetAddress client = remote instanceof InetSocketAddress isa ? isa.getAddress() : null;
+        if (client == null || !allow.allows(client)) {
+            return AdminResponse.error(403, "access denied: client address is not in deployment.admin.allow_admin");
+        }
+        String method = req.method().name();
+        String uri = req.uri();
+        String key = req.headers().get("X-API-KEY");
+        if (key == null && uri.indexOf('?') >= 0) {
+            List<String> v = new QueryStringDecoder(uri).parameters().get("api_key");
+            key = v == null || v.isEmpty() ? null : v.get(0);
+        }
+        AdminAuth.Outcome outcome = auth.check(key, method);
+        if (outcome != AdminAuth.Outcome.OK) {
+            ObjectNode o = AdminResponse.JSON.createObjectNode();
+            o.put("error_msg", "failed to check token");
+            o.put("description", outcome.description());
+            return AdminResponse.json(401, o);
+        }
+        return null;
     }
 
     static void write(ChannelHandlerContext ctx, AdminResponse r, boolean keepAlive) {

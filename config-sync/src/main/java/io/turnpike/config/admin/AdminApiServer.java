@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.turnpike.config.ConfigLimits;
 import io.turnpike.config.model.ConfigSet;
 import io.turnpike.config.process.AdminConfig;
 import io.turnpike.config.store.ConfigStore;
@@ -39,20 +40,32 @@ import java.util.function.Supplier;
 public final class AdminApiServer implements AutoCloseable {
 
     /**
-     * @param maxBodyBytes  largest request body accepted (413 beyond); default 16 MiB
+     * @param maxBodyBytes  largest request body accepted (413 beyond, before the rest is read); default
+     *                      {@link ConfigLimits#adminMaxBodyBytes()} (1.5 MiB)
      * @param workerThreads threads running store calls; default 2
      * @param queueSize     requests waiting for a worker before 503; default 256
      * @param readOnly      GETs only; writes answer 405 with {@link AdminService#READ_ONLY_MESSAGE}
+     * @param maxValueBytes largest value written to the store (413 beyond); default
+     *                      {@link ConfigLimits#maxValueBytes()}, the limit the gateway decodes
      */
-    public record Options(int maxBodyBytes, int workerThreads, int queueSize, boolean readOnly) {
-        public static final Options DEFAULTS = new Options(16 * 1024 * 1024, 2, 256, false);
+    public record Options(int maxBodyBytes, int workerThreads, int queueSize, boolean readOnly, int maxValueBytes) {
+        public static final Options DEFAULTS = new Options(ConfigLimits.adminMaxBodyBytes(), 2, 256, false,
+                ConfigLimits.maxValueBytes());
+
+        public Options(int maxBodyBytes, int workerThreads, int queueSize, boolean readOnly) {
+            this(maxBodyBytes, workerThreads, queueSize, readOnly, ConfigLimits.maxValueBytes());
+        }
 
         public Options withReadOnly(boolean ro) {
-            return new Options(maxBodyBytes, workerThreads, queueSize, ro);
+            return new Options(maxBodyBytes, workerThreads, queueSize, ro, maxValueBytes);
         }
 
         public Options withMaxBodyBytes(int max) {
-            return new Options(max, workerThreads, queueSize, readOnly);
+            return new Options(max, workerThreads, queueSize, readOnly, maxValueBytes);
+        }
+
+        public Options withMaxValueBytes(int max) {
+            return new Options(maxBodyBytes, workerThreads, queueSize, readOnly, max);
         }
     }
 
@@ -75,7 +88,7 @@ public final class AdminApiServer implements AutoCloseable {
     public AdminApiServer(AdminConfig config, ConfigStore store, String prefix, Options options) {
         this.config = config;
         this.options = options;
-        this.service = new AdminService(store, prefix, options.readOnly());
+        this.service = new AdminService(store, prefix, options.readOnly(), options.maxValueBytes());
         this.auth = new AdminAuth(config.adminKeys(), config.adminKeyRequired());
         this.allow = new AllowList(config.allowAdmin());
     }
@@ -111,6 +124,7 @@ public final class AdminApiServer implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(new HttpServerCodec(8192, 65536, 8192));
+                            ch.pipeline().addLast(new AdminGate(allow, auth)); // 403/401 before any body is held
                             ch.pipeline().addLast(new JsonAggregator(maxBody));
                             ch.pipeline().addLast(new AdminApiHandler(service, auth, allow, workers));
                         }

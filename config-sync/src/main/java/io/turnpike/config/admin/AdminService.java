@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.ConfigLimits;
 import io.turnpike.config.codec.ConfigCompiler;
 import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.FieldError;
@@ -70,12 +71,24 @@ public final class AdminService {
     private final ObjectMapper json;
     private final IdGenerator ids;
     private final LongSupplier clockSeconds;
+    private final int maxValueBytes;
 
     public AdminService(ConfigStore store, String prefix, boolean readOnly) {
-        this(store, prefix, readOnly, () -> System.currentTimeMillis() / 1000, new IdGenerator());
+        this(store, prefix, readOnly, ConfigLimits.maxValueBytes());
+    }
+
+    /** @param maxValueBytes largest value written to the store: 413 beyond (the gateway would not decode it) */
+    public AdminService(ConfigStore store, String prefix, boolean readOnly, int maxValueBytes) {
+        this(store, prefix, readOnly, () -> System.currentTimeMillis() / 1000, new IdGenerator(), maxValueBytes);
     }
 
     AdminService(ConfigStore store, String prefix, boolean readOnly, LongSupplier clockSeconds, IdGenerator ids) {
+        this(store, prefix, readOnly, clockSeconds, ids, ConfigLimits.maxValueBytes());
+    }
+
+    AdminService(ConfigStore store, String prefix, boolean readOnly, LongSupplier clockSeconds, IdGenerator ids,
+                 int maxValueBytes) {
+        this.maxValueBytes = maxValueBytes;
         this.store = store;
         this.prefix = normalizePrefix(prefix);
         this.readOnly = readOnly;
@@ -136,12 +149,7 @@ public final class AdminService {
         if (!path.startsWith(ADMIN_PREFIX)) {
             throw new AdminException(404, "not found");
         }
-        List<String> segs = new ArrayList<>();
-        for (String s : path.substring(ADMIN_PREFIX.length()).split("/")) {
-            if (!s.isEmpty()) {
-                segs.add(s);
-            }
-        }
+        List<String> segs = segments(path);
         if (segs.isEmpty()) {
             throw new AdminException(404, "not found");
         }
@@ -155,6 +163,11 @@ public final class AdminService {
             return plugins(method, segs);
         }
         Target t = target(segs);
+        if (!t.sub.isEmpty() && !method.equals("PATCH")) {
+            // only PATCH takes a sub-path (/routes/1/methods); anything else would act on another key than named
+            throw new AdminException(400, "invalid path " + path + ": a " + t.kind + " path takes no segments after"
+                    + " the id with " + method);
+        }
         Set<String> unsupported = UNSUPPORTED.getOrDefault(t.resource, Set.of());
         if (unsupported.contains(method)) {
             throw new AdminException(405, "not supported `" + method + "` method for " + t.kind);
@@ -176,6 +189,36 @@ public final class AdminService {
             default:
                 throw new AdminException(405, "method " + method + " is not allowed");
         }
+    }
+
+    /**
+     * The segments after {@code /apisix/admin/}; one trailing slash names the directory itself. Refused with 400, so
+     * that a path never writes a key other than the one it names: empty segments ({@code //}), {@code .} and
+     * {@code ..}, and percent-encoded characters (no id, username or plugin name needs one; {@code %2F} would hide a
+     * slash).
+     */
+    private static List<String> segments(String path) {
+        if (path.indexOf('%') >= 0) {
+            throw new AdminException(400, "invalid path " + path + ": percent-encoded characters are not allowed");
+        }
+        String rest = path.substring(ADMIN_PREFIX.length());
+        if (rest.endsWith("/")) {
+            rest = rest.substring(0, rest.length() - 1);
+        }
+        List<String> segs = new ArrayList<>();
+        if (rest.isEmpty()) {
+            return segs;
+        }
+        for (String s : rest.split("/", -1)) {
+            if (s.isEmpty()) {
+                throw new AdminException(400, "invalid path " + path + ": empty segment");
+            }
+            if (s.equals(".") || s.equals("..")) {
+                throw new AdminException(400, "invalid path " + path + ": \"" + s + "\" segments are not allowed");
+            }
+            segs.add(s);
+        }
+        return segs;
     }
 
     private Target target(List<String> segs) {
@@ -208,6 +251,10 @@ public final class AdminService {
     }
 
     private static String checkedPathId(String id, String kind) {
+        if (id.equals(".") || id.equals("..")) {
+            throw new AdminException(400, "invalid configuration: property \"id\" validation failed: "
+                    + quote(id) + " is not allowed as an id");
+        }
         String err = kind.equals("consumer") ? (USERNAME.matcher(id).matches() && id.length() <= 100 ? null
                 : "failed to match pattern \"^[a-zA-Z0-9_-]+$\" with " + quote(id)) : ResourceCodec.checkId(id);
         if (err != null) {
@@ -809,12 +856,19 @@ public final class AdminService {
         }
     }
 
+    /** The value to store; 413 when it is larger than what the gateway decodes. */
     private byte[] bytes(JsonNode n) {
+        byte[] b;
         try {
-            return json.writeValueAsBytes(n);
+            b = json.writeValueAsBytes(n);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+        if (b.length > maxValueBytes) {
+            throw new AdminException(413, "invalid configuration: " + ConfigLimits.valueTooLarge(b.length,
+                    maxValueBytes));
+        }
+        return b;
     }
 
     static Map<String, String> query(String q) {

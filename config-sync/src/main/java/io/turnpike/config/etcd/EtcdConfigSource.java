@@ -10,6 +10,7 @@ import io.etcd.jetcd.common.exception.CompactedException;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import io.turnpike.config.ConfigLimits;
 import io.turnpike.config.ConfigProblem;
 import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.CompileResult;
@@ -68,7 +69,8 @@ import java.util.concurrent.TimeUnit;
  *       applied revision + 1 with the same backoff, so no change is lost or applied twice (events at or below the last
  *       applied revision are dropped).</li>
  *   <li>watch compacted past our revision: full re-list at a new revision, deliver, watch from there.</li>
- *   <li>bad value (invalid JSON, failed validation, dangling reference): left out and reported through
+ *   <li>bad value (larger than {@link ConfigLimits#maxValueBytes()}, invalid JSON, failed validation, dangling
+ *       reference): left out and reported through
  *       {@link ConfigListener#onRejected} (each problem once, when it appears); the rest is delivered.</li>
  * </ul>
  */
@@ -89,6 +91,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private final String prefix;
     private final long quietNs;
     private final long maxDelayNs;
+    /** Values larger than this are left out and reported, never parsed ({@link ConfigLimits#maxValueBytes()}). */
+    private final int maxValueBytes = ConfigLimits.maxValueBytes();
     /** Memoizing: a change re-decodes only the values whose JsonNode changed (one per changed key). */
     private final ConfigCompiler compiler = new ConfigCompiler(new io.turnpike.config.codec.ResourceCodec(), true);
     private final BlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
@@ -521,7 +525,10 @@ public final class EtcdConfigSource implements ConfigSource {
         }
         JsonNode json = null;
         String error = ref.error;
-        if (error == null) {
+        if (error == null && value.length > maxValueBytes) {
+            // not parsed at all: a value this large costs its size many times over in trees and garbage
+            error = ConfigLimits.valueTooLarge(value.length, maxValueBytes);
+        } else if (error == null) {
             try {
                 json = JSON.readTree(value);
                 if (json == null || json.isMissingNode()) {

@@ -559,8 +559,10 @@ class AdminApiEtcdTest {
     // ---------------------------------------------------------------- size
 
     @Test
-    void sixMibValueIsStoredAndServed() throws Exception {
-        start();
+    void sixMibValueIsStoredAndServedWhenTheLimitsAreRaised() throws Exception {
+        int eight = 8 * 1024 * 1024;
+        start("/six" + System.nanoTime(), AdminApiServer.Options.DEFAULTS.withMaxBodyBytes(eight)
+                .withMaxValueBytes(eight), List.of("127.0.0.1"));
         String big = "x".repeat(6 * 1024 * 1024);
         Reply r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + big + "\"}");
         assertEquals(201, r.status(), r.status() + " " + r.errorMsg());
@@ -568,6 +570,157 @@ class AdminApiEtcdTest {
         assertEquals(200, got.status());
         assertEquals(big.length(), got.json().at("/value/content").asText().length());
         assertTrue(store.get(prefix + "/protos/big").value().length > 6 * 1024 * 1024);
+    }
+
+    /** By default a body, and a stored value, is bounded by the value limit the gateway decodes (1.5 MiB). */
+    @Test
+    void valuesOverTheDefaultLimitAreRefusedAndNothingIsWritten() throws Exception {
+        start();
+        int limit = io.turnpike.config.ConfigLimits.maxValueBytes();
+        assertEquals(1536 * 1024, limit);
+        assertEquals(limit, AdminApiServer.Options.DEFAULTS.maxBodyBytes());
+        Reply r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + "x".repeat(limit) + "\"}");
+        assertEquals(413, r.status(), r.toString());
+        assertTrue(r.errorMsg().contains("larger than " + limit + " bytes"), r.toString());
+        // Under the body limit, but the stored value (with id and timestamps) would pass it: 413 too.
+        r = client.put("/apisix/admin/protos/big", "{\"content\":\"" + "x".repeat(limit - 20) + "\"}");
+        assertEquals(413, r.status(), r.toString());
+        assertTrue(r.errorMsg().startsWith("invalid configuration: value of "), r.toString());
+        assertTrue(r.errorMsg().endsWith(" bytes is larger than the limit of " + limit
+                + " bytes (turnpike.max_config_value_bytes)"), r.toString());
+        assertNull(store.get(prefix + "/protos/big"));
+        // PATCH cannot grow a value past the limit either.
+        assertEquals(201, client.put("/apisix/admin/protos/1", "{\"content\":\"" + "x".repeat(limit - 200) + "\"}")
+                .status());
+        long rev = store.get(prefix + "/protos/1").modRevision();
+        r = client.patch("/apisix/admin/protos/1", "{\"desc\":\"" + "y".repeat(250) + "\"}");
+        assertEquals(413, r.status(), r.toString());
+        assertEquals(rev, store.get(prefix + "/protos/1").modRevision());
+    }
+
+    /**
+     * Address and key are checked on the request head: without a valid key (or a viewer's write) the answer comes at
+     * once, before the announced body is read, and nothing is held or written.
+     */
+    @Test
+    void refusedOnTheHeadBeforeTheBodyIsRead() throws Exception {
+        start();
+        InetSocketAddress a = server.localAddress();
+        for (String key : List.of("X-API-KEY: wrong\r\n", "", "X-API-KEY: " + VIEWER + "\r\n")) {
+            try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+                s.setSoTimeout(10_000);
+                // 1,000,000 bytes announced (under the body limit), one sent: the server must not wait for the rest
+                s.getOutputStream().write(("PUT /apisix/admin/routes/1 HTTP/1.1\r\nHost: x\r\n" + key
+                        + "Content-Length: 1000000\r\n\r\n{").getBytes(StandardCharsets.ISO_8859_1));
+                String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(resp.startsWith("HTTP/1.1 401"), key + " -> " + resp);
+                assertTrue(resp.contains("\"error_msg\":\"failed to check token\""), resp);
+            }
+        }
+        assertNull(store.get(prefix + "/routes/1"));
+        // Without a body the connection stays usable after a refusal.
+        try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /apisix/admin/routes HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /apisix/admin/routes HTTP/1.1\r\nHost: x\r\nX-API-KEY: " + ADMIN
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(resp.startsWith("HTTP/1.1 401"), resp);
+            assertTrue(resp.contains("HTTP/1.1 200"), resp);
+        }
+    }
+
+    // ---------------------------------------------------------------- hostile paths
+
+    /** One request on a raw socket: the path goes out byte for byte (no client-side normalisation). */
+    private Reply raw(String method, String path, String body) throws Exception {
+        InetSocketAddress a = server.localAddress();
+        byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: x\r\nX-API-KEY: " + ADMIN
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write(b);
+            String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int status = Integer.parseInt(resp.substring(9, 12));
+            String text = resp.substring(resp.indexOf("\r\n\r\n") + 4);
+            JsonNode n = text.isEmpty() ? null : new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+            return new Reply(status, text, n);
+        }
+    }
+
+    /** Every key under the prefix with its mod revision: what a write would change. */
+    private java.util.Map<String, Long> snapshot() throws Exception {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        for (ConfigStore.Entry e : store.list(prefix + "/").entries()) {
+            m.put(e.key(), e.modRevision());
+        }
+        return m;
+    }
+
+    /**
+     * A path with more segments than the resource takes, {@code .}/{@code ..} or empty segments, or percent-encoded
+     * characters is a 400 or 404 with {@code error_msg}, for every method, and nothing is written.
+     */
+    @Test
+    void hostilePathsAreRefusedAndWriteNothing() throws Exception {
+        start();
+        assertEquals(201, client.put("/apisix/admin/upstreams/x", UPSTREAM).status());
+        assertEquals(201, client.put("/apisix/admin/routes/1", route("/a", "")).status());
+        assertEquals(201, client.put("/apisix/admin/consumers", "{\"username\":\"u\"}").status());
+        java.util.Map<String, Long> before = snapshot();
+        List<String> paths = List.of(
+                "/apisix/admin/routes/../upstreams/x",
+                "/apisix/admin/routes/..",
+                "/apisix/admin/routes/.",
+                "/apisix/admin/routes/./1",
+                "/apisix/admin/routes/1/..",
+                "/apisix/admin/../admin/routes/1",
+                "/apisix/admin/routes//1",
+                "/apisix/admin//routes/1",
+                "/apisix/admin/routes/1//",
+                "/apisix/admin/routes/a%2Fb",
+                "/apisix/admin/routes%2F1",
+                "/apisix/admin/routes/%2e%2e",
+                "/apisix/admin/routes/1/x",
+                "/apisix/admin/routes/1/upstream/nodes",
+                "/apisix/admin/upstreams/x/y/z",
+                "/apisix/admin/consumers/u/credentials/c/extra",
+                "/apisix/admin/consumers/u/x",
+                "/apisix/admin/secrets/vault/1/extra");
+        List<String> failures = new ArrayList<>();
+        for (String path : paths) {
+            for (String method : List.of("PUT", "POST", "PATCH", "DELETE", "GET")) {
+                String body = method.equals("GET") || method.equals("DELETE") ? null
+                        : path.contains("upstreams") ? UPSTREAM : route("/evil", "");
+                Reply r = raw(method, path, body);
+                // PATCH does take a sub-path (/routes/1/methods); with these bodies each is invalid, so 400 too
+                if (!(r.status() == 400 || r.status() == 404 || r.status() == 405) || r.errorMsg() == null) {
+                    failures.add(method + " " + path + " -> " + r);
+                }
+            }
+        }
+        assertTrue(failures.isEmpty(), String.join("\n", failures));
+        assertEquals(before, snapshot(), "nothing was written");
+        assertNull(store.get(prefix + "/routes/.."));
+        assertNull(store.get(prefix + "/routes/."));
+
+        Reply r = raw("PUT", "/apisix/admin/routes/../upstreams/x", route("/evil", ""));
+        assertEquals(400, r.status());
+        assertEquals("invalid path /apisix/admin/routes/../upstreams/x: \"..\" segments are not allowed",
+                r.errorMsg());
+        r = raw("PUT", "/apisix/admin/routes/1/x", route("/evil", ""));
+        assertEquals(400, r.status());
+        assertEquals("invalid path /apisix/admin/routes/1/x: a route path takes no segments after the id with PUT",
+                r.errorMsg());
+        // An id of dots in the body is refused too.
+        r = raw("PUT", "/apisix/admin/routes", "{\"id\":\"..\",\"uri\":\"/evil\",\"upstream_id\":\"x\"}");
+        assertEquals(400, r.status(), r.toString());
+        assertNull(store.get(prefix + "/routes/.."));
+        // The directory with one trailing slash is still the directory.
+        assertEquals(200, raw("GET", "/apisix/admin/routes/", null).status());
+        assertEquals(200, raw("GET", "/apisix/admin/routes/1", null).status());
     }
 
     @Test

@@ -275,6 +275,40 @@ class EtcdConfigSourceIT {
     }
 
     /**
+     * A value larger than {@link io.turnpike.config.ConfigLimits#maxValueBytes()} (written straight to etcd, past the
+     * Admin API) is left out and reported without being parsed; the rest is delivered, at startup and on the watch.
+     */
+    @Test
+    void oversizedValueIsLeftOutAndReported() throws Exception {
+        String p = "/t-oversized";
+        int limit = io.turnpike.config.ConfigLimits.maxValueBytes();
+        String pad = "x".repeat(limit);
+        put(writer, p + "/routes/good", route("/good"));
+        put(writer, p + "/routes/huge", "{\"uri\":\"/huge\",\"desc\":\"" + pad + "\"}");
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            assertEquals(List.of("good"), new ArrayList<>(rec.configs.get(0).routes().keySet()));
+            String all = rec.rejected.toString();
+            assertEquals(1, rec.rejected.size(), all);
+            assertTrue(all.contains(p + "/routes/huge") && all.contains("is larger than the limit of " + limit
+                    + " bytes (turnpike.max_config_value_bytes)"), all);
+
+            // On the watch: an oversized route next to a small one; the small one is served.
+            put(writer, p + "/routes/huge2", "{\"uri\":\"/huge2\",\"labels\":{\"a\":\"" + pad + "\"}}");
+            long r = put(writer, p + "/routes/small", route("/small"));
+            ConfigSet c = rec.await(x -> x.version() >= r, "small route delivered");
+            assertEquals(List.of("good", "small"), new ArrayList<>(c.routes().keySet()));
+            assertEquals(2, src.rejectedCount(), src.problems().toString());
+            assertTrue(rec.rejected.toString().contains(p + "/routes/huge2"), rec.rejected.toString());
+
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    /**
      * Route-only bursts are delivered incrementally (with a delta naming the changed routes) and end in exactly the
      * configuration a fresh full list compiles: same routes, same values, same problems.
      */

@@ -75,7 +75,7 @@ class EtcdGatewayIT {
                 .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static int dataStatus(int port, String path) throws Exception {
+    static int dataStatus(int port, String path) throws Exception {
         try (RawHttpClient c = new RawHttpClient(port)) {
             return c.exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").status();
         }

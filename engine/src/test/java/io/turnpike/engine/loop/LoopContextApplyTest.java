@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -165,5 +166,59 @@ class LoopContextApplyTest {
         });
         NodePool<?> forA = onLoop(() -> ctx.pool(a1));
         assertTrue(forA.key.equals(a1.poolKey) && forA.isRetired());
+    }
+
+    /**
+     * Issue 16: an upstream of 90,000 nodes used to cost each loop a pool and a map entry per node when applied (140 ms
+     * per loop, a stall of every request on it). Pools are now created on first use: applying creates none, a used
+     * node gets one pool (the same on every use), and removing the upstream retires only the pools that exist.
+     */
+    @Test
+    void aHugeUpstreamIsAppliedWithoutCreatingAPoolPerNode() throws Exception {
+        int n = 90_000;
+        NodeAddress[] small = {node(1980, 0)};
+        UpstreamTarget a = target("a", 0, small);
+        onLoop(() -> {
+            ctx.apply(snapshot(1, new UpstreamTarget[]{a}, small, -1, null, null));
+            return null;
+        });
+        NodeAddress[] nodes = new NodeAddress[n + 1];
+        nodes[0] = small[0];
+        NodeAddress[] bigNodes = new NodeAddress[n];
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            String key = "127.1." + (i >> 8 & 0xff) + "." + (i & 0xff) + ":" + (1000 + (i >> 16));
+            nodes[i + 1] = new NodeAddress(key, new InetSocketAddress("127.0.0.1", 1000 + i % 5000),
+                    key.getBytes(StandardCharsets.US_ASCII), 1, i + 1);
+            bigNodes[i] = nodes[i + 1];
+            idx[i] = i + 1;
+        }
+        UpstreamTarget big = target("big", 1, bigNodes);
+        Snapshot s2 = snapshot(2, new UpstreamTarget[]{a, big}, nodes, 1, new int[]{1}, idx);
+        long ns = onLoop(() -> {
+            long t0 = System.nanoTime();
+            ctx.apply(s2);
+            return System.nanoTime() - t0;
+        });
+        System.out.println("apply of an upstream of " + n + " nodes on the loop: " + ns / 1_000_000.0 + " ms");
+        assertEquals(0, (int) onLoop(ctx::poolCount), "no pool is created by applying");
+        NodePool<?> p5 = onLoop(() -> ctx.pool(bigNodes[5]));
+        assertSame(p5, onLoop(() -> ctx.pool(bigNodes[5])));
+        assertEquals(bigNodes[5].poolKey, p5.key);
+        assertEquals(1, (int) onLoop(ctx::poolCount));
+        assertNotNull(onLoop(() -> ctx.balancer(big)));
+
+        // The upstream goes: its one pool is retired; a node of the old snapshot (a retry across the update) gets a
+        // retired pool that is not kept.
+        Snapshot s3 = snapshot(3, new UpstreamTarget[]{a, null}, java.util.Arrays.copyOf(nodes, 1), 2, new int[]{1},
+                new int[0]);
+        onLoop(() -> {
+            ctx.apply(s3);
+            return null;
+        });
+        assertTrue(p5.isRetired());
+        NodePool<?> stale = onLoop(() -> ctx.pool(bigNodes[7]));
+        assertTrue(stale.isRetired());
+        assertEquals(0, (int) onLoop(ctx::poolCount));
     }
 }
