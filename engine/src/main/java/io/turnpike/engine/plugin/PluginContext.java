@@ -61,6 +61,16 @@ public final class PluginContext {
     private LocalReply pauseTimeoutReply;
     private io.netty.channel.EventLoop eventLoop;
     private io.netty.bootstrap.Bootstrap bootstrap;
+    private byte[] clientIp = new byte[0];
+
+    /** The client's address as ASCII (set once per connection). */
+    public byte[] clientIp() {
+        return clientIp;
+    }
+
+    public void clientIp(byte[] ascii) {
+        this.clientIp = ascii;
+    }
 
     /** Once per exchange object: who resumes it, its loop and the loop's bootstrap for sub-requests. */
     public void bind(Resumer resumer, io.netty.channel.EventLoop eventLoop, io.netty.bootstrap.Bootstrap bootstrap) {

@@ -1,6 +1,7 @@
 package io.turnpike.engine.plugin;
 
 import io.turnpike.engine.plugin.builtin.CorsPlugin;
+import io.turnpike.engine.plugin.builtin.ForwardAuthPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
@@ -24,6 +25,7 @@ public final class Plugins {
         Map<String, PluginFactory> m = new LinkedHashMap<>();
         for (PluginFactory f : new PluginFactory[]{
                 new RequestIdPlugin.Factory(),
+                new ForwardAuthPlugin.Factory(),
                 new CorsPlugin.Factory(),
                 new IpRestrictionPlugin.Factory(),
                 new KeyAuthPlugin.Factory(),

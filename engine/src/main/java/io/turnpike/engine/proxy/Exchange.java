@@ -124,6 +124,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         routeScratch.remoteAddress(remoteAddress);
         balancerInput.remoteAddr(clientIp);
         px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
+        px.clientIp(clientIp);
     }
 
     int phase() {
@@ -418,8 +419,14 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
                 LocalReply onTimeout = px.pauseTimeoutReply();
                 if (onTimeout != null) {
                     px.reply(onTimeout);
+                    finishPause(PluginSpec.STOP);
+                } else {
+                    // No timeout reply: the plugin degrades to letting the request through; the rest of the chain runs.
+                    int r = runChains(pausedChain, px.pausedPhase(), px.pausedIndex() + 1);
+                    if (r != PluginSpec.PAUSE) {
+                        finishPause(r);
+                    }
                 }
-                finishPause(PluginSpec.STOP);
             }
             return;
         }
