@@ -1,7 +1,10 @@
 package io.turnpike.engine.plugin;
 
+import io.turnpike.engine.plugin.builtin.BasicAuthPlugin;
+import io.turnpike.engine.plugin.builtin.ConsumerRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.CorsPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
+import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
@@ -26,7 +29,10 @@ public final class Plugins {
                 new RequestIdPlugin.Factory(),
                 new CorsPlugin.Factory(),
                 new IpRestrictionPlugin.Factory(),
+                new BasicAuthPlugin.Factory(),
+                new JwtAuthPlugin.Factory(),
                 new KeyAuthPlugin.Factory(),
+                new ConsumerRestrictionPlugin.Factory(),
                 new ProxyRewritePlugin.Factory(),
                 new RedirectPlugin.Factory(),
                 new ResponseRewritePlugin.Factory()}) {
