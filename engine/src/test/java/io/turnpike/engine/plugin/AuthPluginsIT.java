@@ -166,6 +166,10 @@ class AuthPluginsIT {
                 "Invalid user authorization", BASIC);
         assert401(req("/ba/x", "Authorization: Basic " + basic("jack:jack-pas") + "\r\n"),
                 "Invalid user authorization", BASIC);
+        assert401(req("/ba/x", "Authorization: Basic " + basic("jack:jack-pasX") + "\r\n"),
+                "Invalid user authorization", BASIC);
+        assert401(req("/ba/x", "Authorization: Basic " + basic("jack:Jack-pass") + "\r\n"),
+                "Invalid user authorization", BASIC);
         assert401(req("/ba/x", "Authorization: Basic " + basic("jack:jack-pass1") + "\r\n"),
                 "Invalid user authorization", BASIC);
         assert401(req("/ba/x", "Authorization: Basic " + basic("jill:jack-pass") + "\r\n"),
@@ -327,6 +331,13 @@ class AuthPluginsIT {
         assert401(req("/jwt/x", jwt(none)), fail, BEARER);
         assert401(req("/jwt/x", jwt(none.substring(0, none.length() - 1) + ".AAAA")), fail, BEARER);
         assert401(req("/jwt/x", jwt(hs("HS512", JACK_SECRET, "{\"key\":\"jack-key\"}"))), fail, BEARER);
+        // A correct HS256 signature under a header that names another algorithm (or none) is still refused.
+        for (String alg : new String[]{"HS512", "none", "hs256", "RS256"}) {
+            assert401(req("/jwt/x", jwt(hs("HS256", JACK_SECRET.getBytes(StandardCharsets.UTF_8),
+                    "{\"alg\":\"" + alg + "\"}", "{\"key\":\"jack-key\"}"))), fail, BEARER);
+        }
+        assertEquals(200, get(req("/jwt/x", jwt(hs("HS256", JACK_SECRET.getBytes(StandardCharsets.UTF_8),
+                "{\"alg\":\"HS256\"}", "{\"key\":\"jack-key\"}")))).status());
         assert401(req("/jwt/x", jwt(b64url("{\"typ\":\"JWT\"}") + "." + b64url("{\"key\":\"jack-key\"}") + ".AAAA")),
                 fail, BEARER);
         // Algorithm confusion: HS256 signed with the RS256 consumer's public key as the HMAC secret.
