@@ -21,7 +21,8 @@ import java.util.Base64;
 
 /**
  * jwt-auth's consumer credentials, compiled off the loops: HS* with the secret (optionally base64), RS* and ES* with a
- * PEM public key ({@code -----BEGIN PUBLIC KEY-----}, SubjectPublicKeyInfo).
+ * PEM public key ({@code -----BEGIN PUBLIC KEY-----}, SubjectPublicKeyInfo; for RSA also PKCS#1
+ * {@code -----BEGIN RSA PUBLIC KEY-----}, as OpenSSL reads both).
  *
  * <p>HMAC is computed on a per-thread {@link MessageDigest} with the pads precomputed per credential, so a
  * verification allocates nothing (JDK {@code Mac.doFinal} allocates its result). RSA and ECDSA use a per-thread,
@@ -82,15 +83,19 @@ public final class JwtKeys {
     }
 
     static PublicKey publicKey(String pem, String type) {
-        String begin = "-----BEGIN PUBLIC KEY-----";
-        String end = "-----END PUBLIC KEY-----";
         String t = pem.trim();
+        boolean pkcs1 = type.equals("RSA") && t.startsWith("-----BEGIN RSA PUBLIC KEY-----");
+        String begin = pkcs1 ? "-----BEGIN RSA PUBLIC KEY-----" : "-----BEGIN PUBLIC KEY-----";
+        String end = pkcs1 ? "-----END RSA PUBLIC KEY-----" : "-----END PUBLIC KEY-----";
         if (!t.startsWith(begin) || !t.endsWith(end)) {
-            throw new IllegalArgumentException("public_key: a PEM \"" + begin + "\" key (SubjectPublicKeyInfo) is"
-                    + " required");
+            throw new IllegalArgumentException("public_key: a PEM \"-----BEGIN PUBLIC KEY-----\" key"
+                    + (type.equals("RSA") ? " (or \"-----BEGIN RSA PUBLIC KEY-----\")" : "") + " is required");
         }
         try {
             byte[] der = Base64.getMimeDecoder().decode(t.substring(begin.length(), t.length() - end.length()));
+            if (pkcs1) {
+                der = spkiOfPkcs1(der);
+            }
             PublicKey k = KeyFactory.getInstance(type).generatePublic(new X509EncodedKeySpec(der));
             if (type.equals("RSA") ? !(k instanceof RSAPublicKey) : !(k instanceof ECPublicKey)) {
                 throw new IllegalArgumentException("public_key: not an " + type + " key");
@@ -99,6 +104,41 @@ public final class JwtKeys {
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new IllegalArgumentException("public_key: not a valid " + type + " public key ("
                     + e.getMessage() + ")");
+        }
+    }
+
+    /** Wraps a PKCS#1 RSAPublicKey in a SubjectPublicKeyInfo (rsaEncryption, NULL parameters). */
+    static byte[] spkiOfPkcs1(byte[] pkcs1) {
+        byte[] algId = {0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01,
+                0x01, 0x05, 0x00};
+        java.io.ByteArrayOutputStream bits = new java.io.ByteArrayOutputStream();
+        bits.write(0x03);
+        derLength(bits, pkcs1.length + 1);
+        bits.write(0x00);
+        bits.writeBytes(pkcs1);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        out.write(0x30);
+        derLength(out, algId.length + bits.size());
+        out.writeBytes(algId);
+        out.writeBytes(bits.toByteArray());
+        return out.toByteArray();
+    }
+
+    private static void derLength(java.io.ByteArrayOutputStream out, int n) {
+        if (n < 0x80) {
+            out.write(n);
+        } else if (n < 0x100) {
+            out.write(0x81);
+            out.write(n);
+        } else if (n < 0x10000) {
+            out.write(0x82);
+            out.write(n >> 8);
+            out.write(n);
+        } else {
+            out.write(0x83);
+            out.write(n >> 16);
+            out.write(n >> 8);
+            out.write(n);
         }
     }
 

@@ -109,6 +109,13 @@ class JwtVerificationTest {
             check(JwtKeys.credential(C, conf(a[0], pem(ec.getPublic()))), a[1], ec.getPrivate(),
                     Integer.parseInt(a[3]));
         }
+        // PKCS#1 "RSA PUBLIC KEY" PEM (OpenSSL reads it too): the SPKI's BIT STRING content after its unused-bits byte.
+        byte[] spki = rsa.getPublic().getEncoded();
+        byte[] pkcs1 = java.util.Arrays.copyOfRange(spki, spki.length - pkcs1Length(spki), spki.length);
+        assertArrayEquals(spki, JwtKeys.spkiOfPkcs1(pkcs1));
+        check(JwtKeys.credential(C, conf("RS256", "-----BEGIN RSA PUBLIC KEY-----\n"
+                + Base64.getMimeEncoder().encodeToString(pkcs1) + "\n-----END RSA PUBLIC KEY-----")),
+                "SHA256withRSA", rsa.getPrivate(), -1);
         // The key type must fit the algorithm; PEM only.
         KeyPairGenerator eg = KeyPairGenerator.getInstance("EC");
         eg.initialize(new ECGenParameterSpec("secp256r1"));
@@ -117,6 +124,28 @@ class JwtVerificationTest {
         assertThrows(IllegalArgumentException.class, () -> JwtKeys.credential(C, conf("ES256", pem(rsa.getPublic()))));
         assertThrows(IllegalArgumentException.class, () -> JwtKeys.credential(C, conf("RS256", "MIIB...")));
         assertThrows(IllegalArgumentException.class, () -> JwtKeys.credential(C, conf("PS256", pem(rsa.getPublic()))));
+    }
+
+    /** The length of the RSAPublicKey SEQUENCE at the end of an RSA SubjectPublicKeyInfo. */
+    private static int pkcs1Length(byte[] spki) {
+        for (int i = spki.length - 1; i > 0; i--) {
+            if (spki[i] == 0x30 && spki[i - 1] == 0x00) { // the unused-bits byte, then the SEQUENCE
+                int len = spki[i + 1] & 0xff;
+                int total = len < 0x80 ? 2 + len : 2 + (len & 0x7f) + readLength(spki, i + 2, len & 0x7f);
+                if (i + total == spki.length) {
+                    return total;
+                }
+            }
+        }
+        throw new AssertionError("no RSAPublicKey in the SPKI");
+    }
+
+    private static int readLength(byte[] b, int at, int n) {
+        int v = 0;
+        for (int i = 0; i < n; i++) {
+            v = (v << 8) | (b[at + i] & 0xff);
+        }
+        return v;
     }
 
     private static void check(JwtCredential cred, String jca, PrivateKey key, int sigLen) throws Exception {
