@@ -14,7 +14,8 @@ import io.turnpike.engine.plugin.PluginSpec;
 /**
  * APISIX {@code basic-auth} on a route: {@code Authorization: Basic base64(username:password)} is decoded from the
  * request's bytes into the exchange's scratch (APISIX's parsing: the first {@code basic} in any case followed by one
- * whitespace, nginx's lenient base64, split at {@code ':'} with the password ending at a second {@code ':'},
+ * whitespace, nginx's lenient base64, {@code ngx.re.split} at {@code ':'} with the password ending at a second
+ * {@code ':'},
  * whitespace removed from both), the consumer is found by username and the password compared in constant time.
  * Failures get APISIX's 401 answers with {@code WWW-Authenticate: Basic realm="<realm>"}. {@code hide_credentials}
  * removes Authorization before the request goes upstream. No allocation.
@@ -83,11 +84,10 @@ public final class BasicAuthPlugin extends PluginSpec {
         if (c1 < 0) {
             return x.reply(invalidHeader);
         }
-        int c2 = indexOf(s, c1 + 1, end, (byte) ':');
+        // ngx.re.split(decoded, ":"): the password is the second field, up to a second ':'. Its loop stops once a
+        // match ends at the last or second-to-last byte, the rest being the last field ("u:" -> "", "u::" -> ":").
+        int c2 = c1 >= end - 2 ? -1 : indexOf(s, c1 + 1, end, (byte) ':');
         int pwEnd = c2 < 0 ? end : c2;
-        if (c2 < 0 && c1 + 1 == end) {
-            return x.reply(invalidHeader); // "user:" splits into one field in APISIX
-        }
         int userEnd = stripWhitespace(s, at, c1);
         int pwStart = c1 + 1;
         int pwStop = stripWhitespace(s, pwStart, pwEnd);
