@@ -313,6 +313,9 @@ class AuthPluginsIT {
         assertTrue(up.contains("Authorization: Bearer " + t), "without hide_credentials the token travels");
         assertEquals(200, get(req("/jwt/x", jwt(t))).status());
         assertEquals(200, get(req("/jwt/x", jwt("bearer " + t))).status());
+        // Empty parts are skipped (lua-resty-jwt splits on "([^.]+)"); the signing input is header "." payload.
+        String[] p = t.split("\\.");
+        assertEquals(200, get(req("/jwt/x", jwt("." + p[0] + ".." + p[1] + "." + p[2] + "."))).status());
         assertEquals(200, get(req("/jwt/x?a=1&jwt=" + t, "")).status());
         assertEquals(200, get(req("/jwt/x?jwt=" + t.replace(".", "%2E"), "")).status());
         assertEquals(200, get(req("/jwt/x", "Cookie: a=1; jwt=" + t + "; b=2\r\n")).status());
@@ -334,7 +337,8 @@ class AuthPluginsIT {
         String fail = "failed to verify jwt";
         // alg none (empty signature), and a token whose alg is not the consumer's (HS512 for an HS256 consumer).
         String none = b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}") + "." + b64url("{\"key\":\"jack-key\"}") + ".";
-        assert401(req("/jwt/x", jwt(none)), fail, BEARER);
+        // lua-resty-jwt keeps the non-empty parts: "h.p." has two, so it is not even a JWT.
+        assert401(req("/jwt/x", jwt(none)), "JWT token invalid", BEARER);
         assert401(req("/jwt/x", jwt(none.substring(0, none.length() - 1) + ".AAAA")), fail, BEARER);
         assert401(req("/jwt/x", jwt(hs("HS512", JACK_SECRET, "{\"key\":\"jack-key\"}"))), fail, BEARER);
         // A correct HS256 signature under a header that names another algorithm (or none) is still refused.
@@ -358,6 +362,15 @@ class AuthPluginsIT {
         assert401(req("/jwt/x", jwt(parts[0] + "." + b64url("{\"key\":\"jack-key\",\"admin\":true}") + "." + parts[2])),
                 fail, BEARER);
         assert401(req("/jwt/x", jwt(parts[0] + "." + parts[1] + "." + parts[2].substring(0, 10))), fail, BEARER);
+        // The signature is base64url only: the same bytes in the standard alphabet do not verify.
+        String urlSafe = good;
+        for (int n = 0; !urlSafe.split("\\.")[2].matches(".*[-_].*"); n++) {
+            urlSafe = hs("HS256", JACK_SECRET, "{\"key\":\"jack-key\",\"n\":" + n + "}");
+        }
+        String[] u = urlSafe.split("\\.");
+        assertEquals(200, get(req("/jwt/x", jwt(urlSafe))).status());
+        String std = Base64.getEncoder().withoutPadding().encodeToString(Base64.getUrlDecoder().decode(u[2]));
+        assert401(req("/jwt/x", jwt(u[0] + "." + u[1] + "." + std)), fail, BEARER);
         // RS256 signed by another key; ES256 with a DER (not JOSE) signature.
         assert401(req("/jwt/x", jwt(signed("SHA256withRSA", "RS256", rsaOther.getPrivate(), "{\"key\":\"rsa-key\"}"))),
                 fail, BEARER);

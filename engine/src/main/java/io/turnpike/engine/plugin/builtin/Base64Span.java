@@ -12,6 +12,7 @@ import java.util.Arrays;
 final class Base64Span {
     private static final byte[] STD = table(false);
     private static final byte[] ANY = table(true);
+    private static final byte[] URL = urlOnly();
 
     private Base64Span() {
     }
@@ -27,6 +28,13 @@ final class Base64Span {
             t['-'] = 62;
             t['_'] = 63;
         }
+        return t;
+    }
+
+    private static byte[] urlOnly() {
+        byte[] t = table(true);
+        t['+'] = -1;
+        t['/'] = -1;
         return t;
     }
 
@@ -63,9 +71,18 @@ final class Base64Span {
 
     /** Either alphabet (base64url as JWTs use it, or standard) from {@code src[start, end)}: the length, or -1. */
     static int decodeUrl(byte[] src, int start, int end, byte[] dst, int at) {
+        return decode(ANY, src, start, end, dst, at);
+    }
+
+    /** The base64url alphabet only (nginx's {@code ngx_decode_base64url}, as APISIX decodes a JWT's signature). */
+    static int decodeUrlStrict(byte[] src, int start, int end, byte[] dst, int at) {
+        return decode(URL, src, start, end, dst, at);
+    }
+
+    private static int decode(byte[] table, byte[] src, int start, int end, byte[] dst, int at) {
         int n = start;
         while (n < end && src[n] != '=') {
-            if (ANY[src[n] & 0xff] < 0) {
+            if (table[src[n] & 0xff] < 0) {
                 return -1;
             }
             n++;
@@ -77,7 +94,7 @@ final class Base64Span {
         int acc = 0;
         int bits = 0;
         for (int i = start; i < n; i++) {
-            acc = (acc << 6) | ANY[src[i] & 0xff];
+            acc = (acc << 6) | table[src[i] & 0xff];
             bits += 6;
             if (bits >= 8) {
                 bits -= 8;

@@ -121,7 +121,7 @@ public final class JwtAuthPlugin extends PluginSpec {
             if (len > MAX_TOKEN) {
                 return x.reply(invalid);
             }
-            buf = w.ensure(len * 3 + 16);
+            buf = w.ensure(len * 4 + 16);
             src.getBytes(vs, buf, 0, len);
         } else if (x.queryArg(query)) {
             int s = x.argStart;
@@ -129,7 +129,7 @@ public final class JwtAuthPlugin extends PluginSpec {
             if (e - s > MAX_TOKEN) {
                 return x.reply(invalid);
             }
-            buf = w.ensure((e - s) * 3 + 16);
+            buf = w.ensure((e - s) * 4 + 16);
             len = percentDecode(src, s, e, buf);
             if (hide) {
                 KeyAuthPlugin.hideQueryArg(x, h, src);
@@ -144,7 +144,7 @@ public final class JwtAuthPlugin extends PluginSpec {
             if (e - s > MAX_TOKEN) {
                 return x.reply(invalid);
             }
-            buf = w.ensure((e - s) * 3 + 16);
+            buf = w.ensure((e - s) * 4 + 16);
             len = e - s;
             src.getBytes(s, buf, 0, len);
             if (hide) {
@@ -157,24 +157,54 @@ public final class JwtAuthPlugin extends PluginSpec {
     private static final byte[] EARER = Bytes.ascii("earer ");
 
     private int verify(PluginContext x, Work w, byte[] buf, int len) {
-        int d1 = indexOf(buf, 0, len, (byte) '.');
-        int d2 = d1 < 0 ? -1 : indexOf(buf, d1 + 1, len, (byte) '.');
-        if (d2 < 0 || indexOf(buf, d2 + 1, len, (byte) '.') >= 0) {
+        // lua-resty-jwt splits on '.' keeping the non-empty parts ("([^.]+)"): three make a JWS; anything else is
+        // invalid here (four or five would be a JWE, which APISIX cannot decrypt without a key: invalid too).
+        int s1 = 0, e1 = 0, s2 = 0, e2 = 0, s3 = 0, e3 = 0;
+        int parts = 0;
+        for (int i = 0; i < len; ) {
+            if (buf[i] == '.') {
+                i++;
+                continue;
+            }
+            int st = i;
+            while (i < len && buf[i] != '.') {
+                i++;
+            }
+            switch (++parts) {
+                case 1 -> { s1 = st; e1 = i; }
+                case 2 -> { s2 = st; e2 = i; }
+                case 3 -> { s3 = st; e3 = i; }
+                default -> { return x.reply(invalid); }
+            }
+        }
+        if (parts != 3) {
             return x.reply(invalid);
         }
         int hAt = len;
-        int hLen = Base64Span.decodeUrl(buf, 0, d1, buf, hAt);
+        int hLen = Base64Span.decodeUrl(buf, s1, e1, buf, hAt);
         if (hLen < 0) {
             return x.reply(invalid);
         }
         int pAt = hAt + hLen;
-        int pLen = Base64Span.decodeUrl(buf, d1 + 1, d2, buf, pAt);
+        int pLen = Base64Span.decodeUrl(buf, s2, e2, buf, pAt);
         if (pLen < 0) {
             return x.reply(invalid);
         }
         int sAt = pAt + pLen;
-        int sLen = Base64Span.decodeUrl(buf, d2 + 1, len, buf, sAt);
-        int tmp = sAt + Math.max(0, sLen); // room for unescaping: at least max(hLen, pLen) bytes remain
+        int sLen = Base64Span.decodeUrlStrict(buf, s3, e3, buf, sAt);
+        // The signing input is raw_header "." raw_payload: in place unless empty parts sat between them.
+        int inStart = s1;
+        int inEnd = e2;
+        int next = sAt + Math.max(0, sLen);
+        if (s2 != e1 + 1) {
+            inStart = next;
+            System.arraycopy(buf, s1, buf, next, e1 - s1);
+            buf[next + (e1 - s1)] = '.';
+            System.arraycopy(buf, s2, buf, next + (e1 - s1) + 1, e2 - s2);
+            inEnd = next + (e1 - s1) + 1 + (e2 - s2);
+            next = inEnd;
+        }
+        int tmp = next; // room for unescaping: at least max(hLen, pLen) bytes remain
         JsonScan scan = w.scan;
         scan.fields(ALG);
         if (!scan.object(buf, hAt, hAt + hLen, buf, tmp)) {
@@ -225,7 +255,7 @@ public final class JwtAuthPlugin extends PluginSpec {
         if (!Arrays.equals(buf, algStart, algEnd, alg, 0, alg.length)) {
             return x.reply(failed);
         }
-        if (sLen < 0 || !cred.verify(buf, 0, d2, buf, sAt, sLen)) {
+        if (sLen < 0 || !cred.verify(buf, inStart, inEnd - inStart, buf, sAt, sLen)) {
             return x.reply(failed);
         }
         if (!claimsValid(scan, buf, cred.leeway)) {
