@@ -26,6 +26,8 @@ class AuthPluginSchemasTest {
                 AuthPluginSchemas.basicAuth(o("{'username':123,'password':'bar'}"), true));
         assertEquals("additional properties forbidden, found key",
                 AuthPluginSchemas.basicAuth(o("{'username':'a','password':'b','key':'c'}"), true));
+        assertEquals("property \"password\": secret references ($secret://, $env://) are not supported by Turnpike"
+                + " yet", AuthPluginSchemas.basicAuth(o("{'username':'a','password':'$secret://vault/1/a/pw'}"), true));
     }
 
     @Test
@@ -110,6 +112,8 @@ class AuthPluginSchemasTest {
         assertEquals("algorithm PS256 is not supported by Turnpike yet (supported: HS256, HS384, HS512, RS256, RS384,"
                         + " RS512, ES256, ES384, ES512)",
                 AuthPluginSchemas.jwtAuth(o("{'key':'k','algorithm':'PS256','public_key':'pem'}"), true));
+        assertEquals("property \"secret\": secret references ($secret://, $env://) are not supported by Turnpike"
+                + " yet", AuthPluginSchemas.jwtAuth(o("{'key':'k','secret':'$env://JWT_SECRET'}"), true));
         assertEquals("additional properties forbidden, found password",
                 AuthPluginSchemas.jwtAuth(o("{'key':'k','secret':'s','password':'x'}"), true));
     }
