@@ -84,9 +84,6 @@ class AuthPluginsIT {
                 + route("crg", "/crg/*", "      basic-auth: {}\n      consumer-restriction:\n"
                 + "        type: consumer_group_id\n        whitelist: [gold]\n")
                 + route("crn", "/crn/*", "      consumer-restriction:\n        whitelist: [jack]\n")
-                + route("crr", "/crr/*", "      basic-auth: {}\n      consumer-restriction:\n"
-                + "        type: route_id\n        whitelist: [crr]\n")
-                + route("bax", "/bax/*", "      basic-auth:\n        anonymous_consumer: jack\n")
                 + "consumer_groups:\n  - id: gold\n    plugins: {}\n"
                 + "consumers:\n"
                 + "  - username: jack\n    group_id: gold\n    plugins:\n"
@@ -106,6 +103,10 @@ class AuthPluginsIT {
                 + "        algorithm: RS256\n        public_key: not a key\n"
                 + "  - username: colon\n    plugins:\n      basic-auth:\n        username: colon\n"
                 + "        password: \":\"\n"
+                + "  - username: carol\n    plugins: {}\n    credentials:\n      c1:\n        plugins:\n"
+                + "          basic-auth:\n            username: carol\n            password: carol-pass\n"
+                + "      c2:\n        plugins:\n          jwt-auth:\n            key: carol-key\n"
+                + "            secret: carol-secret\n"
                 + "  - username: dup\n    plugins:\n      basic-auth:\n        username: jack\n        password: other\n";
         gw = GatewayFixture.start(dir, yaml, "", "  event_loops: 1\n", new PrintStream(log, true));
     }
@@ -203,10 +204,19 @@ class AuthPluginsIT {
 
     @Test
     void aDuplicateBasicAuthUsernameLeavesTheLaterConsumerOut() throws Exception {
-        assertTrue(log.toString().contains("consumer dup: its basic-auth username is the username of consumer jack"),
+        assertTrue(log.toString().contains("consumer dup: its basic-auth username is also the username of consumer jack"),
                 log.toString());
         assert401(req("/ba/x", "Authorization: Basic " + basic("jack:other") + "\r\n"), "Invalid user authorization",
                 BASIC);
+    }
+
+    @Test
+    void credentialsHeldInApisix3CredentialsAuthenticateTheirConsumer() throws Exception {
+        assertEquals(200, get(req("/cr/x", "Authorization: Basic " + basic("jack:jack-pass") + "\r\n")).status());
+        assertEquals(200, get(req("/ba/x", "Authorization: Basic " + basic("carol:carol-pass") + "\r\n")).status());
+        assertEquals(200, get(req("/jwt/x", jwt(hs("HS256", "carol-secret", "{\"key\":\"carol-key\"}")))).status());
+        // carol is not jack: the whitelist refuses her.
+        assertEquals(403, get(req("/cr/x", "Authorization: Basic " + basic("carol:carol-pass") + "\r\n")).status());
     }
 
     @Test
@@ -457,10 +467,33 @@ class AuthPluginsIT {
 
     @Test
     void unimplementedOptionsAreRefusedNotIgnored() throws Exception {
-        String jack = "Authorization: Basic " + basic("jack:jack-pass") + "\r\n";
-        assertEquals(404, get(req("/crr/x", jack)).status(), "consumer-restriction type route_id is refused");
-        assertTrue(log.toString().contains("type route_id is not supported"), log.toString());
-        assertEquals(404, get(req("/bax/x", "")).status(), "basic-auth anonymous_consumer is refused");
-        assertTrue(log.toString().contains("anonymous_consumer is not supported"), log.toString());
+        // Configuration refuses them with file:line (the schema check) ...
+        Path other = java.nio.file.Files.createDirectories(dir.resolve("refused"));
+        String yaml = "routes:\n"
+                + route("crr", "/crr/*", "      basic-auth: {}\n      consumer-restriction:\n"
+                + "        type: route_id\n        whitelist: [crr]\n")
+                + route("bax", "/bax/*", "      basic-auth:\n        anonymous_consumer: jack\n")
+                + route("jst", "/jst/*", "      jwt-auth:\n        store_in_ctx: true\n")
+                + "consumers:\n  - username: ps\n    plugins:\n      jwt-auth:\n        key: ps\n"
+                + "        algorithm: PS256\n        public_key: x\n";
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> GatewayFixture.start(other, yaml, "  event_loops: 1\n").close());
+        String m = e.getMessage();
+        assertTrue(m.contains("(id \"crr\"): failed to check the configuration of plugin consumer-restriction err: type"
+                + " route_id is not supported"), m);
+        assertTrue(m.contains("(id \"bax\"): failed to check the configuration of plugin basic-auth err:"
+                + " anonymous_consumer is not supported"), m);
+        assertTrue(m.contains("(id \"jst\"): failed to check the configuration of plugin jwt-auth err: store_in_ctx"),
+                m);
+        assertTrue(m.contains("algorithm PS256 is not supported"), m);
+        // ... and the engine's factories refuse them too (second line, e.g. for a configuration built in code).
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String[] c : new String[][]{{"consumer-restriction", "{\"type\":\"service_id\",\"whitelist\":[\"1\"]}"},
+                {"basic-auth", "{\"anonymous_consumer\":\"a\"}"}, {"jwt-auth", "{\"unknown\":1}"}}) {
+            com.fasterxml.jackson.databind.node.ObjectNode conf =
+                    (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(c[1]);
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Plugins.factory(c[0]).compile(conf), c[0]);
+        }
     }
 }
