@@ -16,7 +16,7 @@ import java.util.Set;
  */
 public final class BuiltinPluginSchemas {
     /** Plugins that may appear in a consumer (or credential): they carry the consumer's credentials. */
-    public static final Set<String> AUTH_PLUGINS = Set.of("key-auth");
+    public static final Set<String> AUTH_PLUGINS = Set.of("key-auth", "basic-auth", "jwt-auth");
 
     private BuiltinPluginSchemas() {
     }
@@ -63,7 +63,37 @@ public final class BuiltinPluginSchemas {
                     "message":{"type":"string","minLength":1,"maxLength":1024,\
                     "default":"Your IP address is not allowed"},\
                     "response_code":{"type":"integer","minimum":403,"maximum":404,"default":403}},\
-                    "oneOf":[{"required":["whitelist"]},{"required":["blacklist"]}],"priority":3000}""");
+                    "oneOf":[{"required":["whitelist"]},{"required":["blacklist"]}],"priority":3000}""",
+            "basic-auth", """
+                    {"type":"object","properties":{"hide_credentials":{"type":"boolean","default":false},\
+                    "realm":{"type":"string","default":"basic","minLength":1,"maxLength":128}},\
+                    "consumer_schema":{"type":"object","properties":{"username":{"type":"string"},\
+                    "password":{"type":"string"}},"required":["username","password"]},"priority":2520}""",
+            "jwt-auth", """
+                    {"type":"object","properties":{"header":{"type":"string","default":"authorization"},\
+                    "query":{"type":"string","default":"jwt"},"cookie":{"type":"string","default":"jwt"},\
+                    "hide_credentials":{"type":"boolean","default":false},\
+                    "key_claim_name":{"type":"string","default":"key","minLength":1},\
+                    "realm":{"type":"string","default":"jwt","minLength":1,"maxLength":128},\
+                    "claims_to_verify":{"type":"array","items":{"type":"string","enum":["exp","nbf"]},\
+                    "uniqueItems":true}},\
+                    "consumer_schema":{"type":"object","properties":{"key":{"type":"string","minLength":1},\
+                    "secret":{"type":"string","minLength":1},"algorithm":{"type":"string","enum":["HS256","HS384",\
+                    "HS512","RS256","RS384","RS512","ES256","ES384","ES512"],"default":"HS256"},\
+                    "public_key":{"type":"string","minLength":1},"exp":{"type":"integer","minimum":1,\
+                    "default":86400},"base64_secret":{"type":"boolean","default":false},\
+                    "lifetime_grace_period":{"type":"integer","minimum":0,"default":0}},"required":["key"]},\
+                    "priority":2510}""",
+            "consumer-restriction", """
+                    {"type":"object","properties":{"type":{"type":"string","enum":["consumer_name",\
+                    "consumer_group_id"],"default":"consumer_name"},"blacklist":{"type":"array","minItems":1,\
+                    "items":{"type":"string"}},"whitelist":{"type":"array","minItems":1,"items":{"type":"string"}},\
+                    "allowed_by_methods":{"type":"array","items":{"type":"object","properties":{\
+                    "user":{"type":"string"},"methods":{"type":"array","minItems":1,"items":{"type":"string",\
+                    "enum":["GET","POST","PUT","DELETE","PATCH","HEAD","OPTIONS","CONNECT","TRACE","PURGE"]}}}}},\
+                    "rejected_code":{"type":"integer","minimum":200,"default":403},"rejected_msg":{"type":"string"}},\
+                    "anyOf":[{"required":["blacklist"]},{"required":["whitelist"]},\
+                    {"required":["allowed_by_methods"]}],"priority":2400}""");
 
     /** {@code registry} with every implemented plugin registered. */
     public static PluginRegistry register(PluginRegistry registry) {
@@ -75,7 +105,10 @@ public final class BuiltinPluginSchemas {
                 "cors", route(BuiltinPluginSchemas::cors),
                 "request-id", route(BuiltinPluginSchemas::requestId),
                 "redirect", route(BuiltinPluginSchemas::redirect),
-                "ip-restriction", route(BuiltinPluginSchemas::ipRestriction)).entrySet()) {
+                "ip-restriction", route(BuiltinPluginSchemas::ipRestriction),
+                "basic-auth", auth(AuthPluginSchemas::basicAuth),
+                "jwt-auth", auth(AuthPluginSchemas::jwtAuth),
+                "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
         return r;
@@ -92,6 +125,17 @@ public final class BuiltinPluginSchemas {
                 ? "only authentication plugins are supported on a consumer (consumer plugins are not merged into"
                 + " routes yet)"
                 : "plugin metadata is not supported for this plugin";
+    }
+
+    private interface AuthSchema {
+        String check(ObjectNode c, boolean consumer);
+    }
+
+    /** An auth plugin: a route schema and a consumer (credential) schema; no metadata. */
+    private static PluginRegistry.SchemaValidator auth(AuthSchema s) {
+        return (conf, type) -> type == PluginRegistry.SchemaType.METADATA
+                ? "plugin metadata is not supported for this plugin"
+                : s.check(conf, type == PluginRegistry.SchemaType.CONSUMER);
     }
 
     // ---------------------------------------------------------------- schemas

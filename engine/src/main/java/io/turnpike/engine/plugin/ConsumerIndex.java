@@ -7,8 +7,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The consumers of a snapshot and their credentials, indexed for the auth plugins: key-auth keys are looked up from
- * the request's bytes without decoding or allocating (open addressing over the key bytes). Immutable; shared by all
+ * The consumers of a snapshot and their credentials, indexed for the auth plugins: key-auth keys, basic-auth usernames
+ * and jwt-auth keys are looked up from bytes without decoding to strings or allocating (open addressing over the
+ * bytes). Immutable; shared by all
  * loops; rebuilt when consumers change.
  */
 public final class ConsumerIndex {
@@ -18,10 +19,26 @@ public final class ConsumerIndex {
     private final byte[][] keys;
     private final Consumer[] owners;
     private final int mask;
+    private final ByteKeyTable<BasicAuthCredential> basicAuth;
+    private final ByteKeyTable<JwtCredential> jwtAuth;
 
     /** @param keyAuth pairs of (key, consumer) for key-auth */
     public ConsumerIndex(Map<String, Consumer> byName, List<Map.Entry<String, Consumer>> keyAuth) {
+        this(byName, keyAuth, List.of(), List.of());
+    }
+
+    /**
+     * @param keyAuth   pairs of (key, consumer) for key-auth
+     * @param basicAuth basic-auth credentials, unique by username
+     * @param jwtAuth   jwt-auth credentials, unique by key
+     */
+    public ConsumerIndex(Map<String, Consumer> byName, List<Map.Entry<String, Consumer>> keyAuth,
+                         List<BasicAuthCredential> basicAuth, List<JwtCredential> jwtAuth) {
         this.byName = Map.copyOf(byName);
+        this.basicAuth = new ByteKeyTable<>(basicAuth.stream()
+                .map(b -> Map.entry(b.username, b)).toList());
+        this.jwtAuth = new ByteKeyTable<>(jwtAuth.stream()
+                .map(j -> Map.entry(j.key, j)).toList());
         int cap = Integer.highestOneBit(Math.max(4, keyAuth.size() * 2 + 1)) * 2;
         this.keys = new byte[cap][];
         this.owners = new Consumer[cap];
@@ -63,6 +80,16 @@ public final class ConsumerIndex {
             i = (i + 1) & mask;
         }
         return null;
+    }
+
+    /** The basic-auth credential whose username is {@code b[start, end)}, or null. */
+    public BasicAuthCredential basicAuth(byte[] b, int start, int end) {
+        return basicAuth.get(b, start, end);
+    }
+
+    /** The jwt-auth credential whose key is {@code b[start, end)}, or null. */
+    public JwtCredential jwtAuth(byte[] b, int start, int end) {
+        return jwtAuth.get(b, start, end);
     }
 
     private static int hash(byte[] b, int start, int end) {

@@ -7,6 +7,10 @@ import io.turnpike.config.model.ConfigSet;
 import io.turnpike.config.model.RawResource;
 import io.turnpike.config.model.Route;
 import io.turnpike.config.model.Service;
+import io.turnpike.config.plugin.AuthPluginSchemas;
+import io.turnpike.engine.plugin.builtin.JwtKeys;
+
+import java.nio.charset.StandardCharsets;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,7 +65,12 @@ public final class PluginChainCompiler {
         return specs.isEmpty() ? PluginChain.EMPTY : checked(new PluginChain(specs));
     }
 
-    /** Consumers and their key-auth keys; a consumer whose key another consumer holds already is left out. */
+    /**
+     * Consumers and their credentials (the consumer's own plugins and its 3.x credentials): key-auth keys, basic-auth
+     * usernames (with passwords), jwt-auth keys (with their verification keys). A consumer holding a credential that
+     * another consumer (or another of its own credentials) holds already, or whose basic-auth or jwt-auth configuration
+     * cannot be used, is left out with a warning (fail closed: it authenticates nowhere).
+     */
     public ConsumerIndex consumers(ConfigSet config, List<String> warnings) {
         Map<String, RawResource> raw = config.others("consumers");
         if (raw.isEmpty()) {
@@ -69,7 +78,11 @@ public final class PluginChainCompiler {
         }
         Map<String, Consumer> byName = new LinkedHashMap<>();
         List<Map.Entry<String, Consumer>> keys = new ArrayList<>();
+        List<BasicAuthCredential> basic = new ArrayList<>();
+        List<JwtCredential> jwt = new ArrayList<>();
         Map<String, String> keyOwner = new HashMap<>();
+        Map<String, String> basicOwner = new HashMap<>();
+        Map<String, String> jwtOwner = new HashMap<>();
         for (RawResource r : raw.values()) {
             ObjectNode v = r.value();
             String username = v.path("username").asText(r.id());
@@ -80,32 +93,72 @@ public final class PluginChainCompiler {
             List<JsonNode> holders = new ArrayList<>();
             holders.add(v.path("plugins"));
             v.path("credentials").forEach(cred -> holders.add(cred.path("plugins")));
-            boolean clash = false;
-            List<String> own = new ArrayList<>();
+            List<String> ownKeys = new ArrayList<>();
+            Map<String, BasicAuthCredential> ownBasic = new LinkedHashMap<>();
+            Map<String, JwtCredential> ownJwt = new LinkedHashMap<>();
+            String problem = null;
             for (JsonNode h : holders) {
                 JsonNode ka = h.path("key-auth").get("key");
-                if (ka == null) {
-                    continue;
+                if (ka != null) {
+                    String other = keyOwner.get(ka.asText());
+                    if (other != null && !other.equals(username) || ownKeys.contains(ka.asText())) {
+                        problem = "its key-auth key is also the key of consumer " + (other == null ? username : other);
+                        break;
+                    }
+                    ownKeys.add(ka.asText());
                 }
-                String other = keyOwner.get(ka.asText());
-                if (other != null && !other.equals(username) || own.contains(ka.asText())) {
-                    warnings.add("consumer " + username + ": its key-auth key is also the key of consumer "
-                            + (other == null ? username : other) + ", skipped");
-                    clash = true;
-                    break;
+                if (h.get("basic-auth") instanceof ObjectNode ba) {
+                    String err = AuthPluginSchemas.basicAuth(ba, true);
+                    if (err != null) {
+                        problem = "basic-auth: " + err;
+                        break;
+                    }
+                    String user = ba.get("username").asText();
+                    String other = basicOwner.get(user);
+                    if (other != null || ownBasic.containsKey(user)) {
+                        problem = "its basic-auth username is also the username of consumer "
+                                + (other == null ? username : other);
+                        break;
+                    }
+                    ownBasic.put(user, new BasicAuthCredential(c, user.getBytes(StandardCharsets.UTF_8),
+                            ba.get("password").asText().getBytes(StandardCharsets.UTF_8)));
                 }
-                own.add(ka.asText());
+                if (h.get("jwt-auth") instanceof ObjectNode ja) {
+                    JwtCredential j;
+                    try {
+                        j = JwtKeys.credential(c, ja);
+                    } catch (IllegalArgumentException e) {
+                        problem = "jwt-auth: " + e.getMessage();
+                        break;
+                    }
+                    String key = ja.get("key").asText();
+                    String other = jwtOwner.get(key);
+                    if (other != null || ownJwt.containsKey(key)) {
+                        problem = "its jwt-auth key is also the key of consumer " + (other == null ? username : other);
+                        break;
+                    }
+                    ownJwt.put(key, j);
+                }
             }
-            if (clash) {
+            if (problem != null) {
+                warnings.add("consumer " + username + ": " + problem + ", skipped");
                 continue;
             }
-            for (String k : own) {
+            for (String k : ownKeys) {
                 keyOwner.put(k, username);
                 keys.add(Map.entry(k, c));
             }
+            ownBasic.forEach((user, b) -> {
+                basicOwner.put(user, username);
+                basic.add(b);
+            });
+            ownJwt.forEach((key, j) -> {
+                jwtOwner.put(key, username);
+                jwt.add(j);
+            });
             byName.put(username, c);
         }
-        return new ConsumerIndex(byName, keys);
+        return new ConsumerIndex(byName, keys, basic, jwt);
     }
 
     private PluginChain chain(ObjectNode merged) {

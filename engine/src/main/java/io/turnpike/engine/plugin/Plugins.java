@@ -1,8 +1,11 @@
 package io.turnpike.engine.plugin;
 
+import io.turnpike.engine.plugin.builtin.BasicAuthPlugin;
+import io.turnpike.engine.plugin.builtin.ConsumerRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.CorsPlugin;
 import io.turnpike.engine.plugin.builtin.ForwardAuthPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
+import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
@@ -28,7 +31,10 @@ public final class Plugins {
                 new ForwardAuthPlugin.Factory(),
                 new CorsPlugin.Factory(),
                 new IpRestrictionPlugin.Factory(),
+                new BasicAuthPlugin.Factory(),
+                new JwtAuthPlugin.Factory(),
                 new KeyAuthPlugin.Factory(),
+                new ConsumerRestrictionPlugin.Factory(),
                 new ProxyRewritePlugin.Factory(),
                 new RedirectPlugin.Factory(),
                 new ResponseRewritePlugin.Factory()}) {

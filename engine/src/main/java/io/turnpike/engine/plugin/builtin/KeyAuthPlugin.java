@@ -75,7 +75,7 @@ public final class KeyAuthPlugin extends PluginSpec {
     }
 
     /** The target without the key argument (and its separator), written into the exchange's scratch. */
-    private static void hideQueryArg(PluginContext x, RequestHead h, ByteBuf src) {
+    static void hideQueryArg(PluginContext x, RequestHead h, ByteBuf src) {
         int pairStart = x.argPairStart;
         int pairEnd = x.argPairEnd;
         // Drop "name=value" with the '&' after it, or before it when it is the last argument.
