@@ -26,7 +26,9 @@ public final class BuiltinPluginSchemas {
      * forms from): APISIX's properties, types and defaults for the fields Turnpike acts on. {@code consumer_schema}
      * where a consumer carries the plugin's credentials.
      */
-    public static final Map<String, String> JSON_SCHEMAS = Map.of(
+    public static final Map<String, String> JSON_SCHEMAS;
+
+    private static final Map<String, String> JSON_SCHEMAS_FIRST = Map.of(
             "key-auth", """
                     {"type":"object","properties":{"header":{"type":"string","default":"apikey"},\
                     "query":{"type":"string","default":"apikey"},"hide_credentials":{"type":"boolean","default":false}},\
@@ -95,6 +97,24 @@ public final class BuiltinPluginSchemas {
                     "anyOf":[{"required":["blacklist"]},{"required":["whitelist"]},\
                     {"required":["allowed_by_methods"]}],"priority":2400}""");
 
+    static {
+        Map<String, String> all = new java.util.LinkedHashMap<>(JSON_SCHEMAS_FIRST);
+        all.put("forward-auth", """
+                {"type":"object","properties":{"uri":{"type":"string"},"ssl_verify":{"type":"boolean","default":true},\
+                "request_method":{"type":"string","enum":["GET"],"default":"GET"},\
+                "request_headers":{"type":"array","items":{"type":"string"}},\
+                "upstream_headers":{"type":"array","items":{"type":"string"}},\
+                "client_headers":{"type":"array","items":{"type":"string"}},\
+                "timeout":{"type":"integer","minimum":1,"maximum":60000,"default":3000},\
+                "keepalive":{"type":"boolean","default":true},\
+                "keepalive_timeout":{"type":"integer","minimum":1000,"default":60000},\
+                "keepalive_pool":{"type":"integer","minimum":1,"default":5},\
+                "allow_degradation":{"type":"boolean","default":false},\
+                "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
+                "required":["uri"],"priority":2002}""");
+        JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
+    }
+
     /** {@code registry} with every implemented plugin registered. */
     public static PluginRegistry register(PluginRegistry registry) {
         PluginRegistry r = registry;
@@ -111,7 +131,7 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
-        return r;
+        return r.with("forward-auth", route(BuiltinPluginSchemas::forwardAuth));
     }
 
     private interface RouteSchema {
@@ -347,6 +367,75 @@ public final class BuiltinPluginSchemas {
             return "value should match only one schema, but matches none";
         }
         return meta(c);
+    }
+
+    static String forwardAuth(ObjectNode c) {
+        String e = only(c, "uri", "ssl_verify", "request_method", "request_headers", "upstream_headers",
+                "client_headers", "timeout", "keepalive", "keepalive_timeout", "keepalive_pool", "allow_degradation",
+                "status_on_error", "extra_headers", "_meta");
+        if (e != null) {
+            return e;
+        }
+        if (c.has("extra_headers")) {
+            return "property \"extra_headers\" is not supported yet";
+        }
+        if (!c.has("uri")) {
+            return "property \"uri\" is required";
+        }
+        e = string(c, "uri", 1, 4096);
+        if (e != null) {
+            return e;
+        }
+        try {
+            java.net.URI u = java.net.URI.create(c.get("uri").asText());
+            if ("https".equals(u.getScheme())) {
+                return "property \"uri\": https auth services are not supported yet";
+            }
+            if (!"http".equals(u.getScheme()) || u.getHost() == null) {
+                return "property \"uri\" validation failed: expected an http:// URL";
+            }
+        } catch (IllegalArgumentException ex) {
+            return "property \"uri\" validation failed: " + ex.getMessage();
+        }
+        if (c.has("request_method")) {
+            e = enumOf(c, "request_method", Set.of("GET", "POST"));
+            if (e == null && !c.get("request_method").asText().equals("GET")) {
+                e = "property \"request_method\" is not supported yet: POST (the request body is not sent)";
+            }
+        }
+        for (String f : new String[]{"request_headers", "upstream_headers", "client_headers"}) {
+            JsonNode a = c.get(f);
+            if (e == null && a != null) {
+                if (!a.isArray()) {
+                    e = "property \"" + f + "\" validation failed: wrong type: expected array, got " + type(a);
+                } else {
+                    for (JsonNode n : a) {
+                        if (!n.isTextual() || !isToken(n.asText())) {
+                            e = "property \"" + f + "\" validation failed: " + n + " is not a header name";
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if (e == null) {
+            e = integer(c, "timeout", 1, 60000);
+        }
+        if (e == null) {
+            e = integer(c, "keepalive_timeout", 1000, Long.MAX_VALUE);
+        }
+        if (e == null) {
+            e = integer(c, "keepalive_pool", 1, Long.MAX_VALUE);
+        }
+        if (e == null) {
+            e = integer(c, "status_on_error", 200, 599);
+        }
+        for (String f : new String[]{"ssl_verify", "keepalive", "allow_degradation"}) {
+            if (e == null) {
+                e = bool(c, f);
+            }
+        }
+        return e != null ? e : meta(c);
     }
 
     static String ipRestriction(ObjectNode c) {

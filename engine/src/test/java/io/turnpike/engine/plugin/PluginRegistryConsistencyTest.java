@@ -27,6 +27,7 @@ class PluginRegistryConsistencyTest {
         assertEquals(12015, Plugins.factory("request-id").priority());
         assertEquals(900, Plugins.factory("redirect").priority());
         assertEquals(3000, Plugins.factory("ip-restriction").priority());
+        assertEquals(2002, Plugins.factory("forward-auth").priority());
         assertEquals(2520, Plugins.factory("basic-auth").priority());
         assertEquals(2510, Plugins.factory("jwt-auth").priority());
         assertEquals(2400, Plugins.factory("consumer-restriction").priority());
