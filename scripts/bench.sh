@@ -69,8 +69,9 @@ Options (environment variable in brackets):
   --keep-tmp         keep the private temp dir (configs, logs, raw wrk output) [KEEP_TMP=1]
   --rate R           also a fixed-rate run per target and round: R req/s offered over --conns
                      connections, latency corrected for coordinated omission [RATE, default off]
-  --plugins          also Turnpike with plugins: target turnpike_plugins (same process, a route running key-auth +
-                     proxy-rewrite headers; wrk sends the key), ratio turnpike_plugins_vs_turnpike [PLUGINS=1]
+  --plugins          also Turnpike with plugins (same process): turnpike_plugins, a route running key-auth +
+                     proxy-rewrite headers (wrk sends the key), ratio turnpike_plugins_vs_turnpike; and
+                     turnpike_forward_auth, forward-auth to the backend nginx (/auth, keep-alive) [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -132,7 +133,7 @@ done
 ((${#TARGETS[@]})) || die "--only selected no target"
 if ((PLUGINS)); then
   [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
-  TARGETS+=(turnpike_plugins)
+  TARGETS+=(turnpike_plugins turnpike_forward_auth)
 fi
 
 for cmd in nginx wrk curl taskset pgrep python3 getconf; do
@@ -363,6 +364,22 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
+  # --plugins: forward-auth to a keep-alive auth service (the backend nginx answers 200 on /auth).
+  - id: "forward-auth"
+    uri: "/fwd/*"
+    plugins:
+      forward-auth:
+        uri: "http://127.0.0.1:$BACKEND_PORT/auth"
+        request_headers: [Authorization]
+        # One idle keep-alive connection per concurrent request (wrk's 64): the default pool of 5 (APISIX's) would
+        # close most connections after each answer and reconnect.
+        keepalive_pool: 128
+      proxy-rewrite:
+        uri: "/"
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
 consumers:
   - username: bench
     plugins:
@@ -399,10 +416,14 @@ declare -A URL=(
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
   [turnpike]="http://127.0.0.1:$TURNPIKE_PORT/"
   [turnpike_plugins]="http://127.0.0.1:$TURNPIKE_PORT/plugins/"
+  [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"
 )
 # Extra request headers per target (wrk -H and the readiness curl).
 declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")
-if ((PLUGINS)); then PID_OF[turnpike_plugins]=${PID_OF[turnpike]}; fi
+if ((PLUGINS)); then
+  PID_OF[turnpike_plugins]=${PID_OF[turnpike]}
+  PID_OF[turnpike_forward_auth]=${PID_OF[turnpike]}
+fi
 # TLS targets: the proxy process serving HTTPS and its port.
 declare -A TLS_PID=() TLS_PORT=() TLS_NEGOTIATED=()
 TLS_TARGETS=()

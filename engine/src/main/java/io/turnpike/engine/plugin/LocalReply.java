@@ -87,6 +87,7 @@ public final class LocalReply {
 
     public static String reasonPhrase(int status) {
         return switch (status) {
+            case 100 -> "Continue";
             case 200 -> "OK";
             case 201 -> "Created";
             case 204 -> "No Content";
@@ -100,11 +101,19 @@ public final class LocalReply {
             case 403 -> "Forbidden";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
+            case 408 -> "Request Timeout";
+            case 411 -> "Length Required";
+            case 413 -> "Payload Too Large";
+            case 414 -> "URI Too Long";
+            case 417 -> "Expectation Failed";
             case 429 -> "Too Many Requests";
+            case 431 -> "Request Header Fields Too Large";
             case 500 -> "Internal Server Error";
+            case 501 -> "Not Implemented";
             case 502 -> "Bad Gateway";
             case 503 -> "Service Unavailable";
             case 504 -> "Gateway Timeout";
+            case 505 -> "HTTP Version Not Supported";
             default -> status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
         };
     }

@@ -270,6 +270,8 @@ public final class ForwardAuthPlugin extends PluginSpec {
         private int token;
         private int headLength;
         private int bodyMode = -1;
+        /** Body bytes already framed (offset from the body's start): each read frames only what is new. */
+        private int framed;
         private boolean failed;
         long idleSinceNs;
         ByteBuf pendingRequest;
@@ -284,6 +286,7 @@ public final class ForwardAuthPlugin extends PluginSpec {
             this.token = token;
             this.headLength = 0;
             this.bodyMode = -1;
+            this.framed = 0;
             head.reset();
             parser.reset();
         }
@@ -347,11 +350,13 @@ public final class ForwardAuthPlugin extends PluginSpec {
                 body.start(bodyMode, head.contentLength);
             }
             int bodyStart = cumulation.readerIndex() + headLength;
-            int n = body.consume(cumulation, bodyStart, cumulation.writerIndex());
-            if (n < 0) {
+            int consumed = body.consume(cumulation, bodyStart + framed, cumulation.writerIndex());
+            if (consumed < 0) {
                 ctx.close();
                 return;
             }
+            framed += consumed;
+            int n = framed;
             if (!body.isComplete()) {
                 if (cumulation.readableBytes() > MAX_AUTH_BODY + 16 * 1024) {
                     ctx.close();
