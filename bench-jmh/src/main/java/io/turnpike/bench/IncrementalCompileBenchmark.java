@@ -132,7 +132,8 @@ public class IncrementalCompileBenchmark {
     public Snapshot consumerChange() {
         ConfigEntry e = consumerValues[flip ^= 1];
         long from = version;
-        CompileResult next = configs.applyChanges(result, ++version, Map.of(), Map.of(), Map.of(e.id(), e));
+        CompileResult next = configs.applyChanges(result, ++version, Map.of(), Map.of(),
+                Map.of("consumers", Map.of(e.id(), e)));
         Snapshot s = snapshots.compile(next.config(), new ConfigDelta(from, java.util.Set.of(), java.util.Set.of(),
                 java.util.Set.of(e.id())), new ArrayList<>());
         if (s.baseVersion != from || s.consumers.size() != consumers) {

@@ -206,15 +206,21 @@ public final class ConfigCompiler {
         return applyChanges(previous, version, changed, upstreamChanges, Map.of());
     }
 
+    /** Resources whose entries can change incrementally besides routes and upstreams (no route recompiled). */
+    public static final java.util.Set<String> INCREMENTAL_OTHERS = java.util.Set.of(Resource.CONSUMERS.key(),
+            Resource.PLUGIN_CONFIGS.key(), Resource.GLOBAL_RULES.key());
+
     /**
-     * As above, with consumers too: {@code consumerChanges} maps a username to the consumer's value with its
-     * credentials folded in (as a full compile sees it), or to null when the consumer is gone. A consumer that does
-     * not validate is left out and reported, like a route. The consumers map becomes persistent, so a change costs
-     * O(log n) whatever the number of consumers.
+     * As above, with consumers, plugin_configs and global_rules too ({@link #INCREMENTAL_OTHERS}):
+     * {@code otherChanges} maps a resource to its changed entries, each id to its value (a consumer with its
+     * credentials folded in, as a full compile sees it) or to null when the entry is gone. An entry that does not
+     * validate is left out and reported, like a route. Those maps become persistent, so a change costs O(log n)
+     * whatever their size. Null (compile everything) when a plugin_config is deleted or invalid, or when one appears
+     * while a route names a missing one: route validity would change.
      */
     public CompileResult applyChanges(CompileResult previous, long version, Map<String, ConfigEntry> changed,
                                       Map<String, ConfigEntry> upstreamChanges,
-                                      Map<String, ConfigEntry> consumerChanges) {
+                                      Map<String, Map<String, ConfigEntry>> otherChanges) {
         if (!memoize) {
             throw new IllegalStateException("incremental compiles need a memoizing compiler (persistent maps)");
         }
@@ -241,46 +247,70 @@ public final class ConfigCompiler {
             }
             upstreams = up;
         }
+        Map<String, ConfigEntry> pcChanges = otherChanges.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of());
+        if (!pcChanges.isEmpty()) {
+            boolean dangling = false;
+            for (ConfigProblem p : previous.problems()) {
+                dangling |= "plugin_config_id".equals(p.field());
+            }
+            Map<String, RawResource> pcs = prev.others(Resource.PLUGIN_CONFIGS.key());
+            for (Map.Entry<String, ConfigEntry> c : pcChanges.entrySet()) {
+                ConfigEntry e = c.getValue();
+                if (e == null || (!pcs.containsKey(c.getKey()) && dangling) || checkOtherId(Resource.PLUGIN_CONFIGS,
+                        e.id()) != null || !(e.value() instanceof ObjectNode)
+                        || !pluginCodec.decode(Resource.PLUGIN_CONFIGS, e.id(), e.value()).ok()) {
+                    return null;
+                }
+            }
+        }
         TreePMap<String, Route> routes = prev.routes() instanceof TreePMap<String, Route> t ? t
                 : TreePMap.from(prev.routes());
         List<ConfigProblem> problems = new ArrayList<>(previous.problems().size() + 1);
         for (ConfigProblem p : previous.problems()) {
+            Map<String, ConfigEntry> oc = otherChanges.get(p.resource());
             if (!(Resource.ROUTES.key().equals(p.resource()) && changed.containsKey(p.id()))
                     && !(Resource.UPSTREAMS.key().equals(p.resource()) && upstreamChanges.containsKey(p.id()))
-                    && !(Resource.CONSUMERS.key().equals(p.resource()) && consumerChanges.containsKey(p.id()))) {
+                    && !(oc != null && oc.containsKey(p.id()))) {
                 problems.add(p);
             }
         }
         Map<String, Map<String, RawResource>> others = prev.others();
-        if (!consumerChanges.isEmpty()) {
-            Map<String, RawResource> before = prev.others(Resource.CONSUMERS.key());
-            TreePMap<String, RawResource> cons = before instanceof TreePMap<String, RawResource> t ? t
-                    : TreePMap.from(before);
-            for (Map.Entry<String, ConfigEntry> c : consumerChanges.entrySet()) {
-                cons = cons.minus(c.getKey());
-                ConfigEntry e = c.getValue();
-                if (e == null) {
-                    continue;
-                }
-                String err = checkOtherId(Resource.CONSUMERS, e.id());
-                if (err != null) {
-                    problems.add(problem(e, "username", "property \"username\" validation failed: " + err));
-                } else if (e.value() == null || !e.value().isObject()) {
-                    problems.add(problem(e, "", "wrong type: expected object, got "
-                            + (e.value() == null ? "null" : Check.jsonType(e.value()))));
-                } else if (report(e, pluginCodec.decode(Resource.CONSUMERS, e.id(), e.value()), problems)) {
-                    cons = cons.plus(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
-                }
-            }
+        if (!otherChanges.isEmpty()) {
             Map<String, Map<String, RawResource>> o = new LinkedHashMap<>(prev.others());
-            if (cons.isEmpty()) {
-                o.remove(Resource.CONSUMERS.key());
-            } else {
-                o.put(Resource.CONSUMERS.key(), cons);
+            for (Map.Entry<String, Map<String, ConfigEntry>> rc : otherChanges.entrySet()) {
+                Resource r = Resource.of(rc.getKey());
+                if (r == null || !INCREMENTAL_OTHERS.contains(r.key())) {
+                    throw new IllegalArgumentException("not incremental: " + rc.getKey());
+                }
+                Map<String, RawResource> before = prev.others(r.key());
+                TreePMap<String, RawResource> m = before instanceof TreePMap<String, RawResource> t ? t
+                        : TreePMap.from(before);
+                for (Map.Entry<String, ConfigEntry> c : rc.getValue().entrySet()) {
+                    m = m.minus(c.getKey());
+                    ConfigEntry e = c.getValue();
+                    if (e == null) {
+                        continue;
+                    }
+                    String err = checkOtherId(r, e.id());
+                    if (err != null) {
+                        problems.add(problem(e, r.idField(), "property \"" + r.idField() + "\" validation failed: "
+                                + err));
+                    } else if (e.value() == null || !e.value().isObject()) {
+                        problems.add(problem(e, "", "wrong type: expected object, got "
+                                + (e.value() == null ? "null" : Check.jsonType(e.value()))));
+                    } else if (report(e, pluginCodec.decode(r, e.id(), e.value()), problems)) {
+                        m = m.plus(e.id(), new RawResource(e.id(), ((ObjectNode) e.value()).deepCopy()));
+                    }
+                }
+                if (m.isEmpty()) {
+                    o.remove(r.key());
+                } else {
+                    o.put(r.key(), m);
+                }
             }
             others = o;
         }
-        Map<String, RawResource> pluginConfigs = prev.others(Resource.PLUGIN_CONFIGS.key());
+        Map<String, RawResource> pluginConfigs = others.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of());
         for (Map.Entry<String, ConfigEntry> c : changed.entrySet()) {
             String id = c.getKey();
             ConfigEntry e = c.getValue();

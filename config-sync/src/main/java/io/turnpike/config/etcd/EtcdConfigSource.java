@@ -118,6 +118,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private final Set<String> changedUpstreamKeys = new LinkedHashSet<>();
     /** Consumers changed since the last delivery (their own key or one of their credentials), by username. */
     private final Set<String> changedConsumers = new LinkedHashSet<>();
+    /** plugin_configs and global_rules keys changed since the last delivery (incremental too). */
+    private final Set<String> changedPluginKeys = new LinkedHashSet<>();
     /** A change other than routes (or a full list) since the last delivery: the next delivery recompiles all. */
     private boolean changedOther = true;
     /** The last delivery: its configuration and every problem reported with it (item-level and compile-level). */
@@ -450,6 +452,10 @@ public final class EtcdConfigSource implements ConfigSource {
                     changedUpstreamKeys.add(key);
                 } else if (ref != null && ref.error == null && Resource.CONSUMERS.key().equals(ref.resource)) {
                     changedConsumers.add(ref.consumer != null ? ref.consumer : ref.id);
+                } else if (ref != null && ref.error == null && ref.consumer == null
+                        && (Resource.PLUGIN_CONFIGS.key().equals(ref.resource)
+                        || Resource.GLOBAL_RULES.key().equals(ref.resource))) {
+                    changedPluginKeys.add(key);
                 } else {
                     changedOther = true;
                 }
@@ -573,18 +579,33 @@ public final class EtcdConfigSource implements ConfigSource {
             upstreamChanges.put(ref.id, it == null || it.error != null ? null
                     : new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null));
         }
-        Map<String, ConfigEntry> consumerChanges = new LinkedHashMap<>();
+        Map<String, Map<String, ConfigEntry>> otherChanges = new LinkedHashMap<>();
         for (String username : changedConsumers) {
-            consumerChanges.put(username, consumerEntry(username, itemProblems));
+            otherChanges.computeIfAbsent(Resource.CONSUMERS.key(), k -> new LinkedHashMap<>())
+                    .put(username, consumerEntry(username, itemProblems));
         }
-        CompileResult result = compiler.applyChanges(lastResult, version, changes, upstreamChanges, consumerChanges);
+        for (String key : changedPluginKeys) {
+            KeyRef ref = KeyRef.parse(prefix, key);
+            Item it = items.get(key);
+            ConfigEntry e = null;
+            if (it != null && it.error != null) {
+                itemProblems.add(new ConfigProblem(it.ref.resource, it.ref.id, -1, "", it.error, it.key, 0));
+            } else if (it != null) {
+                e = new ConfigEntry(it.ref.resource, it.ref.id, -1, it.json, it.key, 0, null);
+            }
+            otherChanges.computeIfAbsent(ref.resource, k -> new LinkedHashMap<>()).put(ref.id, e);
+        }
+        CompileResult result = compiler.applyChanges(lastResult, version, changes, upstreamChanges, otherChanges);
         if (result == null) {
             return false;
         }
         List<ConfigProblem> found = new ArrayList<>(result.problems());
         found.addAll(itemProblems);
         publish(version, new CompileResult(result.config(), found),
-                new ConfigDelta(deliveredVersion, changes.keySet(), upstreamChanges.keySet(), consumerChanges.keySet()));
+                new ConfigDelta(deliveredVersion, changes.keySet(), upstreamChanges.keySet(),
+                        otherChanges.getOrDefault(Resource.CONSUMERS.key(), Map.of()).keySet(),
+                        otherChanges.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of()).keySet(),
+                        otherChanges.getOrDefault(Resource.GLOBAL_RULES.key(), Map.of()).keySet()));
         incrementalDeliveries++;
         return true;
     }
@@ -641,15 +662,17 @@ public final class EtcdConfigSource implements ConfigSource {
             return; // nothing newer (a re-list that found no change): versions only grow
         }
         if (!changedOther && lastResult != null && (!changedRouteKeys.isEmpty() || !changedUpstreamKeys.isEmpty()
-                || !changedConsumers.isEmpty()) && deliverIncrementally(version)) {
+                || !changedConsumers.isEmpty() || !changedPluginKeys.isEmpty()) && deliverIncrementally(version)) {
             changedRouteKeys.clear();
             changedUpstreamKeys.clear();
             changedConsumers.clear();
+            changedPluginKeys.clear();
             return;
         }
         changedRouteKeys.clear();
         changedUpstreamKeys.clear();
         changedConsumers.clear();
+        changedPluginKeys.clear();
         changedOther = false;
         List<ConfigProblem> found = new ArrayList<>();
         Map<String, ObjectNode> credentialsByConsumer = new TreeMap<>();

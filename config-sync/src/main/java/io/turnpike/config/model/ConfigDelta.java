@@ -17,17 +17,27 @@ import java.util.Set;
  * @param routeIds    ids of the routes added, replaced or removed
  * @param upstreamIds ids of the upstreams added or replaced
  * @param consumerIds usernames of the consumers added, replaced or removed (a credential change names its consumer)
+ * @param pluginConfigIds plugin_configs added or replaced (the routes naming them are recompiled)
+ * @param globalRuleIds global_rules added, replaced or removed
  */
-public record ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds, Set<String> consumerIds) {
+public record ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds, Set<String> consumerIds,
+                          Set<String> pluginConfigIds, Set<String> globalRuleIds) {
     public ConfigDelta {
         routeIds = Set.copyOf(routeIds);
         upstreamIds = Set.copyOf(upstreamIds);
         consumerIds = Set.copyOf(consumerIds);
+        pluginConfigIds = Set.copyOf(pluginConfigIds);
+        globalRuleIds = Set.copyOf(globalRuleIds);
     }
 
     /** Routes and upstreams. */
     public ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds) {
-        this(fromVersion, routeIds, upstreamIds, Set.of());
+        this(fromVersion, routeIds, upstreamIds, Set.of(), Set.of(), Set.of());
+    }
+
+    /** Routes, upstreams and consumers. */
+    public ConfigDelta(long fromVersion, Set<String> routeIds, Set<String> upstreamIds, Set<String> consumerIds) {
+        this(fromVersion, routeIds, upstreamIds, consumerIds, Set.of(), Set.of());
     }
 
     /** Routes only. */

@@ -240,8 +240,20 @@ public final class SnapshotCompiler {
             }
         }
         // An upstream replaced by id moves every route that resolved to the old object (by upstream_id or through a
-        // service): those routes are recompiled against the new one.
+        // service): those routes are recompiled against the new one. So does a changed plugin_config for the routes
+        // naming it (their chains change).
         java.util.Set<String> ids = delta.routeIds();
+        if (!delta.pluginConfigIds().isEmpty()) {
+            ids = new java.util.LinkedHashSet<>(ids);
+            for (RouteState rs : routeStates.values()) {
+                if (rs.route.pluginConfigId() != null && delta.pluginConfigIds().contains(rs.route.pluginConfigId())) {
+                    if (rs.compiled.upstream.tls != null) {
+                        return null; // https upstreams need the TLS compiler's cycle: compile whole
+                    }
+                    ids.add(rs.route.id());
+                }
+            }
+        }
         if (!delta.upstreamIds().isEmpty()) {
             ids = new java.util.LinkedHashSet<>(ids);
             for (String uid : delta.upstreamIds()) {
@@ -312,9 +324,17 @@ public final class SnapshotCompiler {
         // delta names any (O(consumers), no route is recompiled for them).
         ConsumerIndex consumers = delta.consumerIds().isEmpty() ? base.consumers
                 : pluginChains.consumers(config, warnings);
+        PluginChain global = base.globalPlugins;
+        if (!delta.globalRuleIds().isEmpty()) {
+            try {
+                global = pluginChains.globalChain(config, warnings);
+            } catch (IllegalArgumentException e) {
+                warnings.add("global_rules: " + e.getMessage() + ", skipped");
+                global = PluginChain.EMPTY;
+            }
+        }
         return new Snapshot(config.version(), base.routes.with(removed, added), targets, nodes, base.tls,
-                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), base.globalPlugins,
-                consumers);
+                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), global, consumers);
     }
 
     /**

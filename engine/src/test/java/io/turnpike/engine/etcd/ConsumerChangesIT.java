@@ -129,4 +129,67 @@ class ConsumerChangesIT {
             }
         }
     }
+    /**
+     * A global rule and a plugin_config change: delivered incrementally, the routes naming the plugin_config recompiled
+     * (only them), the global chain rebuilt, nothing else; the data plane serves each change.
+     */
+    @Test
+    void globalRuleAndPluginConfigChangesAreIncrementalAndServed() throws Exception {
+        try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
+            int port = EtcdGatewayIT.freePort();
+            int adminPort = EtcdGatewayIT.freePort();
+            Path cfg = dir.resolve("config2.yaml");
+            Files.writeString(cfg, ""
+                    + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
+                    + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
+                    + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n    timeout: 5\n"
+                    + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
+                    + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                    + "turnpike:\n  event_loops: 1\n  status_listen:\n    ip: 127.0.0.1\n    port: "
+                    + EtcdGatewayIT.freePort() + "\n");
+            ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);
+            assertTrue(pr.ok(), pr.errors().toString());
+            PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+            try (TurnpikeMain.Running running = TurnpikeMain.Running.startWithEtcd(pr.config(), quiet, quiet)) {
+                String upstream = "\"upstream\":{\"nodes\":{\"127.0.0.1:" + backend.port() + "\":1}}";
+                await("the Admin API", () -> {
+                    try {
+                        return admin(adminPort, "PUT", "/apisix/admin/plugin_configs/pc1", "{\"plugins\":{"
+                                + "\"response-rewrite\":{\"headers\":{\"set\":{\"X-PC\":\"one\"}}}}}").statusCode() < 300;
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                });
+                assertTrue(admin(adminPort, "PUT", "/apisix/admin/routes/1", "{\"uri\":\"/pc\",\"plugin_config_id\":"
+                        + "\"pc1\"," + upstream + "}").statusCode() < 300);
+                assertTrue(admin(adminPort, "PUT", "/apisix/admin/routes/2", "{\"uri\":\"/plain\"," + upstream + "}")
+                        .statusCode() < 300);
+                await("the routes", () -> "one".equals(header(port, "/pc", "x-pc")));
+                long before = running.etcdSource.incrementalDeliveries();
+
+                assertTrue(admin(adminPort, "PUT", "/apisix/admin/plugin_configs/pc1", "{\"plugins\":{"
+                        + "\"response-rewrite\":{\"headers\":{\"set\":{\"X-PC\":\"two\"}}}}}").statusCode() < 300);
+                await("the plugin_config change", () -> "two".equals(header(port, "/pc", "x-pc")));
+                assertTrue(running.server.publisher().latest().baseVersion >= 0, "derived, not recompiled");
+
+                assertTrue(admin(adminPort, "PUT", "/apisix/admin/global_rules/g1", "{\"plugins\":{"
+                        + "\"response-rewrite\":{\"headers\":{\"set\":{\"X-Global\":\"yes\"}}}}}").statusCode() < 300);
+                await("the global rule", () -> "yes".equals(header(port, "/plain", "x-global")));
+                assertTrue(running.server.publisher().latest().baseVersion >= 0, "derived, not recompiled");
+                assertTrue(admin(adminPort, "DELETE", "/apisix/admin/global_rules/g1", null).statusCode() < 300);
+                await("the global rule gone", () -> header(port, "/plain", "x-global") == null);
+
+                assertTrue(running.etcdSource.incrementalDeliveries() - before >= 3,
+                        "incremental deliveries: " + (running.etcdSource.incrementalDeliveries() - before));
+                assertEquals("two", header(port, "/pc", "x-pc"));
+            }
+        }
+    }
+
+    private static String header(int port, String path, String name) throws Exception {
+        try (RawHttpClient c = new RawHttpClient(port)) {
+            RawHttpClient.Response r = c.exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            return r.status() == 200 ? r.header(name) : "status " + r.status();
+        }
+    }
 }
