@@ -131,7 +131,10 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
-        return r.with("forward-auth", route(BuiltinPluginSchemas::forwardAuth));
+        return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
+                : type == PluginRegistry.SchemaType.CONSUMER
+                ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
+                : "plugin metadata is not supported for this plugin");
     }
 
     private interface RouteSchema {
@@ -140,10 +143,9 @@ public final class BuiltinPluginSchemas {
 
     /** A plugin that acts on requests only where a route runs it: refused in consumers and metadata. */
     private static PluginRegistry.SchemaValidator route(RouteSchema s) {
-        return (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? s.check(conf)
-                : type == PluginRegistry.SchemaType.CONSUMER
-                ? "only authentication plugins are supported on a consumer (consumer plugins are not merged into"
-                + " routes yet)"
+        // On a consumer a plugin is merged into the routes the consumer calls (APISIX: consumer > route), so it is
+        // checked with the route schema.
+        return (conf, type) -> type != PluginRegistry.SchemaType.METADATA ? s.check(conf)
                 : "plugin metadata is not supported for this plugin";
     }
 

@@ -82,9 +82,15 @@ class AdminPluginsTest {
                 b("{\"username\":\"jill\",\"plugins\":{\"key-auth\":{}}}"));
         assertEquals("failed to check the configuration of plugin key-auth err: property \"key\" is required",
                 errorMsg(noKey));
-        AdminResponse notAuth = s.handle("PUT", "/apisix/admin/consumers",
+        AdminResponse merged = s.handle("PUT", "/apisix/admin/consumers",
                 b("{\"username\":\"joe\",\"plugins\":{\"proxy-rewrite\":{\"uri\":\"/x\"}}}"));
-        assertEquals(400, notAuth.status(), "a consumer's non-auth plugins would be ignored: refused");
+        assertEquals(201, merged.status(), "a consumer's plugins are merged into its routes: accepted");
+        AdminResponse badMerged = s.handle("PUT", "/apisix/admin/consumers",
+                b("{\"username\":\"joe2\",\"plugins\":{\"proxy-rewrite\":{\"uri\":5}}}"));
+        assertEquals(400, badMerged.status(), "checked with the route schema");
+        AdminResponse async = s.handle("PUT", "/apisix/admin/consumers",
+                b("{\"username\":\"joe3\",\"plugins\":{\"forward-auth\":{\"uri\":\"http://127.0.0.1:1/a\"}}}"));
+        assertEquals(400, async.status(), "an asynchronous plugin cannot run from a consumer");
         AdminResponse group = s.handle("PUT", "/apisix/admin/consumer_groups/g1",
                 b("{\"plugins\":{\"proxy-rewrite\":{\"uri\":\"/x\"}}}"));
         assertEquals(400, group.status(), "consumer group plugins would be ignored: refused");

@@ -25,6 +25,8 @@ public final class PluginChain {
     public final int phases;
     /** The most header edits one exchange of this chain can record. */
     public final int maxHeaderEdits;
+    /** The plugins' {@link PluginSpec#nameBit}s. */
+    public final long names;
 
     public PluginChain(List<PluginSpec> plugins) {
         List<PluginSpec> sorted = new ArrayList<>(plugins);
@@ -36,12 +38,15 @@ public final class PluginChain {
         this.log = phase(sorted, PluginSpec.PHASE_LOG);
         int p = 0;
         int edits = 0;
+        long n = 0;
         for (PluginSpec s : sorted) {
             p |= s.phases();
             edits += s.maxHeaderEdits();
+            n |= s.nameBit;
         }
         this.phases = p;
         this.maxHeaderEdits = edits;
+        this.names = n;
     }
 
     private static PluginSpec[] phase(List<PluginSpec> sorted, int phase) {
@@ -69,25 +74,49 @@ public final class PluginChain {
      */
     public int runRequest(PluginContext x, int phase, int from) {
         if (phase == 0) {
-            PluginSpec[] r = rewrite;
-            for (int i = from; i < r.length; i++) {
-                int res = r[i].rewrite(x);
-                if (res != PluginSpec.CONTINUE) {
-                    x.pausedAt(0, i);
-                    return res;
-                }
+            int r = runPhase(x, 0, from, 0);
+            if (r != PluginSpec.CONTINUE) {
+                return r;
             }
             from = 0;
         }
-        PluginSpec[] a = access;
-        for (int i = from; i < a.length; i++) {
-            int res = a[i].access(x);
+        return runPhase(x, 1, from, 0);
+    }
+
+    /**
+     * Runs one request phase (0 rewrite, 1 access) from plugin {@code from}, skipping the plugins whose name bit is in
+     * {@code skip} (a consumer's plugin of the same name replaces the route's).
+     */
+    public int runPhase(PluginContext x, int phase, int from, long skip) {
+        PluginSpec[] ps = phase == 0 ? rewrite : access;
+        for (int i = from; i < ps.length; i++) {
+            PluginSpec p = ps[i];
+            if ((p.nameBit & skip) != 0) {
+                continue;
+            }
+            int res = phase == 0 ? p.rewrite(x) : p.access(x);
             if (res != PluginSpec.CONTINUE) {
-                x.pausedAt(1, i);
+                x.pausedAt(phase, i);
                 return res;
             }
         }
         return PluginSpec.CONTINUE;
+    }
+
+    public void runHeaderFilter(PluginContext x, ByteBuf src, ResponseHead rh, long skip) {
+        for (PluginSpec p : headerFilter) {
+            if ((p.nameBit & skip) == 0) {
+                p.headerFilter(x, src, rh);
+            }
+        }
+    }
+
+    public void runLog(PluginContext x, long skip) {
+        for (PluginSpec p : log) {
+            if ((p.nameBit & skip) == 0) {
+                p.log(x);
+            }
+        }
     }
 
     public void runHeaderFilter(PluginContext x, ByteBuf src, ResponseHead rh) {

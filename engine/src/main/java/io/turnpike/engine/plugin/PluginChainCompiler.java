@@ -27,6 +27,10 @@ import java.util.Map;
  * indexed by credential for the auth plugins.
  */
 public final class PluginChainCompiler {
+    /** Plugins that carry a consumer's credentials: on a consumer they are not merged into routes. */
+    private static final java.util.Set<String> CREDENTIAL_PLUGINS = java.util.Set.of("key-auth", "basic-auth",
+            "jwt-auth");
+
     private final Map<ObjectNode, PluginChain> cache = new HashMap<>();
 
     /** A route's chain; throws IllegalArgumentException naming the plugin for a configuration the engine refuses. */
@@ -87,7 +91,28 @@ public final class PluginChainCompiler {
             ObjectNode v = r.value();
             String username = v.path("username").asText(r.id());
             JsonNode group = v.get("group_id");
-            Consumer c = new Consumer(username, group == null ? null : group.asText());
+            // The consumer's plugins other than credentials, merged over the route's at run time.
+            ObjectNode own = JsonNodeFactory.instance.objectNode();
+            if (v.get("plugins") instanceof ObjectNode ps) {
+                ps.fields().forEachRemaining(e -> {
+                    if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
+                        own.set(e.getKey(), e.getValue());
+                    }
+                });
+            }
+            PluginChain consumerChain;
+            try {
+                consumerChain = chain(own);
+                for (PluginSpec p : consumerChain.plugins()) {
+                    if (p.mayPause()) {
+                        throw new IllegalArgumentException("plugin " + p.name + " cannot run from a consumer");
+                    }
+                }
+            } catch (IllegalArgumentException e) {
+                warnings.add("consumer " + username + ": " + e.getMessage() + ", skipped");
+                continue;
+            }
+            Consumer c = new Consumer(username, group == null ? null : group.asText(), consumerChain);
             // Credentials: the consumer's own plugins, and its 3.x credentials (the etcd source folds
             // consumers/<name>/credentials/<id> into "credentials"; the standalone file writes them there).
             List<JsonNode> holders = new ArrayList<>();

@@ -31,10 +31,19 @@ public abstract class PluginSpec {
 
     public final String name;
     public final int priority;
+    /** This plugin's bit among the implemented plugins ({@link Plugins#bit}): a consumer's plugin of the same name
+     * replaces the route's. */
+    public final long nameBit;
 
     protected PluginSpec(String name, int priority) {
         this.name = name;
         this.priority = priority;
+        this.nameBit = Plugins.bit(name);
+    }
+
+    /** True for plugins that may return {@link #PAUSE} (refused on consumers, whose chain runs after the route's). */
+    public boolean mayPause() {
+        return false;
     }
 
     /** A bit set of {@code PHASE_*}. */

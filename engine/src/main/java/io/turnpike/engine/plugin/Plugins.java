@@ -53,4 +53,12 @@ public final class Plugins {
     public static Map<String, PluginFactory> all() {
         return FACTORIES;
     }
+
+    private static final java.util.List<String> ORDER = java.util.List.copyOf(FACTORIES.keySet());
+
+    /** A bit per implemented plugin (at most 64), for the consumer-over-route merge; 0 for an unknown name. */
+    public static long bit(String name) {
+        int i = ORDER.indexOf(name);
+        return i < 0 || i >= 64 ? 0 : 1L << i;
+    }
 }

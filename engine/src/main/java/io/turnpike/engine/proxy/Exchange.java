@@ -81,7 +81,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private ByteBuf pausedSrc;
     private RequestHead pausedHead;
     private CompiledRoute route;
-    /** Which chain paused: 0 the global rules, 1 the route's. */
+    /** Where the request phases paused ({@link #runChains}'s step). */
     private int pausedChain;
     /** A plugin replaced the response body: the upstream's body bytes are discarded. */
     private boolean discardBody;
@@ -188,20 +188,62 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         return proceed(src, head);
     }
 
-    /** Runs the request phases of the global chain then the route's, from a position (a resumed plugin's next). */
-    private int runChains(int chain, int phase, int from) {
-        if (chain == 0) {
-            int r = globalChain.runRequest(px, phase, from);
+    /**
+     * Runs the request phases in APISIX's order, from a position (a resumed plugin's next): the global rules (rewrite,
+     * access), the route's rewrite, then, once an auth plugin found a consumer with plugins of its own, the consumer's
+     * rewrite, the route's access without the plugins the consumer replaces, and the consumer's access.
+     *
+     * @param step 0 global rules, 1 route rewrite, 2 consumer rewrite, 3 route access, 4 consumer access
+     */
+    private int runChains(int step, int phase, int from) {
+        int r;
+        if (step == 0) {
+            r = globalChain.runRequest(px, phase, from);
             if (r != PluginSpec.CONTINUE) {
                 pausedChain = 0;
                 return r;
             }
-            phase = 0;
+            step = 1;
             from = 0;
         }
-        int r = routeChain.runRequest(px, phase, from);
-        pausedChain = 1;
+        if (step == 1) {
+            r = routeChain.runPhase(px, 0, from, 0);
+            if (r != PluginSpec.CONTINUE) {
+                pausedChain = 1;
+                return r;
+            }
+            step = 2;
+            from = 0;
+        }
+        PluginChain cc = consumerChain();
+        if (step == 2) {
+            r = cc.runPhase(px, 0, from, 0);
+            if (r != PluginSpec.CONTINUE) {
+                pausedChain = 2;
+                return r;
+            }
+            step = 3;
+            from = 0;
+        }
+        if (step == 3) {
+            r = routeChain.runPhase(px, 1, from, cc.names);
+            if (r != PluginSpec.CONTINUE) {
+                pausedChain = 3;
+                return r;
+            }
+            from = 0;
+        }
+        r = cc.runPhase(px, 1, from, 0);
+        if (r != PluginSpec.CONTINUE) {
+            pausedChain = 4;
+        }
         return r;
+    }
+
+    /** The plugins of the consumer an auth plugin found (merged over the route's), or none. */
+    private PluginChain consumerChain() {
+        io.turnpike.engine.plugin.Consumer c = px.consumer();
+        return c == null ? PluginChain.EMPTY : c.plugins;
     }
 
     private int paused(ByteBuf src, RequestHead head) {
@@ -567,8 +609,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         endBalancer(false);
         if (routeChain != null) {
             if (globalChain.phases != 0 || routeChain.phases != 0) {
-                globalChain.runLog(px);
-                routeChain.runLog(px);
+                PluginChain cc = consumerChain();
+                globalChain.runLog(px, 0);
+                routeChain.runLog(px, cc.names);
+                cc.runLog(px, 0);
             }
             px.end();
             globalChain = null;
@@ -615,8 +659,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         responseStarted = true;
         PluginContext edits = null;
         if (routeChain != null) {
-            globalChain.runHeaderFilter(px, src, rh);
-            routeChain.runHeaderFilter(px, src, rh);
+            PluginChain cc = consumerChain();
+            globalChain.runHeaderFilter(px, src, rh, 0);
+            routeChain.runHeaderFilter(px, src, rh, cc.names);
+            cc.runHeaderFilter(px, src, rh, 0);
             edits = px;
             discardBody = px.responseBody() != null;
         }

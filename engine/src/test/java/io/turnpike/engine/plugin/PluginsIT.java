@@ -36,6 +36,8 @@ class PluginsIT {
         backend = new TestBackend();
         String yaml = "routes:\n"
                 + route("ka", "/ka/*", "      key-auth: {}\n")
+                + route("kam", "/kam/*", "      key-auth: {}\n      proxy-rewrite:\n        headers:\n          set:\n"
+                + "            X-Route: yes\n")
                 + route("kah", "/kah/*", "      key-auth:\n        hide_credentials: true\n")
                 + route("pr", "/pr/*", "      proxy-rewrite:\n        uri: /rewritten\n        host: upstream.example\n"
                 + "        method: PUT\n        headers:\n          set:\n            X-Set: one\n"
@@ -60,7 +62,14 @@ class PluginsIT {
                 + "  - username: jack\n    plugins:\n      key-auth:\n        key: auth-one\n"
                 + "  - username: jill\n    plugins:\n      key-auth:\n        key: auth-two\n"
                 + "  - username: carol\n    plugins: {}\n    credentials:\n      c1:\n        plugins:\n"
-                + "          key-auth:\n            key: carol-credential\n";
+                + "          key-auth:\n            key: carol-credential\n"
+                // dave's own plugins are merged over the route's: his proxy-rewrite replaces the route's, his
+                // response-rewrite and ip-restriction add to it.
+                + "  - username: dave\n    plugins:\n      key-auth:\n        key: dave-key\n"
+                + "      proxy-rewrite:\n        headers:\n          set:\n            X-Who: dave\n"
+                + "      response-rewrite:\n        headers:\n          set:\n            X-Consumer: dave\n"
+                + "  - username: eve\n    plugins:\n      key-auth:\n        key: eve-key\n"
+                + "      ip-restriction:\n        blacklist:\n          - 127.0.0.0/8\n";
         gw = GatewayFixture.start(dir, yaml, "  event_loops: 1\n");
     }
 
@@ -211,6 +220,22 @@ class PluginsIT {
         assertEquals(403, d.status());
         assertEquals("{\"message\":\"Your IP address is not allowed\"}", d.bodyText().trim());
         assertEquals(200, get("GET /allow/x HTTP/1.1\r\nHost: h\r\n\r\n").status());
+    }
+
+    @Test
+    void aConsumersPluginsAreMergedOverTheRoutes() throws Exception {
+        String asDave = upstreamSaw("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: dave-key\r\n\r\n");
+        // As in APISIX: the route's rewrite phase ran before the consumer was known (its proxy-rewrite applied), then
+        // the consumer's rewrite-phase plugins run ("rewrite_in_consumer"); from the access phase on, a consumer's
+        // plugin replaces the route's of the same name.
+        assertTrue(asDave.contains("\r\nX-Who: dave\r\n") && asDave.contains("\r\nX-Route: yes\r\n"), asDave);
+        String asJack = upstreamSaw("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: auth-one\r\n\r\n");
+        assertTrue(asJack.contains("\r\nX-Route: yes\r\n") && !asJack.contains("X-Who"), asJack);
+        RawHttpClient.Response r = get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: dave-key\r\n\r\n");
+        assertEquals("dave", r.header("x-consumer"), "the consumer's header_filter plugins run too");
+        RawHttpClient.Response eve = get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: eve-key\r\n\r\n");
+        assertEquals(403, eve.status(), "the consumer's access plugins run: " + eve.bodyText());
+        assertEquals(null, get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: auth-one\r\n\r\n").header("x-consumer"));
     }
 
     @Test

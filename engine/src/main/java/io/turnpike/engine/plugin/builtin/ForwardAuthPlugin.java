@@ -104,6 +104,11 @@ public final class ForwardAuthPlugin extends PluginSpec {
     }
 
     @Override
+    public boolean mayPause() {
+        return true;
+    }
+
+    @Override
     public int maxHeaderEdits() {
         return Math.max(upstreamLower.length, clientLower.length);
     }
