@@ -56,12 +56,16 @@ public final class PluginResourceCodec {
             case PLUGIN_CONFIGS -> pluginHolder(c, o, PLUGIN_CONFIG_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
             case GLOBAL_RULES -> pluginHolder(c, o, GLOBAL_RULE_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
             case CONSUMER_GROUPS -> {
-                pluginHolder(c, o, CONSUMER_GROUP_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
-                if (o.get("plugins") instanceof ObjectNode p && !p.isEmpty()
-                        && registry.check(p, PluginRegistry.SchemaType.ROUTE) == null) {
-                    // APISIX merges a group's plugins into the routes its consumers call; the engine does not yet.
-                    c.child("plugins").fail("plugins in consumer groups are not supported yet (they are not merged"
-                            + " into routes)");
+                // A group's plugins are merged into its consumers' (checked as on a consumer); credentials belong to
+                // consumers, not groups.
+                pluginHolder(c, o, CONSUMER_GROUP_FIELDS, true, PluginRegistry.SchemaType.CONSUMER);
+                if (o.get("plugins") instanceof ObjectNode p) {
+                    for (String auth : io.turnpike.config.plugin.BuiltinPluginSchemas.AUTH_PLUGINS) {
+                        if (p.has(auth)) {
+                            c.child("plugins").fail(auth + " carries a consumer's credentials: not allowed in a"
+                                    + " consumer group");
+                        }
+                    }
                 }
             }
             case CONSUMERS -> consumer(c, o);

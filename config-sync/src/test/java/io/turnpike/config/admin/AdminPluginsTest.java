@@ -93,6 +93,9 @@ class AdminPluginsTest {
         assertEquals(400, async.status(), "an asynchronous plugin cannot run from a consumer");
         AdminResponse group = s.handle("PUT", "/apisix/admin/consumer_groups/g1",
                 b("{\"plugins\":{\"proxy-rewrite\":{\"uri\":\"/x\"}}}"));
-        assertEquals(400, group.status(), "consumer group plugins would be ignored: refused");
+        assertEquals(201, group.status(), "consumer group plugins are merged into its consumers' plugins");
+        AdminResponse groupCred = s.handle("PUT", "/apisix/admin/consumer_groups/g2",
+                b("{\"plugins\":{\"key-auth\":{\"key\":\"k\"}}}"));
+        assertEquals(400, groupCred.status(), "credentials belong to consumers");
     }
 }

@@ -93,6 +93,22 @@ public final class PluginChainCompiler {
             JsonNode group = v.get("group_id");
             // The consumer's plugins other than credentials, merged over the route's at run time.
             ObjectNode own = JsonNodeFactory.instance.objectNode();
+            // Its group's plugins first (APISIX: consumer > consumer_group > route).
+            JsonNode gid = v.get("group_id");
+            if (gid != null) {
+                RawResource g = config.others("consumer_groups").get(gid.asText());
+                if (g == null) {
+                    warnings.add("consumer " + username + ": consumer group " + gid.asText() + " not found, skipped");
+                    continue;
+                }
+                if (g.value().get("plugins") instanceof ObjectNode gp) {
+                    gp.fields().forEachRemaining(e -> {
+                        if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
+                            own.set(e.getKey(), e.getValue());
+                        }
+                    });
+                }
+            }
             if (v.get("plugins") instanceof ObjectNode ps) {
                 ps.fields().forEachRemaining(e -> {
                     if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {

@@ -58,6 +58,8 @@ class PluginsIT {
                 + route("deny", "/deny/*", "      ip-restriction:\n        blacklist:\n          - 127.0.0.0/8\n")
                 + route("allow", "/allow/*", "      ip-restriction:\n        whitelist:\n          - 127.0.0.1\n"
                 + "          - \"::1\"\n")
+                + "consumer_groups:\n  - id: gold\n    plugins:\n      response-rewrite:\n        headers:\n"
+                + "          set:\n            X-Tier: gold\n"
                 + "consumers:\n"
                 + "  - username: jack\n    plugins:\n      key-auth:\n        key: auth-one\n"
                 + "  - username: jill\n    plugins:\n      key-auth:\n        key: auth-two\n"
@@ -68,6 +70,9 @@ class PluginsIT {
                 + "  - username: dave\n    plugins:\n      key-auth:\n        key: dave-key\n"
                 + "      proxy-rewrite:\n        headers:\n          set:\n            X-Who: dave\n"
                 + "      response-rewrite:\n        headers:\n          set:\n            X-Consumer: dave\n"
+                + "  - username: fay\n    group_id: gold\n    plugins:\n      key-auth:\n        key: fay-key\n"
+                + "      response-rewrite:\n        headers:\n          set:\n            X-Tier: fay-own\n"
+                + "  - username: gus\n    group_id: gold\n    plugins:\n      key-auth:\n        key: gus-key\n"
                 + "  - username: eve\n    plugins:\n      key-auth:\n        key: eve-key\n"
                 + "      ip-restriction:\n        blacklist:\n          - 127.0.0.0/8\n";
         gw = GatewayFixture.start(dir, yaml, "  event_loops: 1\n");
@@ -236,6 +241,13 @@ class PluginsIT {
         RawHttpClient.Response eve = get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: eve-key\r\n\r\n");
         assertEquals(403, eve.status(), "the consumer's access plugins run: " + eve.bodyText());
         assertEquals(null, get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: auth-one\r\n\r\n").header("x-consumer"));
+    }
+
+    @Test
+    void aConsumerGroupsPluginsComeUnderTheConsumersOwn() throws Exception {
+        assertEquals("gold", get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: gus-key\r\n\r\n").header("x-tier"));
+        assertEquals("fay-own", get("GET /kam/x HTTP/1.1\r\nHost: h\r\napikey: fay-key\r\n\r\n").header("x-tier"),
+                "consumer > consumer_group");
     }
 
     @Test
