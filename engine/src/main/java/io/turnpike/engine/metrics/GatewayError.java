@@ -17,7 +17,9 @@ public enum GatewayError {
     REQUEST_HEAD_TIMEOUT(408, "request head not received within the timeout"),
     SERVICE_UNAVAILABLE(503, "no configuration loaded yet"),
     /** The client stopped sending its request body for the route's read timeout (nginx's client_body_timeout). */
-    REQUEST_BODY_TIMEOUT(408, "request body not received within the timeout");
+    REQUEST_BODY_TIMEOUT(408, "request body not received within the timeout"),
+    /** A route of plugins only whose plugins let the request through (APISIX's wording). */
+    MISSING_UPSTREAM(503, "missing upstream configuration in Route or Service");
 
     public final int status;
     public final String message;

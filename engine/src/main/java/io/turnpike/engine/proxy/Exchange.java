@@ -300,6 +300,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         CompiledRoute route = this.route;
         Snapshot snapshot = pinned;
         UpstreamTarget target = route.upstream;
+        if (target == null) {
+            refusal = GatewayError.MISSING_UPSTREAM;
+            return REFUSED;
+        }
         Balancer bal = loop.balancer(target);
         NodeAddress node = bal.pick(src, head, balancerInput); // chash reads head spans
         if (node == null) {

@@ -200,8 +200,7 @@ public final class SnapshotCompiler {
                 continue;
             }
             Upstream upstream = config.upstreamOf(route);
-            if (upstream == null) {
-                warnings.add("route " + route.id() + ": no upstream, skipped");
+            if (upstream == null && !pluginsOnly(config, route, warnings)) {
                 continue;
             }
             CompiledRoute compiled = compileRoute(config, route, upstream, keyOrdered ? 0 : order, warnings, null);
@@ -230,7 +229,7 @@ public final class SnapshotCompiler {
         // Routes whose upstream is https need the TLS compiler's begin/finish cycle: compile whole.
         for (String id : delta.routeIds()) {
             RouteState old = routeStates.get(id);
-            if (old != null && old.compiled.upstream.tls != null) {
+            if (old != null && old.compiled.upstream != null && old.compiled.upstream.tls != null) {
                 return null;
             }
             Route r = config.routes().get(id);
@@ -247,7 +246,7 @@ public final class SnapshotCompiler {
             ids = new java.util.LinkedHashSet<>(ids);
             for (RouteState rs : routeStates.values()) {
                 if (rs.route.pluginConfigId() != null && delta.pluginConfigIds().contains(rs.route.pluginConfigId())) {
-                    if (rs.compiled.upstream.tls != null) {
+                    if (rs.compiled.upstream != null && rs.compiled.upstream.tls != null) {
                         return null; // https upstreams need the TLS compiler's cycle: compile whole
                     }
                     ids.add(rs.route.id());
@@ -265,7 +264,7 @@ public final class SnapshotCompiler {
             }
             for (String id : ids) {
                 RouteState old = routeStates.get(id);
-                if (old != null && old.compiled.upstream.tls != null) {
+                if (old != null && old.compiled.upstream != null && old.compiled.upstream.tls != null) {
                     return null;
                 }
                 Route r = config.routes().get(id);
@@ -302,8 +301,7 @@ public final class SnapshotCompiler {
                     continue;
                 }
                 Upstream upstream = config.upstreamOf(route);
-                if (upstream == null) {
-                    warnings.add("route " + route.id() + ": no upstream, skipped");
+                if (upstream == null && !pluginsOnly(config, route, warnings)) {
                     continue;
                 }
                 CompiledRoute compiled = compileRoute(config, route, upstream, 0, warnings, old);
@@ -371,6 +369,12 @@ public final class SnapshotCompiler {
                 return null;
             }
         }
+        if (upstream == null) {
+            // A route of plugins only (a redirect, a mock): its plugins answer; if none does, the exchange answers 503.
+            CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order, chain);
+            routeStates.put(route.id(), new RouteState(compiled, null, route, hosts));
+            return compiled;
+        }
         TargetRef ref = targetRefs.get(upstream);
         if (ref == null) {
             UpstreamTarget target = rejectedUpstreams.containsKey(upstream) ? null
@@ -388,6 +392,15 @@ public final class SnapshotCompiler {
         routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;
+    }
+
+    /** A route without upstream is kept when it has plugins (APISIX allows plugin-only routes); else reported. */
+    private boolean pluginsOnly(ConfigSet config, Route route, List<String> warnings) {
+        boolean has = route.plugins() != null && !route.plugins().isEmpty() || route.pluginConfigId() != null;
+        if (!has) {
+            warnings.add("route " + route.id() + ": no upstream, skipped");
+        }
+        return has;
     }
 
     /** One route fewer uses {@code upstream}: frees its target, and nodes only it used, at zero. */
