@@ -333,8 +333,9 @@ public final class BuiltinPluginSchemas {
         if (e != null) {
             return e;
         }
-        if (c.has("regex_uri")) {
-            return "property \"regex_uri\" is not supported yet (use \"uri\")";
+        e = regexUri(c);
+        if (e != null) {
+            return e;
         }
         e = bool(c, "http_to_https");
         if (e == null) {
@@ -359,13 +360,13 @@ public final class BuiltinPluginSchemas {
             return e;
         }
         boolean toHttps = c.path("http_to_https").asBoolean(false);
-        if (toHttps && c.has("uri")) {
+        if ((toHttps ? 1 : 0) + (c.has("uri") ? 1 : 0) + (c.has("regex_uri") ? 1 : 0) > 1) {
             return "only one of `http_to_https`, `uri` and `regex_uri` can be configured.";
         }
         if (toHttps && c.path("append_query_string").asBoolean(false)) {
             return "only one of `http_to_https` and `append_query_string` can be configured.";
         }
-        if (!toHttps && !c.has("uri")) {
+        if (!toHttps && !c.has("uri") && !c.has("regex_uri")) {
             return "value should match only one schema, but matches none";
         }
         return meta(c);

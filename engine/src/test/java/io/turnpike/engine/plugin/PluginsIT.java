@@ -56,6 +56,8 @@ class PluginsIT {
                 + route("redir2", "/redir2/*", "      redirect:\n        uri: /elsewhere\n        ret_code: 307\n"
                 + "        append_query_string: true\n")
                 + "  - id: bare\n    uri: /bare/*\n    plugins:\n      redirect:\n        http_to_https: true\n"
+                + "  - id: rx\n    uri: /rx/*\n    plugins:\n      redirect:\n        regex_uri: [\"^/rx/(.*)$\", \"/moved/$1\"]\n"
+                + "        append_query_string: true\n"
                 + "  - id: bare2\n    uri: /bare2/*\n    plugins:\n      request-id: {}\n"
                 + route("deny", "/deny/*", "      ip-restriction:\n        blacklist:\n          - 127.0.0.0/8\n")
                 + route("allow", "/allow/*", "      ip-restriction:\n        whitelist:\n          - 127.0.0.1\n"
@@ -226,6 +228,9 @@ class PluginsIT {
         RawHttpClient.Response r = get("GET /bare/a HTTP/1.1\r\nHost: shop.example\r\n\r\n");
         assertEquals(301, r.status(), "a route without upstream is served when its plugins answer");
         assertEquals("https://shop.example/bare/a", r.header("location"));
+        RawHttpClient.Response rx = get("GET /rx/a/b?c=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        assertEquals(302, rx.status());
+        assertEquals("/moved/a/b?c=1", rx.header("location"), "redirect regex_uri with append_query_string");
         RawHttpClient.Response none = get("GET /bare2/a HTTP/1.1\r\nHost: h\r\n\r\n");
         assertEquals(503, none.status());
         assertTrue(none.bodyText().contains("missing upstream configuration in Route or Service"), none.bodyText());

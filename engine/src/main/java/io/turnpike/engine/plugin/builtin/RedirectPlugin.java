@@ -16,8 +16,8 @@ import java.util.Set;
  * APISIX {@code redirect}: {@code http_to_https} answers a plain-HTTP request with 301 to
  * {@code https://<host><request uri>}; {@code uri} answers every request with {@code ret_code} (302) to that URI,
  * plus the request's query string with {@code append_query_string}. The Location value is written into the exchange's
- * scratch (no allocation). {@code regex_uri} and variables in {@code uri} are refused until the linear-time regex
- * engine and variables are wired in.
+ * scratch (no allocation). {@code regex_uri}: pattern/template pairs on the linear-time engine, applied to the request
+ * path; no match, no redirect. Variables in {@code uri} are refused.
  */
 public final class RedirectPlugin extends PluginSpec {
     static final String NAME = "redirect";
@@ -29,9 +29,11 @@ public final class RedirectPlugin extends PluginSpec {
     private final byte[] uri;
     private final boolean appendQuery;
     private final LocalReply reply;
+    private final UriTemplate regexUri;
 
-    RedirectPlugin(boolean httpToHttps, byte[] uri, boolean appendQuery, int code) {
+    RedirectPlugin(boolean httpToHttps, byte[] uri, UriTemplate regexUri, boolean appendQuery, int code) {
         super(NAME, 900);
+        this.regexUri = regexUri;
         this.httpToHttps = httpToHttps;
         this.uri = uri;
         this.appendQuery = appendQuery;
@@ -83,6 +85,14 @@ public final class RedirectPlugin extends PluginSpec {
             x.responseEdits.set(L_LOCATION, N_LOCATION, s, at, n);
             return x.reply(reply);
         }
+        if (regexUri != null) {
+            long r = regexUri.rewrite(x, appendQuery);
+            if (r < 0) {
+                return CONTINUE; // no pattern matched: no redirect (APISIX)
+            }
+            x.responseEdits.set(L_LOCATION, N_LOCATION, x.scratchBytes(), (int) (r >>> 32), (int) r);
+            return x.reply(reply);
+        }
         int query = h.targetEnd - h.pathEnd; // "?..." or 0
         if (!appendQuery || query <= 1) {
             x.responseEdits.set(L_LOCATION, N_LOCATION, uri);
@@ -123,18 +133,21 @@ public final class RedirectPlugin extends PluginSpec {
 
         @Override
         public PluginSpec compile(ObjectNode c) {
-            Conf.only(NAME, c, Set.of("http_to_https", "uri", "ret_code", "append_query_string", "encode_uri",
-                    "_meta"));
+            Conf.only(NAME, c, Set.of("http_to_https", "uri", "regex_uri", "ret_code", "append_query_string",
+                    "encode_uri", "_meta"));
             if (Conf.bool(c, "encode_uri", false)) {
                 throw new IllegalArgumentException(NAME + ": encode_uri is not supported");
             }
             boolean toHttps = Conf.bool(c, "http_to_https", false);
             String uri = Conf.str(c, "uri", null);
             Conf.noVariables(NAME + ".uri", uri);
-            if (toHttps == (uri != null)) {
-                throw new IllegalArgumentException(NAME + ": exactly one of http_to_https and uri is required");
+            UriTemplate regex = c.has("regex_uri")
+                    ? UriTemplate.compile(NAME + ".regex_uri", Conf.strings(c, "regex_uri")) : null;
+            if ((toHttps ? 1 : 0) + (uri != null ? 1 : 0) + (regex != null ? 1 : 0) != 1) {
+                throw new IllegalArgumentException(NAME + ": exactly one of http_to_https, uri and regex_uri is"
+                        + " required");
             }
-            return new RedirectPlugin(toHttps, uri == null ? null : uri.getBytes(StandardCharsets.UTF_8),
+            return new RedirectPlugin(toHttps, uri == null ? null : uri.getBytes(StandardCharsets.UTF_8), regex,
                     Conf.bool(c, "append_query_string", false), Conf.integer(c, "ret_code", toHttps ? 301 : 302));
         }
     }

@@ -97,12 +97,25 @@ final class UriTemplate {
      * Rewrites the request path (the query string is kept after it); false when no pattern matched (the URI stays).
      */
     boolean apply(PluginContext x) {
+        long r = rewrite(x, true);
+        if (r < 0) {
+            return false;
+        }
+        x.uri(x.scratchBytes(), (int) (r >>> 32), (int) r);
+        return true;
+    }
+
+    /**
+     * The rewritten path (with the query string when {@code withQuery}) written into the exchange's scratch:
+     * {@code offset << 32 | length} in {@link PluginContext#scratchBytes()}, or -1 when no pattern matched.
+     */
+    long rewrite(PluginContext x, boolean withQuery) {
         RequestHead h = x.head();
         int pathLen = h.pathEnd - h.targetStart;
-        int queryLen = h.targetEnd - h.pathEnd;
+        int queryLen = withQuery ? h.targetEnd - h.pathEnd : 0;
         int at = x.copyToScratch(h.targetStart, h.pathEnd);
         if (at < 0) {
-            return false;
+            return -1;
         }
         byte[] path = x.scratchBytes();
         int[] sp = SPANS.get();
@@ -117,7 +130,7 @@ final class UriTemplate {
             }
             int out = x.scratch(n);
             if (out < 0) {
-                return false;
+                return -1;
             }
             byte[] o = x.scratchBytes(); // may be a grown array: the copied path stays readable in the old one
             int w = out;
@@ -137,9 +150,8 @@ final class UriTemplate {
             System.arraycopy(path, at + sp[1], o, w, pathLen - sp[1]);
             w += pathLen - sp[1];
             x.source().getBytes(h.pathEnd, o, w, queryLen);
-            x.uri(o, out, n);
-            return true;
+            return ((long) out << 32) | n;
         }
-        return false;
+        return -1;
     }
 }
