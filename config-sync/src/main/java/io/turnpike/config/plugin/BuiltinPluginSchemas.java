@@ -207,7 +207,7 @@ public final class BuiltinPluginSchemas {
             if (!u.startsWith("/")) {
                 return "property \"uri\" validation failed: failed to match pattern \"^\\\\/.*\" with \"" + u + "\"";
             }
-            e = noVars("uri", u);
+            e = checkVars("uri", u);
         }
         if (e == null) {
             e = string(c, "host", 1, 255);
@@ -227,7 +227,7 @@ public final class BuiltinPluginSchemas {
             e = "property \"use_real_request_uri_unsafe\" is not supported (true)";
         }
         if (e == null) {
-            e = headers(c, false);
+            e = headers(c, false, true);
         }
         return e != null ? e : meta(c);
     }
@@ -261,7 +261,7 @@ public final class BuiltinPluginSchemas {
             }
         }
         if (e == null) {
-            e = headers(c, true);
+            e = headers(c, true, false);
         }
         return e != null ? e : meta(c);
     }
@@ -641,6 +641,30 @@ public final class BuiltinPluginSchemas {
             "keep-alive", "upgrade", "te", "trailer", "proxy-connection", "host");
 
     private static String headerValue(String path, String name, JsonNode v) {
+        return headerValue(path, name, v, false);
+    }
+
+    /** The request variables proxy-rewrite renders (engine: ValueTemplate). */
+    private static final Set<String> VARIABLES = Set.of("uri", "request_uri", "args", "query_string", "host",
+            "remote_addr", "scheme", "request_method", "consumer_name");
+
+    /** Null when every {@code $name}/{@code ${name}} in {@code v} is a variable the engine renders. */
+    static String checkVars(String f, String v) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\$(?:\\{([^}]*)}|([A-Za-z0-9_]+))").matcher(v);
+        while (m.find()) {
+            String name = m.group(1) != null ? m.group(1) : m.group(2);
+            if (!VARIABLES.contains(name) && !(name.startsWith("arg_") && name.length() > 4)
+                    && !(name.startsWith("http_") && name.length() > 5)) {
+                return "property \"" + f + "\": variable $" + name + " is not supported";
+            }
+        }
+        if (v.contains("${") && !v.matches(".*\\$\\{[^}]*}.*")) {
+            return "property \"" + f + "\": unterminated ${";
+        }
+        return null;
+    }
+
+    private static String headerValue(String path, String name, JsonNode v, boolean allowVars) {
         if (!isToken(name)) {
             return "property \"headers\" validation failed: \"" + name + "\" is not a valid header name";
         }
@@ -657,14 +681,21 @@ public final class BuiltinPluginSchemas {
                 return "property \"" + path + "\" validation failed: CR or LF in a header value";
             }
             if (s.indexOf('$') >= 0) {
-                return "property \"" + path + "\": variables ($name) in header values are not supported yet";
+                if (!allowVars) {
+                    return "property \"" + path + "\": variables ($name) are not supported in these header values"
+                            + " yet (only proxy-rewrite renders them)";
+                }
+                String err = checkVars(path, s);
+                if (err != null) {
+                    return err;
+                }
             }
         }
         return null;
     }
 
     /** APISIX's {@code headers}: {@code add}/{@code set}/{@code remove}, or a flat map (set; "" removes). */
-    private static String headers(ObjectNode c, boolean addAsLines) {
+    private static String headers(ObjectNode c, boolean addAsLines, boolean allowVars) {
         JsonNode h = c.get("headers");
         if (h == null) {
             return null;
@@ -676,7 +707,7 @@ public final class BuiltinPluginSchemas {
         if (!structured) {
             for (java.util.Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                String err = headerValue("headers." + e.getKey(), e.getKey(), e.getValue());
+                String err = headerValue("headers." + e.getKey(), e.getKey(), e.getValue(), allowVars);
                 if (err != null) {
                     return err;
                 }
@@ -697,7 +728,7 @@ public final class BuiltinPluginSchemas {
             }
             for (java.util.Iterator<Map.Entry<String, JsonNode>> it = set.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                String err = headerValue("headers.set." + e.getKey(), e.getKey(), e.getValue());
+                String err = headerValue("headers.set." + e.getKey(), e.getKey(), e.getValue(), allowVars);
                 if (err != null) {
                     return err;
                 }
@@ -730,7 +761,7 @@ public final class BuiltinPluginSchemas {
                 }
                 for (java.util.Iterator<Map.Entry<String, JsonNode>> it = add.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> e = it.next();
-                    String err = headerValue("headers.add." + e.getKey(), e.getKey(), e.getValue());
+                    String err = headerValue("headers.add." + e.getKey(), e.getKey(), e.getValue(), allowVars);
                     if (err != null) {
                         return err;
                     }

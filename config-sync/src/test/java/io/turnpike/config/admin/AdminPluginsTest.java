@@ -75,6 +75,14 @@ class AdminPluginsTest {
         AdminResponse reserved = putRoute("8", "{\"proxy-rewrite\":{\"headers\":{\"set\":{\"Content-Length\":\"1\"}}}}");
         assertEquals(400, reserved.status(), "framing headers are the gateway's");
 
+        assertEquals(201, putRoute("9", "{\"proxy-rewrite\":{\"uri\":\"/a/$arg_id\",\"headers\":{\"set\":{"
+                + "\"X-H\":\"${host}-$http_x_y\"}}}}").status(), "request variables in proxy-rewrite");
+        AdminResponse unknownVar = putRoute("10", "{\"proxy-rewrite\":{\"headers\":{\"set\":{\"X-H\":\"$nope\"}}}}");
+        assertEquals(400, unknownVar.status());
+        assertTrue(errorMsg(unknownVar).endsWith("variable $nope is not supported"), errorMsg(unknownVar));
+        assertEquals(400, putRoute("11", "{\"response-rewrite\":{\"headers\":{\"set\":{\"X-H\":\"$host\"}}}}")
+                .status(), "response-rewrite does not render variables yet: refused, not sent literally");
+
         // a consumer carries credentials only
         assertEquals(201, s.handle("PUT", "/apisix/admin/consumers",
                 b("{\"username\":\"jack\",\"plugins\":{\"key-auth\":{\"key\":\"k1\"}}}")).status());

@@ -59,6 +59,11 @@ public final class HeaderEdits {
         put(OP_SET, lower, name, value, offset, length);
     }
 
+    /** As {@link #add(byte[], byte[], byte[])} with the value {@code value[offset, offset + length)}. */
+    public void addRange(byte[] lower, byte[] name, byte[] value, int offset, int length) {
+        put(OP_ADD, lower, name, value, offset, length);
+    }
+
     /** Appends a {@code name: value} line, keeping received ones. */
     public void add(byte[] lower, byte[] name, byte[] value) {
         put(OP_ADD, lower, name, value, 0, value.length);

@@ -13,18 +13,22 @@ import java.util.Map;
  * exchange's {@link HeaderEdits} without allocation.
  */
 public final class HeaderOps {
-    public static final HeaderOps NONE = new HeaderOps(new byte[0], new byte[0][], new byte[0][], new byte[0][]);
+    public static final HeaderOps NONE = new HeaderOps(new byte[0], new byte[0][], new byte[0][], new byte[0][],
+            new ValueTemplate[0]);
 
     private final byte[] op;
     private final byte[][] lower;
     private final byte[][] name;
     private final byte[][] value;
+    /** Per op: the value's template when it has variables (rendered per request), else null. */
+    private final ValueTemplate[] templates;
 
-    private HeaderOps(byte[] op, byte[][] lower, byte[][] name, byte[][] value) {
+    private HeaderOps(byte[] op, byte[][] lower, byte[][] name, byte[][] value, ValueTemplate[] templates) {
         this.op = op;
         this.lower = lower;
         this.name = name;
         this.value = value;
+        this.templates = templates;
     }
 
     public int size() {
@@ -32,7 +36,27 @@ public final class HeaderOps {
     }
 
     public void applyTo(HeaderEdits e) {
+        applyTo(e, null);
+    }
+
+    /** As {@link #applyTo(HeaderEdits)}, rendering values with variables from {@code x} (request phases only). */
+    public void applyTo(HeaderEdits e, PluginContext x) {
         for (int i = 0; i < op.length; i++) {
+            ValueTemplate t = templates[i];
+            if (t != null && x != null && op[i] != HeaderEdits.OP_REMOVE) {
+                long r = t.render(x);
+                if (r < 0) {
+                    continue;
+                }
+                int off = (int) (r >>> 32);
+                int len = (int) r;
+                if (op[i] == HeaderEdits.OP_SET) {
+                    e.set(lower[i], name[i], x.scratchBytes(), off, len);
+                } else {
+                    e.addRange(lower[i], name[i], x.scratchBytes(), off, len);
+                }
+                continue;
+            }
             switch (op[i]) {
                 case HeaderEdits.OP_REMOVE -> e.remove(lower[i]);
                 case HeaderEdits.OP_SET -> e.set(lower[i], name[i], value[i]);
@@ -46,6 +70,11 @@ public final class HeaderOps {
      *                   (proxy-rewrite)
      */
     public static HeaderOps compile(JsonNode headers, boolean addAsLines) {
+        return compile(headers, addAsLines, false);
+    }
+
+    /** @param allowVariables values may use request variables ({@link ValueTemplate}; request-phase plugins only) */
+    public static HeaderOps compile(JsonNode headers, boolean addAsLines, boolean allowVariables) {
         if (headers == null || headers.isNull() || headers.isEmpty()) {
             return NONE;
         }
@@ -55,7 +84,7 @@ public final class HeaderOps {
         if (!structured) {
             for (Iterator<Map.Entry<String, JsonNode>> it = headers.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                String v = text(e.getValue(), "headers." + e.getKey());
+                String v = text(e.getValue(), "headers." + e.getKey(), allowVariables);
                 put(ops, nv, v.isEmpty() ? HeaderEdits.OP_REMOVE : HeaderEdits.OP_SET, e.getKey(), v);
             }
         } else {
@@ -63,7 +92,8 @@ public final class HeaderOps {
             if (set != null) {
                 for (Iterator<Map.Entry<String, JsonNode>> it = set.fields(); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> e = it.next();
-                    put(ops, nv, HeaderEdits.OP_SET, e.getKey(), text(e.getValue(), "headers.set." + e.getKey()));
+                    put(ops, nv, HeaderEdits.OP_SET, e.getKey(), text(e.getValue(), "headers.set." + e.getKey(),
+                            allowVariables));
                 }
             }
             JsonNode add = headers.get("add");
@@ -80,7 +110,8 @@ public final class HeaderOps {
                 } else {
                     for (Iterator<Map.Entry<String, JsonNode>> it = add.fields(); it.hasNext(); ) {
                         Map.Entry<String, JsonNode> e = it.next();
-                        put(ops, nv, HeaderEdits.OP_ADD, e.getKey(), text(e.getValue(), "headers.add." + e.getKey()));
+                        put(ops, nv, HeaderEdits.OP_ADD, e.getKey(), text(e.getValue(), "headers.add." + e.getKey(),
+                                allowVariables));
                     }
                 }
             }
@@ -95,18 +126,23 @@ public final class HeaderOps {
         byte[][] lo = new byte[ops.size()][];
         byte[][] na = new byte[ops.size()][];
         byte[][] va = new byte[ops.size()][];
+        ValueTemplate[] ts = new ValueTemplate[ops.size()];
         for (int i = 0; i < o.length; i++) {
             o[i] = ops.get(i)[0];
             na[i] = Bytes.ascii(nv.get(i)[0]);
             lo[i] = Bytes.lower(nv.get(i)[0]);
             va[i] = nv.get(i)[1].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (allowVariables && o[i] != HeaderEdits.OP_REMOVE) {
+                ValueTemplate t = ValueTemplate.compile("headers." + nv.get(i)[0], nv.get(i)[1]);
+                ts[i] = t.constant == null ? t : null;
+            }
         }
-        return new HeaderOps(o, lo, na, va);
+        return new HeaderOps(o, lo, na, va, ts);
     }
 
-    private static String text(JsonNode v, String field) {
+    private static String text(JsonNode v, String field, boolean allowVariables) {
         String s = v.isTextual() ? v.asText() : v.toString();
-        if (s.indexOf('$') >= 0) {
+        if (!allowVariables && s.indexOf('$') >= 0) {
             throw new IllegalArgumentException(field + ": variables ($name) in header values are not supported");
         }
         if (s.indexOf('\r') >= 0 || s.indexOf('\n') >= 0) {

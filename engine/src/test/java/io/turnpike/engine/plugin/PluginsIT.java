@@ -44,6 +44,9 @@ class PluginsIT {
                 + "          add:\n            X-Add: two\n          remove:\n            - X-Drop\n")
                 + route("prx", "/prx/*", "      proxy-rewrite:\n        regex_uri: [\"^/prx/([^/]+)/(.*)$\", \"/new/$2/${1}\","
                 + " \"^/prx/(.*)$\", \"/single/$1\"]\n")
+                + route("vars", "/vars/*", "      proxy-rewrite:\n        uri: \"/v/$arg_id/${host}\"\n"
+                + "        headers:\n          set:\n            X-Client: \"$remote_addr\"\n"
+                + "            X-Line: \"$request_method $request_uri via ${scheme}, ua=$http_user_agent, none=[$arg_none]\"\n")
                 + route("rr", "/rr/*", "      response-rewrite:\n        status_code: 201\n        body: replaced\n"
                 + "        headers:\n          set:\n            X-Resp: yes\n")
                 + route("rrh", "/rrh/*", "      response-rewrite:\n        headers:\n          add:\n"
@@ -155,6 +158,14 @@ class PluginsIT {
     void proxyRewriteRegexUriUsesTheFirstMatchingPairAndKeepsTheQuery() throws Exception {
         assertTrue(upstreamSaw("GET /prx/a/b/c?q=1 HTTP/1.1\r\nHost: h\r\n\r\n").startsWith("GET /new/b/c/a?q=1 HTTP/1.1"));
         assertTrue(upstreamSaw("GET /prx/only HTTP/1.1\r\nHost: h\r\n\r\n").startsWith("GET /single/only HTTP/1.1"));
+    }
+
+    @Test
+    void proxyRewriteRendersRequestVariables() throws Exception {
+        String up = upstreamSaw("GET /vars/x?id=42&k=v HTTP/1.1\r\nHost: Shop.Example:8080\r\nUser-Agent: t/1\r\n\r\n");
+        assertTrue(up.startsWith("GET /v/42/Shop.Example?id=42&k=v HTTP/1.1\r\n"), up);
+        assertTrue(up.contains("\r\nX-Client: 127.0.0.1\r\n"), up);
+        assertTrue(up.contains("\r\nX-Line: GET /vars/x?id=42&k=v via http, ua=t/1, none=[]\r\n"), up);
     }
 
     @Test

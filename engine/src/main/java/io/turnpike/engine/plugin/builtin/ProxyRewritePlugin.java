@@ -27,9 +27,13 @@ public final class ProxyRewritePlugin extends PluginSpec {
     private final byte[] method;
     private final HeaderOps headers;
     private final UriTemplate regexUri;
+    /** {@code uri} with variables (rendered per request), or null when it has none. */
+    private final io.turnpike.engine.plugin.ValueTemplate uriTemplate;
 
-    ProxyRewritePlugin(byte[] uri, UriTemplate regexUri, byte[] host, byte[] method, HeaderOps headers) {
+    ProxyRewritePlugin(byte[] uri, io.turnpike.engine.plugin.ValueTemplate uriTemplate, UriTemplate regexUri,
+                       byte[] host, byte[] method, HeaderOps headers) {
         super(NAME, 1008);
+        this.uriTemplate = uriTemplate;
         this.regexUri = regexUri;
         this.uri = uri;
         this.uriHasQuery = uri != null && indexOf(uri, (byte) '?') >= 0;
@@ -59,7 +63,34 @@ public final class ProxyRewritePlugin extends PluginSpec {
 
     @Override
     public int rewrite(PluginContext x) {
-        if (uri != null) {
+        if (uriTemplate != null) {
+            long r = uriTemplate.render(x);
+            if (r >= 0) {
+                int off = (int) (r >>> 32);
+                int len = (int) r;
+                byte[] s = x.scratchBytes();
+                boolean hasQuery = false;
+                for (int i = off; i < off + len; i++) {
+                    if (s[i] == '?') {
+                        hasQuery = true;
+                        break;
+                    }
+                }
+                RequestHead h = x.head();
+                int queryLength = h.targetEnd - h.pathEnd;
+                if (hasQuery || queryLength == 0) {
+                    x.uri(s, off, len);
+                } else {
+                    int at = x.scratch(len + queryLength);
+                    if (at >= 0) {
+                        byte[] o = x.scratchBytes();
+                        System.arraycopy(s, off, o, at, len);
+                        x.source().getBytes(h.pathEnd, o, at + len, queryLength);
+                        x.uri(o, at, len + queryLength);
+                    }
+                }
+            }
+        } else if (uri != null) {
             RequestHead h = x.head();
             int queryLength = h.targetEnd - h.pathEnd;
             if (uriHasQuery || queryLength == 0) {
@@ -86,7 +117,7 @@ public final class ProxyRewritePlugin extends PluginSpec {
         if (method != null) {
             x.method(method);
         }
-        headers.applyTo(x.requestEdits);
+        headers.applyTo(x.requestEdits, x);
         return CONTINUE;
     }
 
@@ -109,14 +140,18 @@ public final class ProxyRewritePlugin extends PluginSpec {
                 throw new IllegalArgumentException(NAME + ": use_real_request_uri_unsafe is not supported");
             }
             String uri = Conf.str(c, "uri", null);
-            Conf.noVariables(NAME + ".uri", uri);
+            io.turnpike.engine.plugin.ValueTemplate uriTemplate = uri == null ? null
+                    : io.turnpike.engine.plugin.ValueTemplate.compile(NAME + ".uri", uri);
+            if (uriTemplate != null && uriTemplate.constant != null) {
+                uriTemplate = null;
+            }
             String host = Conf.str(c, "host", null);
             String method = Conf.str(c, "method", null);
             UriTemplate regexUri = c.has("regex_uri")
                     ? UriTemplate.compile(NAME + ".regex_uri", Conf.strings(c, "regex_uri")) : null;
-            return new ProxyRewritePlugin(uri == null ? null : uri.getBytes(StandardCharsets.UTF_8), regexUri,
+            return new ProxyRewritePlugin(uri == null ? null : uri.getBytes(StandardCharsets.UTF_8), uriTemplate, regexUri,
                     host == null ? null : Bytes.ascii(host), method == null ? null : Bytes.ascii(method),
-                    HeaderOps.compile(c.get("headers"), false));
+                    HeaderOps.compile(c.get("headers"), false, true));
         }
     }
 }
