@@ -36,6 +36,9 @@ class ForwardAuthIT {
     static HttpServer auth;
     static final Map<String, String> seen = new ConcurrentHashMap<>();
     static final AtomicInteger authCalls = new AtomicInteger();
+    /** Accepts connections and never answers (a hung auth service). */
+    static ServerSocket hung;
+    static final java.util.List<java.net.Socket> hungAccepted = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static int closedPort() throws Exception {
         try (ServerSocket s = new ServerSocket(0)) {
@@ -77,6 +80,18 @@ class ForwardAuthIT {
             }
         });
         auth.start();
+        hung = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(() -> {
+            try {
+                while (!hung.isClosed()) {
+                    hungAccepted.add(hung.accept());
+                }
+            } catch (java.io.IOException ignored) {
+                // closed
+            }
+        }, "hung-auth");
+        acceptor.setDaemon(true);
+        acceptor.start();
         String authUri = "http://127.0.0.1:" + auth.getAddress().getPort() + "/auth";
         String down = "http://127.0.0.1:" + closedPort() + "/auth";
         String up = "    upstream:\n      nodes:\n        \"127.0.0.1:" + backend.port() + "\": 1\n";
@@ -90,6 +105,8 @@ class ForwardAuthIT {
                 + "  - id: down\n    uri: /down/*\n    plugins:\n      forward-auth:\n        uri: " + down + "\n" + up
                 + "  - id: degrade\n    uri: /degrade/*\n    plugins:\n      forward-auth:\n        uri: " + down
                 + "\n        allow_degradation: true\n" + up
+                + "  - id: hang\n    uri: /hang/*\n    plugins:\n      forward-auth:\n        uri: http://127.0.0.1:"
+                + hung.getLocalPort() + "/auth\n        timeout: 300\n" + up
                 + "  - id: plain\n    uri: /plain/*\n" + up;
         gw = GatewayFixture.start(dir, yaml, "  event_loops: 1\n");
     }
@@ -100,6 +117,10 @@ class ForwardAuthIT {
             gw.close();
         }
         auth.stop(0);
+        hung.close();
+        for (java.net.Socket sk : hungAccepted) {
+            sk.close();
+        }
         backend.close();
     }
 
@@ -172,6 +193,25 @@ class ForwardAuthIT {
             // The connection stays usable.
             assertEquals(200, slow.exchange("GET /fa/y HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer good\r\n\r\n")
                     .status());
+        }
+    }
+
+    @Test
+    void aHungServiceTimesOutAndItsConnectionsAreReaped() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(403, get("GET /hang/x HTTP/1.1\r\nHost: h\r\n\r\n").status());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (hungAccepted.size() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(hungAccepted.size() >= 3, "a connection per stuck sub-request: " + hungAccepted.size());
+        Thread.sleep(1500); // past timeout + 1 s grace: the next sub-request reaps the stuck connections
+        assertEquals(403, get("GET /hang/y HTTP/1.1\r\nHost: h\r\n\r\n").status());
+        for (java.net.Socket sk : hungAccepted.subList(0, 3)) {
+            sk.setSoTimeout(3000);
+            assertEquals(-1, sk.getInputStream().read(new byte[4096]) > 0 ? sk.getInputStream().read() : -1,
+                    "the gateway closed the connection of a sub-request that never got its answer");
         }
     }
 

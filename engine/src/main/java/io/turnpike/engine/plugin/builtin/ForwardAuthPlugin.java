@@ -213,15 +213,33 @@ public final class ForwardAuthPlugin extends PluginSpec {
     /** One loop's keep-alive connections to the auth service. Confined to its loop. */
     private final class AuthPool {
         private final ArrayDeque<Channel> idle = new ArrayDeque<>();
+        /** Connections with a sub-request in flight: one that outlives its exchange's deadline is closed (a hung
+         * service must not accumulate connections). */
+        private final ArrayDeque<AuthConnection> busy = new ArrayDeque<>();
+
+        /** Closes busy connections whose answer is overdue (the exchange gave up at its deadline). */
+        private void reap(long now) {
+            for (java.util.Iterator<AuthConnection> it = busy.iterator(); it.hasNext(); ) {
+                AuthConnection a = it.next();
+                if (now - a.startedNs - timeoutNs - 1_000_000_000L > 0) {
+                    it.remove();
+                    if (a.channel != null) {
+                        a.channel.close();
+                    }
+                }
+            }
+        }
 
         /** Sends {@code request} on an idle connection, else on a new one once connected; false if none can start. */
         boolean send(ForwardAuthPlugin spec, PluginContext x, ByteBuf request) {
             Channel c;
             long now = System.nanoTime();
+            reap(now);
             while ((c = idle.pollLast()) != null) {
                 AuthConnection a = (AuthConnection) c.pipeline().last();
                 if (c.isActive() && now - a.idleSinceNs < keepaliveTimeoutNs) {
                     a.start(x, x.token());
+                    busy.add(a);
                     c.writeAndFlush(request, c.voidPromise());
                     return true;
                 }
@@ -229,6 +247,7 @@ public final class ForwardAuthPlugin extends PluginSpec {
             }
             AuthConnection conn = new AuthConnection(spec, this);
             conn.start(x, x.token());
+            busy.add(conn);
             conn.pendingRequest = request; // written when connected
             try {
                 x.bootstrap().clone().handler(conn)
@@ -242,6 +261,7 @@ public final class ForwardAuthPlugin extends PluginSpec {
                         });
                 return true;
             } catch (RuntimeException e) {
+                busy.remove(conn);
                 conn.waiting = null;
                 request.release();
                 conn.pendingRequest = null;
@@ -250,6 +270,7 @@ public final class ForwardAuthPlugin extends PluginSpec {
         }
 
         void release(Channel c, AuthConnection a) {
+            busy.remove(a);
             if (!keepalive || idle.size() >= poolSize || !c.isActive()) {
                 c.close();
                 return;
@@ -258,8 +279,13 @@ public final class ForwardAuthPlugin extends PluginSpec {
             idle.addLast(c);
         }
 
-        void remove(Channel c) {
+        void remove(Channel c, AuthConnection a) {
             idle.remove(c);
+            busy.remove(a);
+        }
+
+        int busyCount() {
+            return busy.size();
         }
     }
 
@@ -279,6 +305,8 @@ public final class ForwardAuthPlugin extends PluginSpec {
         private int framed;
         private boolean failed;
         long idleSinceNs;
+        long startedNs;
+        Channel channel;
         ByteBuf pendingRequest;
 
         AuthConnection(ForwardAuthPlugin spec, AuthPool pool) {
@@ -286,7 +314,13 @@ public final class ForwardAuthPlugin extends PluginSpec {
             this.pool = pool;
         }
 
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+        }
+
         void start(PluginContext x, int token) {
+            this.startedNs = System.nanoTime();
             this.waiting = x;
             this.token = token;
             this.headLength = 0;
@@ -397,7 +431,7 @@ public final class ForwardAuthPlugin extends PluginSpec {
                 pendingRequest.release();
                 pendingRequest = null;
             }
-            pool.remove(ctx.channel());
+            pool.remove(ctx.channel(), this);
             fail();
         }
 
