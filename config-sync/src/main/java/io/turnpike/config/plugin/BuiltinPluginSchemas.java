@@ -238,7 +238,26 @@ public final class BuiltinPluginSchemas {
             return e;
         }
         if (c.has("vars")) {
-            return "property \"vars\" is not supported yet (the rewrite applies to every response)";
+            JsonNode vars = c.get("vars");
+            if (!vars.isArray()) {
+                return "property \"vars\" validation failed: wrong type: expected array, got " + type(vars);
+            }
+            for (JsonNode v : vars) {
+                boolean ok = v.isArray() && v.size() >= 3 && "status".equals(v.get(0).asText());
+                int k = ok && "!".equals(v.get(1).asText()) ? 2 : 1;
+                ok = ok && v.size() == k + 2;
+                if (ok) {
+                    String op = v.get(k).asText();
+                    JsonNode val = v.get(k + 1);
+                    ok = op.equals("in") ? val.isArray() && !val.isEmpty()
+                            : Set.of("==", "~=", ">", ">=", "<", "<=").contains(op)
+                            && (val.canConvertToInt() || val.isTextual() && val.asText().matches("\\d{3}"));
+                }
+                if (!ok) {
+                    return "property \"vars\": only conditions on the response status are supported yet"
+                            + " ([\"status\", op, value], ops == ~= > >= < <= in, optionally negated with \"!\"): " + v;
+                }
+            }
         }
         if (c.has("filters")) {
             return "property \"filters\" is not supported yet";

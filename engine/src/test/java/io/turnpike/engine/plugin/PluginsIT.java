@@ -51,6 +51,10 @@ class PluginsIT {
                 + "        headers:\n          set:\n            X-Resp: yes\n")
                 + route("rrh", "/rrh/*", "      response-rewrite:\n        headers:\n          add:\n"
                 + "            - \"X-Added: 1\"\n")
+                + route("rrv", "/rrv/*", "      response-rewrite:\n        vars:\n          - [\"status\", \"==\", 404]\n"
+                + "        headers:\n          set:\n            X-Not-Found: yes\n")
+                + route("rrv2", "/rrv2/*", "      response-rewrite:\n        vars:\n          - [\"status\", \"in\", [200, 201]]\n"
+                + "          - [\"status\", \"!\", \"==\", 201]\n        headers:\n          set:\n            X-Ok: yes\n")
                 + route("cors", "/cors/*", "      cors: {}\n")
                 + route("corsl", "/corsl/*", "      cors:\n        allow_origins: \"http://a.example,http://b.example\"\n"
                 + "        allow_credential: true\n        allow_methods: GET,POST\n        allow_headers: X-One\n")
@@ -186,6 +190,12 @@ class PluginsIT {
                 assertEquals("replaced", k.bodyText());
             }
         }
+    }
+
+    @Test
+    void responseRewriteAppliesOnlyToResponsesMatchingItsVars() throws Exception {
+        assertNull(get("GET /rrv/x HTTP/1.1\r\nHost: h\r\n\r\n").header("x-not-found"), "200 is not 404");
+        assertEquals("yes", get("GET /rrv2/x HTTP/1.1\r\nHost: h\r\n\r\n").header("x-ok"));
     }
 
     @Test
