@@ -39,6 +39,17 @@ final class AdminClient {
         HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
         return new Result(resp.statusCode(), resp.body());
     }
+    /** {@code PUT /apisix/admin/{resource}} (consumers: the username is in the body). */
+    Result putCollection(String resource, String json) throws IOException, InterruptedException {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/apisix/admin/" + resource))
+                .timeout(timeout)
+                .header("X-API-KEY", key)
+                .header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json))
+                .build();
+        HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+        return new Result(resp.statusCode(), resp.body());
+    }
 
     Result get(String path) throws IOException, InterruptedException {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)

@@ -32,6 +32,12 @@ final class DataClient implements Closeable {
     }
 
     /** The request bytes for {@code GET path} with the given Host header; build once, send many times. */
+    /** With one extra header line ({@code "Name: value"}). */
+    static byte[] request(String path, String host, String header) {
+        return ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" + header + "\r\nUser-Agent: turnpike-propagation\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
     static byte[] request(String path, String host) {
         return ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: turnpike-propagation\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);

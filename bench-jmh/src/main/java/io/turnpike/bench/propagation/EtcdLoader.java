@@ -56,6 +56,37 @@ final class EtcdLoader implements AutoCloseable {
         return written;
     }
 
+    /** Puts {@code n} consumers {@code bc<i>} with key-auth keys {@code bk<i>}; returns the number written. */
+    int loadConsumers(int n) throws Exception {
+        KV kv = client.getKVClient();
+        List<CompletableFuture<?>> inFlight = new ArrayList<>();
+        for (int start = 0; start < n; start += TXN_OPS) {
+            int end = Math.min(n, start + TXN_OPS);
+            Op[] ops = new Op[end - start];
+            for (int i = start; i < end; i++) {
+                String name = consumerName(i);
+                ops[i - start] = Op.put(bytes(prefix + "/consumers/" + name), bytes(consumer(name, "bk" + i)),
+                        PutOption.DEFAULT);
+            }
+            inFlight.add(kv.txn().Then(ops).commit());
+            if (inFlight.size() >= IN_FLIGHT) {
+                inFlight.remove(0).get(30, TimeUnit.SECONDS);
+            }
+        }
+        for (CompletableFuture<?> f : inFlight) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        return n;
+    }
+
+    static String consumerName(int i) {
+        return String.format("bc%06d", i);
+    }
+
+    static String consumer(String name, String key) {
+        return "{\"username\":\"" + name + "\",\"plugins\":{\"key-auth\":{\"key\":\"" + key + "\"}}}";
+    }
+
     private static ByteSequence bytes(String s) {
         return ByteSequence.from(s, StandardCharsets.UTF_8);
     }

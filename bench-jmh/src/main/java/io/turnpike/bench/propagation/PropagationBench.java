@@ -216,6 +216,32 @@ public final class PropagationBench {
         o.put("write_s", round(writeS));
         o.put("writes_per_s", Math.round(n / writeS));
 
+        if (p.consumers > 0 || p.probeKind.equals("consumer")) {
+            AdminClient.Result ka = admin.put("routes", "ka-probe", routes.keyAuth(KEY_AUTH_PATH));
+            if (!ka.ok()) {
+                throw new IOException("PUT routes/ka-probe answered " + ka.status() + ": " + ka.body());
+            }
+        }
+        if (p.consumers > 0) {
+            long c0 = System.nanoTime();
+            if (p.loadVia.equals("etcd")) {
+                try (EtcdLoader loader = new EtcdLoader(p.etcd, p.etcdPrefix)) {
+                    loader.loadConsumers(p.consumers);
+                }
+            } else {
+                for (int i = 0; i < p.consumers; i++) {
+                    String name = EtcdLoader.consumerName(i);
+                    AdminClient.Result res = admin.putCollection("consumers", EtcdLoader.consumer(name, "bk" + i));
+                    if (!res.ok()) {
+                        throw new IOException("PUT consumers (" + name + ") answered " + res.status() + ": " + res.body());
+                    }
+                }
+            }
+            o.put("consumers", p.consumers);
+            o.put("consumers_write_s", round((System.nanoTime() - c0) / 1e9));
+            log.printf("propagation: %,d consumers written in %.1f s%n", p.consumers, (System.nanoTime() - c0) / 1e9);
+        }
+
         // Sentinel: written after everything else; once it serves, the snapshot holds every earlier write.
         long sendNs = System.nanoTime();
         AdminClient.Result r = admin.put("routes", Routes.SENTINEL_ID, routes.exact(Routes.SENTINEL_PATH));
@@ -284,6 +310,12 @@ public final class PropagationBench {
         return o;
     }
 
+    /** Makes probe keys unique per run (consumers of an earlier run on the same etcd keep theirs). */
+    private static final long RUN_TAG = System.currentTimeMillis() / 1000;
+
+    /** The key-auth route the consumer probes poll. */
+    static final String KEY_AUTH_PATH = "/ka/probe";
+
     // --- phase 2: probes -----------------------------------------------------------------------------------------
 
     private ObjectNode probes() throws Exception {
@@ -302,11 +334,16 @@ public final class PropagationBench {
             boolean measured = k >= p.warmupProbes;
             String id = measured ? "probe-" + (k - p.warmupProbes) : "probe-w" + k;
             String path = "/" + id.replace('-', '/');
-            byte[] req = DataClient.request(path, Routes.DEFAULT_HOST);
+            boolean consumerProbe = p.probeKind.equals("consumer");
+            String key = "pk-" + id + "-" + RUN_TAG;
+            byte[] req = consumerProbe ? DataClient.request(KEY_AUTH_PATH, Routes.DEFAULT_HOST, "apikey: " + key)
+                    : DataClient.request(path, Routes.DEFAULT_HOST);
             long send = System.nanoTime();
             AdminClient.Result r;
             try {
-                r = admin.put("routes", id, routes.exact(path));
+                r = consumerProbe
+                        ? admin.putCollection("consumers", EtcdLoader.consumer(id.replace('-', '_'), key))
+                        : admin.put("routes", id, routes.exact(path));
             } catch (IOException e) {
                 r = new AdminClient.Result(-1, e.toString());
             }
@@ -751,6 +788,10 @@ public final class PropagationBench {
         String etcdPrefix = "/apisix";
         String loadVia = "admin";
         int routes = 10_000;
+        /** Consumers with key-auth keys loaded beside the routes (0: none). */
+        int consumers = 0;
+        /** What a probe writes: {@code route} (a new route) or {@code consumer} (a new consumer's key on a key-auth route). */
+        String probeKind = "route";
         int loadWriters = 4;
         int probes = 200;
         int warmupProbes = 10;
@@ -780,6 +821,9 @@ public final class PropagationBench {
             s.println("         --backend 127.0.0.1:8080 [options]");
             s.println("  --status URL            wait until it answers 200 first (e.g. http://127.0.0.1:P/status/ready)");
             s.println("  --routes N              bulk routes to load (default 10000)");
+            s.println("  --consumers N           consumers with key-auth keys to load beside them (default 0)");
+            s.println("  --probe-kind K          route (default): each probe PUTs a new route; consumer: each probe PUTs a");
+            s.println("                          new consumer and polls a key-auth route with its key until it is served");
             s.println("  --load-via admin|etcd   how to load them (default admin; etcd needs --etcd)");
             s.println("  --load-writers N        concurrent Admin API writers for the bulk load (default 4)");
             s.println("  --etcd URL --etcd-prefix P   etcd endpoint and prefix for --load-via etcd (default /apisix)");
@@ -833,6 +877,13 @@ public final class PropagationBench {
                     case "--etcd-prefix" -> p.etcdPrefix = value;
                     case "--load-via" -> p.loadVia = value;
                     case "--routes" -> p.routes = nonNegative(name, value);
+                    case "--consumers" -> p.consumers = nonNegative(name, value);
+                    case "--probe-kind" -> {
+                        if (!value.equals("route") && !value.equals("consumer")) {
+                            throw new IllegalArgumentException("--probe-kind: route or consumer");
+                        }
+                        p.probeKind = value;
+                    }
                     case "--load-writers" -> p.loadWriters = positive(name, value);
                     case "--probes" -> p.probes = positive(name, value);
                     case "--warmup-probes" -> p.warmupProbes = nonNegative(name, value);
@@ -909,6 +960,8 @@ public final class PropagationBench {
         ObjectNode toJson() {
             ObjectNode o = MAPPER.createObjectNode();
             o.put("routes", routes);
+            o.put("consumers", consumers);
+            o.put("probe_kind", probeKind);
             o.put("load_via", loadVia);
             o.put("load_writers", loadWriters);
             o.put("admin", admin);

@@ -60,6 +60,11 @@ final class Routes {
         return "{\"uri\":\"" + path + "\",\"upstream\":" + upstream + "}";
     }
 
+    /** A route that key-auth guards (the consumer probes: a new consumer's key is served once its change applied). */
+    String keyAuth(String path) {
+        return "{\"uri\":\"" + path + "\",\"plugins\":{\"key-auth\":{}},\"upstream\":" + upstream + "}";
+    }
+
     /** The body as APISIX stores it in etcd: the id and timestamps added to what the Admin API receives. */
     static String etcdValue(String id, String body, long epochSeconds) {
         return "{\"id\":\"" + id + "\",\"create_time\":" + epochSeconds + ",\"update_time\":" + epochSeconds + ","

@@ -44,6 +44,22 @@ class ConsumerChangesIT {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A traditional-role gateway on etcd with the Admin API, one event loop. */
+    private ProcessConfigResult config(String file, int port, int adminPort, EtcdServer etcd) throws Exception {
+        Path cfg = dir.resolve(file);
+        Files.writeString(cfg, ""
+                + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
+                + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
+                + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n    timeout: 5\n"
+                + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
+                + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                + "turnpike:\n  event_loops: 1\n  status_listen:\n    ip: 127.0.0.1\n    port: "
+                + EtcdGatewayIT.freePort() + "\n");
+        ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);
+        assertTrue(pr.ok(), pr.errors().toString());
+        return pr;
+    }
+
     private static int withKey(int port, String key) throws Exception {
         try (RawHttpClient c = new RawHttpClient(port)) {
             return c.exchange("GET /secure HTTP/1.1\r\nHost: x\r\napikey: " + key + "\r\n\r\n").status();
@@ -66,17 +82,7 @@ class ConsumerChangesIT {
         try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
             int port = EtcdGatewayIT.freePort();
             int adminPort = EtcdGatewayIT.freePort();
-            Path cfg = dir.resolve("config.yaml");
-            Files.writeString(cfg, ""
-                    + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
-                    + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
-                    + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n    timeout: 5\n"
-                    + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
-                    + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
-                    + "turnpike:\n  event_loops: 1\n  status_listen:\n    ip: 127.0.0.1\n    port: "
-                    + EtcdGatewayIT.freePort() + "\n");
-            ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);
-            assertTrue(pr.ok(), pr.errors().toString());
+            ProcessConfigResult pr = config("config.yaml", port, adminPort, etcd);
             PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
             try (TurnpikeMain.Running running = TurnpikeMain.Running.startWithEtcd(pr.config(), quiet, quiet)) {
                 await("the Admin API", () -> {
@@ -138,17 +144,7 @@ class ConsumerChangesIT {
         try (EtcdServer etcd = EtcdServer.startNew(); TestBackend backend = new TestBackend()) {
             int port = EtcdGatewayIT.freePort();
             int adminPort = EtcdGatewayIT.freePort();
-            Path cfg = dir.resolve("config2.yaml");
-            Files.writeString(cfg, ""
-                    + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
-                    + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
-                    + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n    timeout: 5\n"
-                    + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
-                    + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
-                    + "turnpike:\n  event_loops: 1\n  status_listen:\n    ip: 127.0.0.1\n    port: "
-                    + EtcdGatewayIT.freePort() + "\n");
-            ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);
-            assertTrue(pr.ok(), pr.errors().toString());
+            ProcessConfigResult pr = config("config2.yaml", port, adminPort, etcd);
             PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
             try (TurnpikeMain.Running running = TurnpikeMain.Running.startWithEtcd(pr.config(), quiet, quiet)) {
                 String upstream = "\"upstream\":{\"nodes\":{\"127.0.0.1:" + backend.port() + "\":1}}";
