@@ -78,6 +78,7 @@ public final class PluginChainCompiler {
     public ConsumerIndex consumers(ConfigSet config, List<String> warnings) {
         Map<String, RawResource> raw = config.others("consumers");
         if (raw.isEmpty()) {
+            consumerMemo.clear();
             return ConsumerIndex.EMPTY;
         }
         Map<String, Consumer> byName = new LinkedHashMap<>();
@@ -87,119 +88,166 @@ public final class PluginChainCompiler {
         Map<String, String> keyOwner = new HashMap<>();
         Map<String, String> basicOwner = new HashMap<>();
         Map<String, String> jwtOwner = new HashMap<>();
+        Map<String, ConsumerMemo> seen = new HashMap<>(raw.size() * 2);
         for (RawResource r : raw.values()) {
-            ObjectNode v = r.value();
-            String username = v.path("username").asText(r.id());
-            JsonNode group = v.get("group_id");
-            // The consumer's plugins other than credentials, merged over the route's at run time.
-            ObjectNode own = JsonNodeFactory.instance.objectNode();
-            // Its group's plugins first (APISIX: consumer > consumer_group > route).
-            JsonNode gid = v.get("group_id");
-            if (gid != null) {
-                RawResource g = config.others("consumer_groups").get(gid.asText());
-                if (g == null) {
-                    warnings.add("consumer " + username + ": consumer group " + gid.asText() + " not found, skipped");
-                    continue;
-                }
-                if (g.value().get("plugins") instanceof ObjectNode gp) {
-                    gp.fields().forEachRemaining(e -> {
-                        if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
-                            own.set(e.getKey(), e.getValue());
-                        }
-                    });
-                }
+            JsonNode gid = r.value().get("group_id");
+            RawResource group = gid == null ? null : config.others("consumer_groups").get(gid.asText());
+            // Unchanged consumers (the same immutable value object, the same group) are not compiled again: a
+            // consumer change costs one consumer's compile plus the index, not every consumer's.
+            ConsumerMemo m = consumerMemo.get(r.id());
+            if (m == null || m.source != r || m.group != group) {
+                m = new ConsumerMemo(r, group, compileConsumer(config, r, group));
             }
-            if (v.get("plugins") instanceof ObjectNode ps) {
-                ps.fields().forEachRemaining(e -> {
-                    if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
-                        own.set(e.getKey(), e.getValue());
-                    }
-                });
-            }
-            PluginChain consumerChain;
-            try {
-                consumerChain = chain(own);
-                for (PluginSpec p : consumerChain.plugins()) {
-                    if (p.mayPause()) {
-                        throw new IllegalArgumentException("plugin " + p.name + " cannot run from a consumer");
-                    }
-                }
-            } catch (IllegalArgumentException e) {
-                warnings.add("consumer " + username + ": " + e.getMessage() + ", skipped");
+            seen.put(r.id(), m);
+            CompiledConsumer cc = m.compiled;
+            if (cc.problem != null) {
+                warnings.add("consumer " + cc.username + ": " + cc.problem + ", skipped");
                 continue;
             }
-            Consumer c = new Consumer(username, group == null ? null : group.asText(), consumerChain);
-            // Credentials: the consumer's own plugins, and its 3.x credentials (the etcd source folds
-            // consumers/<name>/credentials/<id> into "credentials"; the standalone file writes them there).
-            List<JsonNode> holders = new ArrayList<>();
-            holders.add(v.path("plugins"));
-            v.path("credentials").forEach(cred -> holders.add(cred.path("plugins")));
-            List<String> ownKeys = new ArrayList<>();
-            Map<String, BasicAuthCredential> ownBasic = new LinkedHashMap<>();
-            Map<String, JwtCredential> ownJwt = new LinkedHashMap<>();
+            String username = cc.username;
             String problem = null;
-            for (JsonNode h : holders) {
-                JsonNode ka = h.path("key-auth").get("key");
-                if (ka != null) {
-                    String other = keyOwner.get(ka.asText());
-                    if (other != null && !other.equals(username) || ownKeys.contains(ka.asText())) {
-                        problem = "its key-auth key is also the key of consumer " + (other == null ? username : other);
-                        break;
-                    }
-                    ownKeys.add(ka.asText());
+            for (String k : cc.keys) {
+                String other = keyOwner.get(k);
+                if (other != null) {
+                    problem = "its key-auth key is also the key of consumer " + other;
+                    break;
                 }
-                if (h.get("basic-auth") instanceof ObjectNode ba) {
-                    String err = AuthPluginSchemas.basicAuth(ba, true);
-                    if (err != null) {
-                        problem = "basic-auth: " + err;
-                        break;
-                    }
-                    String user = ba.get("username").asText();
-                    String other = basicOwner.get(user);
-                    if (other != null || ownBasic.containsKey(user)) {
-                        problem = "its basic-auth username is also the username of consumer "
-                                + (other == null ? username : other);
-                        break;
-                    }
-                    ownBasic.put(user, new BasicAuthCredential(c, user.getBytes(StandardCharsets.UTF_8),
-                            ba.get("password").asText().getBytes(StandardCharsets.UTF_8)));
+            }
+            for (String user : problem == null ? cc.basic.keySet() : java.util.Set.<String>of()) {
+                String other = basicOwner.get(user);
+                if (other != null) {
+                    problem = "its basic-auth username is also the username of consumer " + other;
+                    break;
                 }
-                if (h.get("jwt-auth") instanceof ObjectNode ja) {
-                    JwtCredential j;
-                    try {
-                        j = JwtKeys.credential(c, ja);
-                    } catch (IllegalArgumentException e) {
-                        problem = "jwt-auth: " + e.getMessage();
-                        break;
-                    }
-                    String key = ja.get("key").asText();
-                    String other = jwtOwner.get(key);
-                    if (other != null || ownJwt.containsKey(key)) {
-                        problem = "its jwt-auth key is also the key of consumer " + (other == null ? username : other);
-                        break;
-                    }
-                    ownJwt.put(key, j);
+            }
+            for (String key : problem == null ? cc.jwt.keySet() : java.util.Set.<String>of()) {
+                String other = jwtOwner.get(key);
+                if (other != null) {
+                    problem = "its jwt-auth key is also the key of consumer " + other;
+                    break;
                 }
             }
             if (problem != null) {
                 warnings.add("consumer " + username + ": " + problem + ", skipped");
                 continue;
             }
-            for (String k : ownKeys) {
+            Consumer c = cc.consumer;
+            for (String k : cc.keys) {
                 keyOwner.put(k, username);
                 keys.add(Map.entry(k, c));
             }
-            ownBasic.forEach((user, b) -> {
+            cc.basic.forEach((user, b) -> {
                 basicOwner.put(user, username);
                 basic.add(b);
             });
-            ownJwt.forEach((key, j) -> {
+            cc.jwt.forEach((key, j) -> {
                 jwtOwner.put(key, username);
                 jwt.add(j);
             });
             byName.put(username, c);
         }
+        consumerMemo.clear();
+        consumerMemo.putAll(seen);
         return new ConsumerIndex(byName, keys, basic, jwt);
+    }
+
+    /** One consumer compiled from its value (and its group's): its chain and credentials, or why it is left out. */
+    private record CompiledConsumer(String username, Consumer consumer, List<String> keys,
+                                    Map<String, BasicAuthCredential> basic, Map<String, JwtCredential> jwt,
+                                    String problem) {
+    }
+
+    private record ConsumerMemo(RawResource source, RawResource group, CompiledConsumer compiled) {
+    }
+
+    /** The last compile's consumers, by id: reused while their value and group are the same objects. */
+    private final Map<String, ConsumerMemo> consumerMemo = new HashMap<>();
+
+    private CompiledConsumer compileConsumer(ConfigSet config, RawResource r, RawResource group) {
+        ObjectNode v = r.value();
+        String username = v.path("username").asText(r.id());
+        JsonNode gid = v.get("group_id");
+        // The consumer's plugins other than credentials, merged over the route's at run time; its group's plugins
+        // first (APISIX: consumer > consumer_group > route).
+        ObjectNode own = JsonNodeFactory.instance.objectNode();
+        if (gid != null) {
+            if (group == null) {
+                return failed(username, "consumer group " + gid.asText() + " not found");
+            }
+            if (group.value().get("plugins") instanceof ObjectNode gp) {
+                gp.fields().forEachRemaining(e -> {
+                    if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
+                        own.set(e.getKey(), e.getValue());
+                    }
+                });
+            }
+        }
+        if (v.get("plugins") instanceof ObjectNode ps) {
+            ps.fields().forEachRemaining(e -> {
+                if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
+                    own.set(e.getKey(), e.getValue());
+                }
+            });
+        }
+        PluginChain consumerChain;
+        try {
+            consumerChain = chain(own);
+            for (PluginSpec p : consumerChain.plugins()) {
+                if (p.mayPause()) {
+                    throw new IllegalArgumentException("plugin " + p.name + " cannot run from a consumer");
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            return failed(username, e.getMessage());
+        }
+        Consumer c = new Consumer(username, gid == null ? null : gid.asText(), consumerChain);
+        // Credentials: the consumer's own plugins, and its 3.x credentials (the etcd source folds
+        // consumers/<name>/credentials/<id> into "credentials"; the standalone file writes them there).
+        List<JsonNode> holders = new ArrayList<>();
+        holders.add(v.path("plugins"));
+        v.path("credentials").forEach(cred -> holders.add(cred.path("plugins")));
+        List<String> ownKeys = new ArrayList<>();
+        Map<String, BasicAuthCredential> ownBasic = new LinkedHashMap<>();
+        Map<String, JwtCredential> ownJwt = new LinkedHashMap<>();
+        for (JsonNode h : holders) {
+            JsonNode ka = h.path("key-auth").get("key");
+            if (ka != null) {
+                if (ownKeys.contains(ka.asText())) {
+                    return failed(username, "its key-auth key is also the key of consumer " + username);
+                }
+                ownKeys.add(ka.asText());
+            }
+            if (h.get("basic-auth") instanceof ObjectNode ba) {
+                String err = AuthPluginSchemas.basicAuth(ba, true);
+                if (err != null) {
+                    return failed(username, "basic-auth: " + err);
+                }
+                String user = ba.get("username").asText();
+                if (ownBasic.containsKey(user)) {
+                    return failed(username, "its basic-auth username is also the username of consumer " + username);
+                }
+                ownBasic.put(user, new BasicAuthCredential(c, user.getBytes(StandardCharsets.UTF_8),
+                        ba.get("password").asText().getBytes(StandardCharsets.UTF_8)));
+            }
+            if (h.get("jwt-auth") instanceof ObjectNode ja) {
+                JwtCredential j;
+                try {
+                    j = JwtKeys.credential(c, ja);
+                } catch (IllegalArgumentException e) {
+                    return failed(username, "jwt-auth: " + e.getMessage());
+                }
+                String key = ja.get("key").asText();
+                if (ownJwt.containsKey(key)) {
+                    return failed(username, "its jwt-auth key is also the key of consumer " + username);
+                }
+                ownJwt.put(key, j);
+            }
+        }
+        return new CompiledConsumer(username, c, List.copyOf(ownKeys), ownBasic, ownJwt, null);
+    }
+
+    private static CompiledConsumer failed(String username, String problem) {
+        return new CompiledConsumer(username, null, List.of(), Map.of(), Map.of(), problem);
     }
 
     private PluginChain chain(ObjectNode merged) {
