@@ -44,6 +44,10 @@ public final class LoopContext {
     private boolean draining;
     private int openDownstream;
     private int busyDownstream;
+    private static final io.turnpike.engine.observe.ExchangeObserver[] NO_OBSERVERS =
+            new io.turnpike.engine.observe.ExchangeObserver[0];
+    /** This loop's exchange observers (access log, metrics, tracing); set before the loop serves, then read-only. */
+    private io.turnpike.engine.observe.ExchangeObserver[] observers = NO_OBSERVERS;
 
     public LoopContext(int id, EventLoop eventLoop, EngineSettings settings, Class<? extends SocketChannel> socketClass,
                        ByteBufAllocator allocator) {
@@ -62,6 +66,16 @@ public final class LoopContext {
     public void start() {
         eventLoop.scheduleAtFixedRate(() -> sweeper.sweep(System.nanoTime()),
                 ConnectionSweeper.TICK_MS, ConnectionSweeper.TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Installs this loop's exchange observers (at start-up, before the listeners accept). */
+    public void observers(io.turnpike.engine.observe.ExchangeObserver... observers) {
+        this.observers = observers.clone();
+    }
+
+    /** This loop's exchange observers, in installation order (empty when none: the per-request cost is one check). */
+    public io.turnpike.engine.observe.ExchangeObserver[] observers() {
+        return observers;
     }
 
     /** A bootstrap bound to this loop; clone it and set the handler per connection. */

@@ -62,6 +62,49 @@ public final class PluginContext {
     private io.netty.channel.EventLoop eventLoop;
     private io.netty.bootstrap.Bootstrap bootstrap;
     private byte[] clientIp = new byte[0];
+    private io.turnpike.engine.observe.ExchangeRecord record;
+
+    /**
+     * Runs when the exchange ends, whatever the outcome (response relayed, local reply, client gone), after the log
+     * phase: limit-conn gives its slot back here. Implemented by shared, thread-safe objects (the hook is registered
+     * per exchange without allocating).
+     */
+    public interface EndHook {
+        void exchangeEnded();
+    }
+
+    /** The most end hooks one exchange registers (one per limit-conn plugin in its chains). */
+    public static final int MAX_END_HOOKS = 8;
+    private final EndHook[] endHooks = new EndHook[MAX_END_HOOKS];
+    private int endHookCount;
+
+    /** Registers {@code hook} to run when this exchange ends; false (nothing registered) when the table is full. */
+    public boolean onEnd(EndHook hook) {
+        if (endHookCount == MAX_END_HOOKS) {
+            return false;
+        }
+        endHooks[endHookCount++] = hook;
+        return true;
+    }
+
+    private void runEndHooks() {
+        int n = endHookCount;
+        endHookCount = 0;
+        for (int i = 0; i < n; i++) {
+            EndHook h = endHooks[i];
+            endHooks[i] = null;
+            h.exchangeEnded();
+        }
+    }
+
+    /** The exchange's record (times, statuses, bytes, route, node): complete in the log phase. */
+    public io.turnpike.engine.observe.ExchangeRecord record() {
+        return record;
+    }
+
+    public void record(io.turnpike.engine.observe.ExchangeRecord r) {
+        this.record = r;
+    }
 
     /** The client's address as ASCII (set once per connection). */
     public byte[] clientIp() {
@@ -142,6 +185,9 @@ public final class PluginContext {
                       ConsumerIndex consumers) {
         this.consumers = consumers;
         this.requestId = null;
+        if (endHookCount != 0) {
+            runEndHooks(); // defensive: an exchange that never ended must not keep a slot
+        }
         token++;
         pauseDeadlineNs = 0;
         pauseTimeoutReply = null;
@@ -173,8 +219,9 @@ public final class PluginContext {
         head = null;
     }
 
-    /** Drops references once the exchange ended. */
+    /** Drops references once the exchange ended; runs the end hooks. */
     public void end() {
+        runEndHooks();
         token++;
         src = null;
         head = null;

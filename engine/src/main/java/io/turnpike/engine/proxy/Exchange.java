@@ -73,6 +73,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** What the plugins see of and do to this exchange (reused). */
     private final PluginContext px = new PluginContext();
+    /** What observers and log-phase plugins read once the exchange ends (reused; the connection fills its side). */
+    final io.turnpike.engine.observe.ExchangeRecord record = new io.turnpike.engine.observe.ExchangeRecord();
     /** The chains of this exchange; null when neither the global rules nor the route have plugins. */
     private PluginChain globalChain;
     private PluginChain routeChain;
@@ -125,6 +127,9 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         balancerInput.remoteAddr(clientIp);
         px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
         px.clientIp(clientIp);
+        px.record(record);
+        record.clientIp = clientIp;
+        record.https = https;
     }
 
     int phase() {
@@ -159,6 +164,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             return REFUSED;
         }
         this.route = route;
+        record.route = route;
         this.pinned = snapshot;
         this.http10Client = http10Client;
         this.headRequest = head.method == RequestHead.METHOD_HEAD;
@@ -317,6 +323,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         triedNodes = 0;
         attempts = 0;
         requestStartNs = System.nanoTime();
+        record.node = node;
+        record.upstreamStartNs = requestStartNs;
         PluginContext edits = routeChain == null ? null : px;
         ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
                 + HeadWriter.estimateEditBytes(edits));
@@ -517,6 +525,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         loop.counters.increment(LoopCounters.UPSTREAM_RETRIES);
         balancer = bal;
         node = next;
+        record.node = next;
         bal.onRequestStart(next);
         NodePool<UpstreamConnection> pool = loop.pool(next);
         UpstreamConnection pooled;
@@ -611,7 +620,18 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     /** The exchange ended (response relayed, or answered locally): ready for the next request. */
     void reset() {
         endBalancer(false);
+        endPlugins();
+        pinned = null;
+        phase = IDLE;
+    }
+
+    /**
+     * Runs the log phase (also for an aborted exchange, as APISIX does) and ends the plugin context, which runs its
+     * end hooks (limit-conn gives its slot back there). The record's consumer is set first.
+     */
+    private void endPlugins() {
         if (routeChain != null) {
+            record.consumer = px.consumer();
             if (globalChain.phases != 0 || routeChain.phases != 0) {
                 PluginChain cc = consumerChain();
                 globalChain.runLog(px, 0);
@@ -622,8 +642,6 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             globalChain = null;
             routeChain = null;
         }
-        pinned = null;
-        phase = IDLE;
     }
 
     /** The client connection is gone: fail the balanced request and drop the upstream connection. */
@@ -640,10 +658,12 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             pendingHead = null;
         }
         if (routeChain != null) {
-            px.end();
-            globalChain = null;
-            routeChain = null;
+            record.aborted = true;
+            if (record.endNs == 0) {
+                record.endNs = System.nanoTime();
+            }
         }
+        endPlugins();
         pinned = null;
         phase = IDLE;
     }
@@ -661,6 +681,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     @Override
     public void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
         responseStarted = true;
+        record.upstreamResponseNs = System.nanoTime();
+        record.upstreamStatus = rh.status;
         PluginContext edits = null;
         if (routeChain != null) {
             PluginChain cc = consumerChain();
@@ -670,6 +692,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             edits = px;
             discardBody = px.responseBody() != null;
         }
+        record.status = edits != null && px.statusOverride() != 0 ? px.statusOverride() : rh.status;
         stream.writeResponseHead(src, rh, untilClose || dechunked || !requestComplete, edits, headRequest);
     }
 

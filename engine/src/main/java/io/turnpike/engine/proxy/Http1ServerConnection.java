@@ -89,6 +89,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     /** process() is on the stack: finishExchange must not re-enter it (the outer loop continues instead). */
     private boolean processing;
     private int sweepIndex = -1;
+    /** An exchange's record began and its observers have not been told it ended yet. */
+    private boolean recordOpen;
 
     public Http1ServerConnection(LoopContext loop) {
         this(loop, false);
@@ -168,6 +170,14 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         setBusy(false);
         if (exchange != null) {
             exchange.clientGone();
+            if (recordOpen) {
+                io.turnpike.engine.observe.ExchangeRecord r = exchange.record;
+                r.aborted = true;
+                if (r.endNs == 0) {
+                    r.endNs = System.nanoTime();
+                }
+                complete(r);
+            }
         }
         releaseBuffers();
         ctx.fireChannelInactive();
@@ -237,6 +247,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private void onHead(int headLength) {
         loop.counters.increment(LoopCounters.REQUESTS);
+        exchange.record.begin(System.nanoTime(), head.method, headLength);
+        recordOpen = true;
+        io.turnpike.engine.observe.ExchangeObserver[] obs = loop.observers();
+        for (int i = 0; i < obs.length; i++) {
+            obs[i].onRequest(exchange.record, cumulation, head);
+        }
         setBusy(true);
         deadlineNs = 0;
         Snapshot snapshot = loop.snapshot();
@@ -295,6 +311,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             return false;
         }
         if (n > 0) {
+            exchange.record.requestBytes += n;
             exchange.forwardBody(cumulation.retainedSlice(from, n));
             cumulation.skipBytes(n);
         }
@@ -359,6 +376,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             out.writeBytes(body);
         }
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        exchange.record.responseBytes += out.readableBytes();
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }
@@ -366,6 +384,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void writeResponseBody(ByteBuf slice) {
         loop.counters.add(LoopCounters.BYTES_OUT, slice.readableBytes());
+        exchange.record.responseBytes += slice.readableBytes();
         ctx.write(slice, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }
@@ -405,6 +424,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         ByteBuf out = ctx.alloc().directBuffer(reply.bytes() + headers.linesBytes());
         reply.write(out, headers, close, head.method == RequestHead.METHOD_HEAD);
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        exchange.record.status = reply.status;
+        exchange.record.responseBytes += out.readableBytes();
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
         closeAfterResponse = close;
@@ -414,6 +435,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void failBeforeResponse(GatewayError error) {
         loop.counters.error(error);
+        exchange.record.status = error.status;
+        exchange.record.error = error;
         boolean requestComplete = exchange.requestComplete();
         boolean close = !requestComplete || !clientKeepAlive;
         if (!requestComplete) {
@@ -425,8 +448,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     private void finishExchange() {
+        io.turnpike.engine.observe.ExchangeRecord r = exchange.record;
+        r.endNs = System.nanoTime();
         exchange.reset();
         setBusy(false);
+        complete(r);
         if (state == S_CLOSED && !closeAfterResponse) {
             return; // the connection is going away (closed by an I/O error meanwhile): nothing more to parse
         }
@@ -446,6 +472,15 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         flushDownstream();
     }
 
+    /** Tells the loop's observers that the exchange of {@code r} ended. */
+    private void complete(io.turnpike.engine.observe.ExchangeRecord r) {
+        recordOpen = false;
+        io.turnpike.engine.observe.ExchangeObserver[] obs = loop.observers();
+        for (int i = 0; i < obs.length; i++) {
+            obs[i].onComplete(r);
+        }
+    }
+
     @Override
     public void flush() {
         flushDownstream();
@@ -463,6 +498,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     /** Answers a request the gateway will not proxy. The connection stays open only if no body bytes follow. */
     private void respondError(GatewayError error, boolean requestHasBody, int headLength) {
         loop.counters.error(error);
+        exchange.record.status = error.status;
+        exchange.record.error = error;
         boolean close = requestHasBody || !clientKeepAlive;
         cumulation.skipBytes(headLength);
         parser.reset();
@@ -484,6 +521,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         ByteBuf out = ctx.alloc().directBuffer(reply.bytes() + headers.linesBytes());
         reply.write(out, headers, close, headRequest);
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        exchange.record.status = reply.status;
+        exchange.record.responseBytes += out.readableBytes();
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
         closeAfterResponse = close;
@@ -497,8 +536,24 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private void rejectRequest(HttpParseError error) {
         loop.counters.parseError(error.ordinal());
         setBusy(false);
+        int was = state;
         state = S_CLOSED;
+        io.turnpike.engine.observe.ExchangeRecord r = exchange.record;
+        if (was == S_HEAD) {
+            // A malformed head: no exchange began; observers still see the refusal (no route, no request line).
+            r.begin(System.nanoTime(), head.method, 0);
+            io.turnpike.engine.observe.ExchangeObserver[] obs = loop.observers();
+            for (int i = 0; i < obs.length; i++) {
+                obs[i].onRequest(r, cumulation, null);
+            }
+        }
+        r.status = error.status;
         writeDownstream(ErrorResponses.parse(error));
+        if (was == S_HEAD) {
+            r.endNs = System.nanoTime();
+            complete(r);
+        }
+        // A malformed body: the exchange ends when the connection closes (channelInactive completes the record).
         closeAfterFlush();
     }
 
@@ -506,6 +561,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         ByteBuf out = ctx.alloc().directBuffer(bytes.length);
         out.writeBytes(bytes);
         loop.counters.add(LoopCounters.BYTES_OUT, bytes.length);
+        if (exchange != null && !(bytes == CONTINUE_100)) {
+            exchange.record.responseBytes += bytes.length;
+        }
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }
