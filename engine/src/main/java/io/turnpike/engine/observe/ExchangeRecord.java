@@ -49,6 +49,12 @@ public final class ExchangeRecord {
     public boolean https;
     /** The client's address as ASCII (set once per connection). */
     public byte[] clientIp;
+    /**
+     * The W3C trace id of the exchange (16 bytes) when tracing gave it one ({@link #hasTraceId}): the opentelemetry
+     * plugin sets it, the access log's {@code $trace_id} reads it.
+     */
+    public final byte[] traceId = new byte[16];
+    public boolean hasTraceId;
 
     /** A request head arrived: clears everything of the previous exchange. */
     public void begin(long nowNs, int method, long headBytes) {
@@ -66,6 +72,7 @@ public final class ExchangeRecord {
         error = null;
         this.method = method;
         aborted = false;
+        hasTraceId = false;
     }
 
     /** Nanoseconds from the request head to the end of the response (APISIX's request latency). */
