@@ -193,7 +193,7 @@ public final class PluginChainCompiler {
         try {
             consumerChain = chain(own);
             for (PluginSpec p : consumerChain.plugins()) {
-                if (p.mayPause()) {
+                if (!p.consumerAllowed()) {
                     throw new IllegalArgumentException("plugin " + p.name + " cannot run from a consumer");
                 }
             }

@@ -70,7 +70,8 @@ public final class PluginContext {
      * per exchange without allocating).
      */
     public interface EndHook {
-        void exchangeEnded();
+        /** {@code x}'s record is complete; its request head is gone. */
+        void exchangeEnded(PluginContext x);
     }
 
     /** The most end hooks one exchange registers (one per limit-conn plugin in its chains). */
@@ -93,7 +94,45 @@ public final class PluginContext {
         for (int i = 0; i < n; i++) {
             EndHook h = endHooks[i];
             endHooks[i] = null;
-            h.exchangeEnded();
+            h.exchangeEnded(this);
+        }
+    }
+
+    /**
+     * Runs {@link #resume}{@code (token, RETRY)} on the exchange's loop from any thread: what a limiter waiting for a
+     * remote lease runs when asking again can succeed. One reusable task per exchange, bound to the pause it was
+     * taken for (a late run after the exchange moved on is ignored by its token).
+     */
+    public Runnable wakeTask() {
+        wake.token = token;
+        return wake;
+    }
+
+    /** Runs {@link #resume}{@code (token, CONTINUE)} on the loop: schedule it to delay the exchange (limit-req). */
+    public Runnable delayTask() {
+        delay.token = token;
+        return delay;
+    }
+
+    private final Wake wake = new Wake(PluginSpec.RETRY);
+    private final Wake delay = new Wake(PluginSpec.CONTINUE);
+
+    private final class Wake implements Runnable {
+        private final int result;
+        volatile int token;
+
+        Wake(int result) {
+            this.result = result;
+        }
+
+        @Override
+        public void run() {
+            io.netty.channel.EventLoop l = eventLoop;
+            if (l == null || l.inEventLoop()) {
+                resume(token, result);
+            } else {
+                l.execute(this);
+            }
         }
     }
 

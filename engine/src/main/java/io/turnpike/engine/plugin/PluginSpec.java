@@ -28,6 +28,11 @@ public abstract class PluginSpec {
      * value and will call {@link PluginContext#resume} on the same loop with {@link #CONTINUE} or {@link #STOP}.
      */
     public static final int PAUSE = 2;
+    /**
+     * Only as a {@link PluginContext#resume} result: run the paused plugin's phase method again (a limiter whose
+     * remote quota arrived decides anew; see {@link PluginContext#wakeTask}).
+     */
+    public static final int RETRY = 3;
 
     public final String name;
     public final int priority;
@@ -44,6 +49,11 @@ public abstract class PluginSpec {
     /** True for plugins that may return {@link #PAUSE} (refused on consumers, whose chain runs after the route's). */
     public boolean mayPause() {
         return false;
+    }
+
+    /** False for plugins that cannot run from a consumer's chain (forward-auth: a route's sub-request). */
+    public boolean consumerAllowed() {
+        return true;
     }
 
     /** A bit set of {@code PHASE_*}. */

@@ -15,12 +15,12 @@ import java.util.List;
  * <p>Variables: {@code uri} (the path), {@code request_uri} (path and query), {@code args}/{@code query_string},
  * {@code arg_NAME}, {@code http_NAME} (the header, {@code _} for {@code -}, case-insensitive), {@code host} (the Host
  * header without its port, lower case as received), {@code remote_addr}, {@code scheme}, {@code request_method},
- * {@code consumer_name}. An unknown variable is refused when the template is compiled; a variable with no value
+ * {@code consumer_name}, {@code route_id}. An unknown variable is refused when the template is compiled; a variable with no value
  * renders as nothing, as in nginx.
  */
 public final class ValueTemplate {
     private static final int LITERAL = 0, URI = 1, REQUEST_URI = 2, ARGS = 3, ARG = 4, HTTP = 5, HOST = 6,
-            REMOTE_ADDR = 7, SCHEME = 8, METHOD = 9, CONSUMER = 10;
+            REMOTE_ADDR = 7, SCHEME = 8, METHOD = 9, CONSUMER = 10, ROUTE_ID = 11;
     private static final byte[] HTTPS = Bytes.ascii("https");
     private static final byte[] HTTP_SCHEME = Bytes.ascii("http");
 
@@ -85,6 +85,7 @@ public final class ValueTemplate {
                 case "scheme" -> add(kinds, data, SCHEME, null);
                 case "request_method" -> add(kinds, data, METHOD, null);
                 case "consumer_name" -> add(kinds, data, CONSUMER, null);
+                case "route_id" -> add(kinds, data, ROUTE_ID, null);
                 default -> {
                     if (name.startsWith("arg_") && name.length() > 4) {
                         add(kinds, data, ARG, Bytes.ascii(name.substring(4)));
@@ -157,6 +158,10 @@ public final class ValueTemplate {
                 return x.https() ? 5 : 4;
             case METHOD:
                 return h.methodEnd - h.methodStart;
+            case ROUTE_ID: {
+                byte[] id = routeId(x);
+                return id == null ? 0 : id.length;
+            }
             default:
                 return x.consumer() == null ? 0 : x.consumer().nameBytes.length;
         }
@@ -212,6 +217,14 @@ public final class ValueTemplate {
             case METHOD:
                 src.getBytes(h.methodStart, out, w, h.methodEnd - h.methodStart);
                 return w + h.methodEnd - h.methodStart;
+            case ROUTE_ID: {
+                byte[] id = routeId(x);
+                if (id == null) {
+                    return w;
+                }
+                System.arraycopy(id, 0, out, w, id.length);
+                return w + id.length;
+            }
             default: {
                 if (x.consumer() == null) {
                     return w;
@@ -221,6 +234,11 @@ public final class ValueTemplate {
                 return w + n.length;
             }
         }
+    }
+
+    private static byte[] routeId(PluginContext x) {
+        io.turnpike.engine.observe.ExchangeRecord r = x.record();
+        return r == null || r.route == null ? null : r.route.idBytes;
     }
 
     /** End of the Host value without its port ({@code [v6]:port} keeps the brackets). */

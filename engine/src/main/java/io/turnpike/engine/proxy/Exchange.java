@@ -268,6 +268,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         }
         px.expire(); // one resume per pause
         int r = result == PluginSpec.CONTINUE ? runChains(pausedChain, px.pausedPhase(), px.pausedIndex() + 1)
+                : result == PluginSpec.RETRY ? runChains(pausedChain, px.pausedPhase(), px.pausedIndex())
                 : PluginSpec.STOP;
         if (r == PluginSpec.PAUSE) {
             return; // the next plugin paused too: keep the head

@@ -15,6 +15,8 @@ import java.util.List;
  */
 public final class CompiledRoute {
     public final String id;
+    /** {@link #id} as bytes ({@code $route_id} in plugin templates and limit keys). */
+    public final byte[] idBytes;
     public final int priority;
     public final UpstreamTarget upstream;
     /** Position in the snapshot's route list, used to keep the file order as the final tie-breaker. */
@@ -34,6 +36,7 @@ public final class CompiledRoute {
                          PluginChain plugins) {
         this.plugins = plugins;
         this.id = id;
+        this.idBytes = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.conditions = conditions;
         this.priority = priority;
         this.upstream = upstream;

@@ -113,6 +113,11 @@ public final class ForwardAuthPlugin extends PluginSpec {
         return Math.max(upstreamLower.length, clientLower.length);
     }
 
+    @Override
+    public boolean consumerAllowed() {
+        return false;
+    }
+
     private static final byte[] XF_PROTO = Bytes.ascii("X-Forwarded-Proto: ");
     private static final byte[] XF_METHOD = Bytes.ascii("X-Forwarded-Method: ");
     private static final byte[] XF_HOST = Bytes.ascii("X-Forwarded-Host: ");
