@@ -253,6 +253,21 @@ class LimitPluginsIT {
         }
     }
 
+    @Test
+    void statusReportsLimitersAndKeys() throws Exception {
+        try (RawHttpClient c = gw.client()) {
+            assertEquals(200, c.exchange("GET /user HTTP/1.1\r\nHost: a\r\nX-User: status-probe\r\n\r\n").status());
+        }
+        try (RawHttpClient s = new RawHttpClient(gw.statusPort)) {
+            String body = s.exchange("GET /status HTTP/1.1\r\nHost: a\r\n\r\n").bodyText();
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+            // 13 limits on routes, two of them one group, and one on a consumer (other test classes in this JVM may
+            // add theirs).
+            assertTrue(json.path("limits").path("limiters").asLong() >= 12, body);
+            assertTrue(json.path("limits").path("keys").asLong() >= 1, body);
+        }
+    }
+
     static ConcurrentHashMap<Integer, AtomicInteger> hammerSlow(int n) throws Exception {
         // All heads go out first (the backend holds each admitted request 800 ms), then all responses are read.
         ConcurrentHashMap<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
