@@ -112,6 +112,7 @@ public final class BuiltinPluginSchemas {
                 "allow_degradation":{"type":"boolean","default":false},\
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
+        all.put("opentelemetry", TracingPluginSchemas.JSON_SCHEMA);
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -131,6 +132,7 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
+        r = r.with("opentelemetry", route(TracingPluginSchemas::openTelemetry));
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
