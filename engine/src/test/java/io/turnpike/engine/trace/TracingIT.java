@@ -283,5 +283,11 @@ class TracingIT {
         assertTrue(a.exportedSpans() > 0, a.statusJson());
         assertEquals(0, a.droppedSpans(), a.statusJson());
         assertEquals(0, a.failedSpans(), a.statusJson());
+        try (RawHttpClient st = new RawHttpClient(gw.statusPort)) {
+            String body = st.exchange("GET /status HTTP/1.1\r\nHost: s\r\n\r\n").bodyText();
+            assertTrue(body.contains("\"tracing\":{\"endpoint\":\"http://127.0.0.1:" + receiver.port()
+                    + "/v1/traces\",\"exported\":"), body);
+            assertTrue(body.contains("\"dropped\":0,"), body);
+        }
     }
 }
