@@ -41,7 +41,9 @@ import java.util.concurrent.locks.LockSupport;
  * and the exporter holds at most {@code max_queue_size} converted spans; while that is full it stops draining the
  * rings, which fill, and the loops drop (and count) further spans.
  *
- * <p>Installed per process ({@link #start}); the loops find it through {@link #current()}. Thread roles: {@link #ring}
+ * <p>Installed per process ({@link #configure} at start-up, started by the first compiled opentelemetry plugin); the
+ * loops find it through {@link #current()}. One gateway per process: configuring a second one replaces the first's
+ * exporter. Thread roles: {@link #ring}
  * is called by a loop once (registration), everything else by the exporter thread or the owner that starts and closes
  * it.
  */
@@ -57,6 +59,8 @@ public final class SpanExportAgent implements AutoCloseable {
     private final CopyOnWriteArrayList<SpanRing> rings = new CopyOnWriteArrayList<>();
     private final Thread thread;
     final boolean dropOnQueueFull;
+    /** {@code trace_id_source: x-request-id}. */
+    public final boolean traceIdFromRequestId;
     /** Set by a loop whose ring is filling up: collect now. */
     volatile boolean urgent;
     private volatile boolean running = true;
@@ -71,6 +75,7 @@ public final class SpanExportAgent implements AutoCloseable {
     private SpanExportAgent(OpenTelemetryAttr attr) {
         this.attr = attr;
         this.dropOnQueueFull = attr.dropOnQueueFull();
+        this.traceIdFromRequestId = "x-request-id".equals(attr.traceIdSource());
         OtlpHttpSpanExporterBuilder b = OtlpHttpSpanExporter.builder()
                 .setEndpoint(attr.tracesEndpoint())
                 .setTimeout(Duration.ofSeconds(attr.requestTimeoutSec()))

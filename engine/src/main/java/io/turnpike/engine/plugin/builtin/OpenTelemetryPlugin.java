@@ -78,6 +78,10 @@ public final class OpenTelemetryPlugin extends PluginSpec {
 
     @Override
     public int rewrite(PluginContext x) {
+        ExchangeRecord rec = x.record();
+        if (rec != null && rec.hasTraceId) {
+            return CONTINUE; // the plugin in the global rules and the route: the first one traces the request
+        }
         RequestHead h = x.head();
         ByteBuf src = x.source();
         TraceContext.Parent p = STATE.get().parent;
@@ -117,7 +121,6 @@ public final class OpenTelemetryPlugin extends PluginSpec {
         byte[] s = x.scratchBytes();
         TraceContext.write(s, at, hi, lo, span, sampled);
         x.requestEdits.set(TRACEPARENT, TRACEPARENT, s, at, TraceContext.TRACEPARENT_LENGTH);
-        ExchangeRecord rec = x.record();
         if (rec != null) {
             TraceContext.traceIdBytes(rec.traceId, hi, lo);
             rec.hasTraceId = true;
@@ -130,7 +133,7 @@ public final class OpenTelemetryPlugin extends PluginSpec {
 
     private static boolean traceIdFromRequestId() {
         SpanExportAgent a = SpanExportAgent.current();
-        return a == null || "x-request-id".equals(a.attr().traceIdSource());
+        return a == null || a.traceIdFromRequestId;
     }
 
     /** Copies what the log phase needs of the request into the scratch (the head is gone by then). */
