@@ -329,7 +329,7 @@ public final class ProcessConfigLoader {
                 }), Set.of(), true));
         h.put("batch_span_processor", (v, p) -> section(v, p, Map.of(
                 "drop_on_queue_full", (x, xp) -> drop[0] = bool(x, xp, drop[0]),
-                "max_queue_size", (x, xp) -> queue[0] = orDefault(integer(x, xp, 1, 1 << 20), queue[0]),
+                "max_queue_size", (x, xp) -> queue[0] = orDefault(integer(x, xp, 1, 65536), queue[0]),
                 "batch_timeout", (x, xp) -> batchTimeout[0] = orDefault(seconds(x, xp), batchTimeout[0]),
                 "inactive_timeout", (x, xp) -> inactive[0] = orDefault(seconds(x, xp), inactive[0]),
                 "max_export_batch_size", (x, xp) -> batch[0] = orDefault(integer(x, xp, 1, 1 << 16), batch[0])),

@@ -84,7 +84,7 @@ class OpenTelemetryAttrTest {
         assertTrue(all.contains("config.yaml:5: plugin_attr.opentelemetry.collector.address: expected host:port"), all);
         assertTrue(all.contains("config.yaml:6: plugin_attr.opentelemetry.collector.endpoint: unknown key"), all);
         assertTrue(all.contains("config.yaml:8: plugin_attr.opentelemetry.batch_span_processor.max_queue_size:"
-                + " expected an integer 1..1048576, got 0"), all);
+                + " expected an integer 1..65536, got 0"), all);
         assertTrue(all.contains("config.yaml:9: plugin_attr.opentelemetry.batch_span_processor.batch_timeout:"), all);
         assertTrue(all.contains("config.yaml:10: plugin_attr.opentelemetry.set_ngx_var: true is not supported"), all);
         assertTrue(all.contains("config.yaml:11: plugin_attr.opentelemetry.sampler: unknown key"), all);
