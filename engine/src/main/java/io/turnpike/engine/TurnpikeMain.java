@@ -287,6 +287,8 @@ public final class TurnpikeMain {
         public final KeylessClients keyless;
         private final long drainTimeoutMs;
         private final Runnable stopConfigSync;
+        /** {@code plugin_attr.opentelemetry}: the span exporter is stopped with the gateway (after the loops). */
+        private io.turnpike.config.process.OpenTelemetryAttr tracing;
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
                         Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
@@ -312,10 +314,14 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             KeylessClients keyless = keylessClients(t);
+            io.turnpike.engine.trace.SpanExportAgent.configure(pc.opentelemetry());
             try {
-                return start(pc, config, out, err, t, settings, keyless);
+                Running r = start(pc, config, out, err, t, settings, keyless);
+                r.tracing = pc.opentelemetry();
+                return r;
             } catch (Exception | Error e) {
                 closeQuietly(keyless);
+                io.turnpike.engine.trace.SpanExportAgent.shutdown(pc.opentelemetry());
                 throw e;
             }
         }
@@ -366,10 +372,14 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             KeylessClients keyless = keylessClients(t);
+            io.turnpike.engine.trace.SpanExportAgent.configure(pc.opentelemetry());
             try {
-                return startWithEtcd(pc, out, err, t, settings, keyless);
+                Running r = startWithEtcd(pc, out, err, t, settings, keyless);
+                r.tracing = pc.opentelemetry();
+                return r;
             } catch (Exception | Error e) {
                 closeQuietly(keyless);
+                io.turnpike.engine.trace.SpanExportAgent.shutdown(pc.opentelemetry());
                 throw e;
             }
         }
@@ -517,6 +527,7 @@ public final class TurnpikeMain {
             boolean clean = server.drain(drainTimeoutMs);
             status.close();
             closeQuietly(keyless);
+            io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
             return clean;
         }
 
@@ -529,6 +540,7 @@ public final class TurnpikeMain {
             server.close();
             status.close();
             closeQuietly(keyless);
+            io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
         }
     }
 }

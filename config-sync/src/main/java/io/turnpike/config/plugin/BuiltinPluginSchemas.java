@@ -113,6 +113,7 @@ public final class BuiltinPluginSchemas {
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
         all.putAll(LimitPluginSchemas.JSON_SCHEMAS);
+        all.put("opentelemetry", TracingPluginSchemas.JSON_SCHEMA);
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -133,6 +134,7 @@ public final class BuiltinPluginSchemas {
             r = r.with(e.getKey(), e.getValue());
         }
         r = LimitPluginSchemas.register(r);
+        r = r.with("opentelemetry", route(TracingPluginSchemas::openTelemetry));
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"

@@ -157,6 +157,7 @@ public final class ProcessConfigLoader {
         ListenAddress adminListen = AdminConfig.DEFAULT_LISTEN;
         List<String> allowAdmin = AdminConfig.DEFAULT_ALLOW_ADMIN;
         ListenAddress prometheus = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
+        OpenTelemetryAttr otel = OpenTelemetryAttr.DEFAULT;
         final Map<String, Object> tp = new LinkedHashMap<>();
         final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
         Path configFile;
@@ -240,7 +241,7 @@ public final class ProcessConfigLoader {
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
-                b.prometheus, settings);
+                b.prometheus, settings, b.otel);
     }
 
     private static int intOr(Map<String, Object> m, String k, int def) {
@@ -260,7 +261,119 @@ public final class ProcessConfigLoader {
                     "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
                     PROMETHEUS_UNSUPPORTED, false);
             refuse(v, p);
-        }), null, false);
+        }, "opentelemetry", (v, p) -> b.otel = openTelemetry(v, p)), null, false);
+    }
+
+    /**
+     * {@code plugin_attr.opentelemetry}: APISIX's keys, strictly (a typo or a key Turnpike does not act on is an error:
+     * spans would otherwise go somewhere else than the operator meant, or be batched differently).
+     */
+    private OpenTelemetryAttr openTelemetry(Node n, String path) {
+        OpenTelemetryAttr d = OpenTelemetryAttr.DEFAULT;
+        String[] source = {d.traceIdSource()};
+        Map<String, Object> resource = new LinkedHashMap<>();
+        String[] address = {d.collectorAddress()};
+        long[] timeout = {d.requestTimeoutSec()};
+        Map<String, String> headers = new LinkedHashMap<>();
+        boolean[] drop = {d.dropOnQueueFull()};
+        long[] queue = {d.maxQueueSize()};
+        long[] batch = {d.maxExportBatchSize()};
+        double[] batchTimeout = {d.batchTimeoutSec()};
+        double[] inactive = {d.inactiveTimeoutSec()};
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        h.put("trace_id_source", (v, p) -> source[0] = orDefault(enumValue(v, p, Set.of("x-request-id", "random")),
+                source[0]));
+        h.put("resource", (v, p) -> {
+            Map<String, NodeTuple> m = mapping(v, p);
+            if (m == null) {
+                return;
+            }
+            m.forEach((k, t) -> {
+                Node x = t.getValueNode();
+                JsonNode j = x instanceof ScalarNode ? JsonTree.scalar((ScalarNode) x) : null;
+                if (j == null || !(j.isTextual() || j.isNumber() || j.isBoolean())) {
+                    expected(x, p + "." + k, "a string, number or boolean");
+                } else {
+                    resource.put(k, j.isTextual() ? j.textValue() : j.isBoolean() ? (Object) j.booleanValue()
+                            : (Object) j.doubleValue());
+                }
+            });
+        });
+        h.put("collector", (v, p) -> section(v, p, Map.of(
+                "address", (x, xp) -> {
+                    String s = string(x, xp);
+                    if (s != null && !validCollectorAddress(s)) {
+                        error(YamlDocument.line(x), xp, "expected host:port or an http:// or https:// URL, got "
+                                + q(s));
+                    } else if (s != null) {
+                        address[0] = s;
+                    }
+                },
+                "request_timeout", (x, xp) -> timeout[0] = orDefault(integer(x, xp, 1, 3600), timeout[0]),
+                "request_headers", (x, xp) -> {
+                    Map<String, NodeTuple> m = mapping(x, xp);
+                    if (m == null) {
+                        return;
+                    }
+                    m.forEach((k, t) -> {
+                        Node y = t.getValueNode();
+                        JsonNode j = y instanceof ScalarNode ? JsonTree.scalar((ScalarNode) y) : null;
+                        if (!k.matches("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")) {
+                            error(YamlDocument.line(t.getKeyNode()), xp + "." + k, "not a valid header name");
+                        } else if (j == null || !(j.isTextual() || j.isNumber() || j.isBoolean())) {
+                            expected(y, xp + "." + k, "a string, number or boolean");
+                        } else {
+                            headers.put(k, j.asText());
+                        }
+                    });
+                }), Set.of(), true));
+        h.put("batch_span_processor", (v, p) -> section(v, p, Map.of(
+                "drop_on_queue_full", (x, xp) -> drop[0] = bool(x, xp, drop[0]),
+                "max_queue_size", (x, xp) -> queue[0] = orDefault(integer(x, xp, 1, 65536), queue[0]),
+                "batch_timeout", (x, xp) -> batchTimeout[0] = orDefault(seconds(x, xp), batchTimeout[0]),
+                "inactive_timeout", (x, xp) -> inactive[0] = orDefault(seconds(x, xp), inactive[0]),
+                "max_export_batch_size", (x, xp) -> batch[0] = orDefault(integer(x, xp, 1, 1 << 16), batch[0])),
+                Set.of(), true));
+        h.put("set_ngx_var", (v, p) -> {
+            if (bool(v, p, false)) {
+                error(YamlDocument.line(v), p, "true is not supported (Turnpike has no nginx variables; the trace id"
+                        + " is the access log's $trace_id); remove it or set false");
+            }
+        });
+        section(n, path, h, Set.of(), true);
+        return new OpenTelemetryAttr(source[0], resource, address[0], (int) timeout[0], headers, drop[0],
+                (int) queue[0], batchTimeout[0], inactive[0], (int) batch[0]);
+    }
+
+    private static boolean validCollectorAddress(String s) {
+        String hostPort = s.startsWith("http://") ? s.substring(7) : s.startsWith("https://") ? s.substring(8) : s;
+        int slash = hostPort.indexOf('/');
+        if (slash >= 0 && s.equals(hostPort)) {
+            return false; // a path needs a scheme
+        }
+        if (slash >= 0) {
+            hostPort = hostPort.substring(0, slash);
+        }
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) {
+            return !s.equals(hostPort) && !hostPort.isEmpty(); // a URL may leave the port to its scheme
+        }
+        try {
+            int port = Integer.parseInt(hostPort.substring(colon + 1));
+            return port >= 1 && port <= 65535;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** A positive number of seconds (integer or decimal). */
+    private Double seconds(Node n, String path) {
+        JsonNode v = n instanceof ScalarNode ? JsonTree.scalar((ScalarNode) n) : null;
+        if (v == null || !v.isNumber() || v.doubleValue() <= 0 || v.doubleValue() > 3600) {
+            error(YamlDocument.line(n), path, "expected a number of seconds > 0 and <= 3600, got " + show(n));
+            return null;
+        }
+        return v.doubleValue();
     }
 
     private void ssl(Node n, String path, Builder b) {

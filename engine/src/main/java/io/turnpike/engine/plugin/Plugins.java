@@ -7,6 +7,7 @@ import io.turnpike.engine.plugin.builtin.ForwardAuthPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
+import io.turnpike.engine.plugin.builtin.OpenTelemetryPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
 import io.turnpike.engine.plugin.builtin.RequestIdPlugin;
@@ -28,6 +29,7 @@ public final class Plugins {
         Map<String, PluginFactory> m = new LinkedHashMap<>();
         for (PluginFactory f : new PluginFactory[]{
                 new RequestIdPlugin.Factory(),
+                new OpenTelemetryPlugin.Factory(),
                 new ForwardAuthPlugin.Factory(),
                 new CorsPlugin.Factory(),
                 new IpRestrictionPlugin.Factory(),

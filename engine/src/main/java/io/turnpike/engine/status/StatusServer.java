@@ -128,6 +128,10 @@ public final class StatusServer implements AutoCloseable {
         if (keylessJson != null) {
             b.append(",\"keyless\":").append(keylessJson.get());
         }
+        io.turnpike.engine.trace.SpanExportAgent tracing = io.turnpike.engine.trace.SpanExportAgent.current();
+        if (tracing != null) {
+            b.append(",\"tracing\":").append(tracing.statusJson()); // once a route uses opentelemetry
+        }
         b.append(",\"counters\":{");
         String[] names = {"requests", "responses", "downstream_connections_opened", "downstream_connections_closed",
                 "upstream_connections_opened", "upstream_connections_closed", "upstream_connections_reused",

@@ -75,6 +75,25 @@ class SteadyStateAllocationIT {
      */
     @Test
     void requestsThroughTheLimitPluginsAllocateNothingOnTheLoop() throws Exception {
+     * The opentelemetry plugin, not sampling (always_off): the client's traceparent parsed, a span id drawn, the
+     * traceparent header sent upstream, the record's trace id set; with response-rewrite and cors so the chain's
+     * checks below hold.
+     */
+    @Test
+    void tracingWithoutSamplingAllocatesNothingOnTheLoop() throws Exception {
+        tracing("always_off");
+    }
+
+    /**
+     * The same, sampled (always_on): each request's span is also copied into the loop's ring in the log phase and
+     * exported by the exporter thread (whose allocation is not the loop's).
+     */
+    @Test
+    void sampledTracingAllocatesNothingOnTheLoop() throws Exception {
+        tracing("always_on");
+    }
+
+    private void tracing(String sampler) throws Exception {
         ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         try {
@@ -90,6 +109,12 @@ class SteadyStateAllocationIT {
                     + "      cors:\n        allow_origins: \"http://app.example\"\n";
             measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
                     + "apikey: key-of-consumer-one\r\nOrigin: http://app.example\r\n\r\n", "ok:/steady");
+                    + "      opentelemetry:\n        sampler:\n          name: " + sampler + "\n"
+                    + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
+                    + "      cors:\n        allow_origins: \"http://app.example,http://other.example\"\n";
+            measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
+                    + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+                    + "Origin: http://app.example\r\n\r\n", "ok:/steady");
         } finally {
             ResourceLeakDetector.setLevel(level);
         }
