@@ -75,6 +75,27 @@ class SteadyStateAllocationIT {
      */
     @Test
     void requestsThroughTheLimitPluginsAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            String plugins = ""
+                    + "    plugins:\n"
+                    + "      key-auth: {}\n"
+                    + "      limit-count:\n        count: 1000000000\n        time_window: 3600\n"
+                    + "      limit-req:\n        rate: 1000000\n        burst: 1000\n        nodelay: true\n"
+                    + "        key: consumer_name\n"
+                    + "      limit-conn:\n        conn: 100000\n        burst: 0\n        default_conn_delay: 0.1\n"
+                    + "        key_type: var_combination\n        key: \"$remote_addr:$http_user_agent\"\n"
+                    + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
+                    + "      cors:\n        allow_origins: \"http://app.example\"\n";
+            measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
+                    + "apikey: key-of-consumer-one\r\nOrigin: http://app.example\r\n\r\n", "ok:/steady");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
+    /**
      * The opentelemetry plugin, not sampling (always_off): the client's traceparent parsed, a span id drawn, the
      * traceparent header sent upstream, the record's trace id set; with response-rewrite and cors so the chain's
      * checks below hold.
@@ -99,16 +120,6 @@ class SteadyStateAllocationIT {
         try {
             String plugins = ""
                     + "    plugins:\n"
-                    + "      key-auth: {}\n"
-                    + "      limit-count:\n        count: 1000000000\n        time_window: 3600\n"
-                    + "      limit-req:\n        rate: 1000000\n        burst: 1000\n        nodelay: true\n"
-                    + "        key: consumer_name\n"
-                    + "      limit-conn:\n        conn: 100000\n        burst: 0\n        default_conn_delay: 0.1\n"
-                    + "        key_type: var_combination\n        key: \"$remote_addr:$http_user_agent\"\n"
-                    + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
-                    + "      cors:\n        allow_origins: \"http://app.example\"\n";
-            measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
-                    + "apikey: key-of-consumer-one\r\nOrigin: http://app.example\r\n\r\n", "ok:/steady");
                     + "      opentelemetry:\n        sampler:\n          name: " + sampler + "\n"
                     + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
                     + "      cors:\n        allow_origins: \"http://app.example,http://other.example\"\n";
