@@ -268,6 +268,7 @@ public final class TurnpikeMain {
             stopped.countDown();
         };
         Signals.onTermination(() -> new Thread(drain, "turnpike-drain").start());
+        Signals.onReopen(() -> io.turnpike.engine.logs.LogWriter.get().requestReopen());
         stopped.await();
         out.flush();
         return 0;
@@ -324,6 +325,7 @@ public final class TurnpikeMain {
                                      TurnpikeSettings t, EngineSettings settings, KeylessClients keyless)
                 throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             updater.onConfig(config.config());
@@ -377,6 +379,7 @@ public final class TurnpikeMain {
         private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
                                              EngineSettings settings, KeylessClients keyless) throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             server.start();
@@ -404,6 +407,19 @@ public final class TurnpikeMain {
                 source.close();
                 store.close();
             }, updater, admin, source, keyless);
+        }
+
+        /** The access log's observer on every loop (when on); sizes the log rings for logger plugins either way. */
+        private static void installLogs(TurnpikeSettings t, GatewayServer server) {
+            io.turnpike.engine.logs.AccessLog log = io.turnpike.engine.logs.AccessLog.open(t.accessLogConfig());
+            if (log != null && t.accessLog()) {
+                log.install(server.loops());
+            }
+        }
+
+        /** Writes out the log entries of the exchanges that ended (access log, file-logger, http-logger). */
+        private static void flushLogs() {
+            io.turnpike.engine.logs.LogWriter.flushIfStarted(5_000);
         }
 
         static String jsonString(String s) {
@@ -515,6 +531,7 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             boolean clean = server.drain(drainTimeoutMs);
+            flushLogs();
             status.close();
             closeQuietly(keyless);
             return clean;
@@ -527,6 +544,7 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             server.close();
+            flushLogs();
             status.close();
             closeQuietly(keyless);
         }

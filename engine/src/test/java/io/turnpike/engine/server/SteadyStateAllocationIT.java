@@ -68,7 +68,32 @@ class SteadyStateAllocationIT {
         }
     }
 
+    /**
+     * The access log on, JSON to a file: the loop copies the request head and the record's fixed fields into its log
+     * ring; formatting and the file write happen on the log writer thread.
+     */
+    @Test
+    void requestsWithTheAccessLogOnAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            measure(null, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n",
+                    "ok:/steady", "  access_log:\n    path: access.log\n    format: json\n");
+            long lines = java.nio.file.Files.lines(dir.resolve("access.log")).count();
+            assertTrue(lines > 0, "the access log was written");
+            System.out.println("access log lines: " + lines + " (drops: "
+                    + io.turnpike.engine.logs.LogWriter.get().drops() + ")");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
     private void measure(String plugins, String requestText, String expectedBody) throws Exception {
+        measure(plugins, requestText, expectedBody, "");
+    }
+
+    private void measure(String plugins, String requestText, String expectedBody, String turnpikeYaml)
+            throws Exception {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, plugins == null ? GatewayFixture.catchAllRoute(backend.port())
                              : "routes:\n  - id: \"all\"\n    uri: /*\n" + plugins
@@ -79,7 +104,7 @@ class SteadyStateAllocationIT {
                      // Upstream connections are recycled every upstream_max_requests (APISIX default 1000); a
                      // reconnect costs a few KB of channel objects, ~5 B/request amortised. Measure the request
                      // path itself: one upstream connection for the whole run.
-                     "  event_loops: 1\n  upstream_max_requests: 1000000\n")) {
+                     "  event_loops: 1\n  upstream_max_requests: 1000000\n" + turnpikeYaml)) {
             LoopContext loop = gw.running.server.loops().get(0);
             long loopThreadId = loop.eventLoop.submit(() -> Thread.currentThread().getId()).get(5, TimeUnit.SECONDS);
             com.sun.management.ThreadMXBean threads =
@@ -118,6 +143,7 @@ class SteadyStateAllocationIT {
                 assertTrue(new String(response, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200 OK"));
                 assertTrue(perRequest <= 64.0, "event loop allocated " + perRequest + " bytes per request");
             }
+            assertTrue(io.turnpike.engine.logs.LogWriter.flushIfStarted(10_000));
         }
     }
 
