@@ -420,6 +420,7 @@ public final class TurnpikeMain {
         /** Writes out the log entries of the exchanges that ended (access log, file-logger, http-logger). */
         private static void flushLogs() {
             io.turnpike.engine.logs.LogWriter.flushIfStarted(5_000);
+            io.turnpike.engine.logs.HttpLogSender.awaitIdleIfStarted(5_000); // batches closed by the flush
         }
 
         static String jsonString(String s) {

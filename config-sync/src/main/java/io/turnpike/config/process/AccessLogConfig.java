@@ -17,7 +17,7 @@ public record AccessLogConfig(boolean enabled, Path path, AccessLogFormat format
                               int bufferEntries, int maxRequestBytes) {
     public static final String PATH_DEFAULT = "logs/access.log";
     public static final int BUFFER_ENTRIES_DEFAULT = 4096;
-    public static final int MAX_REQUEST_BYTES_DEFAULT = 2048;
+    public static final int MAX_REQUEST_BYTES_DEFAULT = 1024;
 
     /** Off, with the defaults for everything else (the rings that logger plugins use take their sizes from here). */
     public static AccessLogConfig off(Path configFile) {

@@ -43,7 +43,7 @@ class AccessLogConfigTest {
     @Test
     void mappingWithJsonFormat() throws Exception {
         ProcessConfigResult r = load("turnpike:\n  access_log:\n    path: /var/log/tp/access.log\n    format: json\n"
-                + "    buffer_entries: 128\n    max_request_bytes: 1024\n");
+                + "    buffer_entries: 128\n    max_request_bytes: 4096\n");
         assertEquals(List.of(), r.errors());
         AccessLogConfig c = r.config().turnpike().accessLogConfig();
         assertTrue(c.enabled());
@@ -51,7 +51,7 @@ class AccessLogConfigTest {
         assertEquals(AccessLogFormat.JSON, c.format().source());
         assertTrue(c.jsonEscape(), "format: json escapes as JSON");
         assertEquals(128, c.bufferEntries());
-        assertEquals(1024, c.maxRequestBytes());
+        assertEquals(4096, c.maxRequestBytes());
     }
 
     @Test

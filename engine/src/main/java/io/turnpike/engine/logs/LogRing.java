@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LogRing {
     private static volatile int defaultEntries = 4096;
-    private static volatile int defaultMaxHeadBytes = 2048;
+    private static volatile int defaultMaxHeadBytes = 1024;
 
     private static final FastThreadLocal<LogRing> CURRENT = new FastThreadLocal<>() {
         @Override

@@ -95,6 +95,16 @@ public final class LogWriter {
         return true;
     }
 
+    /** {@link #drops} (0 when the writer never started). */
+    public static long dropsIfStarted() {
+        synchronized (INSTANCE) {
+            if (INSTANCE.thread == null) {
+                return 0;
+            }
+        }
+        return INSTANCE.drops();
+    }
+
     /** Entries dropped by every ring because the writer was behind (read racily). */
     public long drops() {
         long d = droppedByDeadRings;

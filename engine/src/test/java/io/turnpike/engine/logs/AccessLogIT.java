@@ -57,6 +57,28 @@ class AccessLogIT {
             assertTrue(l.get(1).matches("127\\.0\\.0\\.1 - - \\[.*] x \"GET /nothing HTTP/1\\.1\" 404 \\d+ \\d+\\.\\d{3} \"-\" \"-\" - - -"),
                     l.get(1));
             assertTrue(l.get(2).matches("127\\.0\\.0\\.1 - - \\[.*] - \"-\" 400 \\d+ .*"), l.get(2));
+            String status = new String(new java.net.URL("http://127.0.0.1:" + gw.statusPort + "/status").openStream()
+                    .readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(status.contains("\"log_entries_dropped\":"), status);
+        }
+    }
+
+    @Test
+    void headsLongerThanMaxRequestBytesAreCut() throws Exception {
+        Path log = dir.resolve("cut.log");
+        String longPath = "/" + "a".repeat(400);
+        try (TestBackend backend = new TestBackend();
+             GatewayFixture gw = GatewayFixture.start(dir, GatewayFixture.catchAllRoute(backend.port()),
+                     "  event_loops: 1\n  access_log:\n    path: cut.log\n    max_request_bytes: 256\n"
+                             + "    format: \"$request_method|$request_uri|$http_user_agent|$status\"\n")) {
+            try (RawHttpClient c = gw.client()) {
+                assertEquals(200, c.exchange("GET /short HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\n\r\n").status());
+                assertEquals(200, c.exchange("GET " + longPath + " HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\n\r\n")
+                        .status());
+            }
+            assertTrue(LogWriter.get().flush(5000));
+            List<String> l = lines(log);
+            assertEquals(List.of("GET|/short|ua|200", "GET|" + ("GET " + longPath).substring(4, 256) + "|-|200"), l);
         }
     }
 
