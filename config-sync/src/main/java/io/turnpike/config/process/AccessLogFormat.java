@@ -27,7 +27,7 @@ public final class AccessLogFormat {
     /** Every variable Turnpike renders; plus {@code http_<header name>} (any request header, '_' for '-'). */
     public static final Set<String> VARIABLES = Set.of("remote_addr", "remote_user", "time_local", "time_iso8601",
             "msec", "request", "request_method", "request_uri", "uri", "args", "query_string", "server_protocol",
-            "scheme", "host", "status", "body_bytes_sent", "bytes_sent", "request_length", "request_time",
+            "scheme", "host", "server_port", "status", "body_bytes_sent", "bytes_sent", "request_length", "request_time",
             "upstream_addr", "upstream_status", "upstream_response_time", "route_id", "consumer_name", "trace_id",
             "apisix_latency");
 

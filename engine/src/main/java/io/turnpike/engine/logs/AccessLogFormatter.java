@@ -109,6 +109,7 @@ final class AccessLogFormatter {
             case "args", "query_string" -> text(out, h.b, h.pathEnd + 1, hasHead ? h.targetEnd - h.pathEnd - 1 : 0);
             case "server_protocol" -> text(out, h.b, h.protoStart, hasHead ? h.protoEnd - h.protoStart : 0);
             case "scheme" -> out.ascii(s.https ? "https" : "http");
+            case "server_port" -> text(out, s.serverPort, 0, s.serverPort == null ? 0 : s.serverPort.length);
             case "host" -> {
                 int i = hasHead ? h.header(HOST) : -1;
                 if (i < 0) {

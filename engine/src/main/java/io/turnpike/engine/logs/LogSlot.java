@@ -31,6 +31,8 @@ public final class LogSlot {
     public String error;
     public final byte[] clientIp = new byte[64];
     public int clientIpLength;
+    /** The connection's local port (ASCII; the connection's own array, never modified). */
+    public byte[] serverPort;
     public final byte[] traceId = new byte[16];
     public boolean hasTraceId;
     /** The request head's bytes (request line and headers), at most the ring's bound. */
@@ -67,6 +69,7 @@ public final class LogSlot {
             System.arraycopy(ip, 0, clientIp, 0, n);
         }
         clientIpLength = n;
+        serverPort = r.serverPort;
         hasTraceId = r.hasTraceId;
         if (hasTraceId) {
             System.arraycopy(r.traceId, 0, traceId, 0, 16);
@@ -87,5 +90,6 @@ public final class LogSlot {
         consumer = null;
         upstreamAddr = null;
         error = null;
+        serverPort = null;
     }
 }

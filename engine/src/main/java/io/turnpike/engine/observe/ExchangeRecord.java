@@ -51,6 +51,8 @@ public final class ExchangeRecord {
     public boolean https;
     /** The client's address as ASCII (set once per connection). */
     public byte[] clientIp;
+    /** The port the client connected to, as ASCII (set once per connection; never modified). */
+    public byte[] serverPort;
     /**
      * The W3C trace id of the exchange (16 bytes) when tracing gave it one ({@link #hasTraceId}): the opentelemetry
      * plugin sets it, the access log's {@code $trace_id} reads it.

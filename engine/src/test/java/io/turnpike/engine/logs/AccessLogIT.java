@@ -70,7 +70,7 @@ class AccessLogIT {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, GatewayFixture.catchAllRoute(backend.port()),
                      "  event_loops: 1\n  access_log:\n    path: cut.log\n    max_request_bytes: 256\n"
-                             + "    format: \"$request_method|$request_uri|$http_user_agent|$status\"\n")) {
+                             + "    format: \"$request_method|$request_uri|$http_user_agent|$status|$server_port\"\n")) {
             try (RawHttpClient c = gw.client()) {
                 assertEquals(200, c.exchange("GET /short HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\n\r\n").status());
                 assertEquals(200, c.exchange("GET " + longPath + " HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\n\r\n")
@@ -78,7 +78,8 @@ class AccessLogIT {
             }
             assertTrue(LogWriter.get().flush(5000));
             List<String> l = lines(log);
-            assertEquals(List.of("GET|/short|ua|200", "GET|" + ("GET " + longPath).substring(4, 256) + "|-|200"), l);
+            assertEquals(List.of("GET|/short|ua|200|" + gw.port,
+                    "GET|" + ("GET " + longPath).substring(4, 256) + "|-|200|" + gw.port), l);
         }
     }
 
