@@ -100,26 +100,37 @@ class LoggerPluginsIT {
                     assertEquals(200, c.exchange("GET /h" + i + " HTTP/1.1\r\nHost: h\r\n\r\n").status());
                 }
             }
-            // Two full batches of 3 at once; the seventh entry after inactive_timeout (1 s).
+            // Full batches of 3 at once; the rest after inactive_timeout (1 s). (On a very slow machine a gap of more
+            // than 1 s between two requests closes a batch early: the split may differ, the entries may not.)
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (bodies.size() < 3 && System.nanoTime() < deadline) {
+            int entries = 0;
+            while (System.nanoTime() < deadline) {
+                entries = 0;
+                for (String b : bodies) {
+                    JsonNode n = json.readTree(b);
+                    entries += n.isArray() ? n.size() : 1;
+                }
+                if (entries >= 7) {
+                    break;
+                }
                 Thread.sleep(20);
             }
-            assertEquals(3, bodies.size(), bodies.toString());
-            assertEquals(4, posts.get(), "one retry after the 500");
-            int entries = 0;
+            assertEquals(7, entries, bodies.toString());
+            boolean sawFull = false;
             for (String b : bodies) {
                 JsonNode n = json.readTree(b);
                 int k = n.isArray() ? n.size() : 1;
-                assertTrue(k == 3 || (k == 1 && n.isObject()), "a batch of 3 is an array, a single entry an object: " + b);
+                assertTrue(k <= 3, "batch_max_size 3: " + b);
+                assertTrue(n.isArray() == (k > 1), "several entries are an array, one is an object: " + b);
+                sawFull |= k == 3;
                 for (JsonNode e : n.isArray() ? n : List.of(n)) {
                     assertEquals("r1", e.get("route_id").asText());
                     assertTrue(e.at("/request/uri").asText().startsWith("/h"));
                 }
-                entries += k;
             }
-            assertEquals(7, entries);
-            assertEquals(List.of("Bearer t0k", "Bearer t0k", "Bearer t0k"), auth);
+            assertTrue(sawFull, bodies.toString());
+            assertEquals(bodies.size() + 1, posts.get(), "one retry after the 500");
+            assertTrue(auth.stream().allMatch("Bearer t0k"::equals), auth.toString());
         } finally {
             receiver.stop(0);
         }
