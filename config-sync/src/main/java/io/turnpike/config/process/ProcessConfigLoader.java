@@ -560,7 +560,7 @@ public final class ProcessConfigLoader {
             t = new Object[]{x[0] == null ? Boolean.TRUE : x[0], x[1], x[2], x[3], null, null};
         }
         boolean enabled = Boolean.TRUE.equals(t[0]);
-        Path path = t[1] == null ? d.path() : TurnpikeSettings.besideConfig(configFile, (String) t[1]);
+        Path path = t[1] == null ? d.path() : AccessLogConfig.resolve(configFile, (String) t[1]);
         AccessLogFormat format = t[2] == null ? d.format() : (AccessLogFormat) t[2];
         // format: json is JSON-escaped unless format_escape says otherwise.
         boolean json = t[3] != null ? "json".equals(t[3]) : format.source().equals(AccessLogFormat.JSON);

@@ -95,6 +95,18 @@ class AccessLogConfigTest {
     }
 
     @Test
+    void relativePathsResolveAgainstApisixsPrefix() throws Exception {
+        Path conf = dir.resolve("conf");
+        Files.createDirectories(conf);
+        Files.writeString(conf.resolve("config.yaml"), "turnpike:\n  access_log: true\n");
+        assertEquals(dir.resolve("logs/access.log"),
+                ProcessConfigLoader.load(conf.resolve("config.yaml")).config().turnpike().accessLogConfig().path(),
+                "conf/config.yaml: logs/ beside conf/, as APISIX");
+        assertEquals(dir.resolve("x/a.log"), AccessLogConfig.resolve(dir.resolve("config.yaml"), "x/a.log"));
+        assertEquals(Path.of("/var/log/a.log"), AccessLogConfig.resolve(conf.resolve("config.yaml"), "/var/log/a.log"));
+    }
+
+    @Test
     void formatParsing() {
         List<AccessLogFormat.Part> p = AccessLogFormat.parse("a $status ${request_time}s $ $http_x_real_ip").parts();
         assertEquals(List.of(new AccessLogFormat.Part(false, "a "), new AccessLogFormat.Part(true, "status"),
