@@ -268,6 +268,7 @@ public final class TurnpikeMain {
             stopped.countDown();
         };
         Signals.onTermination(() -> new Thread(drain, "turnpike-drain").start());
+        Signals.onReopen(() -> io.turnpike.engine.logs.LogWriter.get().requestReopen());
         stopped.await();
         out.flush();
         return 0;
@@ -330,6 +331,7 @@ public final class TurnpikeMain {
                                      TurnpikeSettings t, EngineSettings settings, KeylessClients keyless)
                 throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             updater.onConfig(config.config());
@@ -387,6 +389,7 @@ public final class TurnpikeMain {
         private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
                                              EngineSettings settings, KeylessClients keyless) throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             server.start();
@@ -414,6 +417,20 @@ public final class TurnpikeMain {
                 source.close();
                 store.close();
             }, updater, admin, source, keyless);
+        }
+
+        /** The access log's observer on every loop (when on); sizes the log rings for logger plugins either way. */
+        private static void installLogs(TurnpikeSettings t, GatewayServer server) {
+            io.turnpike.engine.logs.AccessLog log = io.turnpike.engine.logs.AccessLog.open(t.accessLogConfig());
+            if (log != null && t.accessLog()) {
+                log.install(server.loops());
+            }
+        }
+
+        /** Writes out the log entries of the exchanges that ended (access log, file-logger, http-logger). */
+        private static void flushLogs() {
+            io.turnpike.engine.logs.LogWriter.flushIfStarted(5_000);
+            io.turnpike.engine.logs.HttpLogSender.awaitIdleIfStarted(5_000); // batches closed by the flush
         }
 
         static String jsonString(String s) {
@@ -525,6 +542,7 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             boolean clean = server.drain(drainTimeoutMs);
+            flushLogs();
             status.close();
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
@@ -538,6 +556,7 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             server.close();
+            flushLogs();
             status.close();
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);

@@ -37,7 +37,7 @@ import org.snakeyaml.engine.v2.nodes.SequenceNode;
  */
 public final class ProcessConfigLoader {
 
-    private static final Set<String> TOP_UNSUPPORTED = Set.of("nginx_config", "plugins", "stream_plugins",
+    private static final Set<String> TOP_UNSUPPORTED = Set.of("plugins", "stream_plugins",
             "discovery", "graphql", "wasm", "ext-plugin", "xrpc", "etcd", "http", "stream");
     private static final Set<String> APISIX_UNSUPPORTED = Set.of("router", "proxy_cache", "proxy_mode",
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
@@ -74,9 +74,7 @@ public final class ProcessConfigLoader {
             Map.entry("deployment.admin.admin_api_mtls", "not supported yet (the Admin API is served over plain"
                     + " HTTP only)"),
             Map.entry("plugin_attr.prometheus", "not supported yet (no Prometheus exporter is implemented; the"
-                    + " counters are served at turnpike.status_listen, GET /status)"),
-            Map.entry("turnpike.access_log", "true is not supported yet (no access log is implemented); remove it"
-                    + " or set false"));
+                    + " counters are served at turnpike.status_listen, GET /status)"));
     private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of("export_uri", "metric_prefix",
             "enable_export_server", "metrics", "default_buckets", "expire", "refresh_interval", "prefer_name");
     private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
@@ -161,6 +159,12 @@ public final class ProcessConfigLoader {
         final Map<String, Object> tp = new LinkedHashMap<>();
         final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
         Path configFile;
+        /** turnpike.access_log: enabled, path, format, format_escape, buffer_entries, max_request_bytes. */
+        final Object[] accessLog = new Object[6];
+        int accessLogLine;
+        /** nginx_config.http: enable_access_log, access_log, access_log_format, access_log_format_escape. */
+        final Object[] nginxLog = new Object[4];
+        int nginxLogLine;
     }
 
     private ProcessConfig read(Node root, Path configFile) {
@@ -182,6 +186,7 @@ public final class ProcessConfigLoader {
                         case "deployment" -> deployment(v, path, b);
                         case "plugin_attr" -> pluginAttr(v, path, b);
                         case "turnpike" -> turnpike(v, path, b);
+                        case "nginx_config" -> nginxConfig(v, path, b);
                         default -> {
                             if (TOP_UNSUPPORTED.contains(key)) {
                                 unsupported(t.getKeyNode(), path);
@@ -212,6 +217,7 @@ public final class ProcessConfigLoader {
         }
         TurnpikeSettings d = TurnpikeSettings.defaults(configFile);
         Map<String, Object> tp = b.tp;
+        AccessLogConfig accessLog = accessLogConfig(b, configFile);
         ListenAddress status = (ListenAddress) tp.getOrDefault("status_listen",
                 b.apisixStatus != null ? b.apisixStatus : d.statusListen());
         String sf = (String) tp.get("standalone_file");
@@ -233,10 +239,11 @@ public final class ProcessConfigLoader {
                 longOr(tp, "drain_timeout_ms", d.drainTimeoutMs()),
                 status,
                 sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
-                (Boolean) tp.getOrDefault("access_log", d.accessLog()),
+                accessLog.enabled(),
                 b.keyless,
                 intOr(tp, "max_connections_per_loop", d.maxConnectionsPerLoop()),
-                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()));
+                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()),
+                accessLog);
         return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
@@ -574,20 +581,105 @@ public final class ProcessConfigLoader {
                 put(tp, "standalone_file", s);
             }
         });
-        h.put("access_log", (v, p) -> {
-            if (!isNull(v)) {
-                Boolean on = bool(v, p, false);
-                if (Boolean.TRUE.equals(on)) {
-                    refuse(v, p);
-                }
-                put(tp, "access_log", on);
-            }
-        });
+        h.put("access_log", (v, p) -> accessLog(v, p, b));
         h.put("keyless", (v, p) -> keyless(v, p, b));
         h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
                 integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         section(n, path, h, Set.of(), true);
+    }
+
+    private static final Set<String> ESCAPES = Set.of("default", "json");
+
+    /** {@code turnpike.access_log}: true/false, or a mapping {enabled, path, format, format_escape, ...}. */
+    private void accessLog(Node n, String path, Builder b) {
+        b.accessLogLine = YamlDocument.line(n);
+        Object[] a = b.accessLog;
+        if (n instanceof ScalarNode) {
+            a[0] = bool(n, path, false);
+            return;
+        }
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        h.put("enabled", (v, p) -> a[0] = bool(v, p, true));
+        h.put("path", (v, p) -> a[1] = filePath(v, p));
+        h.put("format", (v, p) -> a[2] = format(v, p));
+        h.put("format_escape", (v, p) -> a[3] = enumValue(v, p, ESCAPES));
+        h.put("buffer_entries", (v, p) -> a[4] = integer(v, p, 16, 1 << 20));
+        h.put("max_request_bytes", (v, p) -> a[5] = integer(v, p, 256, 1 << 20));
+        if (!(n instanceof MappingNode)) {
+            expected(n, path, "true, false or a mapping");
+            return;
+        }
+        if (a[0] == null) {
+            a[0] = Boolean.TRUE; // a mapping turns it on unless it says enabled: false
+        }
+        section(n, path, h, Set.of(), true);
+    }
+
+    /** APISIX's access log keys under {@code nginx_config.http}; the rest of nginx_config is not read. */
+    private void nginxConfig(Node n, String path, Builder b) {
+        section(n, path, Map.of("http", (v, p) -> {
+            b.nginxLogLine = YamlDocument.line(v);
+            Object[] a = b.nginxLog;
+            section(v, p, Map.of(
+                    "enable_access_log", (x, xp) -> a[0] = bool(x, xp, true),
+                    "access_log", (x, xp) -> a[1] = filePath(x, xp),
+                    "access_log_format", (x, xp) -> a[2] = format(x, xp),
+                    "access_log_format_escape", (x, xp) -> a[3] = enumValue(x, xp, ESCAPES)), null, false);
+        }), null, false);
+    }
+
+    private String filePath(Node n, String path) {
+        String s = string(n, path);
+        if (s != null && s.isBlank()) {
+            error(YamlDocument.line(n), path, "expected a file path, got \"\"");
+            return null;
+        }
+        return s;
+    }
+
+    private AccessLogFormat format(Node n, String path) {
+        String s = string(n, path);
+        if (s == null) {
+            return null;
+        }
+        if (s.equals("json")) {
+            return AccessLogFormat.parse(AccessLogFormat.JSON);
+        }
+        if (s.equals("default")) {
+            return AccessLogFormat.parse(AccessLogFormat.DEFAULT);
+        }
+        try {
+            return AccessLogFormat.parse(s);
+        } catch (IllegalArgumentException e) {
+            error(YamlDocument.line(n), path, e.getMessage());
+            return null;
+        }
+    }
+
+    private AccessLogConfig accessLogConfig(Builder b, Path configFile) {
+        AccessLogConfig d = AccessLogConfig.off(configFile);
+        Object[] t = b.accessLog;
+        Object[] x = b.nginxLog;
+        boolean tSet = t[0] != null;
+        boolean xSet = x[0] != null || x[1] != null || x[2] != null || x[3] != null;
+        if (tSet && xSet) {
+            error(b.accessLogLine, "turnpike.access_log", "set either turnpike.access_log or nginx_config.http's"
+                    + " access log keys, not both");
+            return d;
+        }
+        if (xSet) {
+            // APISIX writes the access log unless enable_access_log is false.
+            t = new Object[]{x[0] == null ? Boolean.TRUE : x[0], x[1], x[2], x[3], null, null};
+        }
+        boolean enabled = Boolean.TRUE.equals(t[0]);
+        Path path = t[1] == null ? d.path() : AccessLogConfig.resolve(configFile, (String) t[1]);
+        AccessLogFormat format = t[2] == null ? d.format() : (AccessLogFormat) t[2];
+        // format: json is JSON-escaped unless format_escape says otherwise.
+        boolean json = t[3] != null ? "json".equals(t[3]) : format.source().equals(AccessLogFormat.JSON);
+        int entries = t[4] == null ? d.bufferEntries() : ((Long) t[4]).intValue();
+        int bytes = t[5] == null ? d.maxRequestBytes() : ((Long) t[5]).intValue();
+        return new AccessLogConfig(enabled, path, format, json, entries, bytes);
     }
 
     private static final java.util.regex.Pattern KEY_SERVER_NAME = java.util.regex.Pattern.compile("^[A-Za-z0-9._-]{1,64}$");

@@ -125,6 +125,8 @@ public final class StatusServer implements AutoCloseable {
                 .append(",\"snapshot_version\":").append(snap == null ? -1 : snap.version)
                 .append(",\"routes\":").append(snap == null ? 0 : snap.routes.size())
                 .append(",\"config_source\":").append(configSourceJson.get());
+        // Log entries (access log, file-logger, http-logger) dropped because the log writer was behind.
+        b.append(",\"log_entries_dropped\":").append(io.turnpike.engine.logs.LogWriter.dropsIfStarted());
         if (keylessJson != null) {
             b.append(",\"keyless\":").append(keylessJson.get());
         }
