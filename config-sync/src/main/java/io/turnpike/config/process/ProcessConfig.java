@@ -13,10 +13,12 @@ import java.util.List;
  *                             only) | control_plane (Admin API only, etcd) (default traditional)
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
  * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
+ * @param operations           control API and PID file ({@link OperationsConfig}, docs/operations.md)
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
-                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike,
+                            OperationsConfig operations) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
@@ -25,13 +27,22 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
 
     public ProcessConfig {
         nodeListen = List.copyOf(nodeListen);
+        operations = operations == null ? OperationsConfig.NO_CONTROL : operations;
+    }
+
+    /** Built in code (tests, embedders): no control API ({@link OperationsConfig#NO_CONTROL}). */
+    public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                         String configProvider, EtcdConfig etcd, AdminConfig admin,
+                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                OperationsConfig.NO_CONTROL);
     }
 
     /** Every default, as if {@code configFile} were absent. */
     public static ProcessConfig defaults(Path configFile) {
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
                 CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
-                TurnpikeSettings.defaults(configFile));
+                TurnpikeSettings.defaults(configFile), OperationsConfig.DEFAULT);
     }
 
     /** True for role control_plane: the Admin API over etcd, no data plane. */
