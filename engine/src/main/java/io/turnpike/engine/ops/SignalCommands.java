@@ -49,13 +49,27 @@ public final class SignalCommands {
                     + " is not running");
             return null;
         }
-        Optional<String> cmd = h.get().info().commandLine();
+        Optional<String> cmd = commandLine(h.get());
         if (cmd.isPresent() && !cmd.get().toLowerCase(Locale.ROOT).contains("turnpike")) {
+            String c = cmd.get();
             err.println("turnpike: process " + pid + " is not a Turnpike gateway (stale PID file " + pidFile + "?): "
-                    + cmd.get());
+                    + (c.length() > 200 ? c.substring(0, 200) + "..." : c));
             return null;
         }
         return h.get();
+    }
+
+    /** The whole command line (/proc/PID/cmdline on Linux: ProcessHandle.Info's may be cut short). */
+    static Optional<String> commandLine(ProcessHandle p) {
+        try {
+            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
+            if (b.length > 0) {
+                return Optional.of(new String(b, java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' '));
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or gone
+        }
+        return p.info().commandLine();
     }
 
     static void signal(ProcessHandle p, String sig) throws IOException {
