@@ -298,33 +298,55 @@ public final class TurnpikeMain {
 
     private static int awaitTermination(Running running, ProcessConfig pc, OpsCli.Options opsOptions,
                                         PrintStream out, PrintStream err) throws Exception {
-        io.turnpike.engine.ops.ProcessOperations ops;
+        CountDownLatch stopped = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<io.turnpike.engine.ops.ProcessOperations> ops =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        Runnable drain = () -> {
+            out.println("turnpike: draining (up to " + running.drainTimeoutMs() + " ms)");
+            out.flush();
+            boolean clean = running.drain();
+            io.turnpike.engine.ops.ProcessOperations o = ops.getAndSet(null);
+            if (o != null) {
+                o.close();
+            }
+            out.println("turnpike: stopped" + (clean ? "" : " (drain cut short or timed out, remaining connections"
+                    + " closed)"));
+            stopped.countDown();
+        };
+        // Handlers first: a SIGTERM right after "started" drains.
+        Signals.onStop(() -> new Thread(drain, "turnpike-drain").start(), () -> {
+            out.println("turnpike: fast stop: closing the connections still open");
+            running.server.cutDrainShort();
+        });
+        // The PID file names a process that serves: with etcd, once every loop has its first snapshot (bounded: an
+        // etcd that is down must not leave the process without a PID file).
+        long readyBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!running.server.publisher().allLoopsReady() && System.nanoTime() - readyBy < 0
+                && stopped.getCount() > 0) {
+            Thread.sleep(20);
+        }
+        if (stopped.getCount() == 0) {
+            return 0;
+        }
         try {
-            ops = io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
-                    opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out);
+            ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
+                    opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));
         } catch (Exception e) {
             running.close();
             err.println("error: " + e.getMessage());
             return 3;
         }
-        out.println("turnpike: pid " + ProcessHandle.current().pid() + " in " + ops.pidFile()
-                + (ops.controlAddress() == null ? "" : ", control API " + ops.controlAddress()));
-        out.flush();
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runnable drain = () -> {
-            out.println("turnpike: draining (up to " + running.drainTimeoutMs() + " ms)");
+        io.turnpike.engine.ops.ProcessOperations started = ops.get();
+        if (stopped.getCount() == 0 && started != null && ops.compareAndSet(started, null)) {
+            started.close(); // the drain ran while the PID file was being written
+        } else if (started != null) {
+            io.turnpike.engine.ops.ProcessOperations o = started;
+            out.println("turnpike: pid " + ProcessHandle.current().pid() + " in " + o.pidFile()
+                    + (o.controlAddress() == null ? "" : ", control API " + o.controlAddress())
+                    + (running.server.publisher().allLoopsReady() ? "" : " (not ready yet: no snapshot)"));
             out.flush();
-            boolean clean = running.drain();
-            ops.close();
-            out.println("turnpike: stopped" + (clean ? "" : " (drain cut short or timed out, remaining connections"
-                    + " closed)"));
-            stopped.countDown();
-        };
-        Signals.onStop(() -> new Thread(drain, "turnpike-drain").start(), () -> {
-            out.println("turnpike: fast stop: closing the connections still open");
-            running.server.cutDrainShort();
-        });
-        Signals.onHangup(() -> ops.reloader().reload());
+            Signals.onHangup(() -> o.reloader().reload());
+        }
         stopped.await();
         out.flush();
         return 0;
