@@ -479,6 +479,9 @@ public final class ProcessConfigLoader {
             }
         });
         h.put("keyless", (v, p) -> keyless(v, p, b));
+        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
+                integer(v, p, 1, Integer.MAX_VALUE)));
+        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         h.put("pid_file", (v, p) -> {
             String s = string(v, p);
             if (s != null && s.isBlank()) {
@@ -487,9 +490,6 @@ public final class ProcessConfigLoader {
                 b.pidFile = s;
             }
         });
-        h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
-                integer(v, p, 1, Integer.MAX_VALUE)));
-        h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         section(n, path, h, Set.of(), true);
     }
 
