@@ -4,7 +4,7 @@
 # drains A. Reports wrk's request count and every kind of failure (connect/read/write errors, timeouts, non-2xx).
 # A client that A answers with "Connection: close" reconnects (to B): that is not an error for wrk either.
 #
-#   scripts/restart-under-load.sh            (env: CONNS=32 DURATION=20 TAKEOVER_AT=5 WRK_THREADS=1
+#   scripts/restart-under-load.sh            (env: TAKEOVER=1 CLOSE_EACH=0 CONNS=32 DURATION=20 TAKEOVER_AT=5 WRK_THREADS=1 WRK_TIMEOUT=2s
 #                                              TURNPIKE_JAR=engine/target/turnpike.jar KEEP_TMP=0)
 # Needs: wrk, nginx (the backend), the shaded jar (mvn -B -o -pl engine -am package -DskipTests).
 # Exit status: 0 when no request failed, 1 otherwise. Run benchmarks one at a time:
@@ -16,9 +16,12 @@ CONNS=${CONNS:-32}
 DURATION=${DURATION:-20}
 TAKEOVER_AT=${TAKEOVER_AT:-5}
 WRK_THREADS=${WRK_THREADS:-1}
+WRK_TIMEOUT=${WRK_TIMEOUT:-2s}   # wrk counts a response slower than this as a "timeout" error (it is not cut off)
 export TURNPIKE_JAR=${TURNPIKE_JAR:-$ROOT/engine/target/turnpike.jar}
 export TURNPIKE_HEAP_MAX=${TURNPIKE_HEAP_MAX:-512m}
 KEEP_TMP=${KEEP_TMP:-0}
+CLOSE_EACH=${CLOSE_EACH:-0}      # 1: a new connection per request (wrk -H "Connection: close"), see the docs' limits
+TAKEOVER=${TAKEOVER:-1}          # 0: the same run without a takeover (baseline for the slow-response count)
 
 for tool in wrk nginx python3; do
   command -v "$tool" >/dev/null || { echo "restart-under-load: $tool is not installed" >&2; exit 2; }
@@ -98,11 +101,16 @@ start_gateway() { # $1 = log name; prints the PID once the gateway serves
 
 A=$(start_gateway a)
 curl -fsS "http://127.0.0.1:$PORT/" >/dev/null
-wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt" 2>&1 &
+wrk_args=(-t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" --latency)
+[ "$CLOSE_EACH" = 1 ] && wrk_args+=(-H "Connection: close")
+wrk "${wrk_args[@]}" "http://127.0.0.1:$PORT/" >"$WORK/wrk.txt" 2>&1 &
 WRK=$!
-sleep "$TAKEOVER_AT"
-B=$(start_gateway b)
-"$ROOT/bin/turnpike" quit -c "$WORK/conf/config.yaml" -p "$WORK" --pid "$A" >"$WORK/quit.log" 2>&1
+B=none
+if [ "$TAKEOVER" = 1 ]; then
+  sleep "$TAKEOVER_AT"
+  B=$(start_gateway b)
+  "$ROOT/bin/turnpike" quit -c "$WORK/conf/config.yaml" -p "$WORK" --pid "$A" >"$WORK/quit.log" 2>&1
+fi
 wait "$WRK"
 "$ROOT/bin/turnpike" quit -c "$WORK/conf/config.yaml" -p "$WORK" >>"$WORK/quit.log" 2>&1 || true
 
@@ -118,5 +126,6 @@ echo "--- wrk"; cat "$WORK/wrk.txt"
 echo "--- gateway A (pid $A), taken over by B (pid $B) after ${TAKEOVER_AT}s"; grep -E "turnpike:" "$WORK/a.log" || true
 echo "--- quit"; cat "$WORK/quit.log"
 echo "restart under load: $requests requests, $failed failed (connect $e_connect, read $e_read, write $e_write," \
-     "timeout $e_timeout, non-2xx $non2xx); $CONNS keep-alive connections, ${DURATION}s, takeover at ${TAKEOVER_AT}s"
+     "timeout $e_timeout (slower than $WRK_TIMEOUT), non-2xx $non2xx); $CONNS $([ "$CLOSE_EACH" = 1 ] && echo "connections (one per request)" || echo "keep-alive connections"), ${DURATION}s," \
+     "$([ "$TAKEOVER" = 1 ] && echo "takeover at ${TAKEOVER_AT}s" || echo "no takeover (baseline)")"
 [ "$failed" -eq 0 ]
