@@ -30,4 +30,31 @@ final class Signals {
     static void onReopen(Runnable action) {
         Signal.handle(new Signal("USR1"), s -> action.run());
     }
+
+    /**
+     * The first SIGTERM/SIGINT runs {@code graceful} (the drain), every later one {@code fast} (cut the drain short:
+     * {@code turnpike stop} repeats SIGTERM). Both run on the JVM's signal thread and must return quickly.
+     */
+    static void onStop(Runnable graceful, Runnable fast) {
+        Runnable handler = new Runnable() {
+            private boolean draining;
+
+            @Override
+            public synchronized void run() {
+                if (!draining) {
+                    draining = true;
+                    graceful.run();
+                } else {
+                    fast.run();
+                }
+            }
+        };
+        Signal.handle(new Signal("TERM"), s -> handler.run());
+        Signal.handle(new Signal("INT"), s -> handler.run());
+    }
+
+    /** SIGHUP runs {@code reload} (on a thread of its own, one at a time: the reload itself is serialized). */
+    static void onHangup(Runnable reload) {
+        Signal.handle(new Signal("HUP"), s -> new Thread(reload, "turnpike-reload").start());
+    }
 }

@@ -13,6 +13,7 @@ import io.turnpike.config.process.TurnpikeSettings;
 import io.turnpike.config.standalone.LoadResult;
 import io.turnpike.config.standalone.StandaloneFileLoader;
 import io.turnpike.engine.loop.EngineSettings;
+import io.turnpike.engine.ops.OpsCli;
 import io.turnpike.engine.server.GatewayServer;
 import io.turnpike.engine.server.Transport;
 import io.turnpike.engine.snapshot.Snapshot;
@@ -73,6 +74,8 @@ public final class TurnpikeMain {
             }
         }
         String configPath = null;
+        String prefix = null;
+        Long pid = null;
         List<String> positional = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
@@ -82,6 +85,18 @@ public final class TurnpikeMain {
                     return 2;
                 }
                 configPath = args[++i];
+            } else if (a.equals("-p") || a.equals("--prefix")) {
+                if (i + 1 >= args.length) {
+                    err.println("turnpike: " + a + " needs a folder");
+                    return 2;
+                }
+                prefix = args[++i];
+            } else if (a.equals("--pid") && OpsCli.SIGNAL_COMMANDS.contains(cmd)) {
+                if (i + 1 >= args.length || !args[i + 1].matches("[1-9][0-9]{0,18}")) {
+                    err.println("turnpike: --pid needs a process id");
+                    return 2;
+                }
+                pid = Long.parseLong(args[++i]);
             } else if (a.startsWith("-")) {
                 err.println("turnpike: unknown option " + a);
                 usage(err);
@@ -92,8 +107,10 @@ public final class TurnpikeMain {
         }
         try {
             return switch (cmd) {
-                case "start" -> start(configPath, out, err);
+                case "start" -> start(configPath, prefix, out, err);
                 case "validate" -> validate(configPath, positional, out, err);
+                case "test" -> OpsCli.test(configPath, positional, out, err);
+                case "stop", "quit", "reload" -> OpsCli.signal(cmd, configPath, prefix, pid, out, err);
                 case "version", "-v", "--version" -> version(out);
                 case "help", "-h", "--help" -> {
                     usage(out);
@@ -112,7 +129,14 @@ public final class TurnpikeMain {
     }
 
     static void usage(PrintStream s) {
-        s.println("usage: turnpike start [-c conf/config.yaml]    start the gateway");
+        s.println("usage: turnpike start [-c conf/config.yaml] [-p PREFIX]");
+        s.println("                                                start the gateway (PID file: turnpike.pid_file,");
+        s.println("                                                default PREFIX/logs/turnpike.pid, PREFIX = .)");
+        s.println("       turnpike quit [-c FILE] [-p PREFIX] [--pid N]   graceful stop (drain), waits for the exit");
+        s.println("       turnpike stop [-c FILE] [-p PREFIX] [--pid N]   fast stop (drain cut short)");
+        s.println("       turnpike reload [-c FILE] [-p PREFIX] [--pid N] re-read config.yaml (SIGHUP); prints what");
+        s.println("                                                applied and what needs a restart");
+        s.println("       turnpike test [-c conf/config.yaml]      test the configuration (like nginx -t)");
         s.println("       turnpike validate [-c conf/config.yaml] [conf/apisix.yaml]");
         s.println("                                                check the process config and the standalone file");
         s.println("       turnpike keyserver --listen HOST:PORT --keys DIR|FILE [--keys ...] --cert CHAIN.pem --key KEY.pem");
@@ -186,14 +210,15 @@ public final class TurnpikeMain {
                 t.upstreamMaxRequests(), t.drainTimeoutMs(), t.pipelineBufferBytes(), t.maxConnectionsPerLoop());
     }
 
-    static int start(String configPath, PrintStream out, PrintStream err) throws Exception {
+    static int start(String configPath, String prefix, PrintStream out, PrintStream err) throws Exception {
         ProcessConfigResult pr = loadProcessConfig(configPath);
         if (!report(pr, err)) {
             return 1;
         }
         ProcessConfig pc = pr.config();
+        OpsCli.Options ops = new OpsCli.Options(configPath != null, OpsCli.prefix(prefix));
         if (pc.controlPlaneOnly()) {
-            return startControlPlane(pc, out, err);
+            return startControlPlane(pc, ops, out, err);
         }
         Running running;
         if (!pc.standalone()) {
@@ -204,14 +229,15 @@ public final class TurnpikeMain {
                 return 1;
             }
         }
-        return awaitTermination(running, pc, out);
+        return awaitTermination(running, pc, ops, out, err);
     }
 
     /**
      * Role {@code control_plane} (APISIX's decoupled deployment): the Admin API writing to etcd through one client, no
      * data plane and no watch. Data-plane gateways ({@code role: data_plane}) pick the changes up from etcd.
      */
-    static int startControlPlane(ProcessConfig pc, PrintStream out, PrintStream err) throws Exception {
+    static int startControlPlane(ProcessConfig pc, OpsCli.Options opsOptions, PrintStream out, PrintStream err)
+            throws Exception {
         if (pc.admin().adminKeys().isEmpty() && pc.admin().adminKeyRequired()) {
             err.println("error: role control_plane: deployment.admin.admin_key is empty (set a key, or"
                     + " admin_key_required: false)");
@@ -229,12 +255,23 @@ public final class TurnpikeMain {
         out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started (control plane): admin "
                 + admin.localAddress() + ", writing to etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
         out.flush();
+        io.turnpike.engine.ops.ProcessOperations ops;
+        try {
+            ops = io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
+                    opsOptions.prefix(), null, null, out);
+        } catch (Exception e) {
+            admin.stop();
+            store.close();
+            throw e;
+        }
+        Signals.onHangup(() -> ops.reloader().reload());
         CountDownLatch stopped = new CountDownLatch(1);
         Signals.onTermination(() -> new Thread(() -> {
             try {
                 admin.stop();
             } finally {
                 store.close();
+                ops.close();
                 out.println("turnpike: stopped");
                 out.flush();
                 stopped.countDown();
@@ -259,16 +296,58 @@ public final class TurnpikeMain {
         return Running.start(pc, lr, out, err);
     }
 
-    private static int awaitTermination(Running running, ProcessConfig pc, PrintStream out) throws Exception {
+    private static int awaitTermination(Running running, ProcessConfig pc, OpsCli.Options opsOptions,
+                                        PrintStream out, PrintStream err) throws Exception {
         CountDownLatch stopped = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicReference<io.turnpike.engine.ops.ProcessOperations> ops =
+                new java.util.concurrent.atomic.AtomicReference<>();
         Runnable drain = () -> {
-            out.println("turnpike: draining (up to " + pc.turnpike().drainTimeoutMs() + " ms)");
+            out.println("turnpike: draining (up to " + running.drainTimeoutMs() + " ms)");
+            out.flush();
             boolean clean = running.drain();
-            out.println("turnpike: stopped" + (clean ? "" : " (drain timeout, remaining connections closed)"));
+            io.turnpike.engine.ops.ProcessOperations o = ops.getAndSet(null);
+            if (o != null) {
+                o.close();
+            }
+            out.println("turnpike: stopped" + (clean ? "" : " (drain cut short or timed out, remaining connections"
+                    + " closed)"));
             stopped.countDown();
         };
-        Signals.onTermination(() -> new Thread(drain, "turnpike-drain").start());
+        // Handlers first: a SIGTERM right after "started" drains.
+        Signals.onStop(() -> new Thread(drain, "turnpike-drain").start(), () -> {
+            out.println("turnpike: fast stop: closing the connections still open");
+            running.server.cutDrainShort();
+        });
         Signals.onReopen(() -> io.turnpike.engine.logs.LogWriter.get().requestReopen());
+        // The PID file names a process that serves: with etcd, once every loop has its first snapshot (bounded: an
+        // etcd that is down must not leave the process without a PID file).
+        long readyBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!running.server.publisher().allLoopsReady() && System.nanoTime() - readyBy < 0
+                && stopped.getCount() > 0) {
+            Thread.sleep(20);
+        }
+        if (stopped.getCount() == 0) {
+            return 0;
+        }
+        try {
+            ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
+                    opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));
+        } catch (Exception e) {
+            running.close();
+            err.println("error: " + e.getMessage());
+            return 3;
+        }
+        io.turnpike.engine.ops.ProcessOperations started = ops.get();
+        if (stopped.getCount() == 0 && started != null && ops.compareAndSet(started, null)) {
+            started.close(); // the drain ran while the PID file was being written
+        } else if (started != null) {
+            io.turnpike.engine.ops.ProcessOperations o = started;
+            out.println("turnpike: pid " + ProcessHandle.current().pid() + " in " + o.pidFile()
+                    + (o.controlAddress() == null ? "" : ", control API " + o.controlAddress())
+                    + (running.server.publisher().allLoopsReady() ? "" : " (not ready yet: no snapshot)"));
+            out.flush();
+            Signals.onHangup(() -> o.reloader().reload());
+        }
         stopped.await();
         out.flush();
         return 0;
@@ -286,7 +365,7 @@ public final class TurnpikeMain {
         public final EtcdConfigSource etcdSource;
         /** The keyless key server clients ({@code turnpike.keyless}); null when none are configured. */
         public final KeylessClients keyless;
-        private final long drainTimeoutMs;
+        private volatile long drainTimeoutMs;
         private final Runnable stopConfigSync;
         /** {@code plugin_attr.opentelemetry}: the span exporter is stopped with the gateway (after the loops). */
         private io.turnpike.config.process.OpenTelemetryAttr tracing;
@@ -534,6 +613,15 @@ public final class TurnpikeMain {
                     // already failing
                 }
             }
+        }
+
+        /** The drain bound ({@code turnpike.drain_timeout_ms}; a reload may change it). */
+        public long drainTimeoutMs() {
+            return drainTimeoutMs;
+        }
+
+        public void drainTimeoutMs(long ms) {
+            drainTimeoutMs = ms;
         }
 
         public boolean drain() {

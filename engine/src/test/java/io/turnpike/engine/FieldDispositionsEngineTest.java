@@ -47,8 +47,7 @@ class FieldDispositionsEngineTest {
 
     /** Process-config values no code reads, each refused unless left at its default. */
     private static final Map<String, String> PROCESS_NOT_READ = Map.of(
-            "ProcessConfig.prometheusExportAddr", "plugin_attr.prometheus is refused (no exporter yet)",
-            "ProcessConfig.configFile", "where the values came from, not a value");
+            "ProcessConfig.prometheusExportAddr", "plugin_attr.prometheus is refused (no exporter yet)");
 
     /** Values read through a derived accessor of their record: value -> that accessor. */
     private static final Map<String, String> READ_THROUGH = Map.of(
@@ -175,7 +174,8 @@ class FieldDispositionsEngineTest {
         refs.scan(location(ProcessConfig.class), "io/turnpike/config/process/");
         Set<String> unread = new TreeSet<>();
         for (Class<?> c : List.of(ProcessConfig.class, TurnpikeSettings.class, SslConfig.class, SslListen.class,
-                EtcdConfig.class, AdminConfig.class, AdminKey.class, ListenAddress.class, KeyServerConfig.class)) {
+                EtcdConfig.class, AdminConfig.class, AdminKey.class, ListenAddress.class, KeyServerConfig.class,
+                io.turnpike.config.process.OperationsConfig.class)) {
             for (RecordComponent rc : c.getRecordComponents()) {
                 String key = c.getSimpleName() + "." + rc.getName();
                 String owner = c.getName().replace('.', '/') + ".";

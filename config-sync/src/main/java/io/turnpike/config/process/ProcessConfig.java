@@ -14,11 +14,12 @@ import java.util.List;
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
  * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
  * @param opentelemetry        {@code plugin_attr.opentelemetry}: where the opentelemetry plugin's spans go
+ * @param operations           control API and PID file ({@link OperationsConfig}, docs/operations.md)
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
                             ListenAddress prometheusExportAddr, TurnpikeSettings turnpike,
-                            OpenTelemetryAttr opentelemetry) {
+                            OpenTelemetryAttr opentelemetry, OperationsConfig operations) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
@@ -30,21 +31,38 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
         if (opentelemetry == null) {
             opentelemetry = OpenTelemetryAttr.DEFAULT;
         }
+        operations = operations == null ? OperationsConfig.NO_CONTROL : operations;
     }
 
-    /** Without {@code plugin_attr.opentelemetry} (its defaults). */
+    /** Built in code (tests, embedders): without {@code plugin_attr.opentelemetry} (its defaults), no control API. */
     public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                          String configProvider, EtcdConfig etcd, AdminConfig admin,
                          ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
         this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
-                OpenTelemetryAttr.DEFAULT);
+                OpenTelemetryAttr.DEFAULT, OperationsConfig.NO_CONTROL);
+    }
+
+    /** With {@code plugin_attr.opentelemetry}; no control API. */
+    public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                         String configProvider, EtcdConfig etcd, AdminConfig admin,
+                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike, OpenTelemetryAttr opentelemetry) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                opentelemetry, OperationsConfig.NO_CONTROL);
+    }
+
+    /** With the control API and PID file; {@code plugin_attr.opentelemetry} at its defaults. */
+    public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                         String configProvider, EtcdConfig etcd, AdminConfig admin,
+                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike, OperationsConfig operations) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                OpenTelemetryAttr.DEFAULT, operations);
     }
 
     /** Every default, as if {@code configFile} were absent. */
     public static ProcessConfig defaults(Path configFile) {
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
                 CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
-                TurnpikeSettings.defaults(configFile));
+                TurnpikeSettings.defaults(configFile), OperationsConfig.DEFAULT);
     }
 
     /** True for role control_plane: the Admin API over etcd, no data plane. */

@@ -43,7 +43,7 @@ public final class ProcessConfigLoader {
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
             "delete_uri_tail_slash", "normalize_uri_like_servlet", "show_upstream_status_in_response_header",
             "enable_ipv6", "enable_http2", "enable_server_tokens", "extra_lua_path", "extra_lua_cpath",
-            "enable_control", "control", "stream_proxy", "enable_dev_mode", "enable_reuseport",
+            "stream_proxy", "enable_dev_mode", "enable_reuseport",
             "lua_module_hook", "disable_sync_configuration_during_start", "data_encryption", "events", "tracing",
             "id", "enable_admin_cors", "config_center", "node_listen_http2", "enable_debug", "enable_heartbeat");
     private static final Set<String> SSL_UNSUPPORTED = Set.of("ssl_trusted_certificate", "ssl_session_tickets",
@@ -156,6 +156,9 @@ public final class ProcessConfigLoader {
         List<String> allowAdmin = AdminConfig.DEFAULT_ALLOW_ADMIN;
         ListenAddress prometheus = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
         OpenTelemetryAttr otel = OpenTelemetryAttr.DEFAULT;
+        boolean enableControl = OperationsConfig.DEFAULT.enableControl();
+        ListenAddress control = OperationsConfig.CONTROL_DEFAULT;
+        String pidFile;
         final Map<String, Object> tp = new LinkedHashMap<>();
         final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
         Path configFile;
@@ -181,7 +184,11 @@ public final class ProcessConfigLoader {
                                 "node_listen", (n, p) -> b.nodeListen = nodeListen(n, p),
                                 "ssl", (n, p) -> ssl(n, p, b),
                                 "enable_admin", (n, p) -> b.enableAdmin = bool(n, p, true),
-                                "status", (n, p) -> b.apisixStatus = address(n, p, "127.0.0.1", null)),
+                                "status", (n, p) -> b.apisixStatus = address(n, p, "127.0.0.1", null),
+                                "enable_control", (n, p) -> b.enableControl = bool(n, p, b.enableControl),
+                                "control", (n, p) -> b.control = orDefault(address(n, p,
+                                        OperationsConfig.CONTROL_DEFAULT.ip(), OperationsConfig.CONTROL_DEFAULT.port()),
+                                        b.control)),
                                 APISIX_UNSUPPORTED, false);
                         case "deployment" -> deployment(v, path, b);
                         case "plugin_attr" -> pluginAttr(v, path, b);
@@ -248,7 +255,8 @@ public final class ProcessConfigLoader {
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
-                b.prometheus, settings, b.otel);
+                b.prometheus, settings, b.otel,
+                new OperationsConfig(b.enableControl, b.control, b.pidFile == null ? null : Path.of(b.pidFile)));
     }
 
     private static int intOr(Map<String, Object> m, String k, int def) {
@@ -586,6 +594,14 @@ public final class ProcessConfigLoader {
         h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
                 integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
+        h.put("pid_file", (v, p) -> {
+            String s = string(v, p);
+            if (s != null && s.isBlank()) {
+                error(YamlDocument.line(v), p, "expected a file path, got \"\"");
+            } else {
+                b.pidFile = s;
+            }
+        });
         section(n, path, h, Set.of(), true);
     }
 

@@ -216,7 +216,7 @@ class ProcessConfigLoaderTest {
                 + " keepalive_timeout_ms, upstream_connect_timeout_ms, upstream_send_timeout_ms,"
                 + " upstream_read_timeout_ms, upstream_idle_timeout_ms, drain_timeout_ms, upstream_pool_size,"
                 + " upstream_max_requests, status_listen, standalone_file, access_log, keyless, max_connections_per_loop,"
-                + " pipeline_buffer_bytes)"), render(r.errors()));
+                + " pipeline_buffer_bytes, pid_file)"), render(r.errors()));
         assertEquals(List.of(
                 f + ":3: apisix.router: not supported by Turnpike, ignored",
                 f + ":5: apisix.colour: unknown key, ignored",

@@ -612,7 +612,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             return;
         }
-        if (loop.isDraining() && (cumulation == null || !cumulation.isReadable())) {
+        if (loop.isDraining() && (cumulation == null || !cumulation.isReadable()) && idleForDrain(nowNs)) {
             close(); // idle keep-alive connection during drain
             return;
         }
@@ -628,6 +628,22 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             close(); // idle keep-alive timeout, or a connection that never sent a byte
         }
     }
+
+    /**
+     * During a drain, a connection without a request is closed once it has been idle for {@link #DRAIN_IDLE_GRACE_NS}:
+     * a client that is about to send its next request on it (or its first, on a connection just accepted) gets that
+     * request answered with {@code Connection: close} instead of a connection closed under it; only a connection
+     * idle for longer can still meet a request in flight, HTTP/1.1's keep-alive race (docs/operations.md).
+     */
+    private boolean idleForDrain(long nowNs) {
+        if (deadlineNs == 0) {
+            return true;
+        }
+        long idleSinceNs = deadlineNs - (deadlineIsHead ? settings.headerTimeoutNs() : settings.keepaliveTimeoutNs());
+        return nowNs - idleSinceNs - DRAIN_IDLE_GRACE_NS >= 0;
+    }
+
+    static final long DRAIN_IDLE_GRACE_NS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1000);
 
     @Override
     public int sweepIndex() {

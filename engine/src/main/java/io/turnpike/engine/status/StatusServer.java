@@ -67,6 +67,9 @@ public final class StatusServer implements AutoCloseable {
         channel = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
+                // A second process taking over (docs/operations.md, zero-downtime restart) binds the same address.
+                .option(io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT),
+                        true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
