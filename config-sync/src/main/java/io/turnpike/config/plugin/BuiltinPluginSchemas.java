@@ -112,6 +112,8 @@ public final class BuiltinPluginSchemas {
                 "allow_degradation":{"type":"boolean","default":false},\
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
+        all.put("prometheus", """
+                {"type":"object","properties":{"prefer_name":{"type":"boolean","default":false}},"priority":500}""");
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -131,6 +133,10 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
+        r = r.with("prometheus", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? prometheus(conf)
+                : type == PluginRegistry.SchemaType.CONSUMER
+                ? "prometheus is not supported on a consumer (enable it on routes, services or global rules)"
+                : "plugin metadata is not supported for this plugin");
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
@@ -320,6 +326,15 @@ public final class BuiltinPluginSchemas {
             }
         }
         return meta(c);
+    }
+
+    /** APISIX's prometheus: {@code prefer_name} only (plugin_attr.prometheus holds the exporter's settings). */
+    static String prometheus(ObjectNode c) {
+        String e = only(c, "prefer_name", "_meta");
+        if (e == null) {
+            e = bool(c, "prefer_name");
+        }
+        return e != null ? e : meta(c);
     }
 
     static String requestId(ObjectNode c) {

@@ -12,16 +12,16 @@ import java.util.List;
  * @param role                 {@code deployment.role}: traditional (data plane + Admin API) | data_plane (data plane
  *                             only) | control_plane (Admin API only, etcd) (default traditional)
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
- * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
+ * @param prometheus           {@code plugin_attr.prometheus}: the Prometheus exporter (default 127.0.0.1:9091)
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
-                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+                            PrometheusAttr prometheus, TurnpikeSettings turnpike) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
     public static final String CONFIG_PROVIDER_DEFAULT = "etcd";
-    public static final ListenAddress PROMETHEUS_EXPORT_ADDR_DEFAULT = new ListenAddress("127.0.0.1", 9091);
+    public static final ListenAddress PROMETHEUS_EXPORT_ADDR_DEFAULT = PrometheusAttr.EXPORT_ADDR_DEFAULT;
 
     public ProcessConfig {
         nodeListen = List.copyOf(nodeListen);
@@ -30,8 +30,13 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
     /** Every default, as if {@code configFile} were absent. */
     public static ProcessConfig defaults(Path configFile) {
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
-                CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
+                CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PrometheusAttr.DEFAULT,
                 TurnpikeSettings.defaults(configFile));
+    }
+
+    /** {@code plugin_attr.prometheus.export_addr}. */
+    public ListenAddress prometheusExportAddr() {
+        return prometheus.exportAddr();
     }
 
     /** True for role control_plane: the Admin API over etcd, no data plane. */

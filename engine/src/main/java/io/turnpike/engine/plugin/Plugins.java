@@ -7,6 +7,7 @@ import io.turnpike.engine.plugin.builtin.ForwardAuthPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
+import io.turnpike.engine.plugin.builtin.PrometheusPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
 import io.turnpike.engine.plugin.builtin.RequestIdPlugin;
@@ -37,7 +38,8 @@ public final class Plugins {
                 new ConsumerRestrictionPlugin.Factory(),
                 new ProxyRewritePlugin.Factory(),
                 new RedirectPlugin.Factory(),
-                new ResponseRewritePlugin.Factory()}) {
+                new ResponseRewritePlugin.Factory(),
+                new PrometheusPlugin.Factory()}) {
             m.put(f.name(), f);
         }
         FACTORIES = Collections.unmodifiableMap(m);

@@ -22,6 +22,10 @@ public final class CompiledRoute {
     /** The route's merged plugin chain ({@link PluginChain#EMPTY} when it has none). */
     public final PluginChain plugins;
     private final RouteConditions conditions;
+    /** Route name, service id and service name, for metric labels; set once by the snapshot compiler. */
+    private String name = "";
+    private String serviceId = "";
+    private String serviceName = "";
     private final int methodMask;
     private final IpMatcher remote;
     private final VarsExpr vars;
@@ -41,6 +45,32 @@ public final class CompiledRoute {
         this.methodMask = conditions.methodMask;
         this.remote = conditions.remote;
         this.vars = conditions.vars;
+    }
+
+    /**
+     * Sets the route's name and its service's id and name (for metric labels); called by the snapshot compiler
+     * before the route is published, never after.
+     */
+    public CompiledRoute describe(String name, String serviceId, String serviceName) {
+        this.name = name == null ? "" : name;
+        this.serviceId = serviceId == null ? "" : serviceId;
+        this.serviceName = serviceName == null ? "" : serviceName;
+        return this;
+    }
+
+    /** The route's name, "" when it has none. */
+    public String name() {
+        return name;
+    }
+
+    /** The route's service_id, "" when it has none. */
+    public String serviceId() {
+        return serviceId;
+    }
+
+    /** The route's service's name, "" when it has none. */
+    public String serviceName() {
+        return serviceName;
     }
 
     /** The compiled match conditions (shared by the next compile when the route itself did not change). */

@@ -339,6 +339,12 @@ public final class SnapshotCompiler {
      * Compiles one route against its (resolved) upstream and records it; null when it is left out (reported in
      * {@code warnings}).
      */
+    /** Labels for metrics: the route's name, its service's id and name. */
+    private static void describe(ConfigSet config, Route route, CompiledRoute compiled) {
+        Service s = route.serviceId() == null ? null : config.services().get(route.serviceId());
+        compiled.describe(route.name(), route.serviceId(), s == null ? null : s.name());
+    }
+
     private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,
                                        List<String> warnings, RouteState previous) {
         List<String> hosts = route.hosts();
@@ -372,6 +378,7 @@ public final class SnapshotCompiler {
         if (upstream == null) {
             // A route of plugins only (a redirect, a mock): its plugins answer; if none does, the exchange answers 503.
             CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order, chain);
+            describe(config, route, compiled);
             routeStates.put(route.id(), new RouteState(compiled, null, route, hosts));
             return compiled;
         }
@@ -389,6 +396,7 @@ public final class SnapshotCompiler {
         }
         ref.routes++;
         CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain);
+        describe(config, route, compiled);
         routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;

@@ -49,13 +49,14 @@ class EtcdGatewayIT {
         }
     }
 
-    private String config(int port, int statusPort, int adminPort, String etcdEndpoint, int loops) {
+    private String config(int port, int statusPort, int adminPort, String etcdEndpoint, int loops) throws java.io.IOException {
         return ""
                 + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
                 + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
                 + "  etcd:\n    host:\n      - \"" + etcdEndpoint + "\"\n    prefix: /apisix\n    timeout: 5\n"
                 + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
                 + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                + "plugin_attr:\n  prometheus:\n    export_addr:\n      ip: 127.0.0.1\n      port: " + freePort() + "\n"
                 + "turnpike:\n  event_loops: " + loops + "\n"
                 + "  status_listen:\n    ip: 127.0.0.1\n    port: " + statusPort + "\n";
     }
