@@ -48,7 +48,6 @@ class FieldDispositionsEngineTest {
     /** Process-config values no code reads, each refused unless left at its default. */
     private static final Map<String, String> PROCESS_NOT_READ = Map.of(
             "TurnpikeSettings.accessLog", "turnpike.access_log: true is refused (no access log yet)",
-            "ProcessConfig.prometheusExportAddr", "plugin_attr.prometheus is refused (no exporter yet)",
             "ProcessConfig.configFile", "where the values came from, not a value");
 
     /** Values read through a derived accessor of their record: value -> that accessor. */
