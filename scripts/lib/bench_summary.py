@@ -27,7 +27,7 @@ METRICS = [
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
-TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth"]
+TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_prometheus"]
 # --rate: the fixed-rate run of each round, CO-corrected (keys added to results.<target>.median/min/max).
 RATE_METRICS = [
     ("rate_rps", "req/s", 0),
@@ -308,6 +308,12 @@ def ratios(results):
     if "turnpike_forward_auth" in results and "turnpike" in results:
         # forward-auth's cost: one keep-alive sub-request per request, on the same loop.
         out["turnpike_forward_auth_vs_turnpike"] = pair_ratio(results, "turnpike_forward_auth", "turnpike")
+    if "turnpike_prometheus" in results and "turnpike" in results:
+        # The prometheus plugin's cost: a second process with it in a global rule vs the plain process, same route.
+        r = pair_ratio(results, "turnpike_prometheus", "turnpike")
+        r["target"] = "cpu_us_per_req <= 1.10 (with the access log)"
+        r["target_met"] = r["cpu_us_per_req"] is not None and r["cpu_us_per_req"] <= 1.10
+        out["turnpike_prometheus_vs_turnpike"] = r
     return out
 
 
