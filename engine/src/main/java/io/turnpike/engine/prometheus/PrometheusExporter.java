@@ -116,8 +116,10 @@ public final class PrometheusExporter implements AutoCloseable {
             h = "localhost";
         }
         this.hostname = h;
-        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-prometheus", true),
-                NioIoHandler.newFactory());
+        // Control plane: the lowest priority (nice +4 with -XX:ThreadPriorityPolicy=1), so a scrape sharing a core
+        // with an event loop yields to it (docs/threads.md).
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-prometheus", true,
+                Thread.MIN_PRIORITY), NioIoHandler.newFactory());
     }
 
     /** The configured buckets as an array (milliseconds). */

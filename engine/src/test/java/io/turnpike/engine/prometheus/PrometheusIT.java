@@ -210,6 +210,41 @@ class PrometheusIT {
         Thread.sleep(100); // every loop applies it
     }
 
+    /**
+     * Every query of the Grafana dashboard (docs/grafana/turnpike.json) is valid PromQL for the real server, and every
+     * metric it names is one the gateway exports (etcd's only in etcd mode).
+     */
+    static void dashboardQueriesRunAndNameExportedMetrics(int promPort) throws Exception {
+        Path dashboard = Path.of("../docs/grafana/turnpike.json");
+        com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(dashboard.toFile());
+        String body = scrape();
+        int queries = 0;
+        for (com.fasterxml.jackson.databind.JsonNode panel : d.get("panels")) {
+            if (!panel.has("targets")) {
+                continue;
+            }
+            for (com.fasterxml.jackson.databind.JsonNode t : panel.get("targets")) {
+                String expr = t.get("expr").asText().replace("$__rate_interval", "1m").replace("$route", ".*")
+                        .replace("$service", ".*").replace("$instance", ".*");
+                String answer = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + promPort
+                        + "/api/v1/query?query=" + java.net.URLEncoder.encode(expr, StandardCharsets.UTF_8))).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                assertTrue(answer.contains("\"status\":\"success\""), panel.get("title") + ": " + expr + " -> " + answer);
+                Matcher m = Pattern.compile("\\b((apisix|turnpike)_[a-z_]+?)(_bucket)?\\b").matcher(expr);
+                while (m.find()) {
+                    String name = m.group(1);
+                    if (!name.startsWith("apisix_etcd_")) {
+                        assertTrue(body.contains("\n" + name + "{") || body.contains("\n" + name + " ")
+                                || body.contains("\n" + name + "_bucket{"), panel.get("title") + " names " + name);
+                    }
+                }
+                queries++;
+            }
+        }
+        assertTrue(queries > 10, "the dashboard has its queries");
+    }
+
     /** A real Prometheus server scrapes the gateway and answers a query over what it scraped. */
     @Test
     void aRealPrometheusScrapesTheGateway() throws Exception {
@@ -252,6 +287,7 @@ class PrometheusIT {
             String targets = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + promPort
                     + "/api/v1/targets")).build(), HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(targets.contains("\"health\":\"up\""), targets);
+            dashboardQueriesRunAndNameExportedMetrics(promPort);
         } finally {
             p.destroy();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
