@@ -230,8 +230,18 @@ public final class PrometheusExporter implements AutoCloseable {
         Map<String, Boolean> configured = new HashMap<>();
         for (PrometheusRecorder r : recorders) {
             LoopSeries t = r.series;
+            // Array references once per table: a loop growing its arrays meanwhile replaces them (gen last), and
+            // the bounds below keep every index inside the arrays read here.
             int[] gen = t.gen;
-            int n = Math.min(t.used, gen.length);
+            String[] routeIds = t.routeIds;
+            CompiledRoute[] routes = t.routes;
+            NodeAddress[] nodes = t.nodes;
+            String[] consumers = t.consumers;
+            boolean[] preferNames = t.preferName;
+            long[] d = t.data;
+            int n = Math.min(Math.min(t.used, gen.length), Math.min(Math.min(routeIds.length, routes.length),
+                    Math.min(Math.min(nodes.length, consumers.length), Math.min(preferNames.length,
+                            d.length / t.stride))));
             String[] statusLabels = new String[n];
             long[] row = new long[t.stride];
             for (int s = 0; s < n; s++) {
@@ -239,17 +249,12 @@ public final class PrometheusExporter implements AutoCloseable {
                 if ((g1 & 1) != 0) {
                     continue;
                 }
-                String routeId = t.routeIds[s];
-                CompiledRoute route = t.routes[s];
-                NodeAddress node = t.nodes[s];
-                String consumer = t.consumers[s];
-                boolean prefer = t.preferName[s];
-                long[] d = t.data;
-                int base = s * t.stride;
-                if (base + t.stride > d.length) {
-                    continue;
-                }
-                System.arraycopy(d, base, row, 0, t.stride);
+                String routeId = routeIds[s];
+                CompiledRoute route = routes[s];
+                NodeAddress node = nodes[s];
+                String consumer = consumers[s];
+                boolean prefer = preferNames[s];
+                System.arraycopy(d, s * t.stride, row, 0, t.stride);
                 VarHandle.acquireFence();
                 if ((int) LoopSeries.INTS.getAcquire(gen, s) != g1) {
                     continue;
@@ -323,19 +328,24 @@ public final class PrometheusExporter implements AutoCloseable {
                 }
             }
             int[] sGen = t.sGen;
-            int sn = Math.min(t.sUsed, sGen.length);
+            int[] sParents = t.sParent;
+            int[] sParentGens = t.sParentGen;
+            int[] sCodes = t.sCode;
+            long[] sCounts = t.sCount;
+            int sn = Math.min(Math.min(t.sUsed, sGen.length), Math.min(Math.min(sParents.length,
+                    sParentGens.length), Math.min(sCodes.length, sCounts.length)));
             for (int x = 0; x < sn; x++) {
                 int g1 = (int) LoopSeries.INTS.getAcquire(sGen, x);
                 if ((g1 & 1) != 0) {
                     continue;
                 }
-                int parent = t.sParent[x];
-                int parentGen = t.sParentGen[x];
-                int code = t.sCode[x];
-                long count = t.sCount[x];
+                int parent = sParents[x];
+                int parentGen = sParentGens[x];
+                int code = sCodes[x];
+                long count = sCounts[x];
                 VarHandle.acquireFence();
-                if ((int) LoopSeries.INTS.getAcquire(sGen, x) != g1 || parent >= n || statusLabels[parent] == null
-                        || (int) LoopSeries.INTS.getAcquire(gen, parent) != parentGen) {
+                if ((int) LoopSeries.INTS.getAcquire(sGen, x) != g1 || parent < 0 || parent >= n
+                        || statusLabels[parent] == null || (int) LoopSeries.INTS.getAcquire(gen, parent) != parentGen) {
                     continue;
                 }
                 m.status.computeIfAbsent("code=\"" + code + "\"," + statusLabels[parent], k -> new long[1])[0] += count;
@@ -386,14 +396,6 @@ public final class PrometheusExporter implements AutoCloseable {
     }
 
     private void sample(String name, String labels, long value) {
-        out.append(p).append(name);
-        if (labels != null && !labels.isEmpty()) {
-            out.append('{').append(labels).append('}');
-        }
-        out.append(' ').append(value).append('\n');
-    }
-
-    private void sample(String name, String labels, double value) {
         out.append(p).append(name);
         if (labels != null && !labels.isEmpty()) {
             out.append('{').append(labels).append('}');

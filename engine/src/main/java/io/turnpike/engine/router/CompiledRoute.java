@@ -22,10 +22,13 @@ public final class CompiledRoute {
     /** The route's merged plugin chain ({@link PluginChain#EMPTY} when it has none). */
     public final PluginChain plugins;
     private final RouteConditions conditions;
-    /** Route name, service id and service name, for metric labels; set once by the snapshot compiler. */
-    private String name = "";
-    private String serviceId = "";
-    private String serviceName = "";
+    /**
+     * Route name, service id and service name, for metric labels; set once by the snapshot compiler. Volatile: the
+     * metrics exporter reaches this object through a racy read of a loop's table (the loops never read these).
+     */
+    private volatile String name = "";
+    private volatile String serviceId = "";
+    private volatile String serviceName = "";
     private final int methodMask;
     private final IpMatcher remote;
     private final VarsExpr vars;
