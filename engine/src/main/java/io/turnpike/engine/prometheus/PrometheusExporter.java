@@ -87,6 +87,7 @@ public final class PrometheusExporter implements AutoCloseable {
 
     // ---- owned by the exporter thread ----
     private final StringBuilder out = new StringBuilder(1 << 16);
+    private final LabelCache[] caches;
     private long scrapes;
     private long lastScrapeNs;
     private long lastScrapeBytes;
@@ -101,6 +102,10 @@ public final class PrometheusExporter implements AutoCloseable {
         this.attr = attr;
         this.gateway = gateway;
         this.recorders = List.copyOf(recorders);
+        this.caches = new LabelCache[this.recorders.size()];
+        for (int i = 0; i < caches.length; i++) {
+            caches[i] = new LabelCache();
+        }
         this.routeConfigured = routeConfigured;
         this.etcd = etcd;
         this.p = attr.metricPrefix();
@@ -228,8 +233,9 @@ public final class PrometheusExporter implements AutoCloseable {
     private Merged merge() {
         Merged m = new Merged();
         Map<String, Boolean> configured = new HashMap<>();
-        for (PrometheusRecorder r : recorders) {
-            LoopSeries t = r.series;
+        for (int ri = 0; ri < recorders.size(); ri++) {
+            LoopSeries t = recorders.get(ri).series;
+            LabelCache c = caches[ri];
             // Array references once per table: a loop growing its arrays meanwhile replaces them (gen last), and
             // the bounds below keep every index inside the arrays read here.
             int[] gen = t.gen;
@@ -242,6 +248,7 @@ public final class PrometheusExporter implements AutoCloseable {
             int n = Math.min(Math.min(t.used, gen.length), Math.min(Math.min(routeIds.length, routes.length),
                     Math.min(Math.min(nodes.length, consumers.length), Math.min(preferNames.length,
                             d.length / t.stride))));
+            c.ensure(Math.max(n, t.sUsed));
             String[] statusLabels = new String[n];
             long[] row = new long[t.stride];
             for (int s = 0; s < n; s++) {
@@ -259,12 +266,7 @@ public final class PrometheusExporter implements AutoCloseable {
                 if ((int) LoopSeries.INTS.getAcquire(gen, s) != g1) {
                     continue;
                 }
-                String routeLabel;
-                String uri = "";
-                String host = "";
-                String service = "";
                 if (s == 0) {
-                    routeLabel = LoopSeries.OVERFLOW_ROUTE;
                     long total = 0;
                     for (int i = 0; i < t.rowLen; i++) {
                         total += row[i];
@@ -273,52 +275,18 @@ public final class PrometheusExporter implements AutoCloseable {
                         continue;
                     }
                     m.overflowed += total;
-                } else if (route == null) {
-                    routeLabel = "";
-                } else {
-                    routeLabel = prefer && !route.name().isEmpty() ? route.name() : route.id;
-                    uri = route.uris().isEmpty() ? "" : route.uris().get(0);
-                    host = route.hosts().isEmpty() ? "" : route.hosts().get(0);
-                    service = prefer && !route.serviceName().isEmpty() ? route.serviceName() : route.serviceId();
                 }
-                String nodeLabel = nodeLabel(node);
-                String consumerLabel = consumer == null ? "" : consumer;
-                StringBuilder b = new StringBuilder(128);
-                label(b, "route", routeLabel).append(',');
-                label(b, "matched_uri", uri).append(',');
-                label(b, "matched_host", host).append(',');
-                label(b, "service", service).append(',');
-                label(b, "consumer", consumerLabel).append(',');
-                label(b, "node", nodeLabel);
-                statusLabels[s] = b.toString();
-
-                b.setLength(0);
-                label(b, "route", routeLabel).append(',');
-                label(b, "service", service).append(',');
-                label(b, "consumer", consumerLabel).append(',');
-                label(b, "node", nodeLabel);
-                long[] bw = m.bandwidth.computeIfAbsent(b.toString(), k -> new long[2]);
+                // Label texts are cached per slot across scrapes while the slot holds the same series (generation)
+                // and the same compiled route (a recompiled route may have a new name or service).
+                if (!c.valid(s, g1, route)) {
+                    c.put(s, g1, route, labels(s, route, node, consumer, prefer));
+                }
+                String[] l = c.labels[s];
+                statusLabels[s] = l[0];
+                long[] bw = m.bandwidth.computeIfAbsent(l[1], k -> new long[2]);
                 bw[0] += row[t.ingressOff];
                 bw[1] += row[t.egressOff];
-
-                b.setLength(0);
-                boolean first = true;
-                if (latRoute) {
-                    label(b, "route", routeLabel);
-                    first = false;
-                }
-                if (latService) {
-                    label(first ? b : b.append(','), "service", service);
-                    first = false;
-                }
-                if (latConsumer) {
-                    label(first ? b : b.append(','), "consumer", consumerLabel);
-                    first = false;
-                }
-                if (latNode) {
-                    label(first ? b : b.append(','), "node", nodeLabel);
-                }
-                long[] lat = m.latency.computeIfAbsent(b.toString(), k -> new long[3 * t.rowLen + 3]);
+                long[] lat = m.latency.computeIfAbsent(l[2], k -> new long[3 * t.rowLen + 3]);
                 for (int i = 0; i < 3 * t.rowLen + 3; i++) {
                     lat[i] += row[i];
                 }
@@ -348,19 +316,124 @@ public final class PrometheusExporter implements AutoCloseable {
                         || statusLabels[parent] == null || (int) LoopSeries.INTS.getAcquire(gen, parent) != parentGen) {
                     continue;
                 }
-                m.status.computeIfAbsent("code=\"" + code + "\"," + statusLabels[parent], k -> new long[1])[0] += count;
+                String key = c.statusKey(x, g1, statusLabels[parent], code);
+                m.status.computeIfAbsent(key, k -> new long[1])[0] += count;
             }
             for (int code = 0; code < t.overflowCodes.length; code++) {
-                long c = t.overflowCodes[code];
-                if (c != 0) {
-                    m.overflowed += c;
+                long over = t.overflowCodes[code];
+                if (over != 0) {
+                    m.overflowed += over;
                     m.status.computeIfAbsent("code=\"" + code + "\",route=\"" + LoopSeries.OVERFLOW_ROUTE
                             + "\",matched_uri=\"\",matched_host=\"\",service=\"\",consumer=\"\",node=\"\"",
-                            k -> new long[1])[0] += c;
+                            k -> new long[1])[0] += over;
                 }
             }
         }
         return m;
+    }
+
+    /** The label texts of one exchange series: status labels (without code), bandwidth labels, latency labels. */
+    private String[] labels(int s, CompiledRoute route, NodeAddress node, String consumer, boolean prefer) {
+        String routeLabel;
+        String uri = "";
+        String host = "";
+        String service = "";
+        if (s == 0) {
+            routeLabel = LoopSeries.OVERFLOW_ROUTE;
+        } else if (route == null) {
+            routeLabel = "";
+        } else {
+            routeLabel = prefer && !route.name().isEmpty() ? route.name() : route.id;
+            uri = route.uris().isEmpty() ? "" : route.uris().get(0);
+            host = route.hosts().isEmpty() ? "" : route.hosts().get(0);
+            service = prefer && !route.serviceName().isEmpty() ? route.serviceName() : route.serviceId();
+        }
+        String nodeLabel = nodeLabel(node);
+        String consumerLabel = consumer == null ? "" : consumer;
+        String[] out = new String[3];
+        StringBuilder b = new StringBuilder(128);
+        label(b, "route", routeLabel).append(',');
+        label(b, "matched_uri", uri).append(',');
+        label(b, "matched_host", host).append(',');
+        label(b, "service", service).append(',');
+        label(b, "consumer", consumerLabel).append(',');
+        label(b, "node", nodeLabel);
+        out[0] = b.toString();
+        b.setLength(0);
+        label(b, "route", routeLabel).append(',');
+        label(b, "service", service).append(',');
+        label(b, "consumer", consumerLabel).append(',');
+        label(b, "node", nodeLabel);
+        out[1] = b.toString();
+        b.setLength(0);
+        boolean first = true;
+        if (latRoute) {
+            label(b, "route", routeLabel);
+            first = false;
+        }
+        if (latService) {
+            label(first ? b : b.append(','), "service", service);
+            first = false;
+        }
+        if (latConsumer) {
+            label(first ? b : b.append(','), "consumer", consumerLabel);
+            first = false;
+        }
+        if (latNode) {
+            label(first ? b : b.append(','), "node", nodeLabel);
+        }
+        out[2] = b.toString();
+        return out;
+    }
+
+    /**
+     * One loop table's label texts, by slot, kept across scrapes (exporter thread only): building ~10,000 label
+     * strings and hashing them again at every scrape was most of a scrape's time.
+     */
+    private static final class LabelCache {
+        int[] gen = new int[0];
+        CompiledRoute[] route = new CompiledRoute[0];
+        String[][] labels = new String[0][];
+        int[] statusGen = new int[0];
+        String[] statusParent = new String[0];
+        String[] statusKey = new String[0];
+
+        void ensure(int n) {
+            if (gen.length < n) {
+                int m = Math.max(n, gen.length * 2);
+                gen = java.util.Arrays.copyOf(gen, m);
+                route = java.util.Arrays.copyOf(route, m);
+                labels = java.util.Arrays.copyOf(labels, m);
+                statusGen = java.util.Arrays.copyOf(statusGen, m);
+                statusParent = java.util.Arrays.copyOf(statusParent, m);
+                statusKey = java.util.Arrays.copyOf(statusKey, m);
+            }
+        }
+
+        boolean valid(int s, int g, CompiledRoute r) {
+            return labels[s] != null && gen[s] == g && route[s] == r;
+        }
+
+        void put(int s, int g, CompiledRoute r, String[] l) {
+            gen[s] = g;
+            route[s] = r;
+            labels[s] = l;
+        }
+
+        /** {@code code="N",<parent labels>}, cached while the status slot and its parent's labels are the same. */
+        String statusKey(int x, int g, String parentLabels, int code) {
+            if (x >= statusKey.length) {
+                ensure(x + 1);
+            }
+            String k = statusKey[x];
+            if (k == null || statusGen[x] != g || statusParent[x] != parentLabels) {
+                k = "code=\"" + code + "\"," + parentLabels;
+                statusKey[x] = k;
+                statusGen[x] = g;
+                statusParent[x] = parentLabels;
+            }
+            return k;
+        }
     }
 
     private static String nodeLabel(NodeAddress node) {
