@@ -133,10 +133,7 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
-        r = r.with("prometheus", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? prometheus(conf)
-                : type == PluginRegistry.SchemaType.CONSUMER
-                ? "prometheus is not supported on a consumer (enable it on routes, services or global rules)"
-                : "plugin metadata is not supported for this plugin");
+        r = r.with("prometheus", route(BuiltinPluginSchemas::prometheus));
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"

@@ -6,7 +6,7 @@ import static io.turnpike.config.plugin.AuthPluginSchemasTest.o;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The prometheus plugin's configuration: prefer_name only; refused on consumers (fail closed). */
+/** The prometheus plugin's configuration: prefer_name only; no plugin metadata. */
 class PrometheusSchemaTest {
     static final PluginRegistry R = PluginRegistry.builtin();
 
@@ -21,8 +21,9 @@ class PrometheusSchemaTest {
         assertEquals("failed to check the configuration of plugin prometheus err: additional properties forbidden,"
                         + " found export_addr",
                 R.check(o("{'prometheus':{'export_addr':{}}}"), PluginRegistry.SchemaType.ROUTE).message());
-        assertEquals("failed to check the configuration of plugin prometheus err: prometheus is not supported on a"
-                        + " consumer (enable it on routes, services or global rules)",
-                R.check(o("{'prometheus':{}}"), PluginRegistry.SchemaType.CONSUMER).message());
+        assertNull(R.check(o("{'prometheus':{'prefer_name':true}}"), PluginRegistry.SchemaType.CONSUMER));
+        assertEquals("failed to check the configuration of plugin prometheus err: plugin metadata is not supported"
+                        + " for this plugin",
+                R.check(o("{'prometheus':{}}"), PluginRegistry.SchemaType.METADATA).message());
     }
 }

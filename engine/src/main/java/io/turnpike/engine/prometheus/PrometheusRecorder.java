@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The prometheus plugin's per-loop recorder: an {@link ExchangeObserver} installed on every loop at start-up. When an
- * exchange completes and its route's chain (route, service, plugin_config) or the global rules hold the
- * {@code prometheus} plugin, it counts the exchange in this loop's {@link LoopSeries}. An observer rather than the
+ * exchange completes and its consumer's chain (consumer, consumer group), its route's chain (route, service,
+ * plugin_config) or the global rules hold the {@code prometheus} plugin, it counts the exchange in this loop's {@link LoopSeries}. An observer rather than the
  * plugin's log phase because it also sees what never reaches a chain (404, malformed requests, 503 before the first
  * snapshot), as APISIX's global rules do, and because it owns per-loop state without a thread-local lookup.
  *
@@ -40,7 +40,11 @@ public final class PrometheusRecorder implements ExchangeObserver {
 
     @Override
     public void onComplete(ExchangeRecord r) {
-        PluginSpec p = r.route == null ? null : r.route.plugins.find(PROMETHEUS_BIT);
+        // APISIX's precedence: the consumer's (or its group's) plugin over the route's, then the global rules'.
+        PluginSpec p = r.consumer == null ? null : r.consumer.plugins.find(PROMETHEUS_BIT);
+        if (p == null && r.route != null) {
+            p = r.route.plugins.find(PROMETHEUS_BIT);
+        }
         if (p == null) {
             Snapshot s = loop.snapshot();
             p = s == null ? null : s.globalPlugins.find(PROMETHEUS_BIT);

@@ -43,9 +43,12 @@ class PrometheusIT {
         return "global_rules:\n  - id: g\n    plugins:\n      prometheus: {}\n"
                 + "services:\n  - id: s1\n    name: billing\n" + up.replace("    upstream", "    upstream")
                 + "consumers:\n  - username: jack\n    plugins:\n      key-auth:\n        key: jack-key\n"
+                + "  - username: anna\n    plugins:\n      key-auth:\n        key: anna-key\n"
+                + "      prometheus:\n        prefer_name: true\n"
                 + "routes:\n"
                 + (withR1 ? "  - id: r1\n    name: one\n    uri: /r1/*\n    service_id: s1\n" : "")
                 + "  - id: r2\n    uri: /r2\n    host: api.example\n    plugins:\n      key-auth: {}\n" + up
+                + "  - id: r4\n    name: four\n    uri: /r4\n    plugins:\n      key-auth: {}\n" + up
                 + "  - id: r3\n    name: three\n    uri: /r3\n    service_id: s1\n    plugins:\n"
                 + "      prometheus:\n        prefer_name: true\n";
     }
@@ -124,7 +127,13 @@ class PrometheusIT {
         get("/r2", "", 401);
         get("/r3", "", 200);
         get("/nothing", "", 404);
+        get("/r4", "apikey: anna-key\r\n", 200);
         String body = scrape();
+        // the consumer's prometheus (prefer_name) over the global rule's, as APISIX merges consumer plugins
+        assertEquals(1, value(body, "apisix_http_status{code=\"200\",route=\"four\",matched_uri=\"/r4\","
+                + "matched_host=\"\",service=\"\",consumer=\"anna\",node=\"127.0.0.1\"}")
+                - Math.max(0, value(before, "apisix_http_status{code=\"200\",route=\"four\",matched_uri=\"/r4\","
+                + "matched_host=\"\",service=\"\",consumer=\"anna\",node=\"127.0.0.1\"}")), body);
         assertEquals(3, value(body, "apisix_http_status{code=\"200\",route=\"r1\",matched_uri=\"/r1/*\","
                 + "matched_host=\"\",service=\"s1\",consumer=\"\",node=\"127.0.0.1\"}"), body);
         String jack = "apisix_http_status{code=\"200\",route=\"r2\",matched_uri=\"/r2\","
