@@ -132,6 +132,7 @@ echo "phase 2: scraping, interval ${SCRAPE_INTERVAL}s (0 = back to back) (${DURA
     taskset -c "$CORE_LOAD" curl -fsS -o "$WORK/body.prom" -w '%{time_total} %{size_download}\n' "$URL_METRICS"
     # each body reports the server's render time of the scrape before it
     awk '/^turnpike_prometheus_last_scrape_seconds / {print $2}' "$WORK/body.prom" >>"$WORK/render.txt"
+    awk '/^turnpike_prometheus_last_scrape_cpu_seconds / {print $2}' "$WORK/body.prom" >>"$WORK/render-cpu.txt"
     if [[ $SCRAPE_INTERVAL != 0 ]]; then sleep "$SCRAPE_INTERVAL"; fi
   done ) >"$WORK/scrapes.txt" &
 SCRAPER=$!
@@ -143,6 +144,7 @@ run_wrk "$DURATION" >"$WORK/quiet2.txt"
 
 promtool_out=$(promtool check metrics <"$WORK/body.prom" 2>&1 | grep -v -E '^apisix_(http_status|bandwidth) counter metrics should have "_total" suffix$|^apisix_http_requests_total non-counter metrics should not have "_total" suffix$' || true)
 render_ms=$(sort -g "$WORK/render.txt" | awk '{v[NR]=$1*1000} END {printf "median %.1f ms, max %.1f ms over %d", v[int((NR+1)/2)], v[NR], NR}')
+render_cpu_ms=$(sort -g "$WORK/render-cpu.txt" | awk '{v[NR]=$1*1000} END {printf "median %.1f ms, max %.1f ms", v[int((NR+1)/2)], v[NR]}')
 read -r n_scrapes t_med t_p99 t_max size <<<"$(python3 - "$WORK/scrapes.txt" <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -161,6 +163,6 @@ for f in quiet scraping quiet2; do
   printf '%-28s %10s %10s %10s %12s\n' "$f" "$(pct 50% "$WORK/$f.txt")" "$(pct 90% "$WORK/$f.txt")" \
     "$(pct 99% "$WORK/$f.txt")" "$(awk '/^Requests\/sec/ {print $2}' "$WORK/$f.txt")"
 done
-echo "scrapes: $n_scrapes (interval ${SCRAPE_INTERVAL}s, 0 = back to back); client time median ${t_med} ms, p99 ${t_p99} ms, max ${t_max} ms; server merge+render $render_ms scrapes"
+echo "scrapes: $n_scrapes (interval ${SCRAPE_INTERVAL}s, 0 = back to back); client time median ${t_med} ms, p99 ${t_p99} ms, max ${t_max} ms; server merge+render wall $render_ms scrapes, CPU $render_cpu_ms"
 echo "body: $size bytes, $(wc -l <"$WORK/body.prom") lines, $(grep -c '^apisix_http_status{' "$WORK/body.prom") apisix_http_status series"
 if [[ -z $promtool_out ]]; then echo "promtool check metrics: ok (APISIX's names aside)"; else echo "promtool: $promtool_out"; exit 1; fi

@@ -91,6 +91,8 @@ public final class PrometheusExporter implements AutoCloseable {
     private long scrapes;
     private long lastScrapeNs;
     private long lastScrapeBytes;
+    private long lastScrapeCpuNs;
+    private final java.lang.management.ThreadMXBean threadMx = ManagementFactory.getThreadMXBean();
 
     /**
      * @param routeConfigured whether a route id is still in the configuration (a series of a route that is not gets
@@ -180,11 +182,13 @@ public final class PrometheusExporter implements AutoCloseable {
                         Unpooled.EMPTY_BUFFER);
             } else {
                 long t0 = System.nanoTime();
+                long cpu0 = threadMx.getCurrentThreadCpuTime();
                 render();
                 ByteBuf body = ctx.alloc().buffer(out.length() + 64);
                 ByteBufUtil.writeUtf8(body, out);
                 lastScrapeBytes = body.readableBytes();
                 lastScrapeNs = System.nanoTime() - t0;
+                lastScrapeCpuNs = cpu0 < 0 ? 0 : threadMx.getCurrentThreadCpuTime() - cpu0;
                 if (req.method().equals(HttpMethod.HEAD)) {
                     body.release();
                     body = Unpooled.EMPTY_BUFFER;
@@ -633,8 +637,12 @@ public final class PrometheusExporter implements AutoCloseable {
         raw(saved + "prometheus_series", null, seriesUsed);
         typeLine(saved + "prometheus_scrapes_total", "counter", "Scrapes served");
         raw(saved + "prometheus_scrapes_total", null, scrapes);
-        typeLine(saved + "prometheus_last_scrape_seconds", "gauge", "Render time of the previous scrape");
+        typeLine(saved + "prometheus_last_scrape_seconds", "gauge",
+                "Wall time of the previous scrape's merge and render on the exporter thread");
         out.append(saved).append("prometheus_last_scrape_seconds ").append(lastScrapeNs / 1e9).append('\n');
+        typeLine(saved + "prometheus_last_scrape_cpu_seconds", "gauge",
+                "CPU time of the previous scrape's merge and render on the exporter thread");
+        out.append(saved).append("prometheus_last_scrape_cpu_seconds ").append(lastScrapeCpuNs / 1e9).append('\n');
         typeLine(saved + "prometheus_last_scrape_bytes", "gauge", "Body size of the previous scrape");
         raw(saved + "prometheus_last_scrape_bytes", null, lastScrapeBytes);
         typeLine(saved + "jvm_gc_collections_total", "counter", "JVM garbage collections, by collector");
