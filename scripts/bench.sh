@@ -74,7 +74,10 @@ Options (environment variable in brackets):
                      turnpike_forward_auth, forward-auth to the backend nginx (/auth, keep-alive);
                      turnpike_limit_count, limit-count policy local keyed by client address; and
                      turnpike_access_log, a second Turnpike process with the same config and the access log
-                     on (format json, to a file), ratio turnpike_access_log_vs_turnpike [PLUGINS=1]
+                     on (format json, to a file), ratio turnpike_access_log_vs_turnpike;
+                     turnpike_prometheus, a second Turnpike process (same core) with the prometheus plugin in a
+                     global rule (as APISIX users enable it) over the plain route, ratio
+                     turnpike_prometheus_vs_turnpike [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -136,7 +139,7 @@ done
 ((${#TARGETS[@]})) || die "--only selected no target"
 if ((PLUGINS)); then
   [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
-  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_access_log)
+  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_access_log turnpike_prometheus)
 fi
 
 for cmd in nginx wrk curl taskset pgrep python3 getconf; do
@@ -217,7 +220,8 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
-  TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT <<<"$(free_ports 8)"
+  TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT TURNPIKE_EXPORT_PORT TURNPIKE_PROM_PORT TURNPIKE_PROM_STATUS_PORT \
+  TURNPIKE_PROM_EXPORT_PORT <<<"$(free_ports 12)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -344,6 +348,9 @@ turnpike:
   status_listen:
     ip: 127.0.0.1
     port: $TURNPIKE_STATUS_PORT
+plugin_attr:
+  prometheus:
+    export_addr: {ip: 127.0.0.1, port: $TURNPIKE_EXPORT_PORT}
 EOF
   cat >"$conf/apisix.yaml" <<EOF
 routes:
@@ -435,6 +442,10 @@ EOF
 apisix:
   node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_LOG_PORT}]
   ssl: {enable: false}
+  enable_control: false
+plugin_attr:
+  prometheus:
+    enable_export_server: false
 deployment:
   role: data_plane
   role_data_plane:
@@ -459,6 +470,53 @@ EOF
   fi
 fi
 
+# --- proxy B': Turnpike with the prometheus plugin in a global rule (--plugins) ----------------
+# A global rule covers every route of a process, so this is a second process, on the same core, serving the plain
+# route only; its CPU per request is compared with the plain process's (turnpike_prometheus_vs_turnpike).
+if has_target turnpike_prometheus; then
+  pconf="$WORK/turnpike_prometheus/conf"
+  mkdir -p "$pconf" "$WORK/turnpike_prometheus/logs"
+  cat >"$pconf/config.yaml" <<EOF
+apisix:
+  node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_PROM_PORT}]
+  ssl: {enable: false}
+deployment:
+  role: data_plane
+  role_data_plane:
+    config_provider: yaml
+turnpike:
+  event_loops: 1
+  access_log: false
+  upstream_max_requests: 1000000
+  status_listen:
+    ip: 127.0.0.1
+    port: $TURNPIKE_PROM_STATUS_PORT
+plugin_attr:
+  prometheus:
+    export_addr: {ip: 127.0.0.1, port: $TURNPIKE_PROM_EXPORT_PORT}
+EOF
+  cat >"$pconf/apisix.yaml" <<EOF
+global_rules:
+  - id: "metrics"
+    plugins:
+      prometheus: {}
+routes:
+  - id: "1"
+    uri: "/*"
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
+#END
+EOF
+  (cd "$WORK/turnpike_prometheus" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
+      start -c "$pconf/config.yaml") >"$WORK/turnpike_prometheus/logs/stdout.log" 2>&1 &
+  PID_OF[turnpike_prometheus]=$!
+  STARTED_PIDS+=("${PID_OF[turnpike_prometheus]}")
+  wait_ready turnpike_prometheus "${PID_OF[turnpike_prometheus]}" "http://127.0.0.1:$TURNPIKE_PROM_PORT/" \
+    "$READY_TIMEOUT_S"
+fi
+
 declare -A URL=(
   [backend]="http://127.0.0.1:$BACKEND_PORT/"
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
@@ -467,6 +525,7 @@ declare -A URL=(
   [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"
   [turnpike_limit_count]="http://127.0.0.1:$TURNPIKE_PORT/limit/"
   [turnpike_access_log]="http://127.0.0.1:$TURNPIKE_LOG_PORT/"
+  [turnpike_prometheus]="http://127.0.0.1:$TURNPIKE_PROM_PORT/"
 )
 # Extra request headers per target (wrk -H and the readiness curl).
 declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")

@@ -258,6 +258,10 @@ turnpike:
   status_listen:
     ip: 127.0.0.1
     port: $status_port
+plugin_attr:
+  prometheus:
+    # no exporter: a fixed port (9091) could collide with another gateway on this machine
+    enable_export_server: false
 EOF
   python3 "$LT_DIR/tools/gen_config.py" write --out "$conf/apisix.yaml" --routes "$ROUTES" --nodes "$nodes"
   (cd "$dir" && exec taskset -c "$CORE_PROXY" "$JAVA" "${JVM_ARGS[@]}" -Xlog:gc:file="$dir/logs/gc.log":uptime \

@@ -307,6 +307,10 @@ turnpike:
   access_log: false
   upstream_max_requests: 1000000
   status_listen: {ip: 127.0.0.1, port: $status_port}
+plugin_attr:
+  prometheus:
+    # no exporter: a fixed port (9091) could collide with another gateway on this machine
+    enable_export_server: false
 EOF
   local tp_opts=("${jvm_opts[@]}") launch_s=$SECONDS
   if ((GC_LOG)); then tp_opts+=("-Xlog:gc:file=$dir/turnpike/logs/gc.log:uptime"); fi

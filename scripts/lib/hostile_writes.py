@@ -192,6 +192,9 @@ turnpike:
   status_listen:
     ip: 127.0.0.1
     port: {status_port}
+plugin_attr:
+  prometheus:
+    enable_export_server: false
 """)
         env = dict(os.environ)
         if a.jvm_opts is not None:

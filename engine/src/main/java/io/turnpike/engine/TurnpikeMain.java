@@ -25,6 +25,11 @@ import io.turnpike.config.admin.AdminApiServer;
 import io.turnpike.config.etcd.EtcdConfigSource;
 import io.turnpike.config.etcd.EtcdConfigStore;
 import io.turnpike.engine.status.StatusServer;
+import io.turnpike.engine.prometheus.PrometheusExporter;
+import io.turnpike.engine.prometheus.PrometheusRecorder;
+import io.turnpike.engine.loop.LoopContext;
+import io.turnpike.config.process.PrometheusAttr;
+import io.turnpike.config.model.ConfigSet;
 import io.turnpike.engine.tls.HttpsListen;
 import io.turnpike.engine.tls.TlsCompiler;
 import io.turnpike.tls.TlsDefaults;
@@ -365,6 +370,10 @@ public final class TurnpikeMain {
         public final EtcdConfigSource etcdSource;
         /** The keyless key server clients ({@code turnpike.keyless}); null when none are configured. */
         public final KeylessClients keyless;
+        /** The Prometheus exporter; null when {@code plugin_attr.prometheus.enable_export_server} is false. */
+        public final PrometheusExporter prometheus;
+        /** Where {@link #prometheus} listens; null without it. */
+        public final InetSocketAddress prometheusAddress;
         private volatile long drainTimeoutMs;
         private final Runnable stopConfigSync;
         /** {@code plugin_attr.opentelemetry}: the span exporter is stopped with the gateway (after the loops). */
@@ -372,8 +381,11 @@ public final class TurnpikeMain {
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
                         Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
-                        EtcdConfigSource etcdSource, KeylessClients keyless) {
+                        EtcdConfigSource etcdSource, KeylessClients keyless, PrometheusExporter prometheus,
+                        InetSocketAddress prometheusAddress) {
             this.keyless = keyless;
+            this.prometheus = prometheus;
+            this.prometheusAddress = prometheusAddress;
             this.server = server;
             this.status = status;
             this.statusAddress = statusAddress;
@@ -411,6 +423,7 @@ public final class TurnpikeMain {
                 throws Exception {
             GatewayServer server = newServer(pc, settings);
             installLogs(t, server);
+            List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             updater.onConfig(config.config());
@@ -419,6 +432,7 @@ public final class TurnpikeMain {
                     + t.standaloneFile() + "\",\"rejected\":" + updater.rejectedCount() + "}", keylessJson(keyless));
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
+            PrometheusExporter prometheus = startPrometheus(pc, server, recorders, updater, null, status);
             // The file was loaded once above; from here on the config-sync thread delivers changes.
             StandaloneFileSource source = new StandaloneFileSource(t.standaloneFile());
             StandaloneFileWatcher watcher = new StandaloneFileWatcher(source, StandaloneFileWatcher.DEFAULT_POLL_INTERVAL_MS);
@@ -441,7 +455,7 @@ public final class TurnpikeMain {
                     + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
             out.flush();
             return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null,
-                    keyless);
+                    keyless, prometheus, prometheus == null ? null : prometheus.address());
         }
 
         /**
@@ -469,6 +483,7 @@ public final class TurnpikeMain {
                                              EngineSettings settings, KeylessClients keyless) throws Exception {
             GatewayServer server = newServer(pc, settings);
             installLogs(t, server);
+            List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             server.start();
@@ -480,6 +495,23 @@ public final class TurnpikeMain {
                     keylessJson(keyless));
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
+            PrometheusExporter prometheus = startPrometheus(pc, server, recorders, updater,
+                    new PrometheusExporter.EtcdState() {
+                        @Override
+                        public boolean reachable() {
+                            return source.isConnected();
+                        }
+
+                        @Override
+                        public Map<String, Long> modifyIndexes() {
+                            return source.modifyIndexes();
+                        }
+
+                        @Override
+                        public long revision() {
+                            return source.lastRevision();
+                        }
+                    }, status);
             source.start(updater);
             AdminApiServer admin = null;
             if (pc.admin().enabled() && "traditional".equals(pc.role())) {
@@ -495,7 +527,42 @@ public final class TurnpikeMain {
             return new Running(server, status, statusAddress, t.drainTimeoutMs(), () -> {
                 source.close();
                 store.close();
-            }, updater, admin, source, keyless);
+            }, updater, admin, source, keyless, prometheus, prometheus == null ? null : prometheus.address());
+        }
+
+        /** The prometheus plugin's recorder on every loop (before the listeners accept). */
+        static List<PrometheusRecorder> installPrometheus(GatewayServer server, PrometheusAttr attr) {
+            List<PrometheusRecorder> recorders = new ArrayList<>();
+            double[] buckets = PrometheusExporter.buckets(attr);
+            for (LoopContext loop : server.loops()) {
+                PrometheusRecorder r = new PrometheusRecorder(loop, buckets, attr.maxSeries());
+                loop.addObserver(r);
+                r.start();
+                recorders.add(r);
+            }
+            return recorders;
+        }
+
+        /** The exporter on {@code plugin_attr.prometheus.export_addr}, or null when its export server is off. */
+        static PrometheusExporter startPrometheus(ProcessConfig pc, GatewayServer server,
+                                                  List<PrometheusRecorder> recorders, SnapshotUpdater updater,
+                                                  PrometheusExporter.EtcdState etcd, AutoCloseable onFailure)
+                throws Exception {
+            if (!pc.prometheus().exportServer()) {
+                return null;
+            }
+            PrometheusExporter e = new PrometheusExporter(pc.prometheus(), server, recorders, id -> {
+                ConfigSet c = updater.current();
+                return c == null || c.routes().containsKey(id);
+            }, etcd);
+            try {
+                e.start();
+            } catch (RuntimeException | InterruptedException ex) {
+                onFailure.close();
+                server.close();
+                throw ex;
+            }
+            return e;
         }
 
         /** The access log's observer on every loop (when on); sizes the log rings for logger plugins either way. */
@@ -632,6 +699,9 @@ public final class TurnpikeMain {
             boolean clean = server.drain(drainTimeoutMs);
             flushLogs();
             status.close();
+            if (prometheus != null) {
+                prometheus.close();
+            }
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
             return clean;
@@ -646,6 +716,9 @@ public final class TurnpikeMain {
             server.close();
             flushLogs();
             status.close();
+            if (prometheus != null) {
+                prometheus.close();
+            }
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
         }

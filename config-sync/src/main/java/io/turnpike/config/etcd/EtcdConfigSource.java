@@ -138,6 +138,9 @@ public final class EtcdConfigSource implements ConfigSource {
     private volatile long deliveries;
     private volatile long fullLists;
     private volatile long appliedEvents;
+    /** Highest mod_revision seen per resource type (routes, upstreams, ...): written by the agent, read by scrapes. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> modifyIndexes =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public EtcdConfigSource(EtcdConfigStore store) {
         this(store, store.config().prefix(), DEFAULT_QUIET_MS, DEFAULT_MAX_DELAY_MS);
@@ -179,6 +182,14 @@ public final class EtcdConfigSource implements ConfigSource {
     }
 
     /** True while the watch (or the list in progress) is known to be established with etcd. */
+    /**
+     * The highest {@code mod_revision} seen per resource type ({@code routes}, {@code upstreams}, ...), for APISIX's
+     * {@code apisix_etcd_modify_indexes}. Thread-safe: a copy of what the config-sync thread has seen so far.
+     */
+    public Map<String, Long> modifyIndexes() {
+        return Map.copyOf(modifyIndexes);
+    }
+
     public boolean isConnected() {
         return connected;
     }
@@ -545,6 +556,9 @@ public final class EtcdConfigSource implements ConfigSource {
             } catch (IOException e) {
                 error = "invalid JSON: " + e.getMessage();
             }
+        }
+        if (ref.resource != null) {
+            modifyIndexes.merge(ref.resource, modRevision, Math::max);
         }
         Item old = items.put(key, new Item(key, ref, json, error, modRevision));
         if (old != null) {

@@ -131,6 +131,8 @@ public final class BuiltinPluginSchemas {
                 "buffer_duration":{"type":"integer","minimum":1,"default":60},\
                 "max_retry_count":{"type":"integer","minimum":0,"default":0},\
                 "retry_delay":{"type":"integer","minimum":0,"default":1}},"required":["uri"],"priority":410}""");
+        all.put("prometheus", """
+                {"type":"object","properties":{"prefer_name":{"type":"boolean","default":false}},"priority":500}""");
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -154,6 +156,7 @@ public final class BuiltinPluginSchemas {
         r = r.with("opentelemetry", route(TracingPluginSchemas::openTelemetry));
         r = r.with("file-logger", route(BuiltinPluginSchemas::fileLogger))
                 .with("http-logger", route(BuiltinPluginSchemas::httpLogger));
+        r = r.with("prometheus", route(BuiltinPluginSchemas::prometheus));
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
@@ -442,6 +445,15 @@ public final class BuiltinPluginSchemas {
             e = integer(c, "retry_delay", 0, 3600);
         }
         return e == null ? meta(c) : e;
+    }
+
+    /** APISIX's prometheus: {@code prefer_name} only (plugin_attr.prometheus holds the exporter's settings). */
+    static String prometheus(ObjectNode c) {
+        String e = only(c, "prefer_name", "_meta");
+        if (e == null) {
+            e = bool(c, "prefer_name");
+        }
+        return e != null ? e : meta(c);
     }
 
     static String requestId(ObjectNode c) {

@@ -5,64 +5,72 @@ import java.util.List;
 
 /**
  * The process configuration read from {@code conf/config.yaml} (APISIX's keys plus Turnpike's {@code turnpike:}
- * section). Immutable; read once at start.
+ * section). Immutable; read once at start (SIGHUP re-reads it: docs/operations.md says which keys apply live).
  *
  * @param configFile           the file it was read from; null when built from defaults only
  * @param nodeListen           {@code apisix.node_listen}, default [0.0.0.0:9080]
  * @param role                 {@code deployment.role}: traditional (data plane + Admin API) | data_plane (data plane
  *                             only) | control_plane (Admin API only, etcd) (default traditional)
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
- * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
+ * @param prometheus           {@code plugin_attr.prometheus}: the Prometheus exporter (default 127.0.0.1:9091)
  * @param opentelemetry        {@code plugin_attr.opentelemetry}: where the opentelemetry plugin's spans go
  * @param operations           control API and PID file ({@link OperationsConfig}, docs/operations.md)
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
-                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike,
+                            PrometheusAttr prometheus, TurnpikeSettings turnpike,
                             OpenTelemetryAttr opentelemetry, OperationsConfig operations) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
     public static final String CONFIG_PROVIDER_DEFAULT = "etcd";
-    public static final ListenAddress PROMETHEUS_EXPORT_ADDR_DEFAULT = new ListenAddress("127.0.0.1", 9091);
+    public static final ListenAddress PROMETHEUS_EXPORT_ADDR_DEFAULT = PrometheusAttr.EXPORT_ADDR_DEFAULT;
 
     public ProcessConfig {
         nodeListen = List.copyOf(nodeListen);
+        if (prometheus == null) {
+            prometheus = PrometheusAttr.DEFAULT;
+        }
         if (opentelemetry == null) {
             opentelemetry = OpenTelemetryAttr.DEFAULT;
         }
         operations = operations == null ? OperationsConfig.NO_CONTROL : operations;
     }
 
-    /** Built in code (tests, embedders): without {@code plugin_attr.opentelemetry} (its defaults), no control API. */
+    /** Built in code (tests, embedders): tracing at its defaults, no control API. */
     public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                          String configProvider, EtcdConfig etcd, AdminConfig admin,
-                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
-        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                         PrometheusAttr prometheus, TurnpikeSettings turnpike) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheus, turnpike,
                 OpenTelemetryAttr.DEFAULT, OperationsConfig.NO_CONTROL);
     }
 
     /** With {@code plugin_attr.opentelemetry}; no control API. */
     public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                          String configProvider, EtcdConfig etcd, AdminConfig admin,
-                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike, OpenTelemetryAttr opentelemetry) {
-        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                         PrometheusAttr prometheus, TurnpikeSettings turnpike, OpenTelemetryAttr opentelemetry) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheus, turnpike,
                 opentelemetry, OperationsConfig.NO_CONTROL);
     }
 
-    /** With the control API and PID file; {@code plugin_attr.opentelemetry} at its defaults. */
+    /** With the control API and PID file; tracing at its defaults. */
     public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                          String configProvider, EtcdConfig etcd, AdminConfig admin,
-                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike, OperationsConfig operations) {
-        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                         PrometheusAttr prometheus, TurnpikeSettings turnpike, OperationsConfig operations) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheus, turnpike,
                 OpenTelemetryAttr.DEFAULT, operations);
     }
 
     /** Every default, as if {@code configFile} were absent. */
     public static ProcessConfig defaults(Path configFile) {
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
-                CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PROMETHEUS_EXPORT_ADDR_DEFAULT,
-                TurnpikeSettings.defaults(configFile), OperationsConfig.DEFAULT);
+                CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PrometheusAttr.DEFAULT,
+                TurnpikeSettings.defaults(configFile), OpenTelemetryAttr.DEFAULT, OperationsConfig.DEFAULT);
+    }
+
+    /** {@code plugin_attr.prometheus.export_addr}. */
+    public ListenAddress prometheusExportAddr() {
+        return prometheus.exportAddr();
     }
 
     /** True for role control_plane: the Admin API over etcd, no data plane. */

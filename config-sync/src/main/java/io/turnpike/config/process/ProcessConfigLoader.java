@@ -73,10 +73,15 @@ public final class ProcessConfigLoader {
                     + " only)"),
             Map.entry("deployment.admin.admin_api_mtls", "not supported yet (the Admin API is served over plain"
                     + " HTTP only)"),
-            Map.entry("plugin_attr.prometheus", "not supported yet (no Prometheus exporter is implemented; the"
-                    + " counters are served at turnpike.status_listen, GET /status)"));
-    private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of("export_uri", "metric_prefix",
-            "enable_export_server", "metrics", "default_buckets", "expire", "refresh_interval", "prefer_name");
+            Map.entry("plugin_attr.prometheus.metrics", "not supported yet (extra_labels and expire per metric are not"
+                    + " implemented; see latency_labels and max_series in docs/metrics.md)"),
+            Map.entry("plugin_attr.prometheus.expire", "not supported yet (series of deleted routes expire after the"
+                    + " next scrape; docs/metrics.md)"),
+            Map.entry("plugin_attr.prometheus.refresh_interval", "not supported yet (metrics are merged at each"
+                    + " scrape)"),
+            Map.entry("plugin_attr.prometheus.prefer_name", "set prefer_name in the prometheus plugin's"
+                    + " configuration (a route's or a global rule's plugins), not in plugin_attr"));
+    private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of();
     private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
 
     private final String file;
@@ -159,6 +164,12 @@ public final class ProcessConfigLoader {
         boolean enableControl = OperationsConfig.DEFAULT.enableControl();
         ListenAddress control = OperationsConfig.CONTROL_DEFAULT;
         String pidFile;
+        boolean promExportServer = true;
+        String promExportUri = PrometheusAttr.EXPORT_URI_DEFAULT;
+        String promMetricPrefix = PrometheusAttr.METRIC_PREFIX_DEFAULT;
+        List<Double> promBuckets = PrometheusAttr.DEFAULT_BUCKETS;
+        Set<String> promLatencyLabels = PrometheusAttr.LATENCY_LABELS_DEFAULT;
+        int promMaxSeries = PrometheusAttr.MAX_SERIES_DEFAULT;
         final Map<String, Object> tp = new LinkedHashMap<>();
         final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
         Path configFile;
@@ -255,7 +266,8 @@ public final class ProcessConfigLoader {
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
-                b.prometheus, settings, b.otel,
+                new PrometheusAttr(b.promExportServer, b.prometheus, b.promExportUri, b.promMetricPrefix,
+                        b.promBuckets, b.promLatencyLabels, b.promMaxSeries), settings, b.otel,
                 new OperationsConfig(b.enableControl, b.control, b.pidFile == null ? null : Path.of(b.pidFile)));
     }
 
@@ -271,12 +283,74 @@ public final class ProcessConfigLoader {
 
     private void pluginAttr(Node n, String path, Builder b) {
         ListenAddress def = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
-        section(n, path, Map.of("prometheus", (v, p) -> {
-            section(v, p, Map.of(
-                    "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
-                    PROMETHEUS_UNSUPPORTED, false);
-            refuse(v, p);
-        }, "opentelemetry", (v, p) -> b.otel = openTelemetry(v, p)), null, false);
+        section(n, path, Map.of("prometheus", (v, p) -> section(v, p, Map.of(
+                "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def),
+                "enable_export_server", (x, xp) -> b.promExportServer = bool(x, xp, true),
+                "export_uri", (x, xp) -> {
+                    String u = string(x, xp);
+                    if (u != null && (!u.startsWith("/") || u.length() < 2 || u.indexOf('?') >= 0)) {
+                        error(YamlDocument.line(x), xp, "expected a path starting with /, got " + show(x));
+                    } else if (u != null) {
+                        b.promExportUri = u;
+                    }
+                },
+                "metric_prefix", (x, xp) -> {
+                    String m = string(x, xp);
+                    if (m != null && !m.matches("[a-zA-Z_:][a-zA-Z0-9_:]*")) {
+                        error(YamlDocument.line(x), xp, "expected a Prometheus metric name prefix"
+                                + " ([a-zA-Z_:][a-zA-Z0-9_:]*), got " + show(x));
+                    } else if (m != null) {
+                        b.promMetricPrefix = m;
+                    }
+                },
+                "default_buckets", (x, xp) -> {
+                    List<Node> items = list(x, xp);
+                    if (items == null) {
+                        return;
+                    }
+                    List<Double> out = new ArrayList<>();
+                    for (int i = 0; i < items.size(); i++) {
+                        Node it = items.get(i);
+                        JsonNode jv = it instanceof ScalarNode ? JsonTree.scalar((ScalarNode) it) : null;
+                        if (jv == null || !jv.isNumber() || !(jv.asDouble() > 0) || Double.isInfinite(jv.asDouble())) {
+                            expected(it, item(xp, i), "a positive number (milliseconds)");
+                            return;
+                        }
+                        if (!out.isEmpty() && jv.asDouble() <= out.get(out.size() - 1)) {
+                            error(YamlDocument.line(it), item(xp, i), "buckets must increase, got " + show(it)
+                                    + " after " + out.get(out.size() - 1));
+                            return;
+                        }
+                        out.add(jv.asDouble());
+                    }
+                    if (out.isEmpty() || out.size() > 64) {
+                        error(YamlDocument.line(x), xp, "expected 1..64 buckets, got " + out.size());
+                        return;
+                    }
+                    b.promBuckets = out;
+                },
+                "latency_labels", (x, xp) -> {
+                    List<Node> items = list(x, xp);
+                    if (items == null) {
+                        return;
+                    }
+                    Set<String> out = new java.util.HashSet<>();
+                    for (int i = 0; i < items.size(); i++) {
+                        String l = enumValue(items.get(i), item(xp, i), PrometheusAttr.LATENCY_LABELS_ALL);
+                        if (l == null) {
+                            return;
+                        }
+                        out.add(l);
+                    }
+                    b.promLatencyLabels = out;
+                },
+                "max_series", (x, xp) -> {
+                    Long m = integer(x, xp, 16, 1_000_000);
+                    if (m != null) {
+                        b.promMaxSeries = m.intValue();
+                    }
+                }), PROMETHEUS_UNSUPPORTED, true),
+                "opentelemetry", (v, p) -> b.otel = openTelemetry(v, p)), null, false);
     }
 
     /**

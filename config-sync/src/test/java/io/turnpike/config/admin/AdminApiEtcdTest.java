@@ -478,9 +478,9 @@ class AdminApiEtcdTest {
         assertEquals("unknown plugin [hmac-auth]", client.put("/apisix/admin/consumers",
                 "{\"username\":\"jack\",\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}").errorMsg());
         for (String res : List.of("plugin_configs", "global_rules", "consumer_groups")) {
-            Reply p = client.put("/apisix/admin/" + res + "/1", "{\"plugins\":{\"prometheus\":{}}}");
+            Reply p = client.put("/apisix/admin/" + res + "/1", "{\"plugins\":{\"datadog\":{}}}");
             assertEquals(400, p.status(), res);
-            assertEquals("unknown plugin [prometheus]", p.errorMsg(), res);
+            assertEquals("unknown plugin [datadog]", p.errorMsg(), res);
         }
         assertEquals("unknown plugin [hmac-auth]", client.post("/apisix/admin/routes",
                 route("/a", "\"plugins\":{\"hmac-auth\":{}}")).errorMsg(), "POST too");

@@ -166,7 +166,7 @@ class ProcessConfigLoaderTest {
                     https_admin: true
                 plugin_attr:
                   prometheus:
-                    export_addr: {ip: 0.0.0.0, port: 9092}
+                    expire: 60
                 """);
         assertEquals(List.of(
                 f + ":4: apisix.proxy_protocol: not supported yet (PROXY protocol is not implemented)",
@@ -175,10 +175,69 @@ class ProcessConfigLoaderTest {
                         + " default is TLSv1.2 and TLSv1.3",
                 f + ":11: deployment.admin.https_admin: not supported yet (the Admin API is served over plain HTTP"
                         + " only)",
-                f + ":14: plugin_attr.prometheus: not supported yet (no Prometheus exporter is implemented; the"
-                        + " counters are served at turnpike.status_listen, GET /status)"), render(r.errors()));
+                f + ":14: plugin_attr.prometheus.expire: not supported yet (series of deleted routes expire after the"
+                        + " next scrape; docs/metrics.md)"), render(r.errors()));
         assertEquals(List.of(f + ":6: apisix.enable_http2: not supported by Turnpike, ignored"), render(r.warnings()),
                 "harmless to ignore: clients fall back to HTTP/1.1");
+    }
+
+    @Test
+    void prometheusAttributes() throws Exception {
+        ProcessConfig c = load("""
+                plugin_attr:
+                  prometheus:
+                    export_addr: {ip: 0.0.0.0, port: 9092}
+                    export_uri: /metrics
+                    metric_prefix: gw_
+                    default_buckets: [5, 50.5, 500]
+                    latency_labels: [route, node]
+                    max_series: 100
+                """).config();
+        assertEquals(new PrometheusAttr(true, new ListenAddress("0.0.0.0", 9092), "/metrics", "gw_",
+                List.of(5d, 50.5, 500d), java.util.Set.of("route", "node"), 100), c.prometheus());
+        assertEquals(PrometheusAttr.DEFAULT, load("apisix: {}\n").config().prometheus());
+        assertFalse(load("plugin_attr:\n  prometheus:\n    enable_export_server: false\n").config().prometheus()
+                .exportServer());
+    }
+
+    @Test
+    void badPrometheusAttributesAreRefused() throws Exception {
+        String f = dir.resolve("config.yaml").toString();
+        ProcessConfigResult r = load("""
+                plugin_attr:
+                  prometheus:
+                    export_uri: metrics
+                    metric_prefix: "1bad"
+                    default_buckets: [10, 5]
+                    latency_labels: [route, code]
+                    max_series: 1
+                    metrics:
+                      http_status:
+                        extra_labels:
+                          - upstream_addr: $upstream_addr
+                    prefer_name: true
+                    refresh_interval: 15
+                    export_port: 1
+                """);
+        List<String> e = render(r.errors());
+        for (String expected : List.of(
+                f + ":3: plugin_attr.prometheus.export_uri: expected a path starting with /, got \"metrics\"",
+                f + ":4: plugin_attr.prometheus.metric_prefix: expected a Prometheus metric name prefix"
+                        + " ([a-zA-Z_:][a-zA-Z0-9_:]*), got \"1bad\"",
+                f + ":5: plugin_attr.prometheus.default_buckets[1]: buckets must increase, got 5 after 10.0",
+                f + ":6: plugin_attr.prometheus.latency_labels[1]: expected one of consumer, node, route, service,"
+                        + " got \"code\"",
+                f + ":7: plugin_attr.prometheus.max_series: expected an integer 16..1000000, got 1",
+                f + ":9: plugin_attr.prometheus.metrics: not supported yet (extra_labels and expire per metric are"
+                        + " not implemented; see latency_labels and max_series in docs/metrics.md)",
+                f + ":12: plugin_attr.prometheus.prefer_name: set prefer_name in the prometheus plugin's"
+                        + " configuration (a route's or a global rule's plugins), not in plugin_attr",
+                f + ":13: plugin_attr.prometheus.refresh_interval: not supported yet (metrics are merged at each"
+                        + " scrape)")) {
+            assertTrue(e.contains(expected), expected + " in " + e);
+        }
+        assertTrue(e.stream().anyMatch(s -> s.startsWith(f + ":14: plugin_attr.prometheus.export_port: unknown key")),
+                e.toString());
     }
 
     @Test

@@ -100,7 +100,7 @@ class StandaloneFileLoaderTest {
                 global_rules:
                   - id: g
                     plugins:
-                      prometheus: {}
+                      datadog: {}
                 consumers:
                   - username: jack
                     plugins:
@@ -116,7 +116,7 @@ class StandaloneFileLoaderTest {
         assertEquals(p + ":8: routes[1] (id \"1\"): unknown plugin [hmac-auth]\n"
                 + p + ":17: upstreams[1] (id \"u2\"): property \"scheme\" validation failed: \"grpc\" is not"
                 + " supported yet (gRPC proxying is not implemented)\n"
-                + p + ":21: global_rules[0] (id \"g\"): unknown plugin [prometheus]\n"
+                + p + ":21: global_rules[0] (id \"g\"): unknown plugin [datadog]\n"
                 + p + ":25: consumers[0] (id \"jack\"): unknown plugin [hmac-auth]\n"
                 + p + ":28: stream_routes[0] (id \"s\"): stream_routes are not supported yet (TCP/UDP proxying is not"
                 + " implemented)", r.render().trim());

@@ -73,6 +73,13 @@ public final class LoopContext {
         this.observers = observers.clone();
     }
 
+    /** Adds one exchange observer to this loop's (at start-up, before the listeners accept). */
+    public void addObserver(io.turnpike.engine.observe.ExchangeObserver observer) {
+        io.turnpike.engine.observe.ExchangeObserver[] o = java.util.Arrays.copyOf(observers, observers.length + 1);
+        o[observers.length] = observer;
+        this.observers = o;
+    }
+
     /** This loop's exchange observers, in installation order (empty when none: the per-request cost is one check). */
     public io.turnpike.engine.observe.ExchangeObserver[] observers() {
         return observers;
@@ -240,8 +247,8 @@ public final class LoopContext {
         return (NodePool<C>) createPool(node);
     }
 
-    /** Pools this loop holds (for tests). */
-    int poolCount() {
+    /** Pools this loop holds (tests, metrics: read racily from other threads). */
+    public int poolCount() {
         return poolsByKey.size();
     }
 

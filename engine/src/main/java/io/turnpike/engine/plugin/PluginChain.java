@@ -53,6 +53,19 @@ public final class PluginChain {
         return sorted.stream().filter(s -> (s.phases() & phase) != 0).toArray(PluginSpec[]::new);
     }
 
+    /** The plugin with {@code nameBit} in this chain, or null (walks the chain: no allocation). */
+    public PluginSpec find(long nameBit) {
+        if ((names & nameBit) == 0) {
+            return null;
+        }
+        for (PluginSpec p : all) {
+            if (p.nameBit == nameBit) {
+                return p;
+            }
+        }
+        return null;
+    }
+
     public boolean isEmpty() {
         return all.length == 0;
     }

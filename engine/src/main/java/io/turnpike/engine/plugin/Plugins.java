@@ -10,6 +10,7 @@ import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
 import io.turnpike.engine.plugin.builtin.OpenTelemetryPlugin;
+import io.turnpike.engine.plugin.builtin.PrometheusPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
 import io.turnpike.engine.plugin.builtin.RequestIdPlugin;
@@ -46,7 +47,8 @@ public final class Plugins {
                 new io.turnpike.engine.plugin.builtin.LimitCountPlugin.Factory(),
                 new io.turnpike.engine.plugin.builtin.LimitReqPlugin.Factory(),
                 new HttpLoggerPlugin.Factory(),
-                new FileLoggerPlugin.Factory()}) {
+                new FileLoggerPlugin.Factory(),
+                new PrometheusPlugin.Factory()}) {
             m.put(f.name(), f);
         }
         FACTORIES = Collections.unmodifiableMap(m);

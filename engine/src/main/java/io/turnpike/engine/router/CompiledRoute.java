@@ -23,10 +23,14 @@ public final class CompiledRoute {
     public final int order;
     /** The route's merged plugin chain ({@link PluginChain#EMPTY} when it has none). */
     public final PluginChain plugins;
-    /** The route's {@code name} and {@code service_id} (null when not set): for observers (span attributes). */
-    public final String name;
-    public final String serviceId;
     private final RouteConditions conditions;
+    /**
+     * Route name, service id and service name, for metric labels; set once by the snapshot compiler. Volatile: the
+     * metrics exporter reaches this object through a racy read of a loop's table (the loops never read these).
+     */
+    private volatile String name = "";
+    private volatile String serviceId = "";
+    private volatile String serviceName = "";
     private final int methodMask;
     private final IpMatcher remote;
     private final VarsExpr vars;
@@ -42,8 +46,8 @@ public final class CompiledRoute {
 
     public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order,
                          PluginChain plugins, String name, String serviceId) {
-        this.name = name;
-        this.serviceId = serviceId;
+        this.name = name == null ? "" : name;
+        this.serviceId = serviceId == null ? "" : serviceId;
         this.plugins = plugins;
         this.id = id;
         this.idBytes = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -54,6 +58,32 @@ public final class CompiledRoute {
         this.methodMask = conditions.methodMask;
         this.remote = conditions.remote;
         this.vars = conditions.vars;
+    }
+
+    /**
+     * Sets the route's name and its service's id and name (for metric labels); called by the snapshot compiler
+     * before the route is published, never after.
+     */
+    public CompiledRoute describe(String name, String serviceId, String serviceName) {
+        this.name = name == null ? "" : name;
+        this.serviceId = serviceId == null ? "" : serviceId;
+        this.serviceName = serviceName == null ? "" : serviceName;
+        return this;
+    }
+
+    /** The route's name, "" when it has none. */
+    public String name() {
+        return name;
+    }
+
+    /** The route's service_id, "" when it has none. */
+    public String serviceId() {
+        return serviceId;
+    }
+
+    /** The route's service's name, "" when it has none. */
+    public String serviceName() {
+        return serviceName;
     }
 
     /** The compiled match conditions (shared by the next compile when the route itself did not change). */

@@ -339,6 +339,12 @@ public final class SnapshotCompiler {
      * Compiles one route against its (resolved) upstream and records it; null when it is left out (reported in
      * {@code warnings}).
      */
+    /** Labels for metrics: the route's name, its service's id and name. */
+    private static void describe(ConfigSet config, Route route, CompiledRoute compiled) {
+        Service s = route.serviceId() == null ? null : config.services().get(route.serviceId());
+        compiled.describe(route.name(), route.serviceId(), s == null ? null : s.name());
+    }
+
     private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,
                                        List<String> warnings, RouteState previous) {
         List<String> hosts = route.hosts();
@@ -371,8 +377,8 @@ public final class SnapshotCompiler {
         }
         if (upstream == null) {
             // A route of plugins only (a redirect, a mock): its plugins answer; if none does, the exchange answers 503.
-            CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order,
-                    chain, route.name(), route.serviceId());
+            CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order, chain);
+            describe(config, route, compiled);
             routeStates.put(route.id(), new RouteState(compiled, null, route, hosts));
             return compiled;
         }
@@ -389,8 +395,8 @@ public final class SnapshotCompiler {
             targetRefs.put(upstream, ref);
         }
         ref.routes++;
-        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain,
-                route.name(), route.serviceId());
+        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain);
+        describe(config, route, compiled);
         routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;

@@ -16,6 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class SnapshotPublisher {
     private final List<LoopContext> loops;
     private volatile Snapshot latest;
+    /** Snapshots published, and the last one's publish-to-all-loops-applied time (for metrics; any thread reads). */
+    private volatile long publishedCount;
+    private volatile long lastApplyNs = -1;
 
     public SnapshotPublisher(List<LoopContext> loops) {
         this.loops = List.copyOf(loops);
@@ -24,6 +27,8 @@ public final class SnapshotPublisher {
     public CompletableFuture<Snapshot> publish(Snapshot snapshot) {
         Snapshot previous = latest;
         latest = snapshot;
+        publishedCount++; // one publishing thread at a time (config-sync, or main at start-up)
+        long startNs = System.nanoTime();
         CompletableFuture<Snapshot> applied = new CompletableFuture<>();
         AtomicInteger remaining = new AtomicInteger(loops.size());
         for (LoopContext loop : loops) {
@@ -43,11 +48,22 @@ public final class SnapshotPublisher {
                     if (previous != null && previous.upstreamTls != snapshot.upstreamTls) {
                         previous.upstreamTls.release();
                     }
+                    lastApplyNs = System.nanoTime() - startNs;
                     applied.complete(snapshot);
                 }
             });
         }
         return applied;
+    }
+
+    /** Snapshots published so far. */
+    public long publishedCount() {
+        return publishedCount;
+    }
+
+    /** Nanoseconds from publishing the last fully applied snapshot to its application on every loop; -1 before. */
+    public long lastApplyNs() {
+        return lastApplyNs;
     }
 
     public Snapshot latest() {

@@ -302,14 +302,14 @@ public final class SpanExportAgent implements AutoCloseable {
         }
         if (route != null) {
             a.put("apisix.route_id", route.id);
-            if (route.name != null) {
-                a.put("apisix.route_name", route.name);
+            if (!route.name().isEmpty()) {
+                a.put("apisix.route_name", route.name());
             }
             if (path != null) {
                 a.put("http.route", path);
             }
-            if (route.serviceId != null) {
-                a.put("apisix.service_id", route.serviceId);
+            if (!route.serviceId().isEmpty()) {
+                a.put("apisix.service_id", route.serviceId());
             }
         }
         int code = s.upstreamStatus != 0 ? s.upstreamStatus : s.status;

@@ -53,6 +53,8 @@ class ConsumerChangesIT {
                 + "  etcd:\n    host:\n      - \"" + etcd.endpoint() + "\"\n    prefix: /apisix\n    timeout: 5\n"
                 + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
                 + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                + "plugin_attr:\n  prometheus:\n    export_addr:\n      ip: 127.0.0.1\n      port: "
+                + EtcdGatewayIT.freePort() + "\n"
                 + "turnpike:\n  event_loops: 1\n  status_listen:\n    ip: 127.0.0.1\n    port: "
                 + EtcdGatewayIT.freePort() + "\n");
         ProcessConfigResult pr = ProcessConfigLoader.loadExplicit(cfg);

@@ -49,13 +49,14 @@ class EtcdGatewayIT {
         }
     }
 
-    private String config(int port, int statusPort, int adminPort, String etcdEndpoint, int loops) {
+    private String config(int port, int statusPort, int adminPort, String etcdEndpoint, int loops) throws java.io.IOException {
         return ""
                 + "apisix:\n  ssl:\n    enable: false\n  node_listen:\n    - ip: 127.0.0.1\n      port: " + port + "\n"
                 + "deployment:\n  role: traditional\n  role_traditional:\n    config_provider: etcd\n"
                 + "  etcd:\n    host:\n      - \"" + etcdEndpoint + "\"\n    prefix: /apisix\n    timeout: 5\n"
                 + "  admin:\n    admin_key:\n      - name: admin\n        key: " + KEY + "\n        role: admin\n"
                 + "    admin_listen:\n      ip: 127.0.0.1\n      port: " + adminPort + "\n"
+                + "plugin_attr:\n  prometheus:\n    export_addr:\n      ip: 127.0.0.1\n      port: " + freePort() + "\n"
                 + "turnpike:\n  event_loops: " + loops + "\n"
                 + "  status_listen:\n    ip: 127.0.0.1\n    port: " + statusPort + "\n";
     }
@@ -239,6 +240,7 @@ class EtcdGatewayIT {
                 Thread.sleep(500);
                 assertEquals(503, status("http://127.0.0.1:" + statusPort + "/status/ready"));
                 assertEquals(503, dataStatus(port, "/hello"), "no configuration yet: 503");
+                assertTrue(metrics(running).contains("\napisix_etcd_reachable 0\n"), "etcd down: unreachable");
                 etcd.start();
                 await("readiness after etcd started", 30,
                         () -> status("http://127.0.0.1:" + statusPort + "/status/ready") == 200);
@@ -246,8 +248,23 @@ class EtcdGatewayIT {
                         + "\"nodes\":{\"127.0.0.1:" + backend.port() + "\":1}}}");
                 assertTrue(put.statusCode() < 300, put.body());
                 await("the route to be served", 10, () -> dataStatus(port, "/hello") == 200);
+                // APISIX's etcd metrics, from the config-sync thread's state
+                String m = metrics(running);
+                assertTrue(m.contains("\napisix_etcd_reachable 1\n"), m);
+                java.util.regex.Matcher routes = java.util.regex.Pattern
+                        .compile("\napisix_etcd_modify_indexes\\{key=\"routes\"} (\\d+)\n").matcher(m);
+                assertTrue(routes.find() && Long.parseLong(routes.group(1)) > 0, m);
+                java.util.regex.Matcher rev = java.util.regex.Pattern
+                        .compile("\napisix_etcd_modify_indexes\\{key=\"x_etcd_index\"} (\\d+)\n").matcher(m);
+                assertTrue(rev.find() && Long.parseLong(rev.group(1)) >= Long.parseLong(routes.group(1)), m);
             }
         }
+    }
+
+    private String metrics(TurnpikeMain.Running running) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + running.prometheusAddress.getPort()
+                + "/apisix/prometheus/metrics")).timeout(java.time.Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
     }
 
     /**

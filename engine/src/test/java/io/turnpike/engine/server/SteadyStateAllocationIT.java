@@ -179,19 +179,44 @@ class SteadyStateAllocationIT {
         }
     }
 
+    /**
+     * The prometheus plugin as APISIX users enable it, in a global rule, over a key-auth route: every request is
+     * counted in the status, latency and bandwidth series of (route, node, consumer).
+     */
+    @Test
+    void requestsCountedByPrometheusAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            measureWith("    plugins:\n      key-auth: {}\n",
+                    "global_rules:\n  - id: metrics\n    plugins:\n      prometheus: {}\n",
+                    "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
+                    + "apikey: key-of-consumer-one\r\n\r\n", "ok:/steady", "");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
     private void measure(String plugins, String requestText, String expectedBody) throws Exception {
         measure(plugins, requestText, expectedBody, "");
     }
 
     private void measure(String plugins, String requestText, String expectedBody, String turnpikeYaml)
             throws Exception {
+        measureWith(plugins, "", requestText, expectedBody, turnpikeYaml);
+    }
+
+    /** {@code extraYaml}: more of the standalone file after the consumers (global rules). */
+    private void measureWith(String plugins, String extraYaml, String requestText, String expectedBody,
+                             String turnpikeYaml) throws Exception {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, plugins == null ? GatewayFixture.catchAllRoute(backend.port())
                              : "routes:\n  - id: \"all\"\n    uri: /*\n" + plugins
                              + "    upstream:\n      type: roundrobin\n      nodes:\n        \"127.0.0.1:" + backend.port()
                              + "\": 1\n"
                              + "consumers:\n  - username: one\n    plugins:\n      key-auth:\n        key: key-of-consumer-one\n"
-                             + "  - username: two\n    plugins:\n      key-auth:\n        key: key-of-consumer-two\n",
+                             + "  - username: two\n    plugins:\n      key-auth:\n        key: key-of-consumer-two\n"
+                             + extraYaml,
                      // Upstream connections are recycled every upstream_max_requests (APISIX default 1000); a
                      // reconnect costs a few KB of channel objects, ~5 B/request amortised. Measure the request
                      // path itself: one upstream connection for the whole run.
@@ -233,6 +258,15 @@ class SteadyStateAllocationIT {
                         perRequest, MEASURED, after - before, elapsedMs);
                 assertTrue(new String(response, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200 OK"));
                 assertTrue(perRequest <= 64.0, "event loop allocated " + perRequest + " bytes per request");
+                if (extraYaml.contains("prometheus")) {
+                    java.net.http.HttpResponse<String> m = java.net.http.HttpClient.newHttpClient().send(
+                            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                                    + gw.running.prometheusAddress.getPort() + "/apisix/prometheus/metrics")).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+                    String counted = "apisix_http_status{code=\"200\",route=\"all\",matched_uri=\"/*\",matched_host=\"\","
+                            + "service=\"\",consumer=\"one\",node=\"127.0.0.1\"} " + (WARMUP + MEASURED + 1) + "\n";
+                    assertTrue(m.body().contains(counted), "every request counted: " + counted + " in\n" + m.body());
+                }
             }
             assertTrue(io.turnpike.engine.logs.LogWriter.flushIfStarted(10_000));
         }

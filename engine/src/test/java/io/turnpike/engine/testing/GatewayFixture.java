@@ -100,7 +100,8 @@ public final class GatewayFixture implements AutoCloseable {
         }
         SslConfig ssl = new SslConfig(c.ssl().enable(), sslListen, c.ssl().fallbackSni());
         return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), ssl, c.role(),
-                c.configProvider(), c.etcd(), admin, c.prometheusExportAddr(), t0, c.opentelemetry());
+                c.configProvider(), c.etcd(), admin, c.prometheus().withExportAddr(new ListenAddress("127.0.0.1", 0)), t0,
+                c.opentelemetry());
     }
 
     /** One route per backend path prefix "/*" to the given backend port. */
