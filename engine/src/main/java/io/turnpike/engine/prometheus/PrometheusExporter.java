@@ -149,6 +149,10 @@ public final class PrometheusExporter implements AutoCloseable {
             channel = new ServerBootstrap()
                     .group(group)
                     .channel(NioServerSocketChannel.class)
+                    // A second process taking over the ports (docs/operations.md, zero-downtime restart) binds the
+                    // same export address while this one drains, like the status and control listeners.
+                    .option(io.netty.channel.socket.nio.NioChannelOption.of(
+                            java.net.StandardSocketOptions.SO_REUSEPORT), true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
