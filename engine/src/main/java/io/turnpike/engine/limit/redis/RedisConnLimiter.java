@@ -45,6 +45,7 @@ public final class RedisConnLimiter extends ConnLimiter {
     private final byte[] capArg;
     private final byte[] ttlArg;
     private final LimitTable<Slots> table;
+    private final long ttlMs;
     private volatile long unitDelayUs;
 
     /** One key's slots; it is its own release hook (shared by every exchange of the key). */
@@ -83,15 +84,21 @@ public final class RedisConnLimiter extends ConnLimiter {
 
     RedisConnLimiter(RedisLink link, String identity, long conn, long burst, long defaultConnDelayMs,
                      boolean onlyDefaultDelay) {
+        this(link, identity, conn, burst, defaultConnDelayMs, onlyDefaultDelay, TTL_MS);
+    }
+
+    RedisConnLimiter(RedisLink link, String identity, long conn, long burst, long defaultConnDelayMs,
+                     boolean onlyDefaultDelay, long ttlMs) {
         super(identity, conn, burst);
         this.link = link;
+        this.ttlMs = ttlMs;
         this.onlyDefaultDelay = onlyDefaultDelay;
         this.unitDelayUs = defaultConnDelayMs * 1000;
         this.capacity = conn + burst;
         this.spare = Math.max(1, capacity / 8);
         this.keyPrefix = ("tp:ln:{" + identity + ":").getBytes(StandardCharsets.UTF_8);
         this.capArg = RedisLink.ascii(capacity);
-        this.ttlArg = RedisLink.ascii(TTL_MS);
+        this.ttlArg = RedisLink.ascii(ttlMs);
         Remote remote = new Remote();
         this.table = new LimitTable<>(() -> new Slots(remote));
     }
@@ -108,7 +115,7 @@ public final class RedisConnLimiter extends ConnLimiter {
             }
             long inUse = s & IN_USE;
             long held = (s >>> HELD_SHIFT) & IN_USE;
-            if (inUse < held && nowMs - e.contactMs < TTL_MS / 2) {
+            if (inUse < held && nowMs - e.contactMs < ttlMs / 2) {
                 if (!e.cas(s, s + 1)) {
                     continue;
                 }
@@ -326,7 +333,7 @@ public final class RedisConnLimiter extends ConnLimiter {
                 return;
             }
             e.sweptTokens = surplus > 0 ? surplus : -1;
-            if (held > 0 && nowMs - e.contactMs >= HEARTBEAT_MS) {
+            if (held > 0 && nowMs - e.contactMs >= Math.min(HEARTBEAT_MS, ttlMs / 4)) {
                 e.heartbeat = true;
                 link.submit(e);
             }

@@ -60,6 +60,8 @@ public final class RedisLink {
     private volatile boolean closed;
     private volatile long downUntilMs;
     private volatile boolean evalMode;
+    /** The last failure, for /status. */
+    private volatile String lastError;
 
     private AbstractRedisClient client;
     private volatile StatefulConnection<byte[], byte[]> connection;
@@ -87,9 +89,12 @@ public final class RedisLink {
         this.pump.start();
     }
 
-    /** Whether lease requests may go out now (connected, no failure in the last {@link #RETRY_MS}). Any thread. */
+    /**
+     * Whether lease requests may go out now: no failure in the last {@link #RETRY_MS} (before the first connection,
+     * requests queue for it and wait; a failed connection attempt counts as a failure). Any thread.
+     */
     boolean up(long nowMs) {
-        return commands != null && nowMs >= downUntilMs;
+        return nowMs >= downUntilMs;
     }
 
     /** Queues {@code e} for the pump (once). False if the queue is full. Any thread, allocation-free. */
@@ -147,6 +152,7 @@ public final class RedisLink {
             return true;
         }
         failures.incrementAndGet();
+        lastError = String.valueOf(c);
         if (c instanceof RedisCommandTimeoutException) {
             timeouts.incrementAndGet();
         }
@@ -229,9 +235,11 @@ public final class RedisLink {
                 }
                 RedisClusterClient c = client instanceof RedisClusterClient rc ? rc
                         : RedisClusterClient.create(resources, seeds);
+                // Node connections open lazily: commands queue while one connects (bounded by the command
+                // timeout, redis_timeout), instead of being rejected as on a standalone link.
                 c.setOptions(ClusterClientOptions.builder()
                         .autoReconnect(true)
-                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
                         .timeoutOptions(TimeoutOptions.enabled(timeout))
                         .socketOptions(socket)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
@@ -261,6 +269,7 @@ public final class RedisLink {
             return true;
         } catch (RuntimeException e) {
             failures.incrementAndGet();
+            lastError = String.valueOf(e);
             downUntilMs = LimitClock.nowMs() + RETRY_MS;
             return false;
         }
@@ -327,8 +336,13 @@ public final class RedisLink {
                 .append(",\"waits\":").append(waits.get())
                 .append(",\"failures\":").append(failures.get())
                 .append(",\"timeouts\":").append(timeouts.get())
-                .append(",\"degraded\":").append(degraded.get())
-                .append('}');
+                .append(",\"degraded\":").append(degraded.get());
+        String err = lastError;
+        if (err != null) {
+            b.append(",\"last_error\":\"").append(err.replace("\\", "\\\\").replace("\"", "\\\"")
+                    .replace('\n', ' ')).append('"');
+        }
+        b.append('}');
         return b.toString();
     }
 
