@@ -71,7 +71,8 @@ Options (environment variable in brackets):
                      connections, latency corrected for coordinated omission [RATE, default off]
   --plugins          also Turnpike with plugins (same process): turnpike_plugins, a route running key-auth +
                      proxy-rewrite headers (wrk sends the key), ratio turnpike_plugins_vs_turnpike; and
-                     turnpike_forward_auth, forward-auth to the backend nginx (/auth, keep-alive) [PLUGINS=1]
+                     turnpike_forward_auth, forward-auth to the backend nginx (/auth, keep-alive);
+                     turnpike_limit_count, limit-count policy local keyed by client address [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -133,7 +134,7 @@ done
 ((${#TARGETS[@]})) || die "--only selected no target"
 if ((PLUGINS)); then
   [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
-  TARGETS+=(turnpike_plugins turnpike_forward_auth)
+  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count)
 fi
 
 for cmd in nginx wrk curl taskset pgrep python3 getconf; do
@@ -380,6 +381,20 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
+  # --plugins: limit-count, policy local, keyed by the client address, far above what the run sends (every request
+  # is counted and admitted; the quota headers are written).
+  - id: "limit-count"
+    uri: "/limit/*"
+    plugins:
+      limit-count:
+        count: 1000000000
+        time_window: 3600
+      proxy-rewrite:
+        uri: "/"
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
 consumers:
   - username: bench
     plugins:
@@ -417,12 +432,14 @@ declare -A URL=(
   [turnpike]="http://127.0.0.1:$TURNPIKE_PORT/"
   [turnpike_plugins]="http://127.0.0.1:$TURNPIKE_PORT/plugins/"
   [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"
+  [turnpike_limit_count]="http://127.0.0.1:$TURNPIKE_PORT/limit/"
 )
 # Extra request headers per target (wrk -H and the readiness curl).
 declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")
 if ((PLUGINS)); then
   PID_OF[turnpike_plugins]=${PID_OF[turnpike]}
   PID_OF[turnpike_forward_auth]=${PID_OF[turnpike]}
+  PID_OF[turnpike_limit_count]=${PID_OF[turnpike]}
 fi
 # TLS targets: the proxy process serving HTTPS and its port.
 declare -A TLS_PID=() TLS_PORT=() TLS_NEGOTIATED=()

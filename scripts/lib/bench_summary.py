@@ -27,7 +27,13 @@ METRICS = [
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
-TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth"]
+TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_limit_count"]
+# Plugin-mode targets (the same Turnpike process, another route) with the CPU-per-request target against
+# the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
+PLUGIN_TARGETS = {
+    "turnpike_plugins": 1.08,        # key-auth + proxy-rewrite
+    "turnpike_limit_count": 1.05,    # limit-count, policy local
+}
 # --rate: the fixed-rate run of each round, CO-corrected (keys added to results.<target>.median/min/max).
 RATE_METRICS = [
     ("rate_rps", "req/s", 0),
@@ -299,15 +305,18 @@ def ratios(results):
     out = {}
     if "turnpike" in results and "nginx" in results:
         out["turnpike_vs_nginx"] = pair_ratio(results, "turnpike", "nginx")
-    if "turnpike_plugins" in results and "turnpike" in results:
-        # The plugin layer's cost: the same process, one route with key-auth + proxy-rewrite vs the plain route.
-        r = pair_ratio(results, "turnpike_plugins", "turnpike")
-        r["target"] = "cpu_us_per_req <= 1.08"
-        r["target_met"] = r["cpu_us_per_req"] is not None and r["cpu_us_per_req"] <= 1.08
-        out["turnpike_plugins_vs_turnpike"] = r
-    if "turnpike_forward_auth" in results and "turnpike" in results:
-        # forward-auth's cost: one keep-alive sub-request per request, on the same loop.
-        out["turnpike_forward_auth_vs_turnpike"] = pair_ratio(results, "turnpike_forward_auth", "turnpike")
+    if "turnpike" not in results:
+        return out
+    # The plugin layer's cost: the same process, a route with plugins vs the plain route.
+    for t in sorted(results):
+        if not t.startswith("turnpike_"):
+            continue
+        r = pair_ratio(results, t, "turnpike")
+        limit = PLUGIN_TARGETS.get(t)
+        if limit is not None:
+            r["target"] = "cpu_us_per_req <= %.2f" % limit
+            r["target_met"] = r["cpu_us_per_req"] is not None and r["cpu_us_per_req"] <= limit
+        out[t + "_vs_turnpike"] = r
     return out
 
 

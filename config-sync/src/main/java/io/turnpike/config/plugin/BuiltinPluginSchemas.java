@@ -112,6 +112,7 @@ public final class BuiltinPluginSchemas {
                 "allow_degradation":{"type":"boolean","default":false},\
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
+        all.putAll(LimitPluginSchemas.JSON_SCHEMAS);
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -131,6 +132,7 @@ public final class BuiltinPluginSchemas {
                 "consumer-restriction", route(AuthPluginSchemas::consumerRestriction)).entrySet()) {
             r = r.with(e.getKey(), e.getValue());
         }
+        r = LimitPluginSchemas.register(r);
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
@@ -525,7 +527,7 @@ public final class BuiltinPluginSchemas {
         return null;
     }
 
-    private static String meta(ObjectNode c) {
+    static String meta(ObjectNode c) {
         JsonNode m = c.get("_meta");
         if (m == null) {
             return null;
@@ -545,7 +547,7 @@ public final class BuiltinPluginSchemas {
                 + " boolean, got " + type(d) : null;
     }
 
-    private static String only(ObjectNode c, String... allowed) {
+    static String only(ObjectNode c, String... allowed) {
         Set<String> a = Set.of(allowed);
         for (java.util.Iterator<String> it = c.fieldNames(); it.hasNext(); ) {
             String f = it.next();
@@ -578,7 +580,7 @@ public final class BuiltinPluginSchemas {
         return "null";
     }
 
-    private static String string(ObjectNode c, String f, int min, int max) {
+    static String string(ObjectNode c, String f, int min, int max) {
         JsonNode n = c.get(f);
         if (n == null) {
             return null;
@@ -598,13 +600,13 @@ public final class BuiltinPluginSchemas {
         return null;
     }
 
-    private static String bool(ObjectNode c, String f) {
+    static String bool(ObjectNode c, String f) {
         JsonNode n = c.get(f);
         return n == null || n.isBoolean() ? null
                 : "property \"" + f + "\" validation failed: wrong type: expected boolean, got " + type(n);
     }
 
-    private static String integer(ObjectNode c, String f, long min, long max) {
+    static String integer(ObjectNode c, String f, long min, long max) {
         JsonNode n = c.get(f);
         if (n == null) {
             return null;
@@ -622,7 +624,7 @@ public final class BuiltinPluginSchemas {
         return null;
     }
 
-    private static String enumOf(ObjectNode c, String f, Set<String> values) {
+    static String enumOf(ObjectNode c, String f, Set<String> values) {
         JsonNode n = c.get(f);
         if (!n.isTextual() || !values.contains(n.asText())) {
             return "property \"" + f + "\" validation failed: matches none of the enum values";

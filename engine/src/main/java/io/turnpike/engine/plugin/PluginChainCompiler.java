@@ -39,19 +39,41 @@ public final class PluginChainCompiler {
         if (route.serviceId() != null) {
             Service s = config.services().get(route.serviceId());
             if (s != null && s.plugins() != null) {
-                merged.setAll(s.plugins());
+                merged.setAll(owned(s.plugins(), "/apisix/services/" + route.serviceId()));
             }
         }
         if (route.pluginConfigId() != null) {
             RawResource pc = config.others("plugin_configs").get(route.pluginConfigId());
             if (pc != null && pc.value().get("plugins") instanceof ObjectNode p) {
-                merged.setAll(p);
+                merged.setAll(owned(p, "/apisix/plugin_configs/" + route.pluginConfigId()));
             }
         }
         if (route.plugins() != null) {
-            merged.setAll(route.plugins());
+            merged.setAll(owned(route.plugins(), "/apisix/routes/" + route.id()));
         }
         return chain(merged);
+    }
+
+    /** Plugins whose state belongs to the resource that configured them (APISIX keys their counters by it). */
+    private static final java.util.Set<String> OWNED = java.util.Set.of("limit-count", "limit-req", "limit-conn");
+
+    /**
+     * {@code plugins} with the owning resource's key added to the configuration of each limit plugin (as
+     * {@code _owner}), so routes with equal limit configurations keep separate counters, as in APISIX, while a
+     * service's or consumer's limit is one counter for every route using it. Other plugins are untouched (and their
+     * chains still shared between routes).
+     */
+    static ObjectNode owned(ObjectNode plugins, String owner) {
+        ObjectNode out = null;
+        for (String name : OWNED) {
+            if (plugins.get(name) instanceof ObjectNode) {
+                if (out == null) {
+                    out = plugins.deepCopy();
+                }
+                ((ObjectNode) out.get(name)).put("_owner", owner);
+            }
+        }
+        return out == null ? plugins : out;
     }
 
     /** The global rules' plugins, run before every route's chain. */
@@ -60,7 +82,7 @@ public final class PluginChainCompiler {
         for (RawResource rule : config.others("global_rules").values()) {
             if (rule.value().get("plugins") instanceof ObjectNode p) {
                 try {
-                    specs.addAll(compileAll(p));
+                    specs.addAll(compileAll(owned(p, "/apisix/global_rules/" + rule.id())));
                 } catch (IllegalArgumentException e) {
                     warnings.add("global_rule " + rule.id() + ": " + e.getMessage() + ", skipped");
                 }
@@ -174,7 +196,8 @@ public final class PluginChainCompiler {
             if (group == null) {
                 return failed(username, "consumer group " + gid.asText() + " not found");
             }
-            if (group.value().get("plugins") instanceof ObjectNode gp) {
+            if (group.value().get("plugins") instanceof ObjectNode gp0) {
+                ObjectNode gp = owned(gp0, "/apisix/consumer_groups/" + gid.asText());
                 gp.fields().forEachRemaining(e -> {
                     if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
                         own.set(e.getKey(), e.getValue());
@@ -182,7 +205,8 @@ public final class PluginChainCompiler {
                 });
             }
         }
-        if (v.get("plugins") instanceof ObjectNode ps) {
+        if (v.get("plugins") instanceof ObjectNode ps0) {
+            ObjectNode ps = owned(ps0, "/apisix/consumers/" + username);
             ps.fields().forEachRemaining(e -> {
                 if (!CREDENTIAL_PLUGINS.contains(e.getKey())) {
                     own.set(e.getKey(), e.getValue());

@@ -15,6 +15,9 @@ public final class PluginContext {
     /** The most scratch one exchange may use (a request URI is bounded by the request line limit anyway). */
     public static final int MAX_SCRATCH = 64 * 1024;
 
+    /** The limit plugins' key flyweight and decision figures (reused per exchange: no allocation). */
+    public final io.turnpike.engine.limit.LimitKey limitKey = new io.turnpike.engine.limit.LimitKey();
+    public final io.turnpike.engine.limit.LimitResult limitResult = new io.turnpike.engine.limit.LimitResult();
     public final HeaderEdits requestEdits = new HeaderEdits();
     public final HeaderEdits responseEdits = new HeaderEdits();
     /** Scratch for values a plugin generates per request (a request id): {@link #scratch(int)}. */

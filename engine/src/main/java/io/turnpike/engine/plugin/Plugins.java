@@ -37,7 +37,10 @@ public final class Plugins {
                 new ConsumerRestrictionPlugin.Factory(),
                 new ProxyRewritePlugin.Factory(),
                 new RedirectPlugin.Factory(),
-                new ResponseRewritePlugin.Factory()}) {
+                new ResponseRewritePlugin.Factory(),
+                new io.turnpike.engine.plugin.builtin.LimitConnPlugin.Factory(),
+                new io.turnpike.engine.plugin.builtin.LimitCountPlugin.Factory(),
+                new io.turnpike.engine.plugin.builtin.LimitReqPlugin.Factory()}) {
             m.put(f.name(), f);
         }
         FACTORIES = Collections.unmodifiableMap(m);

@@ -163,7 +163,12 @@ public final class StatusServer implements AutoCloseable {
             b.append(first ? "" : ",").append('"').append(f.key()).append("\":").append(n);
             first = false;
         }
-        b.append("}}}");
+        b.append("}}");
+        // Rate limits: live limiters, keys they hold, keys reclaimed since start (io.turnpike.engine.limit).
+        long[] limits = io.turnpike.engine.limit.LimiterRegistry.get().stats();
+        b.append(",\"limits\":{\"limiters\":").append(limits[0]).append(",\"keys\":").append(limits[1])
+                .append(",\"keys_reclaimed\":").append(limits[2]).append('}');
+        b.append('}');
         return b.toString();
     }
 

@@ -68,6 +68,33 @@ class SteadyStateAllocationIT {
         }
     }
 
+    /**
+     * The limit plugins, policy local, shared by both loops' view of one process: limit-count (key remote_addr, quota
+     * headers on), limit-req (nodelay) and limit-conn (slot taken and given back by the exchange's end hook), on top
+     * of key-auth. The limits are far above what the run sends, so every response is the same 200.
+     */
+    @Test
+    void requestsThroughTheLimitPluginsAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            String plugins = ""
+                    + "    plugins:\n"
+                    + "      key-auth: {}\n"
+                    + "      limit-count:\n        count: 1000000000\n        time_window: 3600\n"
+                    + "      limit-req:\n        rate: 1000000\n        burst: 1000\n        nodelay: true\n"
+                    + "        key: consumer_name\n"
+                    + "      limit-conn:\n        conn: 100000\n        burst: 0\n        default_conn_delay: 0.1\n"
+                    + "        key_type: var_combination\n        key: \"$remote_addr:$http_user_agent\"\n"
+                    + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
+                    + "      cors:\n        allow_origins: \"http://app.example\"\n";
+            measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
+                    + "apikey: key-of-consumer-one\r\nOrigin: http://app.example\r\n\r\n", "ok:/steady");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
     private void measure(String plugins, String requestText, String expectedBody) throws Exception {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, plugins == null ? GatewayFixture.catchAllRoute(backend.port())
