@@ -40,6 +40,11 @@ public final class LimiterRegistry {
      * The Redis-backed limiters: the installed ones, else the process's {@link
      * io.turnpike.engine.limit.redis.RedisLimiters}, created on first use (no connection before a limit names Redis).
      */
+    /** The Redis-backed limiters if created or installed, else null (for /status: creates nothing). */
+    public RemoteLimiters remoteIfCreated() {
+        return remote;
+    }
+
     public RemoteLimiters remote() {
         RemoteLimiters r = remote;
         if (r == null) {

@@ -67,6 +67,7 @@ class RedisLimitersIT {
         final LimitResult out = new LimitResult();
         final LimitKey key = new LimitKey();
         int waits;
+        long maxWaitNs;
 
         int call(Acquire a, byte[] k) throws InterruptedException {
             for (;;) {
@@ -76,8 +77,13 @@ class RedisLimitersIT {
                     return d;
                 }
                 waits++;
+                long t0 = System.nanoTime();
                 if (!woke.tryAcquire(10, TimeUnit.SECONDS)) {
                     throw new AssertionError("WAIT not woken within 10 s");
+                }
+                long w = System.nanoTime() - t0;
+                if (w > maxWaitNs) {
+                    maxWaitNs = w;
                 }
             }
         }
@@ -201,9 +207,11 @@ class RedisLimitersIT {
         AtomicLong rejected = new AtomicLong();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
         List<Runnable> bodies = new ArrayList<>();
+        List<Caller> callers = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
             ConnLimiter l = i % 2 == 0 ? a : c;
             Caller caller = new Caller();
+            callers.add(caller);
             bodies.add(() -> {
                 try {
                     while (System.nanoTime() < end) {
