@@ -9,7 +9,6 @@ import io.turnpike.engine.limit.RemoteLimiters;
 import io.turnpike.engine.limit.RemotePolicy;
 import io.turnpike.engine.limit.ReqLimiter;
 
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,15 +41,13 @@ public final class RedisLimiters implements RemoteLimiters {
         this.gatewayId = gatewayId.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** host:pid:random (no DNS lookup: the host name comes from the environment). */
     private static String defaultGatewayId() {
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isEmpty()) {
             host = "gateway";
         }
-        return host + ":" + ManagementFactory.getRuntimeMXBean().getPid() + ":"
-                + UUID.randomUUID().toString().substring(0, 8);
+        return host + ":" + ProcessHandle.current().pid() + ":" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     /** The shared link of {@code policy} (created on first use). */
