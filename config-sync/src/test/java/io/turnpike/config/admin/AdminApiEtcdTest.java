@@ -470,8 +470,8 @@ class AdminApiEtcdTest {
         Reply r = client.put("/apisix/admin/routes/1", route("/a", "\"plugins\":{\"hmac-auth\":{}}"));
         assertEquals(400, r.status());
         assertEquals("{\"error_msg\":\"unknown plugin [hmac-auth]\"}", r.text().trim(), "APISIX's body, no prefix");
-        assertEquals("unknown plugin [limit-count]", client.put("/apisix/admin/services/s1",
-                "{\"plugins\":{\"limit-count\":{\"count\":1}},\"upstream\":" + UPSTREAM + "}").errorMsg());
+        assertEquals("unknown plugin [syslog]", client.put("/apisix/admin/services/s1",
+                "{\"plugins\":{\"syslog\":{\"host\":\"h\"}},\"upstream\":" + UPSTREAM + "}").errorMsg());
         assertEquals("unknown plugin [hmac-auth]", client.put("/apisix/admin/consumers",
                 "{\"username\":\"jack\",\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}").errorMsg());
         for (String res : List.of("plugin_configs", "global_rules", "consumer_groups")) {

@@ -34,8 +34,8 @@ class FailClosedTest {
     void unknownPluginRefusedInRoutesAndServices() {
         assertEquals(List.of(plugin("plugins.hmac-auth", "hmac-auth")),
                 codec.decodeRoute("1", json("{'uri':'/a','plugins':{'hmac-auth':{}},'upstream_id':'u'}")).errors());
-        assertEquals(List.of(plugin("plugins.limit-count", "limit-count")),
-                codec.decodeService("s", json("{'plugins':{'limit-count':{'count':1}}}")).errors());
+        assertEquals(List.of(plugin("plugins.syslog", "syslog")),
+                codec.decodeService("s", json("{'plugins':{'syslog':{'host':'h'}}}")).errors());
         // inline in the route's plugins only: a route with plugins and no upstream is the same refusal
         assertEquals(List.of(plugin("plugins.echo", "echo")),
                 codec.decodeRoute("1", json("{'uri':'/a','plugins':{'echo':{}}}")).errors());

@@ -251,12 +251,12 @@ class EtcdConfigSourceIT {
 
             // An update that adds an unknown plugin to a serving route (incremental path) takes that route out and
             // reports it; the other routes keep serving. A credential naming one takes its consumer out.
-            long a = put(writer, p + "/routes/good", "{\"uri\":\"/good\",\"plugins\":{\"limit-count\":{\"count\":1}},"
+            long a = put(writer, p + "/routes/good", "{\"uri\":\"/good\",\"plugins\":{\"syslog\":{\"host\":\"h\"}},"
                     + "\"upstream\":{\"nodes\":{\"127.0.0.1:1980\":1}}}");
             c = rec.await(x -> x.version() >= a, "plugin update delivered");
             assertFalse(c.routes().containsKey("good"), "a route whose plugin is not implemented is not served");
             assertEquals("/fixed", uri(c, "json"));
-            awaitTrue(() -> rec.rejected.toString().contains("unknown plugin [limit-count]"), "reported");
+            awaitTrue(() -> rec.rejected.toString().contains("unknown plugin [syslog]"), "reported");
             long k = put(writer, p + "/consumers/jack/credentials/c2", "{\"plugins\":{\"hmac-auth\":{\"key\":\"k\"}}}");
             c = rec.await(x -> x.version() >= k, "credential delivered");
             assertFalse(c.others("consumers").containsKey("jack"), "consumer with an unknown credential plugin left out");
