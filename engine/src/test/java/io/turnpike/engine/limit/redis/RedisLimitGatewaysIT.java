@@ -180,7 +180,39 @@ class RedisLimitGatewaysIT {
 
     @Test
     void connAcrossTwoGateways() throws Exception {
-        var s = hammer("/slow?ms=50", 4, 40);
+        // While both gateways are hammered, sample the fleet's holdings in Redis (slots held >= requests in flight).
+        java.util.concurrent.atomic.AtomicInteger maxHeld = new java.util.concurrent.atomic.AtomicInteger(-1);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread sampler = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    for (String key : redis.cli("--scan", "--pattern", "tp:ln:*:h").split("\n")) {
+                        if (key.isBlank()) {
+                            continue;
+                        }
+                        int sum = 0;
+                        for (String v : redis.cli("HVALS", key.trim()).split("\n")) {
+                            if (!v.isBlank()) {
+                                sum += Integer.parseInt(v.trim());
+                            }
+                        }
+                        maxHeld.accumulateAndGet(sum, Math::max);
+                    }
+                    Thread.sleep(20);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        sampler.start();
+        ConcurrentHashMap<Integer, AtomicInteger> s;
+        try {
+            s = hammer("/slow?ms=50", 4, 40);
+        } finally {
+            stop.set(true);
+            sampler.join(10_000);
+        }
+        assertTrue(maxHeld.get() >= 1 && maxHeld.get() <= 4, "fleet holdings sampled in Redis: max " + maxHeld);
         // At most conn + burst = 4 in flight across both gateways: some are rejected, some pass.
         String status = redisStatus(local.statusPort) + " REMOTE " + redisStatus(remoteStatusPort);
         assertEquals(80, count(s, 200) + count(s, 503), s + " " + status);
