@@ -311,32 +311,74 @@ class RedisLimitersIT {
         RemotePolicy p = policy(r.port, 500);
         RedisLimiters g = gateway("gw-a");
         CountLimiter l = g.count(p, "outage", 1_000_000_000L, 60, false);
-        Caller caller = new Caller();
-        assertEquals(Decision.ADMIT, caller.call(l::acquire, b("warm")));
-        r.kill();
-        // Fresh keys (no lease held) cannot be decided: ERROR (allow_degradation decides), never a hang.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        int errors = 0;
-        int i = 0;
-        while (errors < 20 && System.nanoTime() < deadline) {
-            if (caller.call(l::acquire, b("fresh-" + i++)) == Decision.ERROR) {
-                errors++;
-            }
+        Caller warm = new Caller();
+        for (int i = 0; i < 2_000; i++) {
+            assertEquals(Decision.ADMIT, warm.call(l::acquire, b("hot")), "connected, the hot key holds a lease");
         }
-        assertEquals(20, errors, "keys without quota answer ERROR while Redis is down");
-        assertTrue(g.statusJson().contains("\"degraded\":"), g.statusJson());
-        r.restart();
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        int d;
-        do {
-            d = caller.call(l::acquire, b("after-" + i++));
-            if (d != Decision.ADMIT) {
-                Thread.sleep(50);
+        // 4 threads stand for event loops: each decides on a hot key and on a fresh key in turn, all along.
+        java.util.concurrent.atomic.AtomicInteger phase = new java.util.concurrent.atomic.AtomicInteger(); // 0 up, 1 down, 2 restarted
+        AtomicLong errorsWhileDown = new AtomicLong();
+        AtomicLong hotAdmitsWhileDown = new AtomicLong();
+        AtomicLong freshAdmitsAfterRestart = new AtomicLong();
+        AtomicLong fresh = new AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Caller> callers = new ArrayList<>();
+        List<Runnable> bodies = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            Caller caller = new Caller();
+            callers.add(caller);
+            bodies.add(() -> {
+                try {
+                    while (!stop.get()) {
+                        int ph = phase.get();
+                        int d = caller.call(l::acquire, b("hot"));
+                        if (ph == 1 && d == Decision.ADMIT) {
+                            hotAdmitsWhileDown.incrementAndGet();
+                        }
+                        ph = phase.get();
+                        d = caller.call(l::acquire, b("fresh-" + fresh.incrementAndGet()));
+                        if (ph == 1 && d == Decision.ERROR) {
+                            errorsWhileDown.incrementAndGet();
+                        }
+                        if (ph == 2 && d == Decision.ADMIT) {
+                            freshAdmitsAfterRestart.incrementAndGet();
+                        }
+                        Thread.sleep(1);
+                    }
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+        }
+        Thread driver = new Thread(() -> {
+            try {
+                Thread.sleep(500);
+                r.kill();
+                phase.set(1);
+                Thread.sleep(1500);
+                r.restart();
+                phase.set(2);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+                while (freshAdmitsAfterRestart.get() < 50 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            } finally {
+                stop.set(true);
             }
-        } while (d != Decision.ADMIT && System.nanoTime() < deadline);
-        assertEquals(Decision.ADMIT, d, "recovered by itself: " + g.statusJson());
-        Thread.sleep(200);
-        assertEquals(0, caller.woke.availablePermits(), "each WAIT woken exactly once");
+        });
+        driver.start();
+        runAll(bodies); // every WAIT woken within its bound: no hang
+        driver.join(30_000);
+        assertTrue(errorsWhileDown.get() > 0, "keys without quota answer ERROR while Redis is down: " + g.statusJson());
+        assertTrue(hotAdmitsWhileDown.get() > 0, "the hot key spends its lease while Redis is down");
+        assertTrue(freshAdmitsAfterRestart.get() >= 50, "recovered by itself: " + g.statusJson());
+        assertTrue(g.statusJson().contains("\"up\":true"), g.statusJson());
+        Thread.sleep(300);
+        for (Caller c : callers) {
+            assertEquals(0, c.woke.availablePermits(), "each WAIT woken exactly once");
+        }
     }
 
     @Test
