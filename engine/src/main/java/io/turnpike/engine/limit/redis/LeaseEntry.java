@@ -26,6 +26,8 @@ class LeaseEntry extends LimitEntry {
     /** Size of the last grant and when it arrived (LimitClock ms): lease sizing. */
     volatile int lastGrant;
     volatile long grantedAtMs;
+    /** Tokens held right after the last grant was added (lease sizing: what was spent since). */
+    volatile long heldAtGrant;
     /** When the pump sent the outstanding lease request (LimitClock ms). */
     volatile long sentAtMs;
     /** What Redis had left after the last grant (count: requests; req: thousandths of tokens; conn: fleet slots). */

@@ -177,7 +177,7 @@ abstract class TokenLeases implements RemoteLimit {
             return 1;
         }
         long held = e.state() & TOKENS;
-        long used = Math.max(1, last - held);
+        long used = Math.max(1, e.heldAtGrant - held); // spent since the last grant, leftovers included
         long elapsed = Math.max(1, now - e.grantedAtMs);
         long want = (used * HORIZON_MS + elapsed - 1) / elapsed;
         return Math.max(1, Math.min(Math.min(want, maxLease()), TOKENS / 2));
@@ -231,6 +231,7 @@ abstract class TokenLeases implements RemoteLimit {
                 if (grant > 0) {
                     e.lastGrant = (int) grant;
                     e.grantedAtMs = now;
+                    e.heldAtGrant = ns & TOKENS;
                 }
                 break;
             }
