@@ -75,7 +75,9 @@ Options (environment variable in brackets):
                      turnpike_limit_count, limit-count policy local keyed by client address;
                      turnpike_limit_redis, the same with policy redis (the script starts its own redis-server
                      on a free port, on the load core) and reports Redis commands per 1,000 requests
-                     from INFO commandstats [PLUGINS=1]
+                     from INFO commandstats; and
+                     turnpike_access_log, a second Turnpike process with the same config and the access log
+                     on (format json, to a file), ratio turnpike_access_log_vs_turnpike [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -137,7 +139,7 @@ done
 ((${#TARGETS[@]})) || die "--only selected no target"
 if ((PLUGINS)); then
   [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
-  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_limit_redis)
+  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_limit_redis turnpike_access_log)
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
     || { echo "--plugins needs redis-server and redis-cli (turnpike_limit_redis)" >&2; exit 2; }
 fi
@@ -219,8 +221,8 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT REDIS_PORT \
-  <<<"$(free_ports 7)"
+read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
+  TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT REDIS_PORT <<<"$(free_ports 9)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -456,6 +458,37 @@ EOF
   PID_OF[turnpike]=$!
   STARTED_PIDS+=("${PID_OF[turnpike]}")
   wait_ready turnpike "${PID_OF[turnpike]}" "http://127.0.0.1:$TURNPIKE_PORT/" "$READY_TIMEOUT_S"
+  if ((PLUGINS)); then
+    # --plugins: the same gateway with the access log on (JSON to a file), as a second process (the access log is
+    # process-wide); pinned to the same core, measured alone like every target.
+    logconf="$WORK/turnpike-log/conf"
+    mkdir -p "$logconf" "$WORK/turnpike-log/logs"
+    cat >"$logconf/config.yaml" <<EOF
+apisix:
+  node_listen: [{ip: 127.0.0.1, port: $TURNPIKE_LOG_PORT}]
+  ssl: {enable: false}
+deployment:
+  role: data_plane
+  role_data_plane:
+    config_provider: yaml
+turnpike:
+  event_loops: 1
+  access_log:
+    path: $WORK/turnpike-log/logs/access.log
+    format: json
+  upstream_max_requests: 1000000
+  status_listen:
+    ip: 127.0.0.1
+    port: $TURNPIKE_LOG_STATUS_PORT
+EOF
+    cp "$conf/apisix.yaml" "$logconf/apisix.yaml"
+    (cd "$WORK/turnpike-log" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
+        start -c "$logconf/config.yaml") >"$WORK/turnpike-log/logs/stdout.log" 2>&1 &
+    PID_OF[turnpike_access_log]=$!
+    STARTED_PIDS+=("${PID_OF[turnpike_access_log]}")
+    wait_ready turnpike_access_log "${PID_OF[turnpike_access_log]}" "http://127.0.0.1:$TURNPIKE_LOG_PORT/" \
+      "$READY_TIMEOUT_S"
+  fi
 fi
 
 declare -A URL=(
@@ -466,6 +499,7 @@ declare -A URL=(
   [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"
   [turnpike_limit_count]="http://127.0.0.1:$TURNPIKE_PORT/limit/"
   [turnpike_limit_redis]="http://127.0.0.1:$TURNPIKE_PORT/limitredis/"
+  [turnpike_access_log]="http://127.0.0.1:$TURNPIKE_LOG_PORT/"
 )
 # Extra request headers per target (wrk -H and the readiness curl).
 declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")

@@ -27,12 +27,14 @@ METRICS = [
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
-TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_limit_count"]
+TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_limit_count",
+                "turnpike_access_log"]
 # Plugin-mode targets (the same Turnpike process, another route) with the issue's CPU-per-request target against
 # the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
 PLUGIN_TARGETS = {
     "turnpike_plugins": 1.08,        # key-auth + proxy-rewrite
     "turnpike_limit_count": 1.05,    # limit-count, policy local
+    "turnpike_access_log": 1.10,     # a second process, access log on (JSON to a file); with prometheus: issue 12
 }
 # --rate: the fixed-rate run of each round, CO-corrected (keys added to results.<target>.median/min/max).
 RATE_METRICS = [

@@ -268,6 +268,7 @@ public final class TurnpikeMain {
             stopped.countDown();
         };
         Signals.onTermination(() -> new Thread(drain, "turnpike-drain").start());
+        Signals.onReopen(() -> io.turnpike.engine.logs.LogWriter.get().requestReopen());
         stopped.await();
         out.flush();
         return 0;
@@ -287,6 +288,8 @@ public final class TurnpikeMain {
         public final KeylessClients keyless;
         private final long drainTimeoutMs;
         private final Runnable stopConfigSync;
+        /** {@code plugin_attr.opentelemetry}: the span exporter is stopped with the gateway (after the loops). */
+        private io.turnpike.config.process.OpenTelemetryAttr tracing;
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
                         Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
@@ -312,10 +315,14 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             KeylessClients keyless = keylessClients(t);
+            io.turnpike.engine.trace.SpanExportAgent.configure(pc.opentelemetry());
             try {
-                return start(pc, config, out, err, t, settings, keyless);
+                Running r = start(pc, config, out, err, t, settings, keyless);
+                r.tracing = pc.opentelemetry();
+                return r;
             } catch (Exception | Error e) {
                 closeQuietly(keyless);
+                io.turnpike.engine.trace.SpanExportAgent.shutdown(pc.opentelemetry());
                 throw e;
             }
         }
@@ -324,6 +331,7 @@ public final class TurnpikeMain {
                                      TurnpikeSettings t, EngineSettings settings, KeylessClients keyless)
                 throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             updater.onConfig(config.config());
@@ -366,10 +374,14 @@ public final class TurnpikeMain {
             TurnpikeSettings t = pc.turnpike();
             EngineSettings settings = engineSettings(t);
             KeylessClients keyless = keylessClients(t);
+            io.turnpike.engine.trace.SpanExportAgent.configure(pc.opentelemetry());
             try {
-                return startWithEtcd(pc, out, err, t, settings, keyless);
+                Running r = startWithEtcd(pc, out, err, t, settings, keyless);
+                r.tracing = pc.opentelemetry();
+                return r;
             } catch (Exception | Error e) {
                 closeQuietly(keyless);
+                io.turnpike.engine.trace.SpanExportAgent.shutdown(pc.opentelemetry());
                 throw e;
             }
         }
@@ -377,6 +389,7 @@ public final class TurnpikeMain {
         private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
                                              EngineSettings settings, KeylessClients keyless) throws Exception {
             GatewayServer server = newServer(pc, settings);
+            installLogs(t, server);
             SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
                     err);
             server.start();
@@ -404,6 +417,20 @@ public final class TurnpikeMain {
                 source.close();
                 store.close();
             }, updater, admin, source, keyless);
+        }
+
+        /** The access log's observer on every loop (when on); sizes the log rings for logger plugins either way. */
+        private static void installLogs(TurnpikeSettings t, GatewayServer server) {
+            io.turnpike.engine.logs.AccessLog log = io.turnpike.engine.logs.AccessLog.open(t.accessLogConfig());
+            if (log != null && t.accessLog()) {
+                log.install(server.loops());
+            }
+        }
+
+        /** Writes out the log entries of the exchanges that ended (access log, file-logger, http-logger). */
+        private static void flushLogs() {
+            io.turnpike.engine.logs.LogWriter.flushIfStarted(5_000);
+            io.turnpike.engine.logs.HttpLogSender.awaitIdleIfStarted(5_000); // batches closed by the flush
         }
 
         static String jsonString(String s) {
@@ -515,8 +542,10 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             boolean clean = server.drain(drainTimeoutMs);
+            flushLogs();
             status.close();
             closeQuietly(keyless);
+            io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
             return clean;
         }
 
@@ -527,8 +556,10 @@ public final class TurnpikeMain {
             }
             stopConfigSync.run();
             server.close();
+            flushLogs();
             status.close();
             closeQuietly(keyless);
+            io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
         }
     }
 }

@@ -47,7 +47,6 @@ class FieldDispositionsEngineTest {
 
     /** Process-config values no code reads, each refused unless left at its default. */
     private static final Map<String, String> PROCESS_NOT_READ = Map.of(
-            "TurnpikeSettings.accessLog", "turnpike.access_log: true is refused (no access log yet)",
             "ProcessConfig.prometheusExportAddr", "plugin_attr.prometheus is refused (no exporter yet)",
             "ProcessConfig.configFile", "where the values came from, not a value");
 

@@ -111,10 +111,9 @@ class TurnpikeMainTest {
                 + " (WebSocket proxying is not implemented)\n"
                 + f + ": invalid, 2 problem(s)\n", err());
         Path c = dir.resolve("config.yaml");
-        Files.writeString(c, "turnpike:\n  access_log: true\n");
+        Files.writeString(c, "turnpike:\n  access_log:\n    format: \"$remote_addr $nonsense\"\n");
         assertEquals(1, run("validate", "-c", c.toString(), dir.resolve("none.yaml").toString()));
-        assertTrue(err().contains(c + ":2: turnpike.access_log: true is not supported yet (no access log is"
-                + " implemented); remove it or set false"), err());
+        assertTrue(err().contains(c + ":3: turnpike.access_log.format: unknown variable \"$nonsense\""), err());
     }
 
     @Test

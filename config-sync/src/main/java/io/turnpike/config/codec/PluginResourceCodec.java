@@ -72,6 +72,16 @@ public final class PluginResourceCodec {
             case PLUGIN_METADATA -> {
                 if (id != null && !registry.known(id)) {
                     c.errors.add(new FieldError("", INVALID_PLUGIN_NAME, true));
+                } else if (id != null) {
+                    // A known plugin's metadata goes through its metadata schema (refused where not acted on).
+                    ObjectNode conf = o.deepCopy();
+                    conf.remove("id");
+                    ObjectNode wrap = o.objectNode();
+                    wrap.set(id, conf);
+                    PluginRegistry.Problem p = registry.check(wrap, PluginRegistry.SchemaType.METADATA);
+                    if (p != null) {
+                        c.errors.add(new FieldError("", p.message(), true));
+                    }
                 }
             }
             case STREAM_ROUTES -> c.fail(STREAM_ROUTES_REFUSED);

@@ -113,6 +113,24 @@ public final class BuiltinPluginSchemas {
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
         all.putAll(LimitPluginSchemas.JSON_SCHEMAS);
+        all.put("opentelemetry", TracingPluginSchemas.JSON_SCHEMA);
+        all.put("file-logger", """
+                {"type":"object","properties":{"path":{"type":"string"},\
+                "include_req_body":{"type":"boolean","default":false},\
+                "include_resp_body":{"type":"boolean","default":false}},"required":["path"],"priority":399}""");
+        all.put("http-logger", """
+                {"type":"object","properties":{"uri":{"type":"string"},"auth_header":{"type":"string"},\
+                "timeout":{"type":"integer","minimum":1,"default":3},\
+                "concat_method":{"type":"string","enum":["json","new_line"],"default":"json"},\
+                "ssl_verify":{"type":"boolean","default":false},\
+                "include_req_body":{"type":"boolean","default":false},\
+                "include_resp_body":{"type":"boolean","default":false},\
+                "name":{"type":"string","default":"http logger"},\
+                "batch_max_size":{"type":"integer","minimum":1,"default":1000},\
+                "inactive_timeout":{"type":"integer","minimum":1,"default":5},\
+                "buffer_duration":{"type":"integer","minimum":1,"default":60},\
+                "max_retry_count":{"type":"integer","minimum":0,"default":0},\
+                "retry_delay":{"type":"integer","minimum":0,"default":1}},"required":["uri"],"priority":410}""");
         JSON_SCHEMAS = java.util.Collections.unmodifiableMap(all);
     }
 
@@ -133,6 +151,9 @@ public final class BuiltinPluginSchemas {
             r = r.with(e.getKey(), e.getValue());
         }
         r = LimitPluginSchemas.register(r);
+        r = r.with("opentelemetry", route(TracingPluginSchemas::openTelemetry));
+        r = r.with("file-logger", route(BuiltinPluginSchemas::fileLogger))
+                .with("http-logger", route(BuiltinPluginSchemas::httpLogger));
         return r.with("forward-auth", (conf, type) -> type == PluginRegistry.SchemaType.ROUTE ? forwardAuth(conf)
                 : type == PluginRegistry.SchemaType.CONSUMER
                 ? "forward-auth is not supported on a consumer (an asynchronous plugin runs only from a route)"
@@ -322,6 +343,105 @@ public final class BuiltinPluginSchemas {
             }
         }
         return meta(c);
+    }
+
+    /** Fields of APISIX's loggers that Turnpike does not act on: refused by name with the reason. */
+    private static String loggerUnsupported(ObjectNode c) {
+        for (String f : new String[]{"log_format", "include_req_body_expr", "include_resp_body_expr", "match",
+                "max_pending_entries"}) {
+            if (c.has(f)) {
+                return "property \"" + f + "\" is not supported yet"
+                        + (f.equals("log_format") ? " (entries use APISIX's default log format)" : "");
+            }
+        }
+        for (String f : new String[]{"include_req_body", "include_resp_body"}) {
+            String e = bool(c, f);
+            if (e != null) {
+                return e;
+            }
+            if (c.has(f) && c.get(f).booleanValue()) {
+                return "property \"" + f + "\" is not supported yet: true (bodies are not logged)";
+            }
+        }
+        return null;
+    }
+
+    static String fileLogger(ObjectNode c) {
+        String e = loggerUnsupported(c);
+        if (e == null) {
+            e = only(c, "path", "include_req_body", "include_resp_body", "_meta");
+        }
+        if (e == null && !c.has("path")) {
+            e = "property \"path\" is required";
+        }
+        if (e == null) {
+            e = string(c, "path", 1, 4096);
+        }
+        return e == null ? meta(c) : e;
+    }
+
+    static String httpLogger(ObjectNode c) {
+        String e = loggerUnsupported(c);
+        if (e == null) {
+            e = only(c, "uri", "auth_header", "timeout", "concat_method", "ssl_verify", "include_req_body",
+                    "include_resp_body", "name", "batch_max_size", "inactive_timeout", "buffer_duration",
+                    "max_retry_count", "retry_delay", "_meta");
+        }
+        if (e == null && !c.has("uri")) {
+            e = "property \"uri\" is required";
+        }
+        if (e == null) {
+            e = string(c, "uri", 1, 4096);
+        }
+        if (e == null) {
+            String u = c.get("uri").asText();
+            java.net.URI uri = null;
+            try {
+                uri = new java.net.URI(u);
+            } catch (java.net.URISyntaxException x) {
+                e = "property \"uri\" validation failed: invalid uri \"" + u + "\"";
+            }
+            if (e == null && (uri.getHost() == null || uri.getScheme() == null
+                    || !(uri.getScheme().equals("http") || uri.getScheme().equals("https")))) {
+                e = "property \"uri\" validation failed: expected an http:// or https:// uri with a host, got \""
+                        + u + "\"";
+            }
+            if (e == null && uri.getScheme().equals("https")
+                    && !(c.has("ssl_verify") && c.get("ssl_verify").isBoolean() && c.get("ssl_verify").booleanValue())) {
+                e = "property \"ssl_verify\": false with an https:// uri is not supported (set ssl_verify: true;"
+                        + " the receiver's certificate is then verified against the JDK's trust store)";
+            }
+        }
+        for (String f : new String[]{"auth_header", "name"}) {
+            if (e == null) {
+                e = string(c, f, 0, 4096);
+            }
+        }
+        if (e == null) {
+            e = bool(c, "ssl_verify");
+        }
+        if (e == null && c.has("concat_method")) {
+            e = enumOf(c, "concat_method", Set.of("json", "new_line"));
+        }
+        if (e == null) {
+            e = integer(c, "timeout", 1, 3600);
+        }
+        if (e == null) {
+            e = integer(c, "batch_max_size", 1, 100_000);
+        }
+        if (e == null) {
+            e = integer(c, "inactive_timeout", 1, 86_400);
+        }
+        if (e == null) {
+            e = integer(c, "buffer_duration", 1, 86_400);
+        }
+        if (e == null) {
+            e = integer(c, "max_retry_count", 0, 100);
+        }
+        if (e == null) {
+            e = integer(c, "retry_delay", 0, 3600);
+        }
+        return e == null ? meta(c) : e;
     }
 
     static String requestId(ObjectNode c) {

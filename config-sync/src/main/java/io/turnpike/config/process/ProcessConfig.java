@@ -13,10 +13,12 @@ import java.util.List;
  *                             only) | control_plane (Admin API only, etcd) (default traditional)
  * @param configProvider       etcd | yaml | json: from {@code deployment.role_<role>.config_provider}
  * @param prometheusExportAddr {@code plugin_attr.prometheus.export_addr}, default 127.0.0.1:9091
+ * @param opentelemetry        {@code plugin_attr.opentelemetry}: where the opentelemetry plugin's spans go
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
-                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+                            ListenAddress prometheusExportAddr, TurnpikeSettings turnpike,
+                            OpenTelemetryAttr opentelemetry) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
@@ -25,6 +27,17 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
 
     public ProcessConfig {
         nodeListen = List.copyOf(nodeListen);
+        if (opentelemetry == null) {
+            opentelemetry = OpenTelemetryAttr.DEFAULT;
+        }
+    }
+
+    /** Without {@code plugin_attr.opentelemetry} (its defaults). */
+    public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                         String configProvider, EtcdConfig etcd, AdminConfig admin,
+                         ListenAddress prometheusExportAddr, TurnpikeSettings turnpike) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheusExportAddr, turnpike,
+                OpenTelemetryAttr.DEFAULT);
     }
 
     /** Every default, as if {@code configFile} were absent. */

@@ -37,7 +37,7 @@ import org.snakeyaml.engine.v2.nodes.SequenceNode;
  */
 public final class ProcessConfigLoader {
 
-    private static final Set<String> TOP_UNSUPPORTED = Set.of("nginx_config", "plugins", "stream_plugins",
+    private static final Set<String> TOP_UNSUPPORTED = Set.of("plugins", "stream_plugins",
             "discovery", "graphql", "wasm", "ext-plugin", "xrpc", "etcd", "http", "stream");
     private static final Set<String> APISIX_UNSUPPORTED = Set.of("router", "proxy_cache", "proxy_mode",
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
@@ -74,9 +74,7 @@ public final class ProcessConfigLoader {
             Map.entry("deployment.admin.admin_api_mtls", "not supported yet (the Admin API is served over plain"
                     + " HTTP only)"),
             Map.entry("plugin_attr.prometheus", "not supported yet (no Prometheus exporter is implemented; the"
-                    + " counters are served at turnpike.status_listen, GET /status)"),
-            Map.entry("turnpike.access_log", "true is not supported yet (no access log is implemented); remove it"
-                    + " or set false"));
+                    + " counters are served at turnpike.status_listen, GET /status)"));
     private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of("export_uri", "metric_prefix",
             "enable_export_server", "metrics", "default_buckets", "expire", "refresh_interval", "prefer_name");
     private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
@@ -157,9 +155,16 @@ public final class ProcessConfigLoader {
         ListenAddress adminListen = AdminConfig.DEFAULT_LISTEN;
         List<String> allowAdmin = AdminConfig.DEFAULT_ALLOW_ADMIN;
         ListenAddress prometheus = ProcessConfig.PROMETHEUS_EXPORT_ADDR_DEFAULT;
+        OpenTelemetryAttr otel = OpenTelemetryAttr.DEFAULT;
         final Map<String, Object> tp = new LinkedHashMap<>();
         final Map<String, KeyServerConfig> keyless = new LinkedHashMap<>();
         Path configFile;
+        /** turnpike.access_log: enabled, path, format, format_escape, buffer_entries, max_request_bytes. */
+        final Object[] accessLog = new Object[6];
+        int accessLogLine;
+        /** nginx_config.http: enable_access_log, access_log, access_log_format, access_log_format_escape. */
+        final Object[] nginxLog = new Object[4];
+        int nginxLogLine;
     }
 
     private ProcessConfig read(Node root, Path configFile) {
@@ -181,6 +186,7 @@ public final class ProcessConfigLoader {
                         case "deployment" -> deployment(v, path, b);
                         case "plugin_attr" -> pluginAttr(v, path, b);
                         case "turnpike" -> turnpike(v, path, b);
+                        case "nginx_config" -> nginxConfig(v, path, b);
                         default -> {
                             if (TOP_UNSUPPORTED.contains(key)) {
                                 unsupported(t.getKeyNode(), path);
@@ -211,6 +217,7 @@ public final class ProcessConfigLoader {
         }
         TurnpikeSettings d = TurnpikeSettings.defaults(configFile);
         Map<String, Object> tp = b.tp;
+        AccessLogConfig accessLog = accessLogConfig(b, configFile);
         ListenAddress status = (ListenAddress) tp.getOrDefault("status_listen",
                 b.apisixStatus != null ? b.apisixStatus : d.statusListen());
         String sf = (String) tp.get("standalone_file");
@@ -232,15 +239,16 @@ public final class ProcessConfigLoader {
                 longOr(tp, "drain_timeout_ms", d.drainTimeoutMs()),
                 status,
                 sf == null ? d.standaloneFile() : TurnpikeSettings.besideConfig(configFile, sf),
-                (Boolean) tp.getOrDefault("access_log", d.accessLog()),
+                accessLog.enabled(),
                 b.keyless,
                 intOr(tp, "max_connections_per_loop", d.maxConnectionsPerLoop()),
-                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()));
+                intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()),
+                accessLog);
         return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
-                b.prometheus, settings);
+                b.prometheus, settings, b.otel);
     }
 
     private static int intOr(Map<String, Object> m, String k, int def) {
@@ -260,7 +268,119 @@ public final class ProcessConfigLoader {
                     "export_addr", (x, xp) -> b.prometheus = orDefault(address(x, xp, def.ip(), def.port()), def)),
                     PROMETHEUS_UNSUPPORTED, false);
             refuse(v, p);
-        }), null, false);
+        }, "opentelemetry", (v, p) -> b.otel = openTelemetry(v, p)), null, false);
+    }
+
+    /**
+     * {@code plugin_attr.opentelemetry}: APISIX's keys, strictly (a typo or a key Turnpike does not act on is an error:
+     * spans would otherwise go somewhere else than the operator meant, or be batched differently).
+     */
+    private OpenTelemetryAttr openTelemetry(Node n, String path) {
+        OpenTelemetryAttr d = OpenTelemetryAttr.DEFAULT;
+        String[] source = {d.traceIdSource()};
+        Map<String, Object> resource = new LinkedHashMap<>();
+        String[] address = {d.collectorAddress()};
+        long[] timeout = {d.requestTimeoutSec()};
+        Map<String, String> headers = new LinkedHashMap<>();
+        boolean[] drop = {d.dropOnQueueFull()};
+        long[] queue = {d.maxQueueSize()};
+        long[] batch = {d.maxExportBatchSize()};
+        double[] batchTimeout = {d.batchTimeoutSec()};
+        double[] inactive = {d.inactiveTimeoutSec()};
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        h.put("trace_id_source", (v, p) -> source[0] = orDefault(enumValue(v, p, Set.of("x-request-id", "random")),
+                source[0]));
+        h.put("resource", (v, p) -> {
+            Map<String, NodeTuple> m = mapping(v, p);
+            if (m == null) {
+                return;
+            }
+            m.forEach((k, t) -> {
+                Node x = t.getValueNode();
+                JsonNode j = x instanceof ScalarNode ? JsonTree.scalar((ScalarNode) x) : null;
+                if (j == null || !(j.isTextual() || j.isNumber() || j.isBoolean())) {
+                    expected(x, p + "." + k, "a string, number or boolean");
+                } else {
+                    resource.put(k, j.isTextual() ? j.textValue() : j.isBoolean() ? (Object) j.booleanValue()
+                            : (Object) j.doubleValue());
+                }
+            });
+        });
+        h.put("collector", (v, p) -> section(v, p, Map.of(
+                "address", (x, xp) -> {
+                    String s = string(x, xp);
+                    if (s != null && !validCollectorAddress(s)) {
+                        error(YamlDocument.line(x), xp, "expected host:port or an http:// or https:// URL, got "
+                                + q(s));
+                    } else if (s != null) {
+                        address[0] = s;
+                    }
+                },
+                "request_timeout", (x, xp) -> timeout[0] = orDefault(integer(x, xp, 1, 3600), timeout[0]),
+                "request_headers", (x, xp) -> {
+                    Map<String, NodeTuple> m = mapping(x, xp);
+                    if (m == null) {
+                        return;
+                    }
+                    m.forEach((k, t) -> {
+                        Node y = t.getValueNode();
+                        JsonNode j = y instanceof ScalarNode ? JsonTree.scalar((ScalarNode) y) : null;
+                        if (!k.matches("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")) {
+                            error(YamlDocument.line(t.getKeyNode()), xp + "." + k, "not a valid header name");
+                        } else if (j == null || !(j.isTextual() || j.isNumber() || j.isBoolean())) {
+                            expected(y, xp + "." + k, "a string, number or boolean");
+                        } else {
+                            headers.put(k, j.asText());
+                        }
+                    });
+                }), Set.of(), true));
+        h.put("batch_span_processor", (v, p) -> section(v, p, Map.of(
+                "drop_on_queue_full", (x, xp) -> drop[0] = bool(x, xp, drop[0]),
+                "max_queue_size", (x, xp) -> queue[0] = orDefault(integer(x, xp, 1, 65536), queue[0]),
+                "batch_timeout", (x, xp) -> batchTimeout[0] = orDefault(seconds(x, xp), batchTimeout[0]),
+                "inactive_timeout", (x, xp) -> inactive[0] = orDefault(seconds(x, xp), inactive[0]),
+                "max_export_batch_size", (x, xp) -> batch[0] = orDefault(integer(x, xp, 1, 1 << 16), batch[0])),
+                Set.of(), true));
+        h.put("set_ngx_var", (v, p) -> {
+            if (bool(v, p, false)) {
+                error(YamlDocument.line(v), p, "true is not supported (Turnpike has no nginx variables; the trace id"
+                        + " is the access log's $trace_id); remove it or set false");
+            }
+        });
+        section(n, path, h, Set.of(), true);
+        return new OpenTelemetryAttr(source[0], resource, address[0], (int) timeout[0], headers, drop[0],
+                (int) queue[0], batchTimeout[0], inactive[0], (int) batch[0]);
+    }
+
+    private static boolean validCollectorAddress(String s) {
+        String hostPort = s.startsWith("http://") ? s.substring(7) : s.startsWith("https://") ? s.substring(8) : s;
+        int slash = hostPort.indexOf('/');
+        if (slash >= 0 && s.equals(hostPort)) {
+            return false; // a path needs a scheme
+        }
+        if (slash >= 0) {
+            hostPort = hostPort.substring(0, slash);
+        }
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) {
+            return !s.equals(hostPort) && !hostPort.isEmpty(); // a URL may leave the port to its scheme
+        }
+        try {
+            int port = Integer.parseInt(hostPort.substring(colon + 1));
+            return port >= 1 && port <= 65535;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** A positive number of seconds (integer or decimal). */
+    private Double seconds(Node n, String path) {
+        JsonNode v = n instanceof ScalarNode ? JsonTree.scalar((ScalarNode) n) : null;
+        if (v == null || !v.isNumber() || v.doubleValue() <= 0 || v.doubleValue() > 3600) {
+            error(YamlDocument.line(n), path, "expected a number of seconds > 0 and <= 3600, got " + show(n));
+            return null;
+        }
+        return v.doubleValue();
     }
 
     private void ssl(Node n, String path, Builder b) {
@@ -461,20 +581,105 @@ public final class ProcessConfigLoader {
                 put(tp, "standalone_file", s);
             }
         });
-        h.put("access_log", (v, p) -> {
-            if (!isNull(v)) {
-                Boolean on = bool(v, p, false);
-                if (Boolean.TRUE.equals(on)) {
-                    refuse(v, p);
-                }
-                put(tp, "access_log", on);
-            }
-        });
+        h.put("access_log", (v, p) -> accessLog(v, p, b));
         h.put("keyless", (v, p) -> keyless(v, p, b));
         h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
                 integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));
         section(n, path, h, Set.of(), true);
+    }
+
+    private static final Set<String> ESCAPES = Set.of("default", "json");
+
+    /** {@code turnpike.access_log}: true/false, or a mapping {enabled, path, format, format_escape, ...}. */
+    private void accessLog(Node n, String path, Builder b) {
+        b.accessLogLine = YamlDocument.line(n);
+        Object[] a = b.accessLog;
+        if (n instanceof ScalarNode) {
+            a[0] = bool(n, path, false);
+            return;
+        }
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        h.put("enabled", (v, p) -> a[0] = bool(v, p, true));
+        h.put("path", (v, p) -> a[1] = filePath(v, p));
+        h.put("format", (v, p) -> a[2] = format(v, p));
+        h.put("format_escape", (v, p) -> a[3] = enumValue(v, p, ESCAPES));
+        h.put("buffer_entries", (v, p) -> a[4] = integer(v, p, 16, 1 << 20));
+        h.put("max_request_bytes", (v, p) -> a[5] = integer(v, p, 256, 1 << 20));
+        if (!(n instanceof MappingNode)) {
+            expected(n, path, "true, false or a mapping");
+            return;
+        }
+        if (a[0] == null) {
+            a[0] = Boolean.TRUE; // a mapping turns it on unless it says enabled: false
+        }
+        section(n, path, h, Set.of(), true);
+    }
+
+    /** APISIX's access log keys under {@code nginx_config.http}; the rest of nginx_config is not read. */
+    private void nginxConfig(Node n, String path, Builder b) {
+        section(n, path, Map.of("http", (v, p) -> {
+            b.nginxLogLine = YamlDocument.line(v);
+            Object[] a = b.nginxLog;
+            section(v, p, Map.of(
+                    "enable_access_log", (x, xp) -> a[0] = bool(x, xp, true),
+                    "access_log", (x, xp) -> a[1] = filePath(x, xp),
+                    "access_log_format", (x, xp) -> a[2] = format(x, xp),
+                    "access_log_format_escape", (x, xp) -> a[3] = enumValue(x, xp, ESCAPES)), null, false);
+        }), null, false);
+    }
+
+    private String filePath(Node n, String path) {
+        String s = string(n, path);
+        if (s != null && s.isBlank()) {
+            error(YamlDocument.line(n), path, "expected a file path, got \"\"");
+            return null;
+        }
+        return s;
+    }
+
+    private AccessLogFormat format(Node n, String path) {
+        String s = string(n, path);
+        if (s == null) {
+            return null;
+        }
+        if (s.equals("json")) {
+            return AccessLogFormat.parse(AccessLogFormat.JSON);
+        }
+        if (s.equals("default")) {
+            return AccessLogFormat.parse(AccessLogFormat.DEFAULT);
+        }
+        try {
+            return AccessLogFormat.parse(s);
+        } catch (IllegalArgumentException e) {
+            error(YamlDocument.line(n), path, e.getMessage());
+            return null;
+        }
+    }
+
+    private AccessLogConfig accessLogConfig(Builder b, Path configFile) {
+        AccessLogConfig d = AccessLogConfig.off(configFile);
+        Object[] t = b.accessLog;
+        Object[] x = b.nginxLog;
+        boolean tSet = t[0] != null;
+        boolean xSet = x[0] != null || x[1] != null || x[2] != null || x[3] != null;
+        if (tSet && xSet) {
+            error(b.accessLogLine, "turnpike.access_log", "set either turnpike.access_log or nginx_config.http's"
+                    + " access log keys, not both");
+            return d;
+        }
+        if (xSet) {
+            // APISIX writes the access log unless enable_access_log is false.
+            t = new Object[]{x[0] == null ? Boolean.TRUE : x[0], x[1], x[2], x[3], null, null};
+        }
+        boolean enabled = Boolean.TRUE.equals(t[0]);
+        Path path = t[1] == null ? d.path() : AccessLogConfig.resolve(configFile, (String) t[1]);
+        AccessLogFormat format = t[2] == null ? d.format() : (AccessLogFormat) t[2];
+        // format: json is JSON-escaped unless format_escape says otherwise.
+        boolean json = t[3] != null ? "json".equals(t[3]) : format.source().equals(AccessLogFormat.JSON);
+        int entries = t[4] == null ? d.bufferEntries() : ((Long) t[4]).intValue();
+        int bytes = t[5] == null ? d.maxRequestBytes() : ((Long) t[5]).intValue();
+        return new AccessLogConfig(enabled, path, format, json, entries, bytes);
     }
 
     private static final java.util.regex.Pattern KEY_SERVER_NAME = java.util.regex.Pattern.compile("^[A-Za-z0-9._-]{1,64}$");

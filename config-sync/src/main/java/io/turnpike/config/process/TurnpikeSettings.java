@@ -30,7 +30,8 @@ import java.util.Map;
  * pipeline_buffer_bytes       65536    pipelined bytes buffered while a request is in flight; reads pause beyond
  * status_listen               127.0.0.1:7085  {ip, port} for /status and /status/ready
  * standalone_file             apisix.yaml beside config.yaml (relative paths resolve against its folder)
- * access_log                  false
+ * access_log                  false    true, or {path, format, format_escape, buffer_entries,
+ *                                      max_request_bytes}; see docs/logging.md
  * keyless                     {}       keyless key servers by name: {address: "host:port", cert, key, ca,
  *                                      server_name}; see docs/keyless.md
  * </pre>
@@ -41,11 +42,32 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                                int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
                                long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile,
                                boolean accessLog, Map<String, KeyServerConfig> keyless, int maxConnectionsPerLoop,
-                               int pipelineBufferBytes) {
+                               int pipelineBufferBytes, AccessLogConfig accessLogConfig) {
 
     public TurnpikeSettings {
         keyless = keyless == null || keyless.isEmpty() ? Map.of()
                 : Collections.unmodifiableMap(new LinkedHashMap<>(keyless));
+        if (accessLogConfig == null) {
+            accessLogConfig = AccessLogConfig.off(null);
+        }
+        if (accessLogConfig.enabled() != accessLog) {
+            AccessLogConfig a = accessLogConfig;
+            accessLogConfig = new AccessLogConfig(accessLog, a.path(), a.format(), a.jsonEscape(), a.bufferEntries(),
+                    a.maxRequestBytes());
+        }
+    }
+
+    /** The access log's defaults (the form before {@code access_log} took a mapping). */
+    public TurnpikeSettings(int eventLoops, String transport, int maxRequestLineBytes, int maxHeaderBytes,
+                            int maxHeaders, long maxBodyBytes, long headerTimeoutMs, long keepaliveTimeoutMs,
+                            long upstreamConnectTimeoutMs, long upstreamSendTimeoutMs, long upstreamReadTimeoutMs,
+                            int upstreamPoolSize, long upstreamIdleTimeoutMs, int upstreamMaxRequests,
+                            long drainTimeoutMs, ListenAddress statusListen, Path standaloneFile, boolean accessLog,
+                            Map<String, KeyServerConfig> keyless, int maxConnectionsPerLoop, int pipelineBufferBytes) {
+        this(eventLoops, transport, maxRequestLineBytes, maxHeaderBytes, maxHeaders, maxBodyBytes, headerTimeoutMs,
+                keepaliveTimeoutMs, upstreamConnectTimeoutMs, upstreamSendTimeoutMs, upstreamReadTimeoutMs,
+                upstreamPoolSize, upstreamIdleTimeoutMs, upstreamMaxRequests, drainTimeoutMs, statusListen,
+                standaloneFile, accessLog, keyless, maxConnectionsPerLoop, pipelineBufferBytes, null);
     }
 
     /** Default client-facing connection limits (the form before {@code max_connections_per_loop} existed). */
@@ -102,7 +124,7 @@ public record TurnpikeSettings(int eventLoops, String transport, int maxRequestL
                 UPSTREAM_READ_TIMEOUT_MS_DEFAULT, UPSTREAM_POOL_SIZE_DEFAULT, UPSTREAM_IDLE_TIMEOUT_MS_DEFAULT,
                 UPSTREAM_MAX_REQUESTS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, STATUS_LISTEN_DEFAULT,
                 besideConfig(configFile, STANDALONE_FILE_DEFAULT), ACCESS_LOG_DEFAULT, Map.of(),
-                MAX_CONNECTIONS_PER_LOOP_DEFAULT, PIPELINE_BUFFER_BYTES_DEFAULT);
+                MAX_CONNECTIONS_PER_LOOP_DEFAULT, PIPELINE_BUFFER_BYTES_DEFAULT, AccessLogConfig.off(configFile));
     }
 
     /** {@code file} resolved against the folder of {@code configFile}. */

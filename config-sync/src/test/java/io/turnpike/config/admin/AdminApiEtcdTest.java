@@ -215,8 +215,11 @@ class AdminApiEtcdTest {
             assertEquals(prefix + "/" + res + "/a1", r.json().get("key").asText());
         }
         Reply md = client.put("/apisix/admin/plugin_metadata/http-logger", "{\"log_format\":{\"host\":\"$host\"}}");
-        assertEquals(400, md.status(), "no plugin is implemented, so no plugin has metadata");
-        assertEquals("invalid plugin name", md.errorMsg());
+        assertEquals(400, md.status(), "http-logger's metadata (log_format) is not implemented");
+        assertTrue(md.errorMsg().contains("plugin metadata is not supported for this plugin"), md.errorMsg());
+        Reply unknown = client.put("/apisix/admin/plugin_metadata/syslog", "{\"log_format\":{\"host\":\"$host\"}}");
+        assertEquals(400, unknown.status());
+        assertEquals("invalid plugin name", unknown.errorMsg());
         assertEquals(404, client.get("/apisix/admin/nope").status());
         assertEquals("Unsupported resource type: nope", client.get("/apisix/admin/nope").errorMsg());
     }

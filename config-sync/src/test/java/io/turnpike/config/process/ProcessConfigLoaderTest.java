@@ -167,8 +167,6 @@ class ProcessConfigLoaderTest {
                 plugin_attr:
                   prometheus:
                     export_addr: {ip: 0.0.0.0, port: 9092}
-                turnpike:
-                  access_log: true
                 """);
         assertEquals(List.of(
                 f + ":4: apisix.proxy_protocol: not supported yet (PROXY protocol is not implemented)",
@@ -178,9 +176,7 @@ class ProcessConfigLoaderTest {
                 f + ":11: deployment.admin.https_admin: not supported yet (the Admin API is served over plain HTTP"
                         + " only)",
                 f + ":14: plugin_attr.prometheus: not supported yet (no Prometheus exporter is implemented; the"
-                        + " counters are served at turnpike.status_listen, GET /status)",
-                f + ":16: turnpike.access_log: true is not supported yet (no access log is implemented); remove it or"
-                        + " set false"), render(r.errors()));
+                        + " counters are served at turnpike.status_listen, GET /status)"), render(r.errors()));
         assertEquals(List.of(f + ":6: apisix.enable_http2: not supported by Turnpike, ignored"), render(r.warnings()),
                 "harmless to ignore: clients fall back to HTTP/1.1");
     }
@@ -224,7 +220,7 @@ class ProcessConfigLoaderTest {
         assertEquals(List.of(
                 f + ":3: apisix.router: not supported by Turnpike, ignored",
                 f + ":5: apisix.colour: unknown key, ignored",
-                f + ":6: nginx_config: not supported by Turnpike, ignored",
+                f + ":7: nginx_config.worker_processes: not supported by Turnpike, ignored",
                 f + ":8: plugins: not supported by Turnpike, ignored",
                 f + ":9: whatever: unknown key, ignored"), render(r.warnings()));
     }
@@ -308,7 +304,8 @@ class ProcessConfigLoaderTest {
         assertEquals(List.of("127.0.0.0/24", "::1"), c.admin().allowAdmin());
         assertEquals(new ListenAddress("127.0.0.1", 9091), c.prometheusExportAddr());
         assertEquals(new TurnpikeSettings(4, "nio", 4096, 32768, 50, 0, 1000, 2000, 3000, 4000, 5000, 16, 6000, 100,
-                7000, new ListenAddress("0.0.0.0", 7086), Path.of("/etc/turnpike/apisix.yaml"), false), c.turnpike());
+                7000, new ListenAddress("0.0.0.0", 7086), Path.of("/etc/turnpike/apisix.yaml"), false, Map.of(),
+                10620, 65536, AccessLogConfig.off(dir.resolve("config.yaml"))), c.turnpike());
     }
 
     @Test

@@ -32,6 +32,8 @@ public final class ExchangeRecord {
     public long requestBytes;
     /** Response bytes written to the client for this exchange: head plus body. */
     public long responseBytes;
+    /** The response body's bytes among {@link #responseBytes} (nginx's {@code $body_bytes_sent}). */
+    public long responseBodyBytes;
 
     /** The matched route; null when none matched (404) or the request was refused before routing. */
     public CompiledRoute route;
@@ -49,12 +51,16 @@ public final class ExchangeRecord {
     public boolean https;
     /** The client's address as ASCII (set once per connection). */
     public byte[] clientIp;
+    /** The port the client connected to, as ASCII (set once per connection; never modified). */
+    public byte[] serverPort;
     /**
      * The W3C trace id of the exchange (16 bytes) when tracing gave it one ({@link #hasTraceId}): the opentelemetry
      * plugin sets it, the access log's {@code $trace_id} reads it.
      */
     public final byte[] traceId = new byte[16];
     public boolean hasTraceId;
+    /** The request head's bytes, copied by an observer or logger plugin that needs them after the exchange ends. */
+    public final RequestCopy request = new RequestCopy();
 
     /** A request head arrived: clears everything of the previous exchange. */
     public void begin(long nowNs, int method, long headBytes) {
@@ -66,6 +72,7 @@ public final class ExchangeRecord {
         upstreamStatus = 0;
         requestBytes = headBytes;
         responseBytes = 0;
+        responseBodyBytes = 0;
         route = null;
         node = null;
         consumer = null;
@@ -73,6 +80,7 @@ public final class ExchangeRecord {
         this.method = method;
         aborted = false;
         hasTraceId = false;
+        request.clear();
     }
 
     /** Nanoseconds from the request head to the end of the response (APISIX's request latency). */

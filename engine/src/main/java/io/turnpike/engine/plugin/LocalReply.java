@@ -41,6 +41,11 @@ public final class LocalReply {
         return new LocalReply(status, null, "", new byte[0]);
     }
 
+    /** The body's length (what a GET gets; a HEAD request gets none). */
+    public int bodyBytes() {
+        return body.length;
+    }
+
     /** Bytes {@link #write} writes at most, besides the edits' own lines. */
     public int bytes() {
         return head.length + contentLength.length + CONNECTION_CLOSE.length + 2 + body.length;

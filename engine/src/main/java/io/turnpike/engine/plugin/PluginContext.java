@@ -66,6 +66,9 @@ public final class PluginContext {
     private io.netty.bootstrap.Bootstrap bootstrap;
     private byte[] clientIp = new byte[0];
     private io.turnpike.engine.observe.ExchangeRecord record;
+    /** The opentelemetry plugin's span block for its log phase: {@code spanBytes[spanAt...]}; -1 when none. */
+    private byte[] spanBytes;
+    private int spanAt = -1;
 
     /**
      * Runs when the exchange ends, whatever the outcome (response relayed, local reply, client gone), after the log
@@ -227,6 +230,7 @@ public final class PluginContext {
                       ConsumerIndex consumers) {
         this.consumers = consumers;
         this.requestId = null;
+        this.spanAt = -1;
         if (endHookCount != 0) {
             runEndHooks(); // defensive: an exchange that never ended must not keep a slot
         }
@@ -357,6 +361,25 @@ public final class PluginContext {
         this.requestId = bytes;
         this.requestIdOffset = offset;
         this.requestIdLength = length;
+    }
+
+    /**
+     * The opentelemetry plugin recorded its span's request-side facts at {@code bytes[at...]} (the exchange's scratch,
+     * whose array may be replaced by a later, larger reservation: hence the array is kept too).
+     */
+    public void span(byte[] bytes, int at) {
+        this.spanBytes = bytes;
+        this.spanAt = at;
+    }
+
+    /** The span block's array, valid while {@link #spanAt()} is not -1. */
+    public byte[] spanBytes() {
+        return spanBytes;
+    }
+
+    /** The span block's offset, or -1 when this exchange has no sampled span. */
+    public int spanAt() {
+        return spanAt;
     }
 
     /** Copies {@code src[start, end)} into the scratch; the offset in {@link #scratchBytes()}, or -1. */

@@ -3,10 +3,13 @@ package io.turnpike.engine.plugin;
 import io.turnpike.engine.plugin.builtin.BasicAuthPlugin;
 import io.turnpike.engine.plugin.builtin.ConsumerRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.CorsPlugin;
+import io.turnpike.engine.plugin.builtin.FileLoggerPlugin;
 import io.turnpike.engine.plugin.builtin.ForwardAuthPlugin;
+import io.turnpike.engine.plugin.builtin.HttpLoggerPlugin;
 import io.turnpike.engine.plugin.builtin.IpRestrictionPlugin;
 import io.turnpike.engine.plugin.builtin.JwtAuthPlugin;
 import io.turnpike.engine.plugin.builtin.KeyAuthPlugin;
+import io.turnpike.engine.plugin.builtin.OpenTelemetryPlugin;
 import io.turnpike.engine.plugin.builtin.ProxyRewritePlugin;
 import io.turnpike.engine.plugin.builtin.RedirectPlugin;
 import io.turnpike.engine.plugin.builtin.RequestIdPlugin;
@@ -28,6 +31,7 @@ public final class Plugins {
         Map<String, PluginFactory> m = new LinkedHashMap<>();
         for (PluginFactory f : new PluginFactory[]{
                 new RequestIdPlugin.Factory(),
+                new OpenTelemetryPlugin.Factory(),
                 new ForwardAuthPlugin.Factory(),
                 new CorsPlugin.Factory(),
                 new IpRestrictionPlugin.Factory(),
@@ -40,7 +44,9 @@ public final class Plugins {
                 new ResponseRewritePlugin.Factory(),
                 new io.turnpike.engine.plugin.builtin.LimitConnPlugin.Factory(),
                 new io.turnpike.engine.plugin.builtin.LimitCountPlugin.Factory(),
-                new io.turnpike.engine.plugin.builtin.LimitReqPlugin.Factory()}) {
+                new io.turnpike.engine.plugin.builtin.LimitReqPlugin.Factory(),
+                new HttpLoggerPlugin.Factory(),
+                new FileLoggerPlugin.Factory()}) {
             m.put(f.name(), f);
         }
         FACTORIES = Collections.unmodifiableMap(m);

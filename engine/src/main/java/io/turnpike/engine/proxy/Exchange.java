@@ -129,6 +129,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         px.clientIp(clientIp);
         px.record(record);
         record.clientIp = clientIp;
+        record.serverPort = localPort;
         record.https = https;
     }
 

@@ -377,6 +377,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
         exchange.record.responseBytes += out.readableBytes();
+        exchange.record.responseBodyBytes += body != null && !headRequest ? body.length : 0;
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }
@@ -385,6 +386,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     public void writeResponseBody(ByteBuf slice) {
         loop.counters.add(LoopCounters.BYTES_OUT, slice.readableBytes());
         exchange.record.responseBytes += slice.readableBytes();
+        exchange.record.responseBodyBytes += slice.readableBytes();
         ctx.write(slice, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }
@@ -426,6 +428,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
         exchange.record.status = reply.status;
         exchange.record.responseBytes += out.readableBytes();
+        exchange.record.responseBodyBytes += head.method == RequestHead.METHOD_HEAD ? 0 : reply.bodyBytes();
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
         closeAfterResponse = close;
@@ -523,6 +526,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
         exchange.record.status = reply.status;
         exchange.record.responseBytes += out.readableBytes();
+        exchange.record.responseBodyBytes += headRequest ? 0 : reply.bodyBytes();
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
         closeAfterResponse = close;
@@ -557,12 +561,23 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         closeAfterFlush();
     }
 
+    /** The body's length in a canned response (the bytes after the head's blank line). */
+    private static int bodyLength(byte[] response) {
+        for (int i = 3; i < response.length; i++) {
+            if (response[i] == '\n' && response[i - 1] == '\r' && response[i - 2] == '\n' && response[i - 3] == '\r') {
+                return response.length - i - 1;
+            }
+        }
+        return 0;
+    }
+
     private void writeDownstream(byte[] bytes) {
         ByteBuf out = ctx.alloc().directBuffer(bytes.length);
         out.writeBytes(bytes);
         loop.counters.add(LoopCounters.BYTES_OUT, bytes.length);
         if (exchange != null && !(bytes == CONTINUE_100)) {
             exchange.record.responseBytes += bytes.length;
+            exchange.record.responseBodyBytes += bodyLength(bytes);
         }
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;

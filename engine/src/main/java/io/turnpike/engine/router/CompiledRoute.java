@@ -23,6 +23,9 @@ public final class CompiledRoute {
     public final int order;
     /** The route's merged plugin chain ({@link PluginChain#EMPTY} when it has none). */
     public final PluginChain plugins;
+    /** The route's {@code name} and {@code service_id} (null when not set): for observers (span attributes). */
+    public final String name;
+    public final String serviceId;
     private final RouteConditions conditions;
     private final int methodMask;
     private final IpMatcher remote;
@@ -34,6 +37,13 @@ public final class CompiledRoute {
 
     public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order,
                          PluginChain plugins) {
+        this(id, conditions, priority, upstream, order, plugins, null, null);
+    }
+
+    public CompiledRoute(String id, RouteConditions conditions, int priority, UpstreamTarget upstream, int order,
+                         PluginChain plugins, String name, String serviceId) {
+        this.name = name;
+        this.serviceId = serviceId;
         this.plugins = plugins;
         this.id = id;
         this.idBytes = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);

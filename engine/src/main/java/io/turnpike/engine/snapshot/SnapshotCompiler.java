@@ -371,7 +371,8 @@ public final class SnapshotCompiler {
         }
         if (upstream == null) {
             // A route of plugins only (a redirect, a mock): its plugins answer; if none does, the exchange answers 503.
-            CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order, chain);
+            CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order,
+                    chain, route.name(), route.serviceId());
             routeStates.put(route.id(), new RouteState(compiled, null, route, hosts));
             return compiled;
         }
@@ -388,7 +389,8 @@ public final class SnapshotCompiler {
             targetRefs.put(upstream, ref);
         }
         ref.routes++;
-        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain);
+        CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain,
+                route.name(), route.serviceId());
         routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;

@@ -125,8 +125,14 @@ public final class StatusServer implements AutoCloseable {
                 .append(",\"snapshot_version\":").append(snap == null ? -1 : snap.version)
                 .append(",\"routes\":").append(snap == null ? 0 : snap.routes.size())
                 .append(",\"config_source\":").append(configSourceJson.get());
+        // Log entries (access log, file-logger, http-logger) dropped because the log writer was behind.
+        b.append(",\"log_entries_dropped\":").append(io.turnpike.engine.logs.LogWriter.dropsIfStarted());
         if (keylessJson != null) {
             b.append(",\"keyless\":").append(keylessJson.get());
+        }
+        io.turnpike.engine.trace.SpanExportAgent tracing = io.turnpike.engine.trace.SpanExportAgent.current();
+        if (tracing != null) {
+            b.append(",\"tracing\":").append(tracing.statusJson()); // once a route uses opentelemetry
         }
         b.append(",\"counters\":{");
         String[] names = {"requests", "responses", "downstream_connections_opened", "downstream_connections_closed",

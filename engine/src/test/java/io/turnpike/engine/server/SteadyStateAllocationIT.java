@@ -69,6 +69,54 @@ class SteadyStateAllocationIT {
     }
 
     /**
+     * The access log on, JSON to a file: the loop copies the request head and the record's fixed fields into its log
+     * ring; formatting and the file write happen on the log writer thread.
+     */
+    @Test
+    void requestsWithTheAccessLogOnAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            measure(null, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n",
+                    "ok:/steady", "  access_log:\n    path: access.log\n    format: json\n");
+            long lines = java.nio.file.Files.lines(dir.resolve("access.log")).count();
+            assertTrue(lines > 0, "the access log was written");
+            System.out.println("access log lines: " + lines + " (drops: "
+                    + io.turnpike.engine.logs.LogWriter.get().drops() + ")");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
+    /** file-logger and http-logger (to a real receiver) on the route: the log phase copies into the loop's ring. */
+    @Test
+    void requestsThroughTheLoggerPluginsAllocateNothingOnTheLoop() throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+        receiver.createContext("/", x -> {
+            received.addAndGet(x.getRequestBody().readAllBytes().length);
+            x.sendResponseHeaders(200, -1);
+            x.close();
+        });
+        receiver.start();
+        try {
+            measure("    plugins:\n      file-logger:\n        path: " + dir.resolve("file-logger.log") + "\n"
+                            + "      http-logger:\n        uri: http://127.0.0.1:" + receiver.getAddress().getPort()
+                            + "/\n",
+                    "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n",
+                    "ok:/steady", "");
+            assertTrue(java.nio.file.Files.size(dir.resolve("file-logger.log")) > 0, "file-logger wrote");
+            assertTrue(received.get() > 0, "http-logger delivered");
+        } finally {
+            receiver.stop(0);
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
+    /**
      * The limit plugins, policy local, shared by both loops' view of one process: limit-count (key remote_addr, quota
      * headers on), limit-req (nodelay) and limit-conn (slot taken and given back by the exchange's end hook), on top
      * of key-auth. The limits are far above what the run sends, so every response is the same 200.
@@ -95,7 +143,48 @@ class SteadyStateAllocationIT {
         }
     }
 
+    /**
+     * The opentelemetry plugin, not sampling (always_off): the client's traceparent parsed, a span id drawn, the
+     * traceparent header sent upstream, the record's trace id set; with response-rewrite and cors so the chain's
+     * checks below hold.
+     */
+    @Test
+    void tracingWithoutSamplingAllocatesNothingOnTheLoop() throws Exception {
+        tracing("always_off");
+    }
+
+    /**
+     * The same, sampled (always_on): each request's span is also copied into the loop's ring in the log phase and
+     * exported by the exporter thread (whose allocation is not the loop's).
+     */
+    @Test
+    void sampledTracingAllocatesNothingOnTheLoop() throws Exception {
+        tracing("always_on");
+    }
+
+    private void tracing(String sampler) throws Exception {
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            String plugins = ""
+                    + "    plugins:\n"
+                    + "      opentelemetry:\n        sampler:\n          name: " + sampler + "\n"
+                    + "      response-rewrite:\n        headers:\n          set:\n            X-Served-By: turnpike\n"
+                    + "      cors:\n        allow_origins: \"http://app.example,http://other.example\"\n";
+            measure(plugins, "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n"
+                    + "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+                    + "Origin: http://app.example\r\n\r\n", "ok:/steady");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
     private void measure(String plugins, String requestText, String expectedBody) throws Exception {
+        measure(plugins, requestText, expectedBody, "");
+    }
+
+    private void measure(String plugins, String requestText, String expectedBody, String turnpikeYaml)
+            throws Exception {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, plugins == null ? GatewayFixture.catchAllRoute(backend.port())
                              : "routes:\n  - id: \"all\"\n    uri: /*\n" + plugins
@@ -106,7 +195,7 @@ class SteadyStateAllocationIT {
                      // Upstream connections are recycled every upstream_max_requests (APISIX default 1000); a
                      // reconnect costs a few KB of channel objects, ~5 B/request amortised. Measure the request
                      // path itself: one upstream connection for the whole run.
-                     "  event_loops: 1\n  upstream_max_requests: 1000000\n")) {
+                     "  event_loops: 1\n  upstream_max_requests: 1000000\n" + turnpikeYaml)) {
             LoopContext loop = gw.running.server.loops().get(0);
             long loopThreadId = loop.eventLoop.submit(() -> Thread.currentThread().getId()).get(5, TimeUnit.SECONDS);
             com.sun.management.ThreadMXBean threads =
@@ -118,7 +207,7 @@ class SteadyStateAllocationIT {
                 RawHttpClient.Response r = probe.exchange(new String(request, StandardCharsets.US_ASCII));
                 assertEquals(200, r.status());
                 assertEquals(expectedBody, r.bodyText());
-                if (plugins != null) {
+                if (plugins != null && plugins.contains("response-rewrite")) {
                     assertEquals("turnpike", r.header("x-served-by"), "the chain ran: " + r.headers());
                     assertEquals("http://app.example", r.header("access-control-allow-origin"));
                 }
@@ -145,6 +234,7 @@ class SteadyStateAllocationIT {
                 assertTrue(new String(response, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200 OK"));
                 assertTrue(perRequest <= 64.0, "event loop allocated " + perRequest + " bytes per request");
             }
+            assertTrue(io.turnpike.engine.logs.LogWriter.flushIfStarted(10_000));
         }
     }
 

@@ -88,7 +88,7 @@ public final class GatewayFixture implements AutoCloseable {
                 t.upstreamConnectTimeoutMs(), t.upstreamSendTimeoutMs(), t.upstreamReadTimeoutMs(),
                 t.upstreamPoolSize(), t.upstreamIdleTimeoutMs(), t.upstreamMaxRequests(), t.drainTimeoutMs(),
                 new ListenAddress(t.statusListen().ip(), 0), t.standaloneFile(), t.accessLog(), t.keyless(),
-                t.maxConnectionsPerLoop(), t.pipelineBufferBytes());
+                t.maxConnectionsPerLoop(), t.pipelineBufferBytes(), t.accessLogConfig());
         // The Admin API is off unless a test turns it on (it needs a key, and a fixed port would collide).
         AdminConfig a = c.admin();
         AdminConfig admin = new AdminConfig(false, a.adminKeys(), a.adminKeyRequired(),
@@ -100,7 +100,7 @@ public final class GatewayFixture implements AutoCloseable {
         }
         SslConfig ssl = new SslConfig(c.ssl().enable(), sslListen, c.ssl().fallbackSni());
         return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), ssl, c.role(),
-                c.configProvider(), c.etcd(), admin, c.prometheusExportAddr(), t0);
+                c.configProvider(), c.etcd(), admin, c.prometheusExportAddr(), t0, c.opentelemetry());
     }
 
     /** One route per backend path prefix "/*" to the given backend port. */
