@@ -72,7 +72,10 @@ Options (environment variable in brackets):
   --plugins          also Turnpike with plugins (same process): turnpike_plugins, a route running key-auth +
                      proxy-rewrite headers (wrk sends the key), ratio turnpike_plugins_vs_turnpike; and
                      turnpike_forward_auth, forward-auth to the backend nginx (/auth, keep-alive);
-                     turnpike_limit_count, limit-count policy local keyed by client address; and
+                     turnpike_limit_count, limit-count policy local keyed by client address;
+                     turnpike_limit_redis, the same with policy redis (the script starts its own redis-server
+                     on a free port, on the load core) and reports Redis commands per 1,000 requests
+                     from INFO commandstats; and
                      turnpike_access_log, a second Turnpike process with the same config and the access log
                      on (format json, to a file), ratio turnpike_access_log_vs_turnpike;
                      turnpike_prometheus, a second Turnpike process (same core) with the prometheus plugin in a
@@ -139,7 +142,9 @@ done
 ((${#TARGETS[@]})) || die "--only selected no target"
 if ((PLUGINS)); then
   [[ " ${TARGETS[*]} " == *" turnpike "* ]] || die "--plugins needs the turnpike target"
-  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_access_log turnpike_prometheus)
+  TARGETS+=(turnpike_plugins turnpike_forward_auth turnpike_limit_count turnpike_limit_redis turnpike_access_log turnpike_prometheus)
+  command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
+    || { echo "--plugins needs redis-server and redis-cli (turnpike_limit_redis)" >&2; exit 2; }
 fi
 
 for cmd in nginx wrk curl taskset pgrep python3 getconf; do
@@ -221,7 +226,7 @@ EOF
 }
 read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
   TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT TURNPIKE_EXPORT_PORT TURNPIKE_PROM_PORT TURNPIKE_PROM_STATUS_PORT \
-  TURNPIKE_PROM_EXPORT_PORT <<<"$(free_ports 12)"
+  TURNPIKE_PROM_EXPORT_PORT REDIS_PORT <<<"$(free_ports 13)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -319,6 +324,17 @@ if has_target nginx; then
   fi
 fi
 
+# --- Redis for turnpike_limit_redis (--plugins): on the load core, no persistence ---------------
+if ((PLUGINS)); then
+  mkdir -p "$WORK/redis"
+  taskset -c "$CORE_LOAD" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK/redis" >"$WORK/redis/redis.log" 2>&1 &
+  PID_OF[redis]=$!
+  STARTED_PIDS+=("${PID_OF[redis]}")
+  for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" PING 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  redis-cli -p "$REDIS_PORT" PING 2>/dev/null | grep -q PONG || die "redis-server did not start (see $WORK/redis/redis.log)"
+fi
+
 # --- proxy B: Turnpike ----------------------------------------------------------------------
 if has_target turnpike; then
   conf="$WORK/turnpike/conf"
@@ -398,6 +414,22 @@ routes:
       limit-count:
         count: 1000000000
         time_window: 3600
+      proxy-rewrite:
+        uri: "/"
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
+  # --plugins: the same limit with policy redis (leases from the script's own redis-server).
+  - id: "limit-redis"
+    uri: "/limitredis/*"
+    plugins:
+      limit-count:
+        count: 1000000000
+        time_window: 3600
+        policy: redis
+        redis_host: 127.0.0.1
+        redis_port: $REDIS_PORT
       proxy-rewrite:
         uri: "/"
     upstream:
@@ -524,6 +556,7 @@ declare -A URL=(
   [turnpike_plugins]="http://127.0.0.1:$TURNPIKE_PORT/plugins/"
   [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"
   [turnpike_limit_count]="http://127.0.0.1:$TURNPIKE_PORT/limit/"
+  [turnpike_limit_redis]="http://127.0.0.1:$TURNPIKE_PORT/limitredis/"
   [turnpike_access_log]="http://127.0.0.1:$TURNPIKE_LOG_PORT/"
   [turnpike_prometheus]="http://127.0.0.1:$TURNPIKE_PROM_PORT/"
 )
@@ -533,6 +566,7 @@ if ((PLUGINS)); then
   PID_OF[turnpike_plugins]=${PID_OF[turnpike]}
   PID_OF[turnpike_forward_auth]=${PID_OF[turnpike]}
   PID_OF[turnpike_limit_count]=${PID_OF[turnpike]}
+  PID_OF[turnpike_limit_redis]=${PID_OF[turnpike]}
 fi
 # TLS targets: the proxy process serving HTTPS and its port.
 declare -A TLS_PID=() TLS_PORT=() TLS_NEGOTIATED=()
@@ -627,6 +661,21 @@ run_wrk() {
   return "$rc"
 }
 
+# Commands Redis executed so far (INFO commandstats, all commands but INFO itself).
+redis_calls() {
+  redis-cli -p "$REDIS_PORT" INFO commandstats | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" {n += $3} END {print n + 0}'
+}
+
+# For turnpike_limit_redis: Redis commands per 1,000 requests of the measured run (after REDIS_CALLS0).
+redis_note() {
+  [[ $1 == turnpike_limit_redis ]] || return 0
+  local calls reqs
+  calls=$(( $(redis_calls) - REDIS_CALLS0 ))
+  reqs=$(awk '/requests in/ {print $1}' "$2")
+  [[ -n $reqs && $reqs -gt 0 ]] || return 0
+  echo ", redis $calls commands = $(awk -v c="$calls" -v r="$reqs" 'BEGIN {printf "%.2f", c * 1000 / r}') per 1,000 requests"
+}
+
 measure() {
   local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others
   local hdr=()
@@ -637,6 +686,7 @@ measure() {
   fi
   kill -0 "$pid" 2>/dev/null || die "$target (pid $pid) died"
   python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
+  [[ $target == turnpike_limit_redis ]] && REDIS_CALLS0=$(redis_calls)
   c0=$(cpu_ticks "$pid")
   run_wrk "$raw" "${hdr[@]+"${hdr[@]}"}" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" \
     || die "$target: wrk failed (see $raw)"
@@ -646,7 +696,7 @@ measure() {
   line=$(grep '^BENCH_JSON ' "$raw" | tail -n 1) || die "$target: no BENCH_JSON line in $raw"
   printf '{"target":"%s","round":%d,"cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"rss_peak_kb":%d,%s\n' \
     "$target" "$round" "$((c1 - c0))" "$others" "$CLK_TCK" "$rss" "${line#BENCH_JSON \{}" >>"$RECORDS"
-  log "round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks, other processes $others ticks"
+  log "round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks, other processes $others ticks$(redis_note "$target" "$raw")"
 }
 
 # --- fixed-rate mode (--rate) ------------------------------------------------------------------

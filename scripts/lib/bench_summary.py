@@ -28,12 +28,13 @@ METRICS = [
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
 TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_limit_count",
-                "turnpike_access_log", "turnpike_prometheus"]
+                "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus"]
 # Plugin-mode targets (the same Turnpike process, another route) with the issue's CPU-per-request target against
 # the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
 PLUGIN_TARGETS = {
     "turnpike_plugins": 1.08,        # key-auth + proxy-rewrite
     "turnpike_limit_count": 1.05,    # limit-count, policy local
+    "turnpike_limit_redis": 1.10,    # limit-count, policy redis (leases)
     "turnpike_prometheus": 1.10,     # a second process, prometheus in a global rule
     "turnpike_access_log": 1.10,     # a second process, access log on (JSON to a file); with prometheus: issue 12
 }

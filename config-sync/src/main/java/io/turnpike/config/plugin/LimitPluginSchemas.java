@@ -110,6 +110,10 @@ public final class LimitPluginSchemas {
             if (e != null) {
                 return e;
             }
+            if (c.get("window_type").asText().equals("sliding") && !c.path("policy").asText("local").equals("local")) {
+                return "property \"window_type\": sliding is supported with policy local only (the Redis policies"
+                        + " lease quota of fixed windows)";
+            }
         }
         e = string(c, "group", 1, 256);
         if (e != null) {

@@ -35,6 +35,10 @@ class LimitPluginSchemasTest {
                 LimitPluginSchemas.limitCount(o("{'count':1,'time_window':60,'rejected_code':600}")));
         assertEquals("property \"window_type\" validation failed: matches none of the enum values",
                 LimitPluginSchemas.limitCount(o("{'count':1,'time_window':60,'window_type':'leaky'}")));
+        assertEquals("property \"window_type\": sliding is supported with policy local only (the Redis policies"
+                        + " lease quota of fixed windows)",
+                LimitPluginSchemas.limitCount(o("{'count':1,'time_window':60,'window_type':'sliding','policy':'redis',"
+                        + "'redis_host':'127.0.0.1'}")));
         assertEquals("then clause did not match: property \"redis_host\" is required",
                 LimitPluginSchemas.limitCount(o("{'count':1,'time_window':60,'policy':'redis'}")));
         assertEquals("else clause did not match: property \"redis_cluster_nodes\" is required",

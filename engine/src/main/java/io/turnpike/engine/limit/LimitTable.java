@@ -57,6 +57,13 @@ public final class LimitTable<E extends LimitEntry> {
         return n;
     }
 
+    /** Visits every entry (weakly consistent). Sweeper thread: Redis-backed limiters' heartbeats and give-backs. */
+    public void forEach(java.util.function.Consumer<? super E> action) {
+        for (E e : map.values()) {
+            action.accept(e);
+        }
+    }
+
     public int size() {
         return map.size();
     }

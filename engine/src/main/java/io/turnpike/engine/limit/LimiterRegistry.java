@@ -36,8 +36,27 @@ public final class LimiterRegistry {
         this.remote = r;
     }
 
-    public RemoteLimiters remote() {
+    /**
+     * The Redis-backed limiters: the installed ones, else the process's {@link
+     * io.turnpike.engine.limit.redis.RedisLimiters}, created on first use (no connection before a limit names Redis).
+     */
+    /** The Redis-backed limiters if created or installed, else null (for /status: creates nothing). */
+    public RemoteLimiters remoteIfCreated() {
         return remote;
+    }
+
+    public RemoteLimiters remote() {
+        RemoteLimiters r = remote;
+        if (r == null) {
+            synchronized (this) {
+                r = remote;
+                if (r == null) {
+                    r = new io.turnpike.engine.limit.redis.RedisLimiters();
+                    remote = r;
+                }
+            }
+        }
+        return r;
     }
 
     /** The live limiter with this identity, or a new one from {@code create}. */
