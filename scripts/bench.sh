@@ -78,9 +78,9 @@ Options (environment variable in brackets):
                      from INFO commandstats; and
                      turnpike_access_log, a second Turnpike process with the same config and the access log
                      on (format json, to a file), ratio turnpike_access_log_vs_turnpike;
-                     turnpike_prometheus, a second Turnpike process (same core) with the prometheus plugin in a
-                     global rule (as APISIX users enable it) over the plain route, ratio
-                     turnpike_prometheus_vs_turnpike [PLUGINS=1]
+                     turnpike_prometheus, another Turnpike process (same core) with the prometheus plugin in a
+                     global rule (as APISIX users enable it) and the access log on (JSON, to a file) over the
+                     plain route, ratio turnpike_prometheus_vs_turnpike [PLUGINS=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -518,7 +518,10 @@ deployment:
     config_provider: yaml
 turnpike:
   event_loops: 1
-  access_log: false
+  # Observability as operators run it: the prometheus plugin in a global rule and the access log (JSON, to a file).
+  access_log:
+    path: $WORK/turnpike_prometheus/logs/access.log
+    format: json
   upstream_max_requests: 1000000
   status_listen:
     ip: 127.0.0.1

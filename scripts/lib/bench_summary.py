@@ -35,8 +35,8 @@ PLUGIN_TARGETS = {
     "turnpike_plugins": 1.08,        # key-auth + proxy-rewrite
     "turnpike_limit_count": 1.05,    # limit-count, policy local
     "turnpike_limit_redis": 1.10,    # limit-count, policy redis (leases)
-    "turnpike_prometheus": 1.10,     # a second process, prometheus in a global rule
-    "turnpike_access_log": 1.10,     # a second process, access log on (JSON to a file); with prometheus: issue 12
+    "turnpike_prometheus": 1.10,     # another process: prometheus in a global rule + access log (JSON to a file)
+    "turnpike_access_log": 1.10,     # another process, access log on (JSON to a file)
 }
 # --rate: the fixed-rate run of each round, CO-corrected (keys added to results.<target>.median/min/max).
 RATE_METRICS = [
