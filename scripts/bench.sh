@@ -406,16 +406,14 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
-  # --plugins: limit-count, policy local, keyed by the client address, far above what the run sends (every request
-  # is counted and admitted; the quota headers are written).
+  # --plugins: limit-count alone (the backend answers any path), policy local, keyed by the client address, far
+  # above what the run sends (every request is counted and admitted; the quota headers are written).
   - id: "limit-count"
     uri: "/limit/*"
     plugins:
       limit-count:
         count: 1000000000
         time_window: 3600
-      proxy-rewrite:
-        uri: "/"
     upstream:
       type: roundrobin
       nodes:
@@ -430,8 +428,6 @@ routes:
         policy: redis
         redis_host: 127.0.0.1
         redis_port: $REDIS_PORT
-      proxy-rewrite:
-        uri: "/"
     upstream:
       type: roundrobin
       nodes:
