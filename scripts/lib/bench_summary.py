@@ -301,7 +301,15 @@ def pair_ratio(results, a, b):
         k: [ratio(r[k], n_by_round[r["round"]][k]) for r in t["rounds"] if r["round"] in n_by_round]
         for k in RATIO_METRICS
     }
-    out["definition"] = f"median({a}) / median({b}); per_round: same-round ratios"
+    # The median of the same-round ratios: robust to a burst of interference that hits one round's later targets
+    # (on a shared machine the medians of the two targets can come from different rounds).
+    out["per_round_median"] = {}
+    for k, vs in out["per_round"].items():
+        vs = sorted(v for v in vs if v is not None)
+        out["per_round_median"][k] = vs[len(vs) // 2] if len(vs) % 2 else (
+            (vs[len(vs) // 2 - 1] + vs[len(vs) // 2]) / 2 if vs else None)
+    out["definition"] = (f"median({a}) / median({b}); per_round: same-round ratios; per_round_median: their"
+                         " median")
     return out
 
 
