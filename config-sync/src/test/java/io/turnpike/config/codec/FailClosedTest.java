@@ -94,6 +94,10 @@ class FailClosedTest {
         assertEquals(List.of(plugin("plugins.hmac-auth", "hmac-auth")),
                 others.decodeCredential(json("{'plugins':{'hmac-auth':{}}}")).errors());
         assertEquals(List.of(new FieldError("", "invalid plugin name", true)),
+                others.decode(Resource.PLUGIN_METADATA, "syslog", json("{'log_format':{}}")).errors());
+        // A known plugin's metadata goes through its metadata schema: refused where Turnpike does not act on it.
+        assertEquals(List.of(new FieldError("", "failed to check the configuration of plugin http-logger err: plugin"
+                        + " metadata is not supported for this plugin", true)),
                 others.decode(Resource.PLUGIN_METADATA, "http-logger", json("{'log_format':{}}")).errors());
         // the APISIX schema of these resources: plugins required, nothing unknown
         assertEquals(List.of(new FieldError("", "property \"plugins\" is required")),
