@@ -26,6 +26,11 @@ public final class LimitPluginSchemas {
     }
 
     static final Set<String> POLICIES = Set.of("local", "redis", "redis-cluster");
+    /** The engine's packing bounds (io.turnpike.engine.limit: LocalFixedWindow, LocalSlidingWindow, LocalLeakyBucket). */
+    static final long MAX_TIME_WINDOW_S = 315_360_000L;
+    static final long MAX_FIXED_COUNT = 0xFFFF_FFFFL - 1;
+    static final long MAX_SLIDING_COUNT = (1L << 24) - 1;
+    static final long MAX_LOCAL_BURST = 67_000;
     private static final String[] REDIS = {"redis_host", "redis_port", "redis_username", "redis_password",
             "redis_database", "redis_timeout", "redis_ssl", "redis_ssl_verify", "sync_interval"};
     private static final String[] CLUSTER = {"redis_cluster_nodes", "redis_password", "redis_timeout",
@@ -115,6 +120,17 @@ public final class LimitPluginSchemas {
                         + " lease quota of fixed windows)";
             }
         }
+        // Bounds of the engine's packed per-key state (docs/rate-limits.md), checked here so a write is refused
+        // rather than accepted and left out at compile.
+        if (c.get("time_window").asLong() > MAX_TIME_WINDOW_S) {
+            return "property \"time_window\": at most " + MAX_TIME_WINDOW_S + " seconds (10 years) is supported";
+        }
+        boolean sliding = c.path("window_type").asText("fixed").equals("sliding");
+        long maxCount = sliding ? MAX_SLIDING_COUNT : MAX_FIXED_COUNT;
+        if (c.get("count").asLong() > maxCount) {
+            return "property \"count\": at most " + maxCount + " is supported"
+                    + (sliding ? " with window_type sliding" : "");
+        }
         e = string(c, "group", 1, 256);
         if (e != null) {
             return e;
@@ -136,6 +152,9 @@ public final class LimitPluginSchemas {
         e = number(c, "rate", true);
         if (e == null) {
             e = number(c, "burst", false);
+        }
+        if (e == null && c.path("policy").asText("local").equals("local") && c.get("burst").asDouble() > MAX_LOCAL_BURST) {
+            e = "property \"burst\": at most " + MAX_LOCAL_BURST + " is supported with policy local";
         }
         if (e == null) {
             e = bool(c, "nodelay");

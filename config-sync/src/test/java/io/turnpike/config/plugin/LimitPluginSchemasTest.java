@@ -31,6 +31,13 @@ class LimitPluginSchemasTest {
         assertEquals("property \"count\" is required", LimitPluginSchemas.limitCount(o("{'time_window':60}")));
         assertEquals("property \"count\" validation failed: expected 0 to be at least 1",
                 LimitPluginSchemas.limitCount(o("{'count':0,'time_window':60}")));
+        assertEquals("property \"time_window\": at most 315360000 seconds (10 years) is supported",
+                LimitPluginSchemas.limitCount(o("{'count':1,'time_window':315360001}")));
+        assertEquals("property \"count\": at most 16777215 is supported with window_type sliding",
+                LimitPluginSchemas.limitCount(o("{'count':16777216,'time_window':1,'window_type':'sliding'}")));
+        assertNull(LimitPluginSchemas.limitCount(o("{'count':16777216,'time_window':1}")));
+        assertEquals("property \"count\": at most 4294967294 is supported",
+                LimitPluginSchemas.limitCount(o("{'count':4294967295,'time_window':1}")));
         assertEquals("property \"rejected_code\" validation failed: expected 600 to be at most 599",
                 LimitPluginSchemas.limitCount(o("{'count':1,'time_window':60,'rejected_code':600}")));
         assertEquals("property \"window_type\" validation failed: matches none of the enum values",
@@ -76,6 +83,10 @@ class LimitPluginSchemasTest {
                 LimitPluginSchemas.limitReq(o("{'rate':0,'burst':0,'key':'remote_addr'}")));
         assertEquals("property \"burst\" validation failed: expected -1 to be at least 0",
                 LimitPluginSchemas.limitReq(o("{'rate':1,'burst':-1,'key':'remote_addr'}")));
+        assertEquals("property \"burst\": at most 67000 is supported with policy local",
+                LimitPluginSchemas.limitReq(o("{'rate':1,'burst':67001,'key':'remote_addr'}")));
+        assertNull(LimitPluginSchemas.limitReq(o("{'rate':1,'burst':67001,'key':'remote_addr','policy':'redis',"
+                + "'redis_host':'127.0.0.1'}")));
         assertEquals("property \"key_type\" validation failed: matches none of the enum values",
                 LimitPluginSchemas.limitReq(o("{'rate':1,'burst':0,'key':'x','key_type':'constant'}")));
     }

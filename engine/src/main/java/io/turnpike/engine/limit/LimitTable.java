@@ -17,18 +17,46 @@ import java.util.function.Supplier;
  * @param <E> the limiter's entry type
  */
 public final class LimitTable<E extends LimitEntry> {
+    /**
+     * The longest key a limiter stores, in bytes: a key is built from request data (a header, a query argument), so
+     * its length is the client's choice; a longer one is not stored and the limiter cannot decide for it.
+     */
+    public static final int MAX_KEY_BYTES = 1024;
+    /**
+     * The most keys one limiter holds (~122 MB of heap for IPv4 addresses as keys): distinct keys are the client's
+     * choice too (a header value per request) and a window may be long, so the table is bounded before the sweeper
+     * can reclaim; a new key beyond it is not stored and the limiter cannot decide for it.
+     */
+    public static final int DEFAULT_MAX_KEYS = 1_000_000;
+    private static final java.util.concurrent.atomic.AtomicLong REFUSED = new java.util.concurrent.atomic.AtomicLong();
+
     private final NonBlockingHashMap<LimitKey, E> map = new NonBlockingHashMap<>();
     private final Supplier<E> factory;
+    private final int maxKeys;
 
     public LimitTable(Supplier<E> factory) {
-        this.factory = factory;
+        this(factory, DEFAULT_MAX_KEYS);
     }
 
-    /** The live entry for {@code probe} (inserted if absent). Any thread; the probe is not retained. */
+    public LimitTable(Supplier<E> factory, int maxKeys) {
+        this.factory = factory;
+        this.maxKeys = maxKeys;
+    }
+
+    /**
+     * The live entry for {@code probe} (inserted if absent), or null when the key is longer than
+     * {@link #MAX_KEY_BYTES} or new while the table is full: the limiter then answers {@link Decision#ERROR}
+     * ({@code allow_degradation} decides, as when Redis is down), counted in {@link #refused()}. Any thread; the probe
+     * is not retained.
+     */
     public E get(LimitKey probe) {
         E e = map.get(probe);
         if (e != null) {
             return e;
+        }
+        if (probe.length() > MAX_KEY_BYTES || map.size() >= maxKeys) {
+            REFUSED.incrementAndGet(); // the refusal path only
+            return null;
         }
         E created = factory.get();
         created.key = probe.copy();
@@ -66,5 +94,10 @@ public final class LimitTable<E extends LimitEntry> {
 
     public int size() {
         return map.size();
+    }
+
+    /** Keys refused since the process started (too long, or new in a full table), over every table. */
+    public static long refused() {
+        return REFUSED.get();
     }
 }

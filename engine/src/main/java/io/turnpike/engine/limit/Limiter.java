@@ -18,8 +18,4 @@ public abstract class Limiter {
 
     /** Keys currently held (for /status and the memory report). */
     public abstract int keys();
-
-    /** Releases what the limiter holds outside the process (Redis leases) once no snapshot uses it. */
-    public void close() {
-    }
 }

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * The process's limiters by identity, so a limit keeps its counters across snapshot compiles while its owner and
  * configuration stay the same (APISIX keys its counters by the owning resource and the plugin's configuration
  * version: an edit elsewhere does not reset them, an edit of the limit does). Entries are weak: a limiter no snapshot
- * references any more is dropped (and {@link Limiter#close closed}) at the next sweep.
+ * references any more is dropped at the next sweep (Redis leases it held expire on their own: at the window end,
+ * after 1 s for limit-req tokens, after 10 s for limit-conn slots).
  *
  * <p>Threads: {@link #get} runs on the snapshot compiler's thread; {@link #sweepAll} on the sweeper thread (one per
  * process, daemon, started on first use, every second). Event loops never call into the registry.
@@ -124,6 +125,6 @@ public final class LimiterRegistry {
                 keys += l.keys();
             }
         }
-        return new long[]{limiters, keys, swept};
+        return new long[]{limiters, keys, swept, LimitTable.refused()};
     }
 }

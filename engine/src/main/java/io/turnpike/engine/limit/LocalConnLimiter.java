@@ -41,6 +41,9 @@ public final class LocalConnLimiter extends ConnLimiter {
         out.limit = conn;
         for (;;) {
             Slot e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);
@@ -82,7 +85,8 @@ public final class LocalConnLimiter extends ConnLimiter {
 
     /** Requests in flight for a key (tests). */
     public long inFlight(LimitKey key) {
-        return table.get(key).state();
+        LimitEntry e = table.get(key);
+        return e == null ? 0 : e.state();
     }
 
     @Override

@@ -29,6 +29,9 @@ public final class LocalFixedWindow extends CountLimiter {
         out.limit = limit;
         for (;;) {
             LimitEntry e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);
@@ -37,7 +40,8 @@ public final class LocalFixedWindow extends CountLimiter {
             long end = s >>> 32;
             long count = s & 0xFFFF_FFFFL;
             if (end <= now) {
-                if (e.cas(s, ((now + windowTicks) << 32) | 1)) {
+                // The end tick is 32 bits (13.6 years of uptime): a window past it ends there.
+                if (e.cas(s, (Math.min(now + windowTicks, 0xFFFF_FFFFL) << 32) | 1)) {
                     out.remaining = limit - 1;
                     out.resetSeconds = windowSeconds;
                     return Decision.ADMIT;

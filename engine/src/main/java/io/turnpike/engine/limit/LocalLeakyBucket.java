@@ -31,6 +31,9 @@ public final class LocalLeakyBucket extends ReqLimiter {
         out.remaining = 0;
         for (;;) {
             LimitEntry e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);

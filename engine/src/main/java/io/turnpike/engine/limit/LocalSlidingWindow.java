@@ -33,6 +33,9 @@ public final class LocalSlidingWindow extends CountLimiter {
         out.resetSeconds = (windowMs - elapsed + 999) / 1000;
         for (;;) {
             LimitEntry e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);

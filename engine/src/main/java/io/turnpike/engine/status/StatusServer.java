@@ -176,7 +176,8 @@ public final class StatusServer implements AutoCloseable {
         // Rate limits: live limiters, keys they hold, keys reclaimed since start (io.turnpike.engine.limit).
         long[] limits = io.turnpike.engine.limit.LimiterRegistry.get().stats();
         b.append(",\"limits\":{\"limiters\":").append(limits[0]).append(",\"keys\":").append(limits[1])
-                .append(",\"keys_reclaimed\":").append(limits[2]);
+                .append(",\"keys_reclaimed\":").append(limits[2])
+                .append(",\"keys_refused\":").append(limits[3]);
         // Redis-backed limits: one entry per Redis policy (connection, leases, failures, degraded decisions).
         if (io.turnpike.engine.limit.LimiterRegistry.get().remoteIfCreated()
                 instanceof io.turnpike.engine.limit.redis.RedisLimiters redis) {

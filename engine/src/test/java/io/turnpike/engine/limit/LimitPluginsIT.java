@@ -164,6 +164,16 @@ class LimitPluginsIT {
     }
 
     @Test
+    void aKeyTooLongToStoreIsNotDecidedAndAnsweredAsAFailure() throws Exception {
+        try (RawHttpClient c = gw.client()) {
+            RawHttpClient.Response r = c.exchange("GET /user HTTP/1.1\r\nHost: a\r\nX-User: "
+                    + "u".repeat(LimitTable.MAX_KEY_BYTES + 1) + "\r\n\r\n");
+            assertEquals(500, r.status(), "allow_degradation false: APISIX's failure answer");
+            assertEquals("{\"error_msg\":\"failed to limit count\"}\n", r.bodyText());
+        }
+    }
+
+    @Test
     void groupSharesOneCounterWhileEqualConfigsOnTwoRoutesDoNot() throws Exception {
         try (RawHttpClient c = gw.client()) {
             int ok = 0;

@@ -144,6 +144,32 @@ class LimitTableTest {
         assertTrue(reclaimed.get() > 0, "the sweeper raced with the requests");
     }
 
+    /**
+     * Keys come from request data, so their length and number are the client's choice: a key longer than
+     * MAX_KEY_BYTES, or a new key in a full table, is not stored and the limiter answers ERROR (allow_degradation
+     * decides); keys already held keep being decided.
+     */
+    @Test
+    void keysAreBoundedInLengthAndNumber() {
+        long refusedBefore = LimitTable.refused();
+        LimitTable<LimitEntry> t = new LimitTable<>(LimitEntry::new, 10);
+        for (int i = 0; i < 10; i++) {
+            assertTrue(t.get(key("k" + i)) != null);
+        }
+        assertEquals(null, t.get(key("k10")), "full: a new key is refused");
+        assertTrue(t.get(key("k3")) != null, "a key already held is still found");
+        assertEquals(10, t.size());
+        assertEquals(null, t.get(key("x".repeat(LimitTable.MAX_KEY_BYTES + 1))), "too long");
+        assertEquals(refusedBefore + 2, LimitTable.refused());
+
+        LocalFixedWindow w = new LocalFixedWindow("t", 5, 60);
+        LimitResult out = new LimitResult();
+        assertEquals(Decision.ERROR, w.acquire(key("y".repeat(LimitTable.MAX_KEY_BYTES + 1)), 10_000, out, null));
+        assertEquals(Decision.ADMIT, w.acquire(key("y".repeat(LimitTable.MAX_KEY_BYTES)), 10_000, out, null));
+        assertEquals(Decision.ERROR, new LocalConnLimiter("t", 1, 0, 0, true)
+                .acquire(key("z".repeat(LimitTable.MAX_KEY_BYTES + 1)), 0, out, null));
+    }
+
     /** A million client addresses: bytes per key reported, all reclaimed once their windows end. */
     @Test
     void aMillionKeysAreBoundedAndReclaimed() {

@@ -108,6 +108,9 @@ public final class RedisConnLimiter extends ConnLimiter {
         out.limit = conn;
         for (;;) {
             Slots e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);
@@ -307,7 +310,8 @@ public final class RedisConnLimiter extends ConnLimiter {
 
     /** Slots held here / in use here for a key (tests). */
     public long[] slots(LimitKey key) {
-        long s = table.get(key).state();
+        Slots e = table.get(key);
+        long s = e == null ? 0 : e.state();
         return new long[]{(s >>> HELD_SHIFT) & IN_USE, s & IN_USE};
     }
 

@@ -43,7 +43,8 @@ public final class RedisCountLimiter extends CountLimiter {
 
     /** Tokens this gateway holds for a key (tests). */
     public long held(LimitKey key) {
-        return leases.table.get(key).state() & TokenLeases.TOKENS;
+        LeaseEntry e = leases.table.get(key);
+        return e == null ? 0 : e.state() & TokenLeases.TOKENS;
     }
 
     private final class Leases extends TokenLeases {

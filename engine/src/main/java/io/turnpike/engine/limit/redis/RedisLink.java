@@ -325,6 +325,8 @@ public final class RedisLink {
         StringBuilder b = new StringBuilder(256);
         b.append("{\"policy\":\"").append(policy.cluster() ? "redis-cluster" : "redis")
                 .append("\",\"nodes\":\"").append(String.join(",", policy.nodes()).replace("\"", ""))
+                .append(policy.clusterName() == null ? "" : "\",\"cluster_name\":\"" + policy.clusterName()
+                        .replace("\\", "").replace("\"", ""))
                 .append("\",\"connected\":").append(commands != null && connection.isOpen())
                 .append(",\"up\":").append(up(LimitClock.nowMs()))
                 .append(",\"script_calls\":").append(scriptCalls.get())

@@ -66,6 +66,9 @@ abstract class TokenLeases implements RemoteLimit {
     final int acquire(LimitKey key, long now, LimitResult out, Runnable wake) {
         for (;;) {
             LeaseEntry e = table.get(key);
+            if (e == null) {
+                return Decision.ERROR;
+            }
             long s = e.state();
             if (s == LimitEntry.DEAD) {
                 table.removeDead(e);

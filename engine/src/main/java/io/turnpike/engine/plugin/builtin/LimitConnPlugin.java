@@ -105,7 +105,7 @@ public final class LimitConnPlugin extends PluginSpec {
                     ? LimiterRegistry.get().get(identity, LocalConnLimiter.class,
                     () -> new LocalConnLimiter(identity, conn, burst, delayMs, onlyDefault))
                     : LimiterRegistry.get().get(identity, ConnLimiter.class,
-                    () -> LimitSupport.remote(NAME, policy).conn(policy, identity, conn, burst, delayMs, onlyDefault));
+                    () -> LimitSupport.remote().conn(policy, identity, conn, burst, delayMs, onlyDefault));
             return new LimitConnPlugin(limiter, key, LimitSupport.rejected(c), Conf.bool(c, "allow_degradation", false),
                     policy == null ? 1000 : policy.timeoutMs());
         }

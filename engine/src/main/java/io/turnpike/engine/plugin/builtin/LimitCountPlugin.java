@@ -131,7 +131,7 @@ public final class LimitCountPlugin extends PluginSpec {
                         () -> new LocalFixedWindow(identity, count, window));
             } else {
                 limiter = LimiterRegistry.get().get(identity, CountLimiter.class,
-                        () -> LimitSupport.remote(NAME, policy).count(policy, identity, count, window, sliding));
+                        () -> LimitSupport.remote().count(policy, identity, count, window, sliding));
             }
             return new LimitCountPlugin(limiter, key, LimitSupport.rejected(c),
                     Conf.bool(c, "show_limit_quota_header", true), Conf.bool(c, "allow_degradation", false),

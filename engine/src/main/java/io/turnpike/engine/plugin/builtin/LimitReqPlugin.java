@@ -110,7 +110,7 @@ public final class LimitReqPlugin extends PluginSpec {
                     ? LimiterRegistry.get().get(identity, LocalLeakyBucket.class,
                     () -> new LocalLeakyBucket(identity, rate, burst))
                     : LimiterRegistry.get().get(identity, ReqLimiter.class,
-                    () -> LimitSupport.remote(NAME, policy).req(policy, identity, rate, burst));
+                    () -> LimitSupport.remote().req(policy, identity, rate, burst));
             return new LimitReqPlugin(limiter, key, LimitSupport.rejected(c), Conf.bool(c, "nodelay", false),
                     Conf.bool(c, "allow_degradation", false), policy == null ? 1000 : policy.timeoutMs());
         }

@@ -105,13 +105,9 @@ final class LimitSupport {
                 Conf.str(c, "redis_cluster_name", null));
     }
 
-    static RemoteLimiters remote(String plugin, RemotePolicy p) {
-        RemoteLimiters r = LimiterRegistry.get().remote();
-        if (r == null) {
-            throw new IllegalArgumentException("policy " + (p.cluster() ? "redis-cluster" : "redis")
-                    + " is not available in this build");
-        }
-        return r;
+    /** The Redis-backed limiters (always available: created on first use). */
+    static RemoteLimiters remote() {
+        return LimiterRegistry.get().remote();
     }
 
     /** {@code rejected_code} with {@code {"error_msg": rejected_msg}} when a message is set, else an empty body. */
