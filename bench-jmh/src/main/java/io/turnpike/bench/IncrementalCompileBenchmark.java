@@ -34,7 +34,10 @@ import java.util.concurrent.TimeUnit;
  * incremental configuration ({@link ConfigCompiler#applyChanges}) plus the incremental snapshot
  * ({@link SnapshotCompiler#compile(io.turnpike.config.model.ConfigSet, ConfigDelta, List)}), publication excluded.
  * {@code routeChange}: one route (inline upstream) replaced. {@code upstreamChange}: upstream {@code u1}, which every
- * 20th route names by {@code upstream_id} (2,500 routes at 50,000), gets new nodes: those routes are recompiled.
+ * 20th route names by {@code upstream_id} (2,500 routes at 50,000), gets new nodes: only its endpoints change (no route
+ * is recompiled; the endpoint commit SnapshotPublisher runs after the loops applied the snapshot is included).
+ * {@code upstreamSettingsChange}: u1's {@code retries} changes: its 2,500 routes are recompiled (what a node change
+ * cost before endpoints were published apart).
  * {@code consumerChange}: one of {@code consumers} consumers gets a new key-auth key: the consumer map is persistent and
  * the snapshot re-indexes the consumers without recompiling a route.
  * Each invocation alternates between two prepared values, so the state stays the same size. Compare with
@@ -63,6 +66,7 @@ public class IncrementalCompileBenchmark {
     private final ConfigEntry[] routeValues = new ConfigEntry[2];
     private final ConfigEntry[] upstreamValues = new ConfigEntry[2];
     private final ConfigEntry[] consumerValues = new ConfigEntry[2];
+    private final ConfigEntry[] upstreamSettingValues = new ConfigEntry[2];
     private int flip;
 
     private static ConfigEntry entry(String resource, String id, String json) throws Exception {
@@ -107,6 +111,8 @@ public class IncrementalCompileBenchmark {
         consumerValues[1] = entry("consumers", c, consumer(c, "rotated-b"));
         upstreamValues[0] = entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1983\":1}}");
         upstreamValues[1] = entry("upstreams", "u1", "{\"nodes\":{\"127.0.0.1:1984\":2}}");
+        upstreamSettingValues[0] = entry("upstreams", "u1", "{\"retries\":1,\"nodes\":{\"127.0.0.1:1983\":1}}");
+        upstreamSettingValues[1] = entry("upstreams", "u1", "{\"retries\":2,\"nodes\":{\"127.0.0.1:1983\":1}}");
     }
 
     private Snapshot apply(Map<String, ConfigEntry> routeChanges, Map<String, ConfigEntry> upstreamChanges) {
@@ -147,6 +153,17 @@ public class IncrementalCompileBenchmark {
     @Benchmark
     public Snapshot upstreamChange() {
         ConfigEntry e = upstreamValues[flip ^= 1];
+        Snapshot s = apply(Map.of(), Map.of("u1", e));
+        if (s.endpointUpdates.isEmpty()) {
+            throw new IllegalStateException("the node-only edit recompiled routes");
+        }
+        s.endpointUpdates.forEach(u -> u.get().join());
+        return s;
+    }
+
+    @Benchmark
+    public Snapshot upstreamSettingsChange() {
+        ConfigEntry e = upstreamSettingValues[flip ^= 1];
         return apply(Map.of(), Map.of("u1", e));
     }
 }

@@ -424,8 +424,9 @@ public final class TurnpikeMain {
             GatewayServer server = newServer(pc, settings);
             installLogs(t, server);
             List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
-            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
-                    err);
+            SnapshotCompiler compiler = snapshotCompiler(pc, settings, keyless);
+            compiler.endpointPublisher(server.endpointPublisher());
+            SnapshotUpdater updater = new SnapshotUpdater(compiler, server.publisher(), err);
             updater.onConfig(config.config());
             server.start();
             StatusServer status = new StatusServer(server, () -> "{\"type\":\"yaml\",\"file\":\""
@@ -484,8 +485,9 @@ public final class TurnpikeMain {
             GatewayServer server = newServer(pc, settings);
             installLogs(t, server);
             List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
-            SnapshotUpdater updater = new SnapshotUpdater(snapshotCompiler(pc, settings, keyless), server.publisher(),
-                    err);
+            SnapshotCompiler compiler = snapshotCompiler(pc, settings, keyless);
+            compiler.endpointPublisher(server.endpointPublisher());
+            SnapshotUpdater updater = new SnapshotUpdater(compiler, server.publisher(), err);
             server.start();
             EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
             EtcdConfigSource source = new EtcdConfigSource(store);

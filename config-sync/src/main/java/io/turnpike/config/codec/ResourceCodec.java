@@ -430,10 +430,6 @@ public final class ResourceCodec {
         }
         Long retries = c.integer(o, "retries", 0L, null);
         Double retryTimeout = c.number(o, "retry_timeout", 0.0, null);
-        if (retryTimeout != null && retryTimeout > 0) {
-            c.child("retry_timeout").fail("not supported yet (retries are bounded by \"retries\" only); remove it"
-                    + " or set 0");
-        }
         Timeout timeout = timeout(c, o);
         KeepalivePool pool = null;
         ObjectNode kp = c.object(o, "keepalive_pool");
@@ -481,13 +477,6 @@ public final class ResourceCodec {
             }
         } else {
             nodes = nodes(c.child("nodes"), nodesNode, scheme == null ? "http" : scheme);
-            for (UpstreamNode n : nodes) {
-                if (n.priority() != nodes.get(0).priority()) {
-                    c.child("nodes").fail("nodes of different priorities are not supported yet (every node is used"
-                            + " as if of the same priority)");
-                    break;
-                }
-            }
         }
 
         // checks APISIX runs after the schema (apisix/upstream.lua check_upstream_conf)

@@ -154,12 +154,10 @@ class FailClosedTest {
         upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'http_path':'/'}}}", "checks",
                 "property \"checks\" validation failed: health checks are not supported yet (neither active nor"
                         + " passive checks are implemented)");
-        upstreamRefused("{'nodes':{'a:1':1},'retry_timeout':5}", "retry_timeout",
-                "property \"retry_timeout\" validation failed: not supported yet (retries are bounded by \"retries\""
-                        + " only); remove it or set 0");
-        upstreamRefused("{'nodes':[{'host':'a','port':1,'weight':1},{'host':'b','port':1,'weight':1,'priority':-1}]}",
-                "nodes", "property \"nodes\" validation failed: nodes of different priorities are not supported yet"
-                        + " (every node is used as if of the same priority)");
+        // retry_timeout and node priorities are acted on (Exchange retries, PriorityBalancer)
+        assertTrue(codec.decodeUpstream("u", json("{'nodes':{'a:1':1},'retry_timeout':5}")).ok());
+        assertTrue(codec.decodeUpstream("u", json("{'nodes':[{'host':'a','port':1,'weight':1},"
+                + "{'host':'b','port':1,'weight':1,'priority':-1}]}")).ok());
         upstreamRefused("{'nodes':[{'host':'a','port':1,'weight':1,'backup':true}]}", "nodes[0].backup",
                 "property \"nodes\" validation failed: failed to validate item 1: additional properties forbidden,"
                         + " found backup");

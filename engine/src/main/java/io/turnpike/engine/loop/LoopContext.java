@@ -38,8 +38,8 @@ public final class LoopContext {
     private Balancer[] balancers = new Balancer[0];
     @SuppressWarnings("rawtypes")
     private NodePool[] pools = new NodePool[0];
-    /** Pool size of each node index (the pool itself is created on first use). */
-    private int[] maxIdle = new int[0];
+    /** The endpoints each of {@link #balancers} was built from (a balancer is rebuilt when its target's changed). */
+    private io.turnpike.engine.endpoint.Endpoints[] balancerEndpoints = new io.turnpike.engine.endpoint.Endpoints[0];
     private final Map<String, NodePool<?>> poolsByKey = new HashMap<>();
     private boolean draining;
     private int openDownstream;
@@ -119,12 +119,9 @@ public final class LoopContext {
 
     @SuppressWarnings({"rawtypes", "unchecked"})
     private void applyWhole(Snapshot next) {
+        // Balancers are built on first use from each target's endpoints (balancer()).
         Balancer[] b = new Balancer[next.targets.length];
-        for (UpstreamTarget t : next.targets) {
-            if (t != null) {
-                b[t.slot] = t.balancer.newBalancer();
-            }
-        }
+        io.turnpike.engine.endpoint.Endpoints[] be = new io.turnpike.engine.endpoint.Endpoints[next.targets.length];
         // Existing pools of nodes that stay are carried over; the others are created on first use (pool()).
         NodePool[] p = new NodePool[next.nodes.length];
         Map<String, NodePool<?>> keep = new HashMap<>();
@@ -138,6 +135,17 @@ public final class LoopContext {
                 keep.put(n.poolKey, pool);
             }
         }
+        // Pools of nodes found at run time (DNS) that a target still has.
+        for (UpstreamTarget t : next.targets) {
+            if (t != null) {
+                for (NodeAddress n : t.endpoints.current().nodes) {
+                    NodePool<?> pool = n.index < 0 ? poolsByKey.get(n.poolKey) : null;
+                    if (pool != null) {
+                        keep.put(n.poolKey, pool);
+                    }
+                }
+            }
+        }
         for (Map.Entry<String, NodePool<?>> e : poolsByKey.entrySet()) {
             if (!keep.containsKey(e.getKey())) {
                 e.getValue().retire();
@@ -145,20 +153,9 @@ public final class LoopContext {
         }
         poolsByKey.clear();
         poolsByKey.putAll(keep);
-        int[] m = new int[next.nodes.length];
-        for (UpstreamTarget t : next.targets) {
-            if (t != null) {
-                for (NodeAddress n : t.nodes) {
-                    m[n.index] = t.poolSize;
-                    if (p[n.index] != null) {
-                        p[n.index].maxIdle(t.poolSize);
-                    }
-                }
-            }
-        }
         this.balancers = b;
+        this.balancerEndpoints = be;
         this.pools = p;
-        this.maxIdle = m;
     }
 
     /**
@@ -170,6 +167,7 @@ public final class LoopContext {
         // The arrays are this loop's own (never shared): update in place, growing when the tables grew.
         if (balancers.length != next.targets.length) {
             balancers = java.util.Arrays.copyOf(balancers, next.targets.length);
+            balancerEndpoints = java.util.Arrays.copyOf(balancerEndpoints, next.targets.length);
         }
         if (pools.length != next.nodes.length) {
             NodePool[] grown = java.util.Arrays.copyOf(pools, next.nodes.length);
@@ -177,7 +175,6 @@ public final class LoopContext {
                 retire(pools[i]);
             }
             pools = grown;
-            maxIdle = java.util.Arrays.copyOf(maxIdle, next.nodes.length);
         }
         for (int i : next.changedNodes) {
             if (i >= pools.length) {
@@ -191,17 +188,35 @@ public final class LoopContext {
             }
         }
         for (int slot : next.changedSlots) {
-            if (slot >= balancers.length) {
-                continue;
+            if (slot < balancers.length) {
+                balancers[slot] = null; // rebuilt on first use
+                balancerEndpoints[slot] = null;
             }
-            UpstreamTarget t = next.targets[slot];
-            balancers[slot] = t == null ? null : t.balancer.newBalancer();
-            if (t != null) {
-                for (NodeAddress n : t.nodes) {
-                    maxIdle[n.index] = t.poolSize;
-                    if (pools[n.index] != null) {
-                        pools[n.index].maxIdle(t.poolSize);
-                    }
+        }
+    }
+
+    /**
+     * An upstream's endpoints changed ({@link io.turnpike.engine.endpoint.EndpointPublisher}, on this loop): rebuilds
+     * its balancer now if this loop serves it, and retires the pools of run-time nodes (DNS) that left it. Pools of
+     * configured nodes follow the snapshots.
+     */
+    public void endpointsChanged(io.turnpike.engine.endpoint.EndpointSlot slot,
+                                 io.turnpike.engine.endpoint.Endpoints prev,
+                                 io.turnpike.engine.endpoint.Endpoints next) {
+        Snapshot s = snapshot;
+        int i = slot.targetSlotHint;
+        if (s != null && i >= 0 && i < s.targets.length && s.targets[i] != null && s.targets[i].endpoints == slot
+                && i < balancers.length) {
+            balancer(s.targets[i]);
+        }
+        if (prev != null && prev.nodes != next.nodes) {
+            java.util.Set<String> stay = new java.util.HashSet<>();
+            for (NodeAddress n : next.nodes) {
+                stay.add(n.poolKey);
+            }
+            for (NodeAddress n : prev.nodes) {
+                if (n.index < 0 && !stay.contains(n.poolKey)) {
+                    retire(poolsByKey.get(n.poolKey));
                 }
             }
         }
@@ -225,26 +240,59 @@ public final class LoopContext {
         }
     }
 
-    /** This loop's balancer for {@code target} in the current snapshot. */
+    /**
+     * This loop's balancer for {@code target}, over its endpoints in force: one volatile read and a compare in the
+     * steady state; rebuilt (allocation, once per change) when the endpoints changed. A target of an older snapshot
+     * (an exchange that pinned it) gets a balancer of its own, not cached.
+     */
     public Balancer balancer(UpstreamTarget target) {
-        return balancers[target.slot];
+        int s = target.slot;
+        io.turnpike.engine.endpoint.Endpoints e = target.endpoints.current();
+        if (s < balancers.length) {
+            Balancer b = balancers[s];
+            if (b != null && balancerEndpoints[s] == e) {
+                return b;
+            }
+            Snapshot snap = snapshot;
+            if (snap != null && s < snap.targets.length && snap.targets[s] == target) {
+                b = e.newBalancer();
+                balancers[s] = b;
+                balancerEndpoints[s] = e;
+                return b;
+            }
+        }
+        return e.newBalancer();
     }
 
     /**
      * This loop's pool for {@code node}, created on its first use (allocation once per node and loop; applying a
-     * snapshot creates none). The node may come from a snapshot an exchange pinned before this loop applied a newer one
-     * that renumbered or removed nodes, so the index is only a hint: the pool's key is checked (the same {@code String}
-     * instance in the steady state, so no character comparison), then the node is looked up by key. A node no longer
-     * configured gets a retired stand-in pool: its connection serves this one exchange and closes on release.
+     * snapshot never creates pools). Configured nodes are found by their index in the snapshot's node table (a hint:
+     * the pool's key is checked, the same {@code String} instance in the steady state); nodes found at run time (DNS,
+     * index -1) by key. A node of an older snapshot that is no longer configured gets a retired stand-in pool: its
+     * connection serves this one exchange and closes on release.
      */
     @SuppressWarnings("unchecked")
     public <C extends NodePool.Pooled> NodePool<C> pool(NodeAddress node) {
+        return pool(node, settings.upstreamPoolSize());
+    }
+
+    /** As {@link #pool(NodeAddress)}, a new pool keeping at most {@code maxIdle} idle connections. */
+    @SuppressWarnings("unchecked")
+    public <C extends NodePool.Pooled> NodePool<C> pool(NodeAddress node, int maxIdle) {
         int i = node.index;
         NodePool<?> p = i >= 0 && i < pools.length ? pools[i] : null;
         if (p != null && (p.key == node.poolKey || p.key.equals(node.poolKey))) {
             return (NodePool<C>) p;
         }
-        return (NodePool<C>) createPool(node);
+        if (i < 0) {
+            p = poolsByKey.get(node.poolKey);
+            if (p == null) {
+                p = new NodePool<>(node.poolKey, maxIdle);
+                poolsByKey.put(node.poolKey, p);
+            }
+            return (NodePool<C>) p;
+        }
+        return (NodePool<C>) createPool(node, maxIdle);
     }
 
     /** Pools this loop holds (tests, metrics: read racily from other threads). */
@@ -253,7 +301,7 @@ public final class LoopContext {
     }
 
     /** The cold path of {@link #pool}: the node's pool by key, a new one for a configured node, else a stand-in. */
-    private NodePool<?> createPool(NodeAddress node) {
+    private NodePool<?> createPool(NodeAddress node, int maxIdlePerPool) {
         int i = node.index;
         Snapshot s = snapshot;
         boolean current = s != null && i >= 0 && i < s.nodes.length && i < pools.length && s.nodes[i] != null
@@ -265,7 +313,7 @@ public final class LoopContext {
                 standIn.retire();
                 return standIn;
             }
-            pool = new NodePool<>(node.poolKey, maxIdle[i]);
+            pool = new NodePool<>(node.poolKey, maxIdlePerPool);
             poolsByKey.put(node.poolKey, pool);
         }
         if (current) {

@@ -98,6 +98,17 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private long requestStartNs;
     private UpstreamConnection upstream;
     private ByteBuf pendingHead;
+    /**
+     * The request head sent to the upstream, kept (this reference; the channel got a retained duplicate) while the
+     * request may still be retried on another node: an idempotent request without body, until the response starts.
+     */
+    private ByteBuf retryHead;
+    /** Retries this exchange may still make (APISIX's {@code retries}, by default one per other node). */
+    private int retryBudget;
+    /** When the first try started, for {@code retry_timeout}. */
+    private long firstTryNs;
+    /** The request may be sent again after it reached a node: idempotent method, no body. */
+    private boolean resendable;
     private boolean upstreamNeedsFlush;
     private boolean headRequest;
     private boolean http10Client;
@@ -114,6 +125,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
      * the transport does (connect timeout plus two sweeper ticks; the transport's own timeout normally fires first).
      */
     private int connectAttempt;
+    private boolean connectTimedOut;
     private long connectDeadlineNs;
 
     Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
@@ -325,6 +337,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         triedNodes = 0;
         attempts = 0;
         requestStartNs = System.nanoTime();
+        firstTryNs = requestStartNs;
+        retryBudget = target.retries(target.endpoints.current());
+        resendable = retryBudget > 0 && requestComplete && idempotent(head.method)
+                && target.passHost != UpstreamTarget.PASS_HOST_NODE;
         record.node = node;
         record.upstreamStartNs = requestStartNs;
         PluginContext edits = routeChain == null ? null : px;
@@ -332,7 +348,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
                 + HeadWriter.estimateEditBytes(edits));
         HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits);
 
-        NodePool<UpstreamConnection> pool = loop.pool(node);
+        NodePool<UpstreamConnection> pool = loop.pool(node, target.poolSize);
         exchangeSni = null;
         UpstreamConnection pooled;
         if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
@@ -361,6 +377,13 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             connect(target, node, pool);
         }
         return STARTED;
+    }
+
+    /** RFC 9110 9.2.2: a request of these methods may be sent again (and a request that has no body: nothing lost). */
+    private static boolean idempotent(int method) {
+        return method == RequestHead.METHOD_GET || method == RequestHead.METHOD_HEAD
+                || method == RequestHead.METHOD_PUT || method == RequestHead.METHOD_DELETE
+                || method == RequestHead.METHOD_OPTIONS || method == RequestHead.METHOD_TRACE;
     }
 
     GatewayError refusal() {
@@ -488,6 +511,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         }
         if (phase == CONNECTING && connectDeadlineNs != 0 && nowNs - connectDeadlineNs >= 0) {
             connectAttempt++; // the late outcome of this attempt no longer concerns the exchange
+            connectTimedOut = true;
             connectFailed(GatewayError.UPSTREAM_CONNECT_FAILED);
         }
     }
@@ -495,6 +519,15 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     /** Connect or TLS handshake failed: retry on another node, else answer {@code error} locally. */
     private void connectFailed(GatewayError error) {
         connectDeadlineNs = 0;
+        NodeAddress n = node;
+        if (n != null && n.passive != null) {
+            if (error == GatewayError.UPSTREAM_CONNECT_FAILED && connectTimedOut) {
+                n.passive.timeout();
+            } else {
+                n.passive.tcpFailure();
+            }
+        }
+        connectTimedOut = false;
         if (!retryConnect()) {
             pendingHead.release();
             pendingHead = null;
@@ -514,8 +547,26 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         Balancer bal = balancer;
         NodeAddress failed = node;
         endBalancer(true);
-        if (bal == null || target == null || attempts >= target.retries
-                || target.passHost == UpstreamTarget.PASS_HOST_NODE) {
+        if (target != null && target.passHost == UpstreamTarget.PASS_HOST_NODE) {
+            return false;
+        }
+        ByteBuf h = pendingHead;
+        pendingHead = null;
+        if (retryOtherNode(bal, failed, h, true)) {
+            return true;
+        }
+        pendingHead = h;
+        return false;
+    }
+
+    /**
+     * Sends {@code head} to another node of the target, never one already tried, within {@code retries} and
+     * {@code retry_timeout}. {@code connecting}: the exchange is CONNECTING (reads paused for it). On success the head
+     * is owned by the new attempt; on failure it stays the caller's.
+     */
+    private boolean retryOtherNode(Balancer bal, NodeAddress failed, ByteBuf head, boolean connecting) {
+        if (bal == null || target == null || attempts >= retryBudget
+                || target.retryTimeoutNs > 0 && System.nanoTime() - firstTryNs > target.retryTimeoutNs) {
             return false;
         }
         triedNodes = bal.markTried(triedNodes, failed);
@@ -529,7 +580,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         node = next;
         record.node = next;
         bal.onRequestStart(next);
-        NodePool<UpstreamConnection> pool = loop.pool(next);
+        requestStartNs = System.nanoTime();
+        NodePool<UpstreamConnection> pool = loop.pool(next, target.poolSize);
         UpstreamConnection pooled;
         if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
             SniMatcher m = sniMatcher();
@@ -541,12 +593,21 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         }
         if (pooled != null) {
             loop.counters.increment(LoopCounters.UPSTREAM_CONNECTIONS_REUSED);
-            stream.resumeReads(ServerStream.PAUSE_CONNECTING);
-            ByteBuf h = pendingHead;
-            pendingHead = null;
-            attach(pooled, h);
-            stream.upstreamAttached();
+            if (connecting) {
+                stream.resumeReads(ServerStream.PAUSE_CONNECTING);
+            }
+            attach(pooled, head);
+            if (connecting) {
+                stream.upstreamAttached();
+            } else {
+                flushUpstream();
+            }
         } else {
+            if (!connecting) {
+                phase = CONNECTING;
+                stream.pauseReads(ServerStream.PAUSE_CONNECTING);
+            }
+            pendingHead = head;
             connect(target, next, pool);
         }
         return true;
@@ -564,7 +625,14 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private void attach(UpstreamConnection uc, ByteBuf requestHead) {
         upstream = uc;
         uc.bind(this, headRequest, http10Client);
-        uc.channel().write(requestHead, uc.channel().voidPromise());
+        if (resendable) {
+            // Kept until the response starts: a pooled connection that the node closed meanwhile, a node killed or a
+            // timeout then sends it to another node. The duplicate is recycled (no allocation in the steady state).
+            retryHead = requestHead;
+            uc.channel().write(requestHead.retainedDuplicate(), uc.channel().voidPromise());
+        } else {
+            uc.channel().write(requestHead, uc.channel().voidPromise());
+        }
         upstreamNeedsFlush = true;
         phase = requestComplete ? AWAIT_RESPONSE : BODY;
         if (expectContinue && !requestComplete) {
@@ -619,8 +687,17 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         }
     }
 
+    private void releaseRetryHead() {
+        ByteBuf h = retryHead;
+        if (h != null) {
+            retryHead = null;
+            h.release();
+        }
+    }
+
     /** The exchange ended (response relayed, or answered locally): ready for the next request. */
     void reset() {
+        releaseRetryHead();
         endBalancer(false);
         endPlugins();
         pinned = null;
@@ -648,6 +725,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** The client connection is gone: fail the balanced request and drop the upstream connection. */
     void clientGone() {
+        releaseRetryHead();
         endBalancer(true);
         abortUpstream();
         if (pausedSrc != null) {
@@ -683,6 +761,11 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     @Override
     public void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
         responseStarted = true;
+        releaseRetryHead();
+        NodeAddress n = node;
+        if (n != null && n.passive != null) {
+            n.passive.httpStatus(rh.status);
+        }
         record.upstreamResponseNs = System.nanoTime();
         record.upstreamStatus = rh.status;
         PluginContext edits = null;
@@ -725,8 +808,27 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     @Override
     public void onUpstreamFailed(UpstreamConnection uc, GatewayError error) {
+        Balancer bal = balancer;
+        NodeAddress failed = node;
+        if (failed != null && failed.passive != null) {
+            if (error == GatewayError.UPSTREAM_TIMEOUT) {
+                failed.passive.timeout();
+            } else if (error == GatewayError.UPSTREAM_RESET) {
+                failed.passive.tcpFailure();
+            }
+        }
         endBalancer(true);
         upstream = null;
+        ByteBuf again = retryHead;
+        if (again != null && !responseStarted
+                && (error == GatewayError.UPSTREAM_RESET || error == GatewayError.UPSTREAM_TIMEOUT)) {
+            // nginx's proxy_next_upstream error timeout, for a request that can be sent again.
+            retryHead = null;
+            if (retryOtherNode(bal, failed, again, false)) {
+                return;
+            }
+            again.release();
+        }
         if (error == GatewayError.UPSTREAM_TIMEOUT && !requestComplete
                 && !stream.readsPaused(ServerStream.PAUSE_UPSTREAM_UNWRITABLE)) {
             error = GatewayError.REQUEST_BODY_TIMEOUT; // the client, not the upstream, stopped sending the body

@@ -89,10 +89,18 @@ public final class GatewayServer implements AutoCloseable {
             tlsCounters[i] = new TlsHandshakeCounters();
         }
         this.publisher = new SnapshotPublisher(loops);
+        this.endpointPublisher = new io.turnpike.engine.endpoint.EndpointPublisher(loops);
     }
+
+    private final io.turnpike.engine.endpoint.EndpointPublisher endpointPublisher;
 
     public SnapshotPublisher publisher() {
         return publisher;
+    }
+
+    /** Tells the loops about upstream endpoint changes (nodes, health, DNS) made apart from snapshots. */
+    public io.turnpike.engine.endpoint.EndpointPublisher endpointPublisher() {
+        return endpointPublisher;
     }
 
     public List<LoopContext> loops() {

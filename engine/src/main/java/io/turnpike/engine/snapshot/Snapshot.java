@@ -37,6 +37,13 @@ public final class Snapshot {
     public final PluginChain globalPlugins;
     /** Consumers indexed by credential, for the auth plugins. */
     public final ConsumerIndex consumers;
+    /**
+     * Node changes of upstreams whose routes were not recompiled (only their nodes changed): committed to their
+     * {@link io.turnpike.engine.endpoint.EndpointSlot}s once every loop applied this snapshot (which knows the new
+     * nodes' pool indexes). Set by the compiler before publication, then read-only.
+     */
+    public java.util.List<java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>>> endpointUpdates =
+            java.util.List.of();
 
     public Snapshot(long version, RouteTable routes, UpstreamTarget[] targets, NodeAddress[] nodes) {
         this(version, routes, targets, nodes, TlsTable.EMPTY);

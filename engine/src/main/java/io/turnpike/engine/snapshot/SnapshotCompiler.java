@@ -110,10 +110,28 @@ public final class SnapshotCompiler {
     private static final class TargetRef {
         final UpstreamTarget target;
         int routes;
+        /** The configured nodes in force (a node-only edit replaces them without a new target). */
+        NodeAddress[] configured;
 
         TargetRef(UpstreamTarget target) {
             this.target = target;
+            this.configured = target.nodes;
         }
+    }
+
+    /** Tells the loops about endpoint changes (null: they pick them up on their next pick; tests). */
+    private io.turnpike.engine.endpoint.EndpointPublisher endpointPublisher;
+    /** Node changes of the incremental compile in progress (see {@link Snapshot#endpointUpdates}). */
+    private List<java.util.function.Supplier<java.util.concurrent.CompletableFuture<Void>>> endpointUpdates;
+    private long nodeOnlyUpdates;
+
+    public void endpointPublisher(io.turnpike.engine.endpoint.EndpointPublisher publisher) {
+        this.endpointPublisher = publisher;
+    }
+
+    /** Upstream edits applied without recompiling their routes (only their nodes changed). */
+    public long nodeOnlyUpdates() {
+        return nodeOnlyUpdates;
     }
 
     private static final class NodeRef {
@@ -253,10 +271,19 @@ public final class SnapshotCompiler {
                 }
             }
         }
+        // An upstream edit that changed only its nodes keeps its target and routes: its endpoints change (below).
+        List<String> nodeOnly = new ArrayList<>();
         if (!delta.upstreamIds().isEmpty()) {
             ids = new java.util.LinkedHashSet<>(ids);
             for (String uid : delta.upstreamIds()) {
                 Upstream old = lastConfig.upstreams().get(uid);
+                Upstream nu = config.upstreams().get(uid);
+                TargetRef ref = old == null ? null : targetRefs.get(old);
+                if (nu != null && ref != null && ref.target.tls == null && !"https".equals(nu.scheme())
+                        && onlyNodesDiffer(old, nu)) {
+                    nodeOnly.add(uid);
+                    continue;
+                }
                 java.util.Set<String> users = old == null ? null : routesByUpstream.get(old);
                 if (users != null) {
                     ids.addAll(users);
@@ -281,6 +308,10 @@ public final class SnapshotCompiler {
         nodeCount = base.nodes.length;
         changedSlots = new IntList();
         changedNodes = new IntList();
+        endpointUpdates = new ArrayList<>();
+        for (String uid : nodeOnly) {
+            nodesChanged(uid, lastConfig.upstreams().get(uid), config.upstreams().get(uid), warnings);
+        }
         List<CompiledRoute> added = new ArrayList<>();
         List<CompiledRoute> removed = new ArrayList<>();
         List<RouteState> replaced = new ArrayList<>();
@@ -331,8 +362,42 @@ public final class SnapshotCompiler {
                 global = PluginChain.EMPTY;
             }
         }
-        return new Snapshot(config.version(), base.routes.with(removed, added), targets, nodes, base.tls,
-                base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), global, consumers);
+        Snapshot next = new Snapshot(config.version(),
+                removed.isEmpty() && added.isEmpty() ? base.routes : base.routes.with(removed, added), targets, nodes,
+                base.tls, base.upstreamTls, base.version, changedSlots.toArray(), changedNodes.toArray(), global,
+                consumers);
+        if (!endpointUpdates.isEmpty()) {
+            next.endpointUpdates = List.copyOf(endpointUpdates);
+        }
+        endpointUpdates = null;
+        return next;
+    }
+
+    /**
+     * An upstream whose nodes alone changed: new node entries (pool indexes allocated, shared nodes kept), the routes
+     * and the target kept (re-keyed from the old upstream object to the new one), and the target's endpoints updated
+     * once the loops applied the snapshot ({@link Snapshot#endpointUpdates}). O(nodes + routes using it), no route
+     * compiled.
+     */
+    private void nodesChanged(String uid, Upstream old, Upstream nu, List<String> warnings) {
+        TargetRef ref = targetRefs.remove(old);
+        NodeAddress[] nodes = buildNodes(nu, uid, null, passHostOf(nu), warnings);
+        unrefNodes(ref.configured);
+        ref.configured = nodes;
+        targetRefs.put(nu, ref);
+        java.util.Set<String> users = routesByUpstream.remove(old);
+        if (users != null) {
+            routesByUpstream.put(nu, users);
+            for (String id : users) {
+                RouteState rs = routeStates.get(id);
+                if (rs != null) {
+                    routeStates.put(id, new RouteState(rs.compiled, nu, rs.route, rs.hosts));
+                }
+            }
+        }
+        io.turnpike.engine.endpoint.EndpointSlot slot = ref.target.endpoints;
+        endpointUpdates.add(() -> slot.configured(nodes));
+        nodeOnlyUpdates++;
     }
 
     /**
@@ -385,7 +450,7 @@ public final class SnapshotCompiler {
         TargetRef ref = targetRefs.get(upstream);
         if (ref == null) {
             UpstreamTarget target = rejectedUpstreams.containsKey(upstream) ? null
-                    : compileUpstream(upstream, route, warnings);
+                    : compileUpstream(upstream, route, upstreamKey(config, route), warnings);
             if (target == null) {
                 rejectedUpstreams.put(upstream, Boolean.TRUE);
                 warnings.add("route " + route.id() + ": its upstream was left out, skipped");
@@ -422,15 +487,7 @@ public final class SnapshotCompiler {
         wTargets[slot] = null;
         changedSlots.add(slot);
         freeSlots.push(slot);
-        for (NodeAddress n : ref.target.nodes) {
-            NodeRef nr = nodeRefs.get(n.poolKey);
-            if (nr != null && --nr.targets == 0) {
-                nodeRefs.remove(n.poolKey);
-                wNodes[nr.node.index] = null;
-                changedNodes.add(nr.node.index);
-                freeNodes.push(nr.node.index);
-            }
-        }
+        unrefNodes(ref.configured);
     }
 
     private int allocSlot() {
@@ -455,8 +512,34 @@ public final class SnapshotCompiler {
         return nodeCount++;
     }
 
+    /**
+     * The identity of the upstream a route resolves to, for its endpoints (health, discovery):
+     * {@code upstreams/<id>}, or {@code routes/<id>} / {@code services/<id>} for inline ones.
+     */
+    static String upstreamKey(ConfigSet config, Route route) {
+        if (route.upstream() != null) {
+            return "routes/" + route.id();
+        }
+        if (route.upstreamId() != null) {
+            return "upstreams/" + route.upstreamId();
+        }
+        Service s = route.serviceId() == null ? null : config.services().get(route.serviceId());
+        if (s != null && s.upstream() != null) {
+            return "services/" + s.id();
+        }
+        return s != null && s.upstreamId() != null ? "upstreams/" + s.upstreamId() : "routes/" + route.id();
+    }
+
+    private static int passHostOf(Upstream u) {
+        return switch (u.passHost() == null ? "pass" : u.passHost()) {
+            case "node" -> UpstreamTarget.PASS_HOST_NODE;
+            case "rewrite" -> UpstreamTarget.PASS_HOST_REWRITE;
+            default -> UpstreamTarget.PASS_HOST_PASS;
+        };
+    }
+
     /** The upstream's target, in a newly allocated slot; null when it is left out (reported in {@code warnings}). */
-    private UpstreamTarget compileUpstream(Upstream u, Route route, List<String> warnings) {
+    private UpstreamTarget compileUpstream(Upstream u, Route route, String upstreamKey, List<String> warnings) {
         UpstreamTls tlsConfig;
         try {
             tlsConfig = upstreamTls.resolve(u);
@@ -465,70 +548,10 @@ public final class SnapshotCompiler {
                     + ", left out");
             return null;
         }
-        int passHost = switch (u.passHost() == null ? "pass" : u.passHost()) {
-            case "node" -> UpstreamTarget.PASS_HOST_NODE;
-            case "rewrite" -> UpstreamTarget.PASS_HOST_REWRITE;
-            default -> UpstreamTarget.PASS_HOST_PASS;
-        };
+        int passHost = passHostOf(u);
         byte[] rewriteHost = u.upstreamHost() == null ? null : u.upstreamHost().getBytes(StandardCharsets.US_ASCII);
-        List<NodeAddress> list = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        for (UpstreamNode n : u.nodes()) {
-            String key = n.host() + ":" + n.port();
-            // TLS connections are pooled apart per TLS configuration and fixed SNI (pass_host node/rewrite); with
-            // pass_host pass the SNI follows the request's Host and the pool is searched by it (NodePool.Matcher).
-            String poolKey = tlsConfig == null ? key : "https:" + tlsConfig.id
-                    + (passHost == UpstreamTarget.PASS_HOST_REWRITE ? "/" + u.upstreamHost() : "")
-                    + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@" + key;
-            if (seen.contains(key)) {
-                warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id())
-                        + ": node " + key + " listed twice, first entry kept");
-                continue;
-            }
-            seen.add(key);
-            NodeRef existing = nodeRefs.get(poolKey);
-            if (existing != null && existing.node.weight == n.weight()) {
-                existing.targets++;
-                list.add(existing.node);
-                continue;
-            }
-            InetSocketAddress address;
-            try {
-                String host = n.host();
-                if (host.startsWith("[") && host.endsWith("]")) {
-                    host = host.substring(1, host.length() - 1);
-                }
-                InetAddress ip = resolved.get(host);
-                if (ip == null) {
-                    ip = InetAddress.getByName(host);
-                    resolved.put(host, ip);
-                }
-                address = new InetSocketAddress(ip, n.port());
-            } catch (UnknownHostException e) {
-                warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id())
-                        + ": node " + key + " does not resolve, left out");
-                continue;
-            }
-            // One NodeAddress (one pool) per pool key; weights are per upstream, so a node shared by upstreams
-            // with different weights gets its own entry pointing at the same pool (the same index).
-            if (existing != null) {
-                existing.targets++;
-                list.add(new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
-                        existing.node.index, poolKey));
-                continue;
-            }
-            int index = allocNodeIndex();
-            NodeAddress node = new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
-                    index, poolKey);
-            NodeRef nr = new NodeRef(node);
-            nr.targets = 1;
-            nodeRefs.put(poolKey, nr);
-            wNodes[index] = node;
-            if (changedNodes != null) {
-                changedNodes.add(index);
-            }
-            list.add(node);
-        }
+        String label = u.id() != null ? u.id() : "of route " + route.id();
+        NodeAddress[] arr = buildNodes(u, label, tlsConfig, passHost, warnings);
         Timeout t = route.timeout() != null ? route.timeout() : u.timeout();
         long connectMs = t != null && t.connect() > 0 ? (long) (t.connect() * 1000) : settings.upstreamConnectTimeoutMs();
         long readNs = t != null && t.read() > 0 ? (long) (t.read() * 1e9) : settings.upstreamReadTimeoutNs();
@@ -537,7 +560,6 @@ public final class SnapshotCompiler {
         int poolSize = kp != null ? kp.size() : settings.upstreamPoolSize();
         long idleNs = kp != null ? (long) (kp.idleTimeout() * 1e9) : settings.upstreamIdleTimeoutNs();
         int maxRequests = kp != null ? kp.requests() : settings.upstreamMaxRequests();
-        NodeAddress[] arr = list.toArray(new NodeAddress[0]);
         String uid = u.id() != null ? u.id() : "route:" + route.id();
         List<String> balancerWarnings = new ArrayList<>();
         BalancerSpec balancer;
@@ -551,13 +573,109 @@ public final class SnapshotCompiler {
             warnings.add("upstream " + uid + ": " + w);
         }
         int slot = allocSlot();
+        io.turnpike.engine.endpoint.EndpointSlot endpoints =
+                new io.turnpike.engine.endpoint.EndpointSlot(upstreamKey, balancer, endpointPublisher);
+        endpoints.targetSlotHint = slot;
         UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, sendNs,
-                poolSize, idleNs, maxRequests, balancer, u.effectiveRetries(), tlsConfig);
+                poolSize, idleNs, maxRequests, balancer, u.retries(), tlsConfig, endpoints,
+                (long) (u.retryTimeout() * 1e9));
         wTargets[slot] = target;
         if (changedSlots != null) {
             changedSlots.add(slot);
         }
         return target;
+    }
+
+    /**
+     * The upstream's configured nodes as this target's own {@link NodeAddress}es (a node's passive-check sink is per
+     * upstream), each counted in {@link #nodeRefs} under its pool key: targets sharing a node share its pool index.
+     */
+    private NodeAddress[] buildNodes(Upstream u, String label, UpstreamTls tlsConfig, int passHost,
+                                     List<String> warnings) {
+        List<NodeAddress> list = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (UpstreamNode n : u.nodes()) {
+            String key = n.host() + ":" + n.port();
+            // TLS connections are pooled apart per TLS configuration and fixed SNI (pass_host node/rewrite); with
+            // pass_host pass the SNI follows the request's Host and the pool is searched by it (NodePool.Matcher).
+            String poolKey = tlsConfig == null ? key : "https:" + tlsConfig.id
+                    + (passHost == UpstreamTarget.PASS_HOST_REWRITE ? "/" + u.upstreamHost() : "")
+                    + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@" + key;
+            if (seen.contains(key)) {
+                warnings.add("upstream " + label + ": node " + key + " listed twice, first entry kept");
+                continue;
+            }
+            seen.add(key);
+            NodeRef existing = nodeRefs.get(poolKey);
+            InetSocketAddress address;
+            if (existing != null) {
+                address = existing.node.address;
+            } else {
+                try {
+                    String host = n.host();
+                    if (host.startsWith("[") && host.endsWith("]")) {
+                        host = host.substring(1, host.length() - 1);
+                    }
+                    InetAddress ip = resolved.get(host);
+                    if (ip == null) {
+                        ip = InetAddress.getByName(host);
+                        resolved.put(host, ip);
+                    }
+                    address = new InetSocketAddress(ip, n.port());
+                } catch (UnknownHostException e) {
+                    warnings.add("upstream " + label + ": node " + key + " does not resolve, left out");
+                    continue;
+                }
+            }
+            if (existing != null) {
+                existing.targets++;
+                list.add(new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
+                        existing.node.index, poolKey, n.priority()));
+                continue;
+            }
+            int index = allocNodeIndex();
+            NodeAddress node = new NodeAddress(key, address, key.getBytes(StandardCharsets.US_ASCII), n.weight(),
+                    index, poolKey, n.priority());
+            NodeRef nr = new NodeRef(node);
+            nr.targets = 1;
+            nodeRefs.put(poolKey, nr);
+            wNodes[index] = node;
+            if (changedNodes != null) {
+                changedNodes.add(index);
+            }
+            list.add(node);
+        }
+        return list.toArray(new NodeAddress[0]);
+    }
+
+    /** Drops one target's reference to each of {@code nodes}; frees the indexes no target uses any more. */
+    private void unrefNodes(NodeAddress[] nodes) {
+        for (NodeAddress n : nodes) {
+            NodeRef nr = nodeRefs.get(n.poolKey);
+            if (nr != null && --nr.targets == 0) {
+                nodeRefs.remove(n.poolKey);
+                wNodes[nr.node.index] = null;
+                changedNodes.add(nr.node.index);
+                freeNodes.push(nr.node.index);
+            }
+        }
+    }
+
+    /**
+     * Whether {@code next} differs from {@code old} in its nodes only (then the routes using it keep their target and
+     * only its endpoints change). Compared on the validated JSON, so any other field, present or future, counts.
+     */
+    static boolean onlyNodesDiffer(Upstream old, Upstream next) {
+        if (old.raw() == null || next.raw() == null) {
+            return false;
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode a = old.raw().deepCopy();
+        com.fasterxml.jackson.databind.node.ObjectNode b = next.raw().deepCopy();
+        for (String f : new String[] {"nodes", "update_time", "create_time"}) {
+            a.remove(f);
+            b.remove(f);
+        }
+        return a.equals(b);
     }
 
     static int methodMask(List<String> methods) {

@@ -20,6 +20,14 @@ public final class SnapshotPublisher {
     private volatile long publishedCount;
     private volatile long lastApplyNs = -1;
 
+    /** Commits endpoint changes of published snapshots, in order, off the loops (one daemon thread per process). */
+    private static final java.util.concurrent.Executor COMMITS = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> {
+                Thread t = new Thread(r, "turnpike-endpoint-commit");
+                t.setDaemon(true);
+                return t;
+            });
+
     public SnapshotPublisher(List<LoopContext> loops) {
         this.loops = List.copyOf(loops);
     }
@@ -48,8 +56,29 @@ public final class SnapshotPublisher {
                     if (previous != null && previous.upstreamTls != snapshot.upstreamTls) {
                         previous.upstreamTls.release();
                     }
-                    lastApplyNs = System.nanoTime() - startNs;
-                    applied.complete(snapshot);
+                    if (snapshot.endpointUpdates.isEmpty()) {
+                        lastApplyNs = System.nanoTime() - startNs;
+                        applied.complete(snapshot);
+                        return;
+                    }
+                    // Upstreams whose nodes changed without their routes: their endpoints now, every loop knows the
+                    // new nodes. Committed off the loops (the slots serialise their writers with a monitor), applied
+                    // when every loop rebuilt those balancers.
+                    COMMITS.execute(() -> {
+                        java.util.concurrent.CompletableFuture<?>[] f =
+                                new java.util.concurrent.CompletableFuture<?>[snapshot.endpointUpdates.size()];
+                        for (int i = 0; i < f.length; i++) {
+                            f[i] = snapshot.endpointUpdates.get(i).get();
+                        }
+                        java.util.concurrent.CompletableFuture.allOf(f).whenComplete((v, t) -> {
+                            lastApplyNs = System.nanoTime() - startNs;
+                            if (t != null) {
+                                applied.completeExceptionally(t);
+                            } else {
+                                applied.complete(snapshot);
+                            }
+                        });
+                    });
                 }
             });
         }

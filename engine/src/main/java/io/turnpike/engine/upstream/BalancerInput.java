@@ -15,6 +15,11 @@ public final class BalancerInput {
     private byte[] consumer;
     long keyHash;
     boolean keyHashValid;
+    /**
+     * Set by a composite balancer while it asks a lower priority group during a retry: that group's first pick must
+     * place the request by the key recorded at the first pick (the request bytes may be gone).
+     */
+    public boolean reuseKeyHash;
 
     /** The client address as ASCII text (e.g. {@code "192.0.2.7"}); per connection. */
     public BalancerInput remoteAddr(byte[] ascii) {

@@ -14,8 +14,18 @@ public final class BalancerSpec {
     private final ConsistentHashBalancer chash;
     /** Why the configuration was not honoured as written (e.g. an unsupported chash variable); null when it was. */
     public final List<String> warnings;
+    /** The chash settings it was compiled from (null otherwise): to compile the same balancer over other nodes. */
+    public final String hashOn;
+    public final String key;
 
     BalancerSpec(String type, NodeAddress[] nodes, ConsistentHashBalancer chash, List<String> warnings) {
+        this(type, nodes, chash, warnings, null, null);
+    }
+
+    BalancerSpec(String type, NodeAddress[] nodes, ConsistentHashBalancer chash, List<String> warnings,
+                 String hashOn, String key) {
+        this.hashOn = hashOn;
+        this.key = key;
         this.type = type;
         this.nodes = nodes;
         this.chash = chash;

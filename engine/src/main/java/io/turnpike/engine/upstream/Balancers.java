@@ -25,7 +25,8 @@ public final class Balancers {
             case ROUNDROBIN, LEAST_CONN, EWMA -> new BalancerSpec(t, nodes, null, null);
             case CHASH -> {
                 ChashKey k = ChashKey.compile(hashOn, key, w);
-                yield new BalancerSpec(t, nodes, new ConsistentHashBalancer(nodes, new ChashRing(nodes), k), w);
+                yield new BalancerSpec(t, nodes, new ConsistentHashBalancer(nodes, new ChashRing(nodes), k), w, hashOn,
+                        key);
             }
             default -> throw new IllegalArgumentException("unknown upstream type '" + type + "'");
         };

@@ -49,7 +49,7 @@ public final class ConsistentHashBalancer implements Balancer {
             return null;
         }
         long h;
-        if (triedMask != 0 && in != null && in.keyHashValid) {
+        if ((triedMask != 0 || in != null && in.reuseKeyHash) && in != null && in.keyHashValid) {
             h = in.keyHash;
         } else {
             h = keyHash(buf, head, in);

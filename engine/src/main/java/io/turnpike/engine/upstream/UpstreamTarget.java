@@ -32,6 +32,13 @@ public final class UpstreamTarget {
     public final UpstreamTls tls;
     /** With {@link #tls} and {@code pass_host: rewrite}: the SNI ({@code upstream_host} without port), else null. */
     public final String rewriteSni;
+    /**
+     * The upstream's live endpoints (nodes, health, priority), published to the loops apart from snapshots: the loops
+     * balance over {@code endpoints.current()}, not over {@link #nodes} (the nodes it was compiled with).
+     */
+    public final io.turnpike.engine.endpoint.EndpointSlot endpoints;
+    /** APISIX's {@code retry_timeout} in nanoseconds: no retry starts later than this after the first try; 0: none. */
+    public final long retryTimeoutNs;
 
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
                           long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
@@ -44,6 +51,22 @@ public final class UpstreamTarget {
                           long connectTimeoutMs, long readTimeoutNs, long sendTimeoutNs, int poolSize,
                           long idleTimeoutNs, int maxRequestsPerConnection, BalancerSpec balancer, int retries,
                           UpstreamTls tls) {
+        this(id, slot, nodes, passHost, rewriteHost, connectTimeoutMs, readTimeoutNs, sendTimeoutNs, poolSize,
+                idleTimeoutNs, maxRequestsPerConnection, balancer, retries, tls, null, 0);
+    }
+
+    /**
+     * @param retries    retries on another node; negative: APISIX's default, the number of nodes - 1 (of the
+     *                   endpoints in force)
+     * @param endpoints  null: a slot of its own over {@code nodes} (no health, no discovery)
+     */
+    public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
+                          long connectTimeoutMs, long readTimeoutNs, long sendTimeoutNs, int poolSize,
+                          long idleTimeoutNs, int maxRequestsPerConnection, BalancerSpec balancer, int retries,
+                          UpstreamTls tls, io.turnpike.engine.endpoint.EndpointSlot endpoints, long retryTimeoutNs) {
+        this.endpoints = endpoints != null ? endpoints
+                : new io.turnpike.engine.endpoint.EndpointSlot(id, balancer, null);
+        this.retryTimeoutNs = retryTimeoutNs;
         this.id = id;
         this.sendTimeoutNs = sendTimeoutNs;
         this.slot = slot;
@@ -60,6 +83,11 @@ public final class UpstreamTarget {
         this.tls = tls;
         this.rewriteSni = tls != null && rewriteHost != null
                 ? UpstreamTls.hostOf(new String(rewriteHost, java.nio.charset.StandardCharsets.US_ASCII)) : null;
+    }
+
+    /** Retries allowed with {@code e} in force (APISIX's default: one per other node). */
+    public int retries(io.turnpike.engine.endpoint.Endpoints e) {
+        return retries >= 0 ? retries : Math.max(0, e.nodes.length - 1);
     }
 
     /**

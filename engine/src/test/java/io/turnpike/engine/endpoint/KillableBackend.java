@@ -1,0 +1,124 @@
+package io.turnpike.engine.endpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A plain-socket HTTP/1.1 backend on 127.0.0.1 whose {@link #kill()} does what the kernel does to a killed process's
+ * sockets: the listener and every connection close at once, requests in flight unanswered. Keep-alive; answers
+ * {@code ok:<port>} (after {@code ms} milliseconds for {@code /slow?ms=N}); reads Content-Length bodies.
+ */
+final class KillableBackend implements AutoCloseable {
+    private final ServerSocket server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    final AtomicInteger requests = new AtomicInteger();
+    final AtomicInteger connections = new AtomicInteger();
+    private final byte[] body;
+
+    KillableBackend() throws IOException {
+        body = ("ok:" + server.getLocalPort()).getBytes(StandardCharsets.US_ASCII);
+        Thread t = new Thread(this::accept, "killable-backend-" + server.getLocalPort());
+        t.setDaemon(true);
+        t.start();
+    }
+
+    int port() {
+        return server.getLocalPort();
+    }
+
+    String body() {
+        return new String(body, StandardCharsets.US_ASCII);
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            try {
+                Socket s = server.accept();
+                open.add(s);
+                connections.incrementAndGet();
+                Thread t = new Thread(() -> serve(s));
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket s) {
+        try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+            while (true) {
+                String head = readHead(in);
+                if (head == null) {
+                    return;
+                }
+                requests.incrementAndGet();
+                int cl = 0;
+                for (String line : head.split("\r\n")) {
+                    if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                        cl = Integer.parseInt(line.substring(15).trim());
+                    }
+                }
+                for (int i = 0; i < cl; i++) {
+                    if (in.read() < 0) {
+                        return;
+                    }
+                }
+                int q = head.indexOf("/slow?ms=");
+                if (q >= 0) {
+                    int end = q + 9;
+                    while (Character.isDigit(head.charAt(end))) {
+                        end++;
+                    }
+                    Thread.sleep(Long.parseLong(head.substring(q + 9, end)));
+                }
+                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.write(body);
+                out.flush();
+            }
+        } catch (IOException | InterruptedException ignored) {
+            // killed, or the gateway went away
+        } finally {
+            open.remove(s);
+        }
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        int c;
+        while ((c = in.read()) != -1) {
+            b.append((char) c);
+            if (b.length() >= 4 && b.charAt(b.length() - 1) == '\n' && b.substring(b.length() - 4).equals("\r\n\r\n")) {
+                return b.toString();
+            }
+        }
+        return null;
+    }
+
+    /** The listener and every connection close now. */
+    void kill() throws IOException {
+        server.close();
+        for (Socket s : open) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        kill();
+    }
+}
