@@ -40,6 +40,20 @@ public final class EndpointSlot {
     private final Set<String> down = new HashSet<>();
     private PassiveSource passive;
     private long generation;
+    /** Told when the members change (configured or discovered nodes), on the thread that changed them. */
+    private volatile java.util.function.Consumer<EndpointSlot> membersListener;
+
+    /** Sets who is told when the members change (the health wiring: the checker's targets follow them). */
+    public void membersListener(java.util.function.Consumer<EndpointSlot> listener) {
+        this.membersListener = listener;
+    }
+
+    private void membersChanged() {
+        java.util.function.Consumer<EndpointSlot> l = membersListener;
+        if (l != null) {
+            l.accept(this);
+        }
+    }
 
     /** Gives the passive-check sink of each node (set by the health wiring), or null for none. */
     public interface PassiveSource {
@@ -82,21 +96,31 @@ public final class EndpointSlot {
     }
 
     /** Replaces the configured nodes (an upstream edit that changed only its nodes). */
-    public synchronized CompletableFuture<Void> configured(NodeAddress[] nodes) {
-        this.configured = nodes;
-        return rebuild();
+    public CompletableFuture<Void> configured(NodeAddress[] nodes) {
+        CompletableFuture<Void> f;
+        synchronized (this) {
+            this.configured = nodes;
+            f = rebuild();
+        }
+        membersChanged();
+        return f;
     }
 
     /** The nodes DNS found for {@code name} (null or empty removes them: a name without addresses adds no node). */
-    public synchronized CompletableFuture<Void> discovered(String name, NodeAddress[] nodes) {
-        if (nodes == null || nodes.length == 0) {
-            if (discovered.remove(name) == null) {
-                return CompletableFuture.completedFuture(null);
+    public CompletableFuture<Void> discovered(String name, NodeAddress[] nodes) {
+        CompletableFuture<Void> f;
+        synchronized (this) {
+            if (nodes == null || nodes.length == 0) {
+                if (discovered.remove(name) == null) {
+                    return CompletableFuture.completedFuture(null);
+                }
+            } else {
+                discovered.put(name, nodes);
             }
-        } else {
-            discovered.put(name, nodes);
+            f = rebuild();
         }
-        return rebuild();
+        membersChanged();
+        return f;
     }
 
     /** The checker's verdict for the node at {@code address} checked with Host {@code host}. */

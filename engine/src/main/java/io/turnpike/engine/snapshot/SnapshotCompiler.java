@@ -129,6 +129,46 @@ public final class SnapshotCompiler {
         this.endpointPublisher = publisher;
     }
 
+    /** Health checker and DNS resolver wiring, told about the slots of each compile ({@link #announceSlots}). */
+    private io.turnpike.engine.endpoint.EndpointHooks hooks = io.turnpike.engine.endpoint.EndpointHooks.NONE;
+    /** The slot serving each upstream key after the last compile, with the upstream it was compiled from. */
+    private final Map<String, SlotUse> announced = new HashMap<>();
+
+    private record SlotUse(io.turnpike.engine.endpoint.EndpointSlot slot, Upstream upstream) {
+    }
+
+    public void endpointHooks(io.turnpike.engine.endpoint.EndpointHooks hooks) {
+        this.hooks = hooks == null ? io.turnpike.engine.endpoint.EndpointHooks.NONE : hooks;
+    }
+
+    /**
+     * Tells the hooks which slots are new and which upstream keys are gone since the last compile. O(targets) per
+     * compile, nothing when the hooks are none.
+     */
+    private void announceSlots() {
+        if (hooks == io.turnpike.engine.endpoint.EndpointHooks.NONE) {
+            return;
+        }
+        Map<String, SlotUse> now = new HashMap<>();
+        for (Map.Entry<Upstream, TargetRef> e : targetRefs.entrySet()) {
+            io.turnpike.engine.endpoint.EndpointSlot slot = e.getValue().target.endpoints;
+            now.put(slot.upstreamKey, new SlotUse(slot, e.getKey()));
+        }
+        for (Map.Entry<String, SlotUse> e : announced.entrySet()) {
+            if (!now.containsKey(e.getKey())) {
+                hooks.detached(e.getKey(), e.getValue().slot());
+            }
+        }
+        for (Map.Entry<String, SlotUse> e : now.entrySet()) {
+            SlotUse before = announced.get(e.getKey());
+            if (before == null || before.slot() != e.getValue().slot()) {
+                hooks.attached(e.getValue().slot(), e.getValue().upstream());
+            }
+        }
+        announced.clear();
+        announced.putAll(now);
+    }
+
     /** Upstream edits applied without recompiling their routes (only their nodes changed). */
     public long nodeOnlyUpdates() {
         return nodeOnlyUpdates;
@@ -168,6 +208,7 @@ public final class SnapshotCompiler {
                 last = s;
                 lastConfig = config;
                 incrementalCompiles++;
+                announceSlots();
                 return s;
             }
         }
@@ -183,6 +224,7 @@ public final class SnapshotCompiler {
         }
         last = s;
         lastConfig = config;
+        announceSlots();
         return s;
     }
 
