@@ -128,6 +128,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
         px.clientIp(clientIp);
         px.record(record);
+        px.loopId(loop.id);
         record.clientIp = clientIp;
         record.serverPort = localPort;
         record.https = https;
@@ -307,7 +308,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private int proceed(ByteBuf src, RequestHead head) {
         CompiledRoute route = this.route;
         Snapshot snapshot = pinned;
-        UpstreamTarget target = route.upstream;
+        UpstreamTarget target = upstreamOf(route);
         if (target == null) {
             refusal = GatewayError.MISSING_UPSTREAM;
             return REFUSED;
@@ -361,6 +362,20 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             connect(target, node, pool);
         }
         return STARTED;
+    }
+
+    /**
+     * The upstream of this exchange: the one a plugin chose (traffic-split, from the pinned snapshot), else the
+     * route's. The plugin context is begun only when there are chains, so it is read only then.
+     */
+    private UpstreamTarget upstreamOf(CompiledRoute route) {
+        if (routeChain != null) {
+            UpstreamTarget chosen = px.upstream();
+            if (chosen != null) {
+                return chosen;
+            }
+        }
+        return route.upstream;
     }
 
     GatewayError refusal() {
