@@ -309,11 +309,13 @@ public final class SteeringPluginSchemas {
             // The same checks as a route's vars (structure, bounds, regexes compiled by the data plane's engine).
             ObjectNode probe = JsonNodeFactory.instance.objectNode();
             probe.put("uri", "/");
+            probe.put("upstream_id", "probe");
             probe.set("vars", vars);
             Decoded<?> d = codec.decodeRoute("traffic-split-probe", probe);
             if (!d.ok()) {
                 FieldError fe = d.errors().get(0);
-                return "failed to validate the 'vars' expression: " + fe.message();
+                return "failed to validate the 'vars' expression: "
+                        + (fe.field().startsWith("vars[") ? fe.field().substring(4) + ": " : "") + fe.message();
             }
         }
         return null;
