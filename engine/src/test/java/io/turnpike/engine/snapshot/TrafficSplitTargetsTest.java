@@ -140,7 +140,7 @@ class TrafficSplitTargetsTest {
         assertEquals(live(full.nodes), live(s5.nodes));
     }
 
-    private static CompiledRoute match(Snapshot s, String path) {
+    static CompiledRoute match(Snapshot s, String path) {
         String text = "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n";
         ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
         try {
