@@ -105,7 +105,6 @@ class TrafficSplitIT {
             }
         }
         int canary = b.requests.get() - b0;
-        System.out.println("upstream connections a=" + a.connections.get() + " b=" + b.connections.get());
         System.out.printf("traffic-split 1:9 over %d requests: canary %d (%.2f %%), route upstream %d%n", n, canary,
                 100.0 * canary / n, a.requests.get() - a0);
         assertTrue(Math.abs(canary - n / 10) <= n / 100, "within 1 %");
