@@ -140,6 +140,32 @@ class TrafficSplitTargetsTest {
         assertEquals(live(full.nodes), live(s5.nodes));
     }
 
+    /**
+     * A split to an https upstream needs the TLS compiler's full cycle: an incremental compile that would create its
+     * target compiles everything instead (and gets the same result).
+     */
+    @Test
+    void aSplitToANewHttpsUpstreamCompilesEverything() throws Exception {
+        ConfigCompiler cc = new ConfigCompiler(new ResourceCodec(), true);
+        CompileResult result = cc.compile(1, List.of(entry("routes", "r0", "{\"uri\":\"/zero\",\"upstream\":"
+                + "{\"nodes\":{\"127.0.0.1:2000\":1}}}")));
+        SnapshotCompiler compiler = new SnapshotCompiler(EngineSettings.defaults());
+        Snapshot s = compiler.compile(result.config(), null, new ArrayList<>());
+        Map<String, ConfigEntry> changes = new LinkedHashMap<>();
+        changes.put("r1", entry("routes", "r1", "{\"uri\":\"/one\",\"upstream\":{\"nodes\":{\"127.0.0.1:2000\":1}},"
+                + "\"plugins\":{\"traffic-split\":{\"rules\":[{\"weighted_upstreams\":[{\"upstream\":{\"scheme\":"
+                + "\"https\",\"nodes\":{\"127.0.0.1:2443\":1}}}]}]}}}"));
+        CompileResult r = cc.applyChanges(result, 2, changes, Map.of());
+        List<String> warnings = new ArrayList<>();
+        long before = compiler.incrementalCompiles();
+        Snapshot s2 = compiler.compile(r.config(), new ConfigDelta(s.version, changes.keySet()), warnings);
+        assertEquals(-1, s2.baseVersion, "compiled whole: " + warnings);
+        assertEquals(before, compiler.incrementalCompiles());
+        UpstreamTarget tls = targets(match(s2, "/one"))[0][0];
+        assertNotNull(tls.tls, "the split's https upstream has its client TLS context");
+        assertNotNull(match(s2, "/zero"));
+    }
+
     static CompiledRoute match(Snapshot s, String path) {
         String text = "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n";
         ByteBuf buf = Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1);
