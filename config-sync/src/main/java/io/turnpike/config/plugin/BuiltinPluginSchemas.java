@@ -113,6 +113,7 @@ public final class BuiltinPluginSchemas {
                 "status_on_error":{"type":"integer","minimum":200,"maximum":599,"default":403}},\
                 "required":["uri"],"priority":2002}""");
         all.putAll(LimitPluginSchemas.JSON_SCHEMAS);
+        all.putAll(SteeringPluginSchemas.JSON_SCHEMAS);
         all.put("opentelemetry", TracingPluginSchemas.JSON_SCHEMA);
         all.put("file-logger", """
                 {"type":"object","properties":{"path":{"type":"string"},\
@@ -153,6 +154,7 @@ public final class BuiltinPluginSchemas {
             r = r.with(e.getKey(), e.getValue());
         }
         r = LimitPluginSchemas.register(r);
+        r = SteeringPluginSchemas.register(r);
         r = r.with("opentelemetry", route(TracingPluginSchemas::openTelemetry));
         r = r.with("file-logger", route(BuiltinPluginSchemas::fileLogger))
                 .with("http-logger", route(BuiltinPluginSchemas::httpLogger));

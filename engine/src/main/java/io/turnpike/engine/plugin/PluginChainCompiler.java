@@ -35,6 +35,23 @@ public final class PluginChainCompiler {
 
     /** A route's chain; throws IllegalArgumentException naming the plugin for a configuration the engine refuses. */
     public PluginChain routeChain(ConfigSet config, Route route) {
+        return routeChain(config, route, null);
+    }
+
+    /**
+     * A route's chain, with {@code targets} resolving the upstreams its plugins route to (traffic-split; null refuses
+     * such plugins). A chain with such a plugin is compiled for this route each time (its targets belong to this
+     * compile), never shared from the cache.
+     */
+    public PluginChain routeChain(ConfigSet config, Route route, TargetResolver targets) {
+        ObjectNode merged = mergedRouteConfig(config, route);
+        if (targets != null && resolvesTargets(merged)) {
+            return checked(new PluginChain(compileAll(merged, targets)));
+        }
+        return chain(merged);
+    }
+
+    private ObjectNode mergedRouteConfig(ConfigSet config, Route route) {
         ObjectNode merged = JsonNodeFactory.instance.objectNode();
         if (route.serviceId() != null) {
             Service s = config.services().get(route.serviceId());
@@ -51,7 +68,31 @@ public final class PluginChainCompiler {
         if (route.plugins() != null) {
             merged.setAll(owned(route.plugins(), "/apisix/routes/" + route.id()));
         }
-        return chain(merged);
+        return perRoute(merged, route);
+    }
+
+    /**
+     * api-breaker's state is per route wherever it is configured (APISIX keys it by host and URI, never shares it
+     * between routes): the route's id is added to its configuration ({@code _route}), so its chain is the route's own
+     * and, cached by configuration, keeps its state across compiles while the configuration stays the same.
+     */
+    private static ObjectNode perRoute(ObjectNode merged, Route route) {
+        if (merged.get("api-breaker") instanceof ObjectNode ab) {
+            ObjectNode copy = ab.deepCopy();
+            copy.put("_route", route.id());
+            merged.set("api-breaker", copy);
+        }
+        return merged;
+    }
+
+    private static boolean resolvesTargets(ObjectNode merged) {
+        for (Iterator<String> it = merged.fieldNames(); it.hasNext(); ) {
+            PluginFactory f = Plugins.factory(it.next());
+            if (f != null && f.resolvesTargets()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Plugins whose state belongs to the resource that configured them (APISIX keys their counters by it). */
@@ -295,6 +336,10 @@ public final class PluginChainCompiler {
     }
 
     private static List<PluginSpec> compileAll(ObjectNode plugins) {
+        return compileAll(plugins, null);
+    }
+
+    private static List<PluginSpec> compileAll(ObjectNode plugins, TargetResolver targets) {
         List<PluginSpec> specs = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = plugins.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -310,7 +355,7 @@ public final class PluginChainCompiler {
                 continue;
             }
             try {
-                specs.add(f.compile(conf));
+                specs.add(targets == null ? f.compile(conf) : f.compile(conf, targets));
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException("plugin " + name + ": " + ex.getMessage(), ex);
             }

@@ -253,6 +253,7 @@ public final class PluginContext {
         scratchUsed = 0;
         requestEdits.clear();
         responseEdits.clear();
+        upstream = null;
     }
 
     /**
@@ -486,5 +487,34 @@ public final class PluginContext {
 
     public byte[] scratchBytes() {
         return scratch;
+    }
+
+    // ---------------------------------------------------------------- upstream override (traffic-split)
+
+    /** The upstream a plugin chose for this exchange instead of the route's; null: the route's. */
+    private io.turnpike.engine.upstream.UpstreamTarget upstream;
+    /** The exchange's loop ({@code LoopContext.id}): an index for per-loop state kept in a shared spec. */
+    private int loopId;
+
+    /**
+     * Sends this exchange to {@code target} instead of the route's upstream (traffic-split). The target must come from
+     * the exchange's pinned snapshot (a plugin spec's, compiled with it). Reset per exchange by {@link #begin}.
+     */
+    public void upstream(io.turnpike.engine.upstream.UpstreamTarget target) {
+        this.upstream = target;
+    }
+
+    /** The upstream a plugin chose, or null for the route's own. */
+    public io.turnpike.engine.upstream.UpstreamTarget upstream() {
+        return upstream;
+    }
+
+    /** Set once per exchange object, from its loop. */
+    public void loopId(int id) {
+        this.loopId = id;
+    }
+
+    public int loopId() {
+        return loopId;
     }
 }

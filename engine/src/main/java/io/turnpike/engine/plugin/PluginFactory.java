@@ -14,4 +14,17 @@ public interface PluginFactory {
 
     /** @throws IllegalArgumentException with a message naming the field, for a value the engine cannot act on */
     PluginSpec compile(ObjectNode conf);
+
+    /**
+     * Compiles a route's plugin that may route to other upstreams: {@code targets} resolves them (null where the
+     * chain is not a route's: global rules, consumers). Plugins that do not route use {@link #compile(ObjectNode)}.
+     */
+    default PluginSpec compile(ObjectNode conf, TargetResolver targets) {
+        return compile(conf);
+    }
+
+    /** True when {@link #compile(ObjectNode, TargetResolver)} resolves upstreams: its chains are compiled per route. */
+    default boolean resolvesTargets() {
+        return false;
+    }
 }

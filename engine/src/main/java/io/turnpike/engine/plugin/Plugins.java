@@ -48,7 +48,9 @@ public final class Plugins {
                 new io.turnpike.engine.plugin.builtin.LimitReqPlugin.Factory(),
                 new HttpLoggerPlugin.Factory(),
                 new FileLoggerPlugin.Factory(),
-                new PrometheusPlugin.Factory()}) {
+                new PrometheusPlugin.Factory(),
+                new io.turnpike.engine.plugin.builtin.ApiBreakerPlugin.Factory(),
+                new io.turnpike.engine.plugin.builtin.TrafficSplitPlugin.Factory()}) {
             m.put(f.name(), f);
         }
         FACTORIES = Collections.unmodifiableMap(m);

@@ -140,6 +140,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
         px.clientIp(clientIp);
         px.record(record);
+        px.loopId(loop.id);
         record.clientIp = clientIp;
         record.serverPort = localPort;
         record.https = https;
@@ -319,7 +320,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private int proceed(ByteBuf src, RequestHead head) {
         CompiledRoute route = this.route;
         Snapshot snapshot = pinned;
-        UpstreamTarget target = route.upstream;
+        UpstreamTarget target = upstreamOf(route);
         if (target == null) {
             refusal = GatewayError.MISSING_UPSTREAM;
             return REFUSED;
@@ -384,6 +385,20 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         return method == RequestHead.METHOD_GET || method == RequestHead.METHOD_HEAD
                 || method == RequestHead.METHOD_PUT || method == RequestHead.METHOD_DELETE
                 || method == RequestHead.METHOD_OPTIONS || method == RequestHead.METHOD_TRACE;
+    }
+
+    /**
+     * The upstream of this exchange: the one a plugin chose (traffic-split, from the pinned snapshot), else the
+     * route's. The plugin context is begun only when there are chains, so it is read only then.
+     */
+    private UpstreamTarget upstreamOf(CompiledRoute route) {
+        if (routeChain != null) {
+            UpstreamTarget chosen = px.upstream();
+            if (chosen != null) {
+                return chosen;
+            }
+        }
+        return route.upstream;
     }
 
     GatewayError refusal() {

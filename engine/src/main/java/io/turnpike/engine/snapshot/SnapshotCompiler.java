@@ -104,7 +104,8 @@ public final class SnapshotCompiler {
     private IntList changedNodes;
 
     /** A compiled route with what it was compiled from: the route object and the hosts list (own or its service's). */
-    private record RouteState(CompiledRoute compiled, Upstream upstream, Route route, List<String> hosts) {
+    private record RouteState(CompiledRoute compiled, Upstream upstream, Route route, List<String> hosts,
+                              List<Upstream> split) {
     }
 
     private static final class TargetRef {
@@ -251,6 +252,7 @@ public final class SnapshotCompiler {
         changedSlots = null;
         changedNodes = null;
         rejectedUpstreams.clear();
+        routesAwaitingUpstream.clear();
         upstreamTls.begin(config);
         RouteTable.Builder routes = new RouteTable.Builder();
         boolean keyOrdered = keyOrdered(config);
@@ -289,7 +291,8 @@ public final class SnapshotCompiler {
         // Routes whose upstream is https need the TLS compiler's begin/finish cycle: compile whole.
         for (String id : delta.routeIds()) {
             RouteState old = routeStates.get(id);
-            if (old != null && old.compiled.upstream != null && old.compiled.upstream.tls != null) {
+            if (old != null && (old.compiled.upstream != null && old.compiled.upstream.tls != null
+                    || splitHasTls(old))) {
                 return null;
             }
             Route r = config.routes().get(id);
@@ -318,6 +321,10 @@ public final class SnapshotCompiler {
         if (!delta.upstreamIds().isEmpty()) {
             ids = new java.util.LinkedHashSet<>(ids);
             for (String uid : delta.upstreamIds()) {
+                java.util.Set<String> waiting = routesAwaitingUpstream.remove(uid);
+                if (waiting != null) {
+                    ids.addAll(waiting);
+                }
                 Upstream old = lastConfig.upstreams().get(uid);
                 Upstream nu = config.upstreams().get(uid);
                 TargetRef ref = old == null ? null : targetRefs.get(old);
@@ -368,6 +375,7 @@ public final class SnapshotCompiler {
                     if (users != null && users.remove(id) && users.isEmpty()) {
                         routesByUpstream.remove(old.upstream);
                     }
+                    forgetSplitUsers(id, old.split);
                 }
                 Route route = config.routes().get(id);
                 if (route == null || !route.enabled()) {
@@ -384,6 +392,9 @@ public final class SnapshotCompiler {
             }
             for (RouteState old : replaced) {
                 unref(old.upstream);
+                for (Upstream u : old.split) {
+                    unref(u);
+                }
             }
         } finally {
             resolved.clear();
@@ -433,7 +444,19 @@ public final class SnapshotCompiler {
             for (String id : users) {
                 RouteState rs = routeStates.get(id);
                 if (rs != null) {
-                    routeStates.put(id, new RouteState(rs.compiled, nu, rs.route, rs.hosts));
+                    // A route may use the upstream as its own and/or through traffic-split (compared by identity:
+                    // Upstream is a record, equal values are different upstreams here).
+                    List<Upstream> split = rs.split;
+                    if (split != null) {
+                        split = new ArrayList<>(split);
+                        for (int k = 0; k < split.size(); k++) {
+                            if (split.get(k) == old) {
+                                split.set(k, nu);
+                            }
+                        }
+                    }
+                    routeStates.put(id, new RouteState(rs.compiled, rs.upstream == old ? nu : rs.upstream, rs.route,
+                            rs.hosts, split));
                 }
             }
         }
@@ -454,6 +477,25 @@ public final class SnapshotCompiler {
 
     private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,
                                        List<String> warnings, RouteState previous) {
+        List<Upstream> split = new ArrayList<>(0);
+        splitTargets.begin(config, route, warnings, split);
+        CompiledRoute compiled = null;
+        try {
+            compiled = compileRouteAndChain(config, route, upstream, order, warnings, previous, split);
+            return compiled;
+        } finally {
+            splitTargets.end();
+            if (compiled == null) {
+                forgetSplitUsers(route.id(), split);
+                for (Upstream u : split) {
+                    unref(u);
+                }
+            }
+        }
+    }
+
+    private CompiledRoute compileRouteAndChain(ConfigSet config, Route route, Upstream upstream, int order,
+                                               List<String> warnings, RouteState previous, List<Upstream> split) {
         List<String> hosts = route.hosts();
         if (hosts.isEmpty() && route.serviceId() != null) {
             Service s = config.services().get(route.serviceId());
@@ -465,7 +507,7 @@ public final class SnapshotCompiler {
         // nothing else.
         PluginChain chain;
         try {
-            chain = pluginChains.routeChain(config, route);
+            chain = pluginChains.routeChain(config, route, splitTargets);
         } catch (IllegalArgumentException e) {
             warnings.add("route " + route.id() + ": " + e.getMessage() + ", skipped");
             return null;
@@ -486,7 +528,7 @@ public final class SnapshotCompiler {
             // A route of plugins only (a redirect, a mock): its plugins answer; if none does, the exchange answers 503.
             CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), null, order, chain);
             describe(config, route, compiled);
-            routeStates.put(route.id(), new RouteState(compiled, null, route, hosts));
+            routeStates.put(route.id(), new RouteState(compiled, null, route, hosts, split));
             return compiled;
         }
         TargetRef ref = targetRefs.get(upstream);
@@ -504,7 +546,7 @@ public final class SnapshotCompiler {
         ref.routes++;
         CompiledRoute compiled = new CompiledRoute(route.id(), conditions, route.priority(), ref.target, order, chain);
         describe(config, route, compiled);
-        routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts));
+        routeStates.put(route.id(), new RouteState(compiled, upstream, route, hosts, split));
         routesByUpstream.computeIfAbsent(upstream, u -> new java.util.HashSet<>()).add(route.id());
         return compiled;
     }
@@ -527,7 +569,9 @@ public final class SnapshotCompiler {
         targetRefs.remove(upstream);
         int slot = ref.target.slot;
         wTargets[slot] = null;
-        changedSlots.add(slot);
+        if (changedSlots != null) {
+            changedSlots.add(slot);
+        }
         freeSlots.push(slot);
         unrefNodes(ref.configured);
     }
@@ -697,7 +741,9 @@ public final class SnapshotCompiler {
             if (nr != null && --nr.targets == 0) {
                 nodeRefs.remove(n.poolKey);
                 wNodes[nr.node.index] = null;
-                changedNodes.add(nr.node.index);
+                if (changedNodes != null) {
+                    changedNodes.add(nr.node.index);
+                }
                 freeNodes.push(nr.node.index);
             }
         }
@@ -722,6 +768,118 @@ public final class SnapshotCompiler {
 
     static int methodMask(List<String> methods) {
         return RouteConditions.methodMask(methods);
+    }
+
+    // ---------------------------------------------------------------- upstreams of plugins (traffic-split)
+
+    private final SplitTargets splitTargets = new SplitTargets();
+    /**
+     * Routes left out because their plugins name an upstream id that does not exist (config-sync does not check
+     * references inside plugin configurations): when a delta adds that upstream, they are compiled again.
+     */
+    private final Map<String, java.util.Set<String>> routesAwaitingUpstream = new HashMap<>();
+    private static final io.turnpike.config.codec.ResourceCodec UPSTREAM_CODEC =
+            new io.turnpike.config.codec.ResourceCodec(io.turnpike.config.plugin.PluginRegistry.empty());
+
+    /** An incremental compile met a plugin upstream that needs the TLS compiler's cycle: compile everything. */
+    private static final class FullCompileNeeded extends RuntimeException {
+        FullCompileNeeded() {
+            super("a plugin's https upstream needs a full compile", null, false, false);
+        }
+    }
+
+    /** Whether a route's plugins route to an https upstream (whose client context needs the TLS compiler's cycle). */
+    private static boolean splitHasTls(RouteState rs) {
+        for (Upstream u : rs.split) {
+            if ("https".equals(u.scheme())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void forgetSplitUsers(String routeId, List<Upstream> split) {
+        for (Upstream u : split) {
+            java.util.Set<String> users = routesByUpstream.get(u);
+            if (users != null && users.remove(routeId) && users.isEmpty()) {
+                routesByUpstream.remove(u);
+            }
+        }
+    }
+
+    /**
+     * Resolves the upstreams a route's plugins route to (traffic-split), while that route is compiled: a target per
+     * upstream object, shared with routes using it (by {@code upstream_id}), counted as one more use per reference and
+     * recorded on the route (released when the route is replaced or left out); the route joins the reverse index of
+     * the upstream, so a change of that upstream recompiles it.
+     */
+    private final class SplitTargets implements io.turnpike.engine.plugin.TargetResolver {
+        private ConfigSet config;
+        private Route route;
+        private List<String> warnings;
+        private List<Upstream> refs;
+
+        void begin(ConfigSet config, Route route, List<String> warnings, List<Upstream> refs) {
+            this.config = config;
+            this.route = route;
+            this.warnings = warnings;
+            this.refs = refs;
+        }
+
+        void end() {
+            config = null;
+            route = null;
+            warnings = null;
+            refs = null;
+        }
+
+        @Override
+        public UpstreamTarget byId(String upstreamId) {
+            Upstream u = config.upstreams().get(upstreamId);
+            if (u == null) {
+                routesAwaitingUpstream.computeIfAbsent(upstreamId, k -> new java.util.HashSet<>()).add(route.id());
+                throw new IllegalArgumentException("failed to fetch upstream info by upstream id: " + upstreamId);
+            }
+            return target(u, "upstream " + upstreamId);
+        }
+
+        @Override
+        public UpstreamTarget inline(com.fasterxml.jackson.databind.node.ObjectNode json, String label) {
+            io.turnpike.config.codec.Decoded<Upstream> d = UPSTREAM_CODEC.decodeUpstream(null, json);
+            if (!d.ok()) {
+                io.turnpike.config.codec.FieldError e = d.errors().get(0);
+                throw new IllegalArgumentException(label + ": " + (e.field().isEmpty() ? "" : e.field() + ": ")
+                        + e.message());
+            }
+            Upstream v = d.value();
+            // Named after its place, for metrics and messages (an inline upstream has no id of its own).
+            Upstream u = new Upstream("route:" + route.id() + "/" + label, v.name(), v.type(), v.nodes(), v.hashOn(),
+                    v.key(), v.retries(), v.retryTimeout(), v.timeout(), v.passHost(), v.upstreamHost(), v.scheme(),
+                    v.keepalivePool(), v.raw());
+            return target(u, label);
+        }
+
+        private UpstreamTarget target(Upstream u, String label) {
+            TargetRef ref = targetRefs.get(u);
+            if (ref == null) {
+                if (changedSlots != null && "https".equals(u.scheme())) {
+                    throw new FullCompileNeeded(); // its client context needs the TLS compiler's full cycle
+                }
+                String key = u.id() != null && u.id().startsWith("route:") ? "routes/" + u.id().substring(6)
+                        : "upstreams/" + u.id();
+                UpstreamTarget t = rejectedUpstreams.containsKey(u) ? null : compileUpstream(u, route, key, warnings);
+                if (t == null) {
+                    rejectedUpstreams.put(u, Boolean.TRUE);
+                    throw new IllegalArgumentException(label + " was left out");
+                }
+                ref = new TargetRef(t);
+                targetRefs.put(u, ref);
+            }
+            ref.routes++;
+            refs.add(u);
+            routesByUpstream.computeIfAbsent(u, k -> new java.util.HashSet<>()).add(route.id());
+            return ref.target;
+        }
     }
 
     /** A growable int list (changed slots and node indexes of one incremental compile). */

@@ -197,6 +197,33 @@ class SteadyStateAllocationIT {
         }
     }
 
+    /**
+     * traffic-split: a match rule on a header (the router's compiled vars) that passes, splitting 1:1 between an
+     * upstream referenced by id and the route's own (smooth weighted round-robin per loop), so every other request
+     * goes through a plugin-chosen target with its own balancer (both upstreams reach the same backend, so the
+     * responses are the same bytes); with api-breaker counting healthy statuses in the log phase.
+     */
+    @Test
+    void requestsThroughTrafficSplitAllocateNothingOnTheLoop() throws Exception {
+        String plugins = ""
+                + "    plugins:\n"
+                + "      traffic-split:\n        rules:\n"
+                + "          - match:\n              - vars: [[\"http_x_release\", \"==\", \"nope\"]]\n"
+                + "              - vars: [[\"http_user_agent\", \"==\", \"alloc-test\"], [\"arg_x\", \"!\", \"==\", \"1\"]]\n"
+                + "            weighted_upstreams:\n              - upstream_id: split\n              - weight: 1\n"
+                + "      api-breaker:\n        break_response_code: 502\n";
+        ResourceLeakDetector.Level level = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try {
+            measureWith(plugins, "upstreams:\n  - id: split\n    pass_host: node\n    nodes:\n"
+                            + "      \"127.0.0.1:@BACKEND_PORT@\": 1\n",
+                    "GET /steady HTTP/1.1\r\nHost: bench.local\r\nUser-Agent: alloc-test\r\nAccept: */*\r\n\r\n",
+                    "ok:/steady", "");
+        } finally {
+            ResourceLeakDetector.setLevel(level);
+        }
+    }
+
     private void measure(String plugins, String requestText, String expectedBody) throws Exception {
         measure(plugins, requestText, expectedBody, "");
     }
@@ -211,12 +238,13 @@ class SteadyStateAllocationIT {
                              String turnpikeYaml) throws Exception {
         try (TestBackend backend = new TestBackend();
              GatewayFixture gw = GatewayFixture.start(dir, plugins == null ? GatewayFixture.catchAllRoute(backend.port())
-                             : "routes:\n  - id: \"all\"\n    uri: /*\n" + plugins
+                             : "routes:\n  - id: \"all\"\n    uri: /*\n"
+                             + plugins.replace("@BACKEND_PORT@", String.valueOf(backend.port()))
                              + "    upstream:\n      type: roundrobin\n      nodes:\n        \"127.0.0.1:" + backend.port()
                              + "\": 1\n"
                              + "consumers:\n  - username: one\n    plugins:\n      key-auth:\n        key: key-of-consumer-one\n"
                              + "  - username: two\n    plugins:\n      key-auth:\n        key: key-of-consumer-two\n"
-                             + extraYaml,
+                             + extraYaml.replace("@BACKEND_PORT@", String.valueOf(backend.port())),
                      // Upstream connections are recycled every upstream_max_requests (APISIX default 1000); a
                      // reconnect costs a few KB of channel objects, ~5 B/request amortised. Measure the request
                      // path itself: one upstream connection for the whole run.

@@ -97,6 +97,27 @@ class UpstreamTlsIT {
 
     // ------------------------------------------------------------------------------------------------ tests
 
+    /** traffic-split to an inline {@code scheme: https} upstream from a route whose own upstream is plain HTTP. */
+    @Test
+    void trafficSplitToAnHttpsUpstreamFromAPlainRoute() throws Exception {
+        try (io.turnpike.engine.testing.TestBackend http = new io.turnpike.engine.testing.TestBackend()) {
+            String routes = "routes:\n  - id: split\n    uri: /*\n    plugins:\n      traffic-split:\n"
+                    + "        rules:\n          - match:\n              - vars: [[\"http_tls\", \"==\", \"yes\"]]\n"
+                    + "            weighted_upstreams:\n              - upstream:\n                  scheme: https\n"
+                    + "                  nodes:\n                    \"127.0.0.1:" + plain.port + "\": 1\n"
+                    + "    upstream:\n      nodes:\n        \"127.0.0.1:" + http.port() + "\": 1\n";
+            try (GatewayFixture gw = GatewayFixture.start(dir, routes, "  event_loops: 1\n");
+                 RawHttpClient c = gw.client()) {
+                RawHttpClient.Response r = c.exchange("GET /t HTTP/1.1\r\nHost: 127.0.0.1\r\nTLS: yes\r\n\r\n");
+                assertEquals(200, r.status(), r.bodyText());
+                assertTrue(r.bodyText().startsWith("ok:/t ") && r.bodyText().contains("alpn=http/1.1"), r.bodyText());
+                r = c.exchange("GET /p HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                assertEquals(200, r.status());
+                assertEquals("ok:/p", r.bodyText(), "the route's own plain upstream");
+            }
+        }
+    }
+
     @Test
     void httpsUpstreamKeepsOneTlsConnectionForManyRequests() throws Exception {
         int before = plain.connections.get();
