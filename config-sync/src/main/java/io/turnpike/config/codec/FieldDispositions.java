@@ -103,9 +103,9 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "Upstream.raw \"tls\"", "tls");
         add(s, Disposition.REFUSED, "5", "retry_timeout");
         add(s, Disposition.REFUSED, "{\"active\":{\"http_path\":\"/\"}}", "checks");
-        add(s, Disposition.REFUSED, "\"dns\"", "discovery_type");
+        add(s, Disposition.ENGINE, "Upstream.discoveryType", "discovery_type"); // only "dns": FailClosedTest
+        add(s, Disposition.ENGINE, "Upstream.serviceName", "service_name");
         add(s, Disposition.REFUSED, "{}", "discovery_args");
-        add(s, Disposition.REFUSED, "\"svc\"", "service_name");
 
         s = "timeout";
         add(s, Disposition.ENGINE, "Timeout.connect", "connect");
