@@ -119,7 +119,7 @@ class DiscoveryConfigLoaderTest {
                 errors("discovery:\n  dns:\n    servers: [\"127.0.0.1\"]\n    enable_resolv_search_opt: true\n"));
         assertEquals(List.of(file(3) + "discovery.dns.resolv_conf: file " + dir.resolve("nope.conf")
                 + " does not exist or is not readable"), errors("discovery:\n  dns:\n    resolv_conf: nope.conf\n"));
-        assertEquals(List.of(file(2) + "turnpike.dns: max_ttl (5) must not be below min_ttl (10)"),
+        assertEquals(List.of(file(3) + "turnpike.dns: max_ttl (5) must not be below min_ttl (10)"),
                 errors("turnpike:\n  dns:\n    min_ttl: 10\n    max_ttl: 5\n"));
         assertEquals(List.of(file(3) + "turnpike.dns.ttl: unknown key (known: min_ttl, max_ttl, query_timeout_ms,"
                 + " error_retry)"), errors("turnpike:\n  dns:\n    ttl: 10\n"));
