@@ -363,6 +363,11 @@ public final class ProcessConfigLoader {
                     }
                     out.add(s);
                 }
+                if (!out.contains("SRV") && !out.contains("A") && !out.contains("AAAA")) {
+                    error(YamlDocument.line(x), xp, "expected at least one of SRV, A, AAAA (\"last\" and \"CNAME\""
+                            + " query nothing of their own: CNAME chains are followed by the other lookups)");
+                    return;
+                }
                 b.dnsOrder = out;
             });
             section(v, p, h, Set.of(), true);

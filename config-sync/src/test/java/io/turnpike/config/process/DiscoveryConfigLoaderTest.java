@@ -114,6 +114,9 @@ class DiscoveryConfigLoaderTest {
                 errors("discovery:\n  dns:\n    servers: [\"127.0.0.1\"]\n    order: [A, A]\n"));
         assertEquals(List.of(file(4) + "discovery.dns.order[0]: expected one of A, AAAA, CNAME, SRV, last, got"
                 + " \"MX\""), errors("discovery:\n  dns:\n    servers: [\"127.0.0.1\"]\n    order: [MX]\n"));
+        assertEquals(List.of(file(4) + "discovery.dns.order: expected at least one of SRV, A, AAAA (\"last\" and"
+                + " \"CNAME\" query nothing of their own: CNAME chains are followed by the other lookups)"),
+                errors("discovery:\n  dns:\n    servers: [\"127.0.0.1\"]\n    order: [last, CNAME]\n"));
         assertEquals(List.of(file(4) + "discovery.dns.enable_resolv_search_opt: unknown key (known: servers,"
                 + " resolv_conf, order)"),
                 errors("discovery:\n  dns:\n    servers: [\"127.0.0.1\"]\n    enable_resolv_search_opt: true\n"));

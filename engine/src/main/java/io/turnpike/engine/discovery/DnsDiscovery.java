@@ -422,8 +422,9 @@ public final class DnsDiscovery implements AutoCloseable {
             n.failures++;
             if (n.lastError == null) {
                 n.errorSinceMs = System.currentTimeMillis();
-                log.println("turnpike: dns: " + n.name + ": resolution failed (" + why + "); keeping the last good"
-                        + " node set (" + before.size() + " nodes), retrying every " + conf.errorRetryMs() + " ms");
+                log.println("turnpike: dns: " + n.name + ": resolution failed (" + why + "); " + (n.answer == null
+                        ? "no node set yet" : "keeping the last good node set (" + before.size() + " nodes)")
+                        + ", retrying every " + conf.errorRetryMs() + " ms");
                 log.flush();
             }
             n.lastError = why;
@@ -888,7 +889,7 @@ public final class DnsDiscovery implements AutoCloseable {
         Throwable t = unwrap(e);
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof DnsNameResolverTimeoutException) {
-                return "timeout: " + c.getMessage();
+                return "timeout: " + String.valueOf(c.getMessage()).replace(" (no stack trace available)", "");
             }
             if (c instanceof DnsErrorCauseException d) {
                 return "server answered " + d.getCode();
