@@ -155,6 +155,20 @@ public final class DnsDiscovery implements AutoCloseable {
         this.hosts = this.conf.system() ? HostsFileEntriesResolver.DEFAULT : (name, types) -> null;
     }
 
+    /**
+     * The process's resolver: {@code discovery.dns} when config.yaml has it, else the system resolver; both tuned by
+     * {@code turnpike.dns}.
+     */
+    public static DnsDiscovery forProcess(io.turnpike.config.process.ProcessConfig pc, PrintStream log) {
+        DiscoveryConfig d = pc.discovery();
+        return new DnsDiscovery(d.dns() != null ? d.dns() : d.system(), log);
+    }
+
+    /** True when {@code discovery.dns} is configured (dns discovery upstreams may be served). */
+    public boolean discoveryConfigured() {
+        return !conf.system();
+    }
+
     // ------------------------------------------------------------------ API (any thread)
 
     /**
