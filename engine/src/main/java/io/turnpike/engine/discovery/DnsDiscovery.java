@@ -386,8 +386,8 @@ public final class DnsDiscovery implements AutoCloseable {
         if (n.watchers.isEmpty()) {
             n.cancelTimer();
             names.remove(n.key);
-            publishCurrent(n.name);
         }
+        publishCurrent(n.name);
     }
 
     /** Starts a resolution of {@code n}, or queues one after the running one; completes once it is applied. */
@@ -671,6 +671,17 @@ public final class DnsDiscovery implements AutoCloseable {
     }
 
     private CompletableFuture<Answer> resolve(Name n) {
+        byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(n.name);
+        if (literal != null) {
+            // an IP address needs no lookup (a service_name "10.0.0.1:80", a node host given as an address)
+            try {
+                InetAddress a = InetAddress.getByAddress(n.name, literal);
+                return CompletableFuture.completedFuture(new Answer("address", List.of(new Target(a, n.name, false,
+                        0, 0, 0, 1)), conf.maxTtlMs() / 1000, 1));
+            } catch (UnknownHostException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
         if (n.hostMode) {
             List<InetAddress> fromHosts = hostsFile(n.name);
             if (fromHosts != null) {

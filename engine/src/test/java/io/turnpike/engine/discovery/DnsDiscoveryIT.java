@@ -106,6 +106,9 @@ class DnsDiscoveryIT {
         // A before AAAA (APISIX's order): a name with both gives its IPv4 addresses
         assertEquals(List.of("127.0.0.21:80 w1 p0"), keys(both.next()));
         assertEquals("web.test", dns.current("web.test").get(0).host());
+        Recorder literal = new Recorder();
+        dns.watch("u4", "127.0.0.5", 81, 1, 0, literal); // an address: no query
+        assertEquals(List.of("127.0.0.5:81 w1 p0"), keys(literal.next()));
 
         // the TTL (1 s) runs out: the new answer comes without being asked for
         dnsmasq.hosts("127.0.0.12 web.test\n127.0.0.13 web.test\n::1 v6.test\n127.0.0.21 both.test\n::21 both.test\n");
@@ -115,6 +118,7 @@ class DnsDiscoveryIT {
         Thread.sleep(1500);
         assertTrue(v6.calls.isEmpty(), "v6.test did not change");
         assertTrue(both.calls.isEmpty(), "both.test did not change");
+        assertTrue(literal.calls.isEmpty());
         ObjectNode status = dns.status();
         assertTrue(status.get("resolutions").asLong() >= 6, status.toString());
         assertEquals(0, status.get("failures").asLong(), status.toString());
@@ -197,6 +201,13 @@ class DnsDiscoveryIT {
         dns.watch("s4", "b.test", -1, 1, 0, plain);
         assertEquals(List.of("127.0.0.12:80 w1 p0", "127.0.0.13:80 w1 p0"), keys(plain.next()));
         assertEquals("SRV", dns.status().get("names").get(0).get("type").asText());
+        dns.unwatch("s1"); // current(name) follows the name's first remaining watcher
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (dns.current("_http._tcp.svc.test").get(0).address().getPort() != 9000
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(9000, dns.current("_http._tcp.svc.test").get(0).address().getPort());
 
         // a node host never asks for SRV
         Recorder host = new Recorder();
