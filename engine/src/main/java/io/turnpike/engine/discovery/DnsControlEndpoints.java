@@ -16,7 +16,7 @@ import java.util.concurrent.TimeoutException;
  *       {@code {"changed": [...], "errors": [...]}} once the new node sets are applied on every loop; 404 for a name
  *       nobody watches, 400 for a bad body, 500 when a listener failed to apply a set, 504 when applying took longer
  *       than {@link #APPLY_TIMEOUT_S} s</li>
- *   <li>{@code GET /v1/discovery/dns/dump}: {@link DnsDiscovery#status()}</li>
+ *   <li>{@code GET /v1/discovery/dns/dump}: {@link DnsDiscovery#status()}; 405 for another method</li>
  * </ul>
  * With no {@link DnsDiscovery} both answer 404 {@code {"error_msg":"dns discovery is not configured"}}.
  *
@@ -57,8 +57,8 @@ public final class DnsControlEndpoints {
             return done(Answer.error(404, "dns discovery is not configured"));
         }
         if (dump) {
-            return method.equals("GET") ? done(new Answer(200, dns.status())) : done(Answer.error(405,
-                    "method not allowed: use GET"));
+            return method.equals("GET") ? dns.statusAsync().thenApply(s -> new Answer(200, s))
+                    : done(Answer.error(405, "method not allowed: use GET"));
         }
         if (!method.equals("POST")) {
             return done(Answer.error(405, "method not allowed: use POST"));

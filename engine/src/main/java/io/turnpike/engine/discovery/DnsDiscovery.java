@@ -259,6 +259,17 @@ public final class DnsDiscovery implements AutoCloseable {
         }
     }
 
+    /** {@link #status()} without blocking the caller: completes on {@code turnpike-dns}. */
+    public CompletableFuture<ObjectNode> statusAsync() {
+        CompletableFuture<ObjectNode> out = new CompletableFuture<>();
+        try {
+            loop.execute(() -> out.complete(status0()));
+        } catch (RuntimeException e) {
+            out.completeExceptionally(e);
+        }
+        return out;
+    }
+
     /** Failed resolutions since start (every attempt, all names). */
     public long failures() {
         return failures.get();
