@@ -279,6 +279,20 @@ class DnsDiscoveryIT {
     }
 
     @Test
+    void theSystemResolverReadsEtcHostsForNodeHosts() throws Exception {
+        dns = new DnsDiscovery(null, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
+        assertFalse(dns.discoveryConfigured());
+        Recorder local = new Recorder();
+        dns.watchHost("n1", "localhost", 1980, 3, 0, local);
+        List<ResolvedNode> nodes = local.next();
+        assertEquals(1, nodes.size(), nodes.toString());
+        assertTrue(nodes.get(0).address().getAddress().isLoopbackAddress(), nodes.toString());
+        assertEquals(1980, nodes.get(0).address().getPort());
+        assertEquals(3, nodes.get(0).weight());
+        assertEquals("hosts", dns.status().get("names").get(0).get("type").asText());
+    }
+
+    @Test
     void emptyAnswersAndNxdomainKeepTheLastGoodSet() throws Exception {
         dnsmasq = Dnsmasq.start(dir, 3600, "127.0.0.11 web.test\n");
         discovery(dnsmasq.address(), 600_000, 600_000);
