@@ -347,6 +347,9 @@ public final class TurnpikeMain {
             started.close(); // the drain ran while the PID file was being written
         } else if (started != null) {
             io.turnpike.engine.ops.ProcessOperations o = started;
+            if (running.watchers != null) {
+                running.watchers.attach(o);
+            }
             out.println("turnpike: pid " + ProcessHandle.current().pid() + " in " + o.pidFile()
                     + (o.controlAddress() == null ? "" : ", control API " + o.controlAddress())
                     + (running.server.publisher().allLoopsReady() ? "" : " (not ready yet: no snapshot)"));
@@ -378,6 +381,8 @@ public final class TurnpikeMain {
         private final Runnable stopConfigSync;
         /** {@code plugin_attr.opentelemetry}: the span exporter is stopped with the gateway (after the loops). */
         private io.turnpike.config.process.OpenTelemetryAttr tracing;
+        /** The DNS resolver and health checker of the upstreams; stopped with the gateway. */
+        public Watchers watchers;
 
         private Running(GatewayServer server, StatusServer status, InetSocketAddress statusAddress, long drainTimeoutMs,
                         Runnable stopConfigSync, SnapshotUpdater updater, AdminApiServer admin,
@@ -426,6 +431,7 @@ public final class TurnpikeMain {
             List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
             SnapshotCompiler compiler = snapshotCompiler(pc, settings, keyless);
             compiler.endpointPublisher(server.endpointPublisher());
+            Watchers watchers = Watchers.start(pc, compiler, err);
             SnapshotUpdater updater = new SnapshotUpdater(compiler, server.publisher(), err);
             updater.onConfig(config.config());
             server.start();
@@ -455,8 +461,10 @@ public final class TurnpikeMain {
                     + ", status " + statusAddress + (admin == null ? "" : ", admin (read-only) " + admin.localAddress())
                     + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
             out.flush();
-            return new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null,
+            Running running = new Running(server, status, statusAddress, t.drainTimeoutMs(), watcher::close, updater, admin, null,
                     keyless, prometheus, prometheus == null ? null : prometheus.address());
+            running.watchers = watchers;
+            return running;
         }
 
         /**
@@ -487,6 +495,7 @@ public final class TurnpikeMain {
             List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
             SnapshotCompiler compiler = snapshotCompiler(pc, settings, keyless);
             compiler.endpointPublisher(server.endpointPublisher());
+            Watchers watchers = Watchers.start(pc, compiler, err);
             SnapshotUpdater updater = new SnapshotUpdater(compiler, server.publisher(), err);
             server.start();
             EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
@@ -526,10 +535,12 @@ public final class TurnpikeMain {
                     + ", status " + statusAddress + (admin == null ? "" : ", admin " + admin.localAddress())
                     + ", config from etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
             out.flush();
-            return new Running(server, status, statusAddress, t.drainTimeoutMs(), () -> {
+            Running running = new Running(server, status, statusAddress, t.drainTimeoutMs(), () -> {
                 source.close();
                 store.close();
             }, updater, admin, source, keyless, prometheus, prometheus == null ? null : prometheus.address());
+            running.watchers = watchers;
+            return running;
         }
 
         /** The prometheus plugin's recorder on every loop (before the listeners accept). */
@@ -706,6 +717,9 @@ public final class TurnpikeMain {
             }
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
+            if (watchers != null) {
+                watchers.close();
+            }
             return clean;
         }
 
@@ -723,6 +737,45 @@ public final class TurnpikeMain {
             }
             closeQuietly(keyless);
             io.turnpike.engine.trace.SpanExportAgent.shutdown(tracing);
+            if (watchers != null) {
+                watchers.close();
+            }
+        }
+    }
+
+    /**
+     * The process's upstream watchers: one DNS resolver ({@code discovery.dns} when configured, else the system's; it
+     * resolves {@code service_name}s and node host names) and the health checker, wired to the compiler's endpoint
+     * slots ({@link io.turnpike.engine.endpoint.UpstreamWatchers}).
+     */
+    public static final class Watchers implements AutoCloseable {
+        public final io.turnpike.engine.discovery.DnsDiscovery dns;
+        public final io.turnpike.engine.endpoint.UpstreamWatchers hooks;
+
+        private Watchers(io.turnpike.engine.discovery.DnsDiscovery dns,
+                         io.turnpike.engine.endpoint.UpstreamWatchers hooks) {
+            this.dns = dns;
+            this.hooks = hooks;
+        }
+
+        static Watchers start(ProcessConfig pc, SnapshotCompiler compiler, PrintStream err) {
+            io.turnpike.engine.discovery.DnsDiscovery dns = io.turnpike.engine.discovery.DnsDiscovery.forProcess(pc,
+                    err);
+            io.turnpike.engine.endpoint.UpstreamWatchers hooks = new io.turnpike.engine.endpoint.UpstreamWatchers(
+                    dns.discoveryConfigured() ? dns : null, dns, null);
+            compiler.discovery(pc.discovery());
+            compiler.endpointHooks(hooks);
+            return new Watchers(dns, hooks);
+        }
+
+        /** Hands them to the control API (refresh, dump, health views). */
+        public void attach(io.turnpike.engine.ops.ProcessOperations ops) {
+            ops.dnsDiscovery(dns);
+        }
+
+        @Override
+        public void close() {
+            dns.close();
         }
     }
 }

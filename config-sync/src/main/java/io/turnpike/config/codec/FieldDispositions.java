@@ -91,7 +91,7 @@ public final class FieldDispositions {
         s = "upstream";
         meta(s, "id", "name", "desc", "labels", "create_time", "update_time");
         add(s, Disposition.ENGINE, "Upstream.nodes", "nodes");
-        add(s, Disposition.ENGINE, "Upstream.effectiveRetries", "retries");
+        add(s, Disposition.ENGINE, "Upstream.retries", "retries");
         add(s, Disposition.ENGINE, "Upstream.timeout", "timeout");
         add(s, Disposition.ENGINE, "Upstream.type", "type");
         add(s, Disposition.ENGINE, "Upstream.hashOn", "hash_on");
@@ -101,11 +101,11 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "Upstream.upstreamHost", "upstream_host");
         add(s, Disposition.ENGINE, "Upstream.keepalivePool", "keepalive_pool");
         add(s, Disposition.ENGINE, "Upstream.raw \"tls\"", "tls");
-        add(s, Disposition.REFUSED, "5", "retry_timeout");
+        add(s, Disposition.ENGINE, "Upstream.retryTimeout", "retry_timeout");
         add(s, Disposition.REFUSED, "{\"active\":{\"http_path\":\"/\"}}", "checks");
-        add(s, Disposition.REFUSED, "\"dns\"", "discovery_type");
+        add(s, Disposition.ENGINE, "Upstream.discoveryType", "discovery_type"); // only "dns": FailClosedTest
+        add(s, Disposition.ENGINE, "Upstream.serviceName", "service_name");
         add(s, Disposition.REFUSED, "{}", "discovery_args");
-        add(s, Disposition.REFUSED, "\"svc\"", "service_name");
 
         s = "timeout";
         add(s, Disposition.ENGINE, "Timeout.connect", "connect");
@@ -116,8 +116,7 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "UpstreamNode.host", "host");
         add(s, Disposition.ENGINE, "UpstreamNode.port", "port");
         add(s, Disposition.ENGINE, "UpstreamNode.weight", "weight");
-        add(s, Disposition.CHECKED, "accepted only when every node has the same priority (then it changes nothing)",
-                "priority");
+        add(s, Disposition.ENGINE, "UpstreamNode.priority", "priority");
         add(s, Disposition.METADATA, "free-form, read by no one in APISIX's core either", "metadata");
 
         s = "upstream.keepalive_pool";

@@ -467,12 +467,18 @@ public final class ResourceCodec {
                 hc.fail("health checks are not supported yet (neither active nor passive checks are implemented)");
             }
         }
-        unsupported(c, o, "service_name", "discovery_type", "discovery_args");
+        String serviceName = c.string(o, "service_name", 1, 256);
+        String discoveryType = c.string(o, "discovery_type", 0, 0);
+        discovery(c, o, serviceName, discoveryType);
 
         List<UpstreamNode> nodes = List.of();
         JsonNode nodesNode = o.get("nodes");
-        if (nodesNode == null) {
-            if (!o.has("service_name")) {
+        // oneOf: {required: [nodes]}, {required: [service_name, discovery_type]}
+        boolean discovered = o.has("service_name") && o.has("discovery_type");
+        if (nodesNode != null && discovered) {
+            c.fail("value should match only one schema, but matches both schemas 1 and 2");
+        } else if (nodesNode == null) {
+            if (!discovered) {
                 c.fail("value should match only one schema, but matches none");
             }
         } else {
@@ -499,7 +505,51 @@ public final class ResourceCodec {
         }
         return new Upstream(id, text(o, "name"), type, nodes, hashOn, key, retries == null ? Upstream.DEFAULT_RETRIES
                 : retries.intValue(), retryTimeout == null ? 0 : retryTimeout, timeout, passHost, upstreamHost, scheme,
-                pool, o.deepCopy());
+                pool, o.deepCopy(), serviceName, discoveryType);
+    }
+
+    /** The discovery types Turnpike implements (docs/discovery.md). */
+    public static final Set<String> DISCOVERY_TYPES = Check.set("dns");
+
+    /**
+     * {@code discovery_type}, {@code service_name}, {@code discovery_args}: APISIX's dns discovery only. A dns
+     * {@code service_name} is {@code name} (SRV, then A/AAAA: APISIX's {@code discovery.dns.order}) or {@code name:port}.
+     */
+    private static void discovery(Check c, ObjectNode o, String serviceName, String discoveryType) {
+        if (discoveryType != null && !DISCOVERY_TYPES.contains(discoveryType)) {
+            c.child("discovery_type").fail("discovery type " + Check.quote(discoveryType) + " is not supported by"
+                    + " Turnpike (only \"dns\": consul, nacos, eureka, kubernetes and the other registries are not"
+                    + " implemented)");
+        } else if (discoveryType != null && !o.has("service_name")) {
+            c.child("discovery_type").fail("only used with \"service_name\"");
+        }
+        if (o.has("discovery_args")) {
+            c.child("discovery_args").fail("not supported by Turnpike (the dns discovery takes no arguments)");
+        }
+        if (serviceName != null && "dns".equals(discoveryType)) {
+            String why = dnsServiceNameProblem(serviceName);
+            if (why != null) {
+                c.child("service_name").fail(why + ", got " + Check.quote(serviceName));
+            }
+        }
+    }
+
+    /** Null when {@code s} is {@code name} or {@code name:port} (port 1..65535), else why not. */
+    public static String dnsServiceNameProblem(String s) {
+        int colon = s.lastIndexOf(':');
+        String host = colon >= 0 ? s.substring(0, colon) : s;
+        if (colon >= 0) {
+            String p = s.substring(colon + 1);
+            if (p.isEmpty() || p.length() > 5 || !p.chars().allMatch(Character::isDigit) || Integer.parseInt(p) < 1
+                    || Integer.parseInt(p) > 65535) {
+                return "expected a DNS name, or name:port with a port 1..65535";
+            }
+        }
+        if (host.isEmpty() || host.length() > 253 || host.startsWith(".") || host.contains("..")
+                || !host.matches("^[0-9A-Za-z_.-]+$")) {
+            return "expected a DNS name, or name:port with a port 1..65535";
+        }
+        return null;
     }
 
     private static List<UpstreamNode> nodes(Check c, JsonNode n, String scheme) {

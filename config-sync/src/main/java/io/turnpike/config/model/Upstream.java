@@ -19,10 +19,16 @@ import java.util.List;
  * @param upstreamHost Host header when {@code passHost} is rewrite, else null
  * @param scheme       {@code http | https | grpc | grpcs}
  * @param keepalivePool nullable: process defaults apply
+ * @param serviceName  {@code service_name} of a discovered upstream ({@code "name"} or {@code "name:port"}), null
+ *                     when the upstream lists {@code nodes} (then {@code nodes} is empty: the engine's DNS discovery
+ *                     supplies them, docs/discovery.md)
+ * @param discoveryType {@code discovery_type}: {@code "dns"} (the only one accepted) with {@code serviceName}, else
+ *                     null
  */
 public record Upstream(String id, String name, String type, List<UpstreamNode> nodes, String hashOn, String key,
                        int retries, double retryTimeout, Timeout timeout, String passHost, String upstreamHost,
-                       String scheme, KeepalivePool keepalivePool, ObjectNode raw) {
+                       String scheme, KeepalivePool keepalivePool, ObjectNode raw, String serviceName,
+                       String discoveryType) {
 
     public static final int DEFAULT_RETRIES = -1;
 
@@ -33,5 +39,11 @@ public record Upstream(String id, String name, String type, List<UpstreamNode> n
     /** Retries for this upstream with APISIX's default applied. */
     public int effectiveRetries() {
         return retries >= 0 ? retries : Math.max(0, nodes.size() - 1);
+    }
+
+    /** This upstream under another id (an inline upstream named after its place, e.g. in traffic-split). */
+    public Upstream withId(String newId) {
+        return new Upstream(newId, name, type, nodes, hashOn, key, retries, retryTimeout, timeout, passHost,
+                upstreamHost, scheme, keepalivePool, raw, serviceName, discoveryType);
     }
 }

@@ -15,11 +15,14 @@ import java.util.List;
  * @param prometheus           {@code plugin_attr.prometheus}: the Prometheus exporter (default 127.0.0.1:9091)
  * @param opentelemetry        {@code plugin_attr.opentelemetry}: where the opentelemetry plugin's spans go
  * @param operations           control API and PID file ({@link OperationsConfig}, docs/operations.md)
+ * @param discovery            {@code discovery.dns} and {@code turnpike.dns} ({@link DiscoveryConfig},
+ *                             docs/discovery.md)
  */
 public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
                             String configProvider, EtcdConfig etcd, AdminConfig admin,
                             PrometheusAttr prometheus, TurnpikeSettings turnpike,
-                            OpenTelemetryAttr opentelemetry, OperationsConfig operations) {
+                            OpenTelemetryAttr opentelemetry, OperationsConfig operations,
+                            DiscoveryConfig discovery) {
 
     public static final ListenAddress NODE_LISTEN_DEFAULT = new ListenAddress("0.0.0.0", 9080);
     public static final String ROLE_DEFAULT = "traditional";
@@ -35,6 +38,16 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
             opentelemetry = OpenTelemetryAttr.DEFAULT;
         }
         operations = operations == null ? OperationsConfig.NO_CONTROL : operations;
+        discovery = discovery == null ? DiscoveryConfig.DEFAULT : discovery;
+    }
+
+    /** Without {@code discovery}: no {@code discovery.dns}, the default resolver tuning. */
+    public ProcessConfig(Path configFile, List<ListenAddress> nodeListen, SslConfig ssl, String role,
+                         String configProvider, EtcdConfig etcd, AdminConfig admin,
+                         PrometheusAttr prometheus, TurnpikeSettings turnpike,
+                         OpenTelemetryAttr opentelemetry, OperationsConfig operations) {
+        this(configFile, nodeListen, ssl, role, configProvider, etcd, admin, prometheus, turnpike,
+                opentelemetry, operations, DiscoveryConfig.DEFAULT);
     }
 
     /** Built in code (tests, embedders): tracing at its defaults, no control API. */
@@ -65,7 +78,8 @@ public record ProcessConfig(Path configFile, List<ListenAddress> nodeListen, Ssl
     public static ProcessConfig defaults(Path configFile) {
         return new ProcessConfig(configFile, List.of(NODE_LISTEN_DEFAULT), SslConfig.DEFAULT, ROLE_DEFAULT,
                 CONFIG_PROVIDER_DEFAULT, EtcdConfig.DEFAULT, AdminConfig.DEFAULT, PrometheusAttr.DEFAULT,
-                TurnpikeSettings.defaults(configFile), OpenTelemetryAttr.DEFAULT, OperationsConfig.DEFAULT);
+                TurnpikeSettings.defaults(configFile), OpenTelemetryAttr.DEFAULT, OperationsConfig.DEFAULT,
+                DiscoveryConfig.DEFAULT);
     }
 
     /** {@code plugin_attr.prometheus.export_addr}. */

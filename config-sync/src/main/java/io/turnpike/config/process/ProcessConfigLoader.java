@@ -38,7 +38,7 @@ import org.snakeyaml.engine.v2.nodes.SequenceNode;
 public final class ProcessConfigLoader {
 
     private static final Set<String> TOP_UNSUPPORTED = Set.of("plugins", "stream_plugins",
-            "discovery", "graphql", "wasm", "ext-plugin", "xrpc", "etcd", "http", "stream");
+            "graphql", "wasm", "ext-plugin", "xrpc", "etcd", "http", "stream");
     private static final Set<String> APISIX_UNSUPPORTED = Set.of("router", "proxy_cache", "proxy_mode",
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
             "delete_uri_tail_slash", "normalize_uri_like_servlet", "show_upstream_status_in_response_header",
@@ -179,6 +179,15 @@ public final class ProcessConfigLoader {
         /** nginx_config.http: enable_access_log, access_log, access_log_format, access_log_format_escape. */
         final Object[] nginxLog = new Object[4];
         int nginxLogLine;
+        /** discovery.dns: servers, resolv_conf, order (null: absent), its line. */
+        List<java.net.InetSocketAddress> dnsServers;
+        Path dnsResolvConf;
+        List<String> dnsOrder;
+        boolean dnsSet;
+        int dnsLine;
+        /** turnpike.dns: min_ttl, max_ttl (s), query_timeout_ms, error_retry (s); null = default. */
+        final Long[] dnsTuning = new Long[4];
+        int dnsTuningLine;
     }
 
     private ProcessConfig read(Node root, Path configFile) {
@@ -205,6 +214,7 @@ public final class ProcessConfigLoader {
                         case "plugin_attr" -> pluginAttr(v, path, b);
                         case "turnpike" -> turnpike(v, path, b);
                         case "nginx_config" -> nginxConfig(v, path, b);
+                        case "discovery" -> discovery(v, path, b);
                         default -> {
                             if (TOP_UNSUPPORTED.contains(key)) {
                                 unsupported(t.getKeyNode(), path);
@@ -268,7 +278,187 @@ public final class ProcessConfigLoader {
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
                 new PrometheusAttr(b.promExportServer, b.prometheus, b.promExportUri, b.promMetricPrefix,
                         b.promBuckets, b.promLatencyLabels, b.promMaxSeries), settings, b.otel,
-                new OperationsConfig(b.enableControl, b.control, b.pidFile == null ? null : Path.of(b.pidFile)));
+                new OperationsConfig(b.enableControl, b.control, b.pidFile == null ? null : Path.of(b.pidFile)),
+                discoveryConfig(b));
+    }
+
+    // ------------------------------------------------------------------ discovery (docs/discovery.md)
+
+    private static final Set<String> DNS_ORDER = Set.of("last", "SRV", "A", "AAAA", "CNAME");
+
+    /** {@code discovery}: APISIX's registries; only {@code dns} is implemented, the others are errors. */
+    private void discovery(Node n, String path, Builder b) {
+        Map<String, NodeTuple> m = mapping(n, path);
+        if (m == null) {
+            return;
+        }
+        m.forEach((key, t) -> {
+            String p = path + "." + key;
+            if (!key.equals("dns")) {
+                error(YamlDocument.line(t.getKeyNode()), p, "discovery " + q(key) + " is not supported by Turnpike"
+                        + " (only dns: consul, consul_kv, nacos, eureka, kubernetes, tars are not implemented)");
+                return;
+            }
+            Node v = t.getValueNode();
+            b.dnsLine = YamlDocument.line(t.getKeyNode());
+            if (isNull(v)) {
+                error(b.dnsLine, p, "\"servers\" or \"resolv_conf\" is required");
+                return;
+            }
+            b.dnsSet = true;
+            Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+            h.put("servers", (x, xp) -> {
+                List<Node> items = list(x, xp);
+                if (items == null) {
+                    return;
+                }
+                if (items.isEmpty()) {
+                    error(YamlDocument.line(x), xp, "expected at least 1 server, got none");
+                    return;
+                }
+                List<java.net.InetSocketAddress> out = new ArrayList<>();
+                for (int i = 0; i < items.size(); i++) {
+                    String s = string(items.get(i), item(xp, i));
+                    java.net.InetSocketAddress a = s == null ? null : dnsServer(s);
+                    if (s != null && a == null) {
+                        error(YamlDocument.line(items.get(i)), item(xp, i), "expected an IP address with an optional"
+                                + " port (\"127.0.0.1:8600\", \"[::1]:53\"), got " + q(s));
+                    } else if (a != null) {
+                        out.add(a);
+                    }
+                }
+                b.dnsServers = out;
+            });
+            h.put("resolv_conf", (x, xp) -> {
+                String s = filePath(x, xp);
+                if (s == null) {
+                    return;
+                }
+                Path f = TurnpikeSettings.besideConfig(b.configFile, s);
+                if (!Files.isReadable(f)) {
+                    error(YamlDocument.line(x), xp, "file " + f + " does not exist or is not readable");
+                } else {
+                    b.dnsResolvConf = f;
+                }
+            });
+            h.put("order", (x, xp) -> {
+                List<Node> items = list(x, xp);
+                if (items == null) {
+                    return;
+                }
+                if (items.isEmpty() || items.size() > 5) {
+                    error(YamlDocument.line(x), xp, "expected 1..5 record types, got " + items.size());
+                    return;
+                }
+                List<String> out = new ArrayList<>();
+                for (int i = 0; i < items.size(); i++) {
+                    String s = enumValue(items.get(i), item(xp, i), DNS_ORDER);
+                    if (s != null && out.contains(s)) {
+                        error(YamlDocument.line(items.get(i)), item(xp, i), "duplicate " + q(s)
+                                + " (items must be unique)");
+                        return;
+                    }
+                    if (s == null) {
+                        return;
+                    }
+                    out.add(s);
+                }
+                if (!out.contains("SRV") && !out.contains("A") && !out.contains("AAAA")) {
+                    error(YamlDocument.line(x), xp, "expected at least one of SRV, A, AAAA (\"last\" and \"CNAME\""
+                            + " query nothing of their own: CNAME chains are followed by the other lookups)");
+                    return;
+                }
+                b.dnsOrder = out;
+            });
+            section(v, p, h, Set.of(), true);
+            if (v instanceof MappingNode) {
+                boolean servers = false;
+                boolean resolv = false;
+                for (NodeTuple kt : ((MappingNode) v).getValue()) {
+                    String k = kt.getKeyNode() instanceof ScalarNode ? ((ScalarNode) kt.getKeyNode()).getValue() : "";
+                    servers |= k.equals("servers") && !isNull(kt.getValueNode());
+                    resolv |= k.equals("resolv_conf") && !isNull(kt.getValueNode());
+                }
+                if (servers && resolv) {
+                    error(b.dnsLine, p, "value should match only one schema, but matches both: set either \"servers\""
+                            + " or \"resolv_conf\", not both");
+                } else if (!servers && !resolv) {
+                    error(b.dnsLine, p, "\"servers\" or \"resolv_conf\" is required");
+                }
+            }
+        });
+    }
+
+    /** {@code ip}, {@code ip:port}, {@code [v6]}, {@code [v6]:port} (default port 53); null when invalid. */
+    static java.net.InetSocketAddress dnsServer(String s) {
+        String host = s;
+        int port = 53;
+        if (s.startsWith("[")) {
+            int close = s.indexOf(']');
+            if (close < 0) {
+                return null;
+            }
+            host = s.substring(1, close);
+            String rest = s.substring(close + 1);
+            if (!rest.isEmpty()) {
+                if (!rest.startsWith(":")) {
+                    return null;
+                }
+                port = dnsPort(rest.substring(1));
+            }
+        } else if (s.indexOf(':') >= 0 && s.indexOf(':') == s.lastIndexOf(':')) {
+            host = s.substring(0, s.indexOf(':'));
+            port = dnsPort(s.substring(s.indexOf(':') + 1));
+        }
+        if (port < 1 || !ResourceCodec.isIpOrCidr(host) || host.indexOf('/') >= 0) {
+            return null;
+        }
+        try {
+            // an IP literal: no lookup
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByName(host), port);
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+    }
+
+    private static int dnsPort(String p) {
+        if (p.isEmpty() || p.length() > 5 || !p.chars().allMatch(Character::isDigit)) {
+            return -1;
+        }
+        int v = Integer.parseInt(p);
+        return v <= 65535 ? v : -1;
+    }
+
+    /** {@code turnpike.dns}: the resolver's tuning, strictly. */
+    private void dnsTuning(Node n, String path, Builder b) {
+        b.dnsTuningLine = YamlDocument.line(n);
+        Long[] t = b.dnsTuning;
+        Map<String, BiConsumer<Node, String>> h = new LinkedHashMap<>();
+        h.put("min_ttl", (v, p) -> t[0] = integer(v, p, 0, 86_400));
+        h.put("max_ttl", (v, p) -> t[1] = integer(v, p, 1, 86_400));
+        h.put("query_timeout_ms", (v, p) -> t[2] = integer(v, p, 10, 60_000));
+        h.put("error_retry", (v, p) -> t[3] = integer(v, p, 1, 3_600));
+        section(n, path, h, Set.of(), true);
+    }
+
+    private DiscoveryConfig discoveryConfig(Builder b) {
+        Long[] t = b.dnsTuning;
+        long min = t[0] == null ? DiscoveryConfig.MIN_TTL_MS_DEFAULT : t[0] * 1000;
+        long max = t[1] == null ? DiscoveryConfig.MAX_TTL_MS_DEFAULT : t[1] * 1000;
+        long timeout = t[2] == null ? DiscoveryConfig.QUERY_TIMEOUT_MS_DEFAULT : t[2];
+        long retry = t[3] == null ? DiscoveryConfig.ERROR_RETRY_MS_DEFAULT : t[3] * 1000;
+        if (max < min) {
+            error(b.dnsTuningLine, "turnpike.dns", "max_ttl (" + max / 1000 + ") must not be below min_ttl ("
+                    + min / 1000 + ")");
+            return DiscoveryConfig.DEFAULT;
+        }
+        DiscoveryConfig.Dns system = DiscoveryConfig.Dns.system(min, max, timeout, retry);
+        DiscoveryConfig.Dns dns = null;
+        if (b.dnsSet && (b.dnsServers != null || b.dnsResolvConf != null)) {
+            dns = new DiscoveryConfig.Dns(b.dnsServers == null ? List.of() : b.dnsServers, b.dnsResolvConf,
+                    b.dnsOrder == null ? DiscoveryConfig.ORDER_DEFAULT : b.dnsOrder, min, max, timeout, retry, false);
+        }
+        return new DiscoveryConfig(dns, system);
     }
 
     private static int intOr(Map<String, Object> m, String k, int def) {
@@ -665,6 +855,7 @@ public final class ProcessConfigLoader {
         });
         h.put("access_log", (v, p) -> accessLog(v, p, b));
         h.put("keyless", (v, p) -> keyless(v, p, b));
+        h.put("dns", (v, p) -> dnsTuning(v, p, b));
         h.put("max_connections_per_loop", (v, p) -> put(tp, "max_connections_per_loop",
                 integer(v, p, 1, Integer.MAX_VALUE)));
         h.put("pipeline_buffer_bytes", (v, p) -> put(tp, "pipeline_buffer_bytes", integer(v, p, 0, 1 << 30)));

@@ -305,14 +305,51 @@ class ResourceCodecTest {
                 "property \"pass_host\" validation failed: matches none of the enum values");
         assertUpstreamError("{'scheme':'ftp','nodes':{}}", "scheme",
                 "property \"scheme\" validation failed: matches none of the enum values");
-        assertUpstreamError("{'service_name':'a','discovery_type':'dns'}", "service_name",
-                "property \"service_name\" validation failed: not supported by Turnpike");
+        assertUpstreamError("{'service_name':'a','discovery_type':'consul'}", "discovery_type",
+                "property \"discovery_type\" validation failed: discovery type \"consul\" is not supported by Turnpike"
+                        + " (only \"dns\": consul, nacos, eureka, kubernetes and the other registries are not"
+                        + " implemented)");
         assertUpstreamError("{'nodes':{},'checks':{'passive':{}}}", "checks",
                 "property \"checks\" validation failed: object matches none of the required: [\"active\"] or"
                         + " [\"active\",\"passive\"]");
         assertUpstreamError("{'nodes':{},'keepalive_pool':{'size':0}}", "keepalive_pool.size",
                 "property \"keepalive_pool\" validation failed: property \"size\" validation failed: expected 0 to be"
                         + " at least 1");
+    }
+
+    @Test
+    void dnsDiscoveryUpstreams() {
+        Upstream u = codec.decodeUpstream("u", json("{'service_name':'web.svc:8080','discovery_type':'dns'}")).value();
+        assertEquals("web.svc:8080", u.serviceName());
+        assertEquals("dns", u.discoveryType());
+        assertEquals(List.of(), u.nodes());
+        Upstream srv = codec.decodeUpstream("u", json("{'service_name':'_http._tcp.web','discovery_type':'dns'}"))
+                .value();
+        assertEquals("_http._tcp.web", srv.serviceName());
+        Upstream plain = codec.decodeUpstream("u", json("{'nodes':{'a:1':1}}")).value();
+        assertNull(plain.serviceName());
+        assertNull(plain.discoveryType());
+
+        assertUpstreamError("{'service_name':'a','discovery_type':'dns','nodes':{'a:1':1}}", "",
+                "value should match only one schema, but matches both schemas 1 and 2");
+        assertUpstreamError("{'service_name':'a'}", "", "value should match only one schema, but matches none");
+        assertUpstreamError("{'discovery_type':'dns','nodes':{'a:1':1}}", "discovery_type",
+                "property \"discovery_type\" validation failed: only used with \"service_name\"");
+        assertUpstreamError("{'service_name':'a','discovery_type':'dns','discovery_args':{}}", "discovery_args",
+                "property \"discovery_args\" validation failed: not supported by Turnpike (the dns discovery takes no"
+                        + " arguments)");
+        assertUpstreamError("{'service_name':'a:0','discovery_type':'dns'}", "service_name",
+                "property \"service_name\" validation failed: expected a DNS name, or name:port with a port 1..65535,"
+                        + " got \"a:0\"");
+        assertUpstreamError("{'service_name':'a b','discovery_type':'dns'}", "service_name",
+                "property \"service_name\" validation failed: expected a DNS name, or name:port with a port 1..65535,"
+                        + " got \"a b\"");
+        assertUpstreamError("{'service_name':'','discovery_type':'dns'}", "service_name",
+                "property \"service_name\" validation failed: string too short, expected at least 1, got 0");
+        for (String type : List.of("nacos", "eureka", "kubernetes", "consul_kv")) {
+            assertFalse(codec.decodeUpstream("u", json("{'service_name':'a','discovery_type':'" + type + "'}")).ok(),
+                    type);
+        }
     }
 
     @Test

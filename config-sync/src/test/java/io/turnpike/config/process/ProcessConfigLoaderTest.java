@@ -274,7 +274,7 @@ class ProcessConfigLoaderTest {
                 + " max_request_line_bytes, max_header_bytes, max_headers, max_body_bytes, header_timeout_ms,"
                 + " keepalive_timeout_ms, upstream_connect_timeout_ms, upstream_send_timeout_ms,"
                 + " upstream_read_timeout_ms, upstream_idle_timeout_ms, drain_timeout_ms, upstream_pool_size,"
-                + " upstream_max_requests, status_listen, standalone_file, access_log, keyless, max_connections_per_loop,"
+                + " upstream_max_requests, status_listen, standalone_file, access_log, keyless, dns, max_connections_per_loop,"
                 + " pipeline_buffer_bytes, pid_file)"), render(r.errors()));
         assertEquals(List.of(
                 f + ":3: apisix.router: not supported by Turnpike, ignored",

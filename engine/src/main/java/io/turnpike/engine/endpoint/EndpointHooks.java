@@ -17,6 +17,21 @@ public interface EndpointHooks {
     /** The upstream {@code upstreamKey} is gone (no route uses it any more); {@code slot} was its last slot. */
     void detached(String upstreamKey, EndpointSlot slot);
 
+    /**
+     * Called once per compile after the slots were announced: a watcher may wait (bounded) for first results of what
+     * it started, so that the snapshot about to be published has them.
+     */
+    default void compiled() {
+    }
+
+    /**
+     * True when node host names ({@code nodes} given as DNS names) are resolved by the watcher (asynchronously, off
+     * the config-sync thread, re-resolved on TTL); false: the compiler resolves them once, itself.
+     */
+    default boolean resolvesHostNames() {
+        return false;
+    }
+
     /** Nothing watches (tests, tools). */
     EndpointHooks NONE = new EndpointHooks() {
         @Override

@@ -30,6 +30,11 @@ public final class EndpointSlot {
     private final String key;
     private final EndpointPublisher publisher;
     private volatile Endpoints current;
+    /**
+     * Prefix of the pool keys of this upstream's nodes: "" for plain HTTP; for TLS the client configuration and fixed
+     * SNI, so discovered nodes get pools apart as configured ones do (see the compiler's node keys).
+     */
+    public volatile String poolKeyPrefix = "";
     /** The target slot of the snapshot this slot's target was compiled into (a hint for the loops' eager rebuild). */
     public volatile int targetSlotHint = -1;
 
@@ -152,9 +157,12 @@ public final class EndpointSlot {
         return ip + ":" + address.getPort() + "|" + host;
     }
 
-    /** The host part of a node's configured {@code host:port} key ({@code [v6]} without brackets). */
+    /**
+     * The host a node is checked with: the host part of the {@code host:port} it is sent as with {@code pass_host:
+     * node} (as configured, or the name a DNS node came from; {@code [v6]} without brackets).
+     */
     public static String hostOf(NodeAddress n) {
-        String k = n.key;
+        String k = new String(n.hostHeader, java.nio.charset.StandardCharsets.US_ASCII);
         int c = k.lastIndexOf(':');
         String h = c > 0 ? k.substring(0, c) : k;
         return h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;

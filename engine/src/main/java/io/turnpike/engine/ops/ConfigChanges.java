@@ -30,7 +30,8 @@ public final class ConfigChanges {
             "configProvider", "deployment.role_<role>.config_provider",
             "etcd", "deployment.etcd",
             "admin", "deployment.admin (and apisix.enable_admin)",
-            "prometheusExportAddr", "plugin_attr.prometheus.export_addr");
+            "prometheusExportAddr", "plugin_attr.prometheus.export_addr",
+            "discovery", "discovery.dns / turnpike.dns");
     private static final Map<String, String> OPERATIONS_KEYS = Map.of(
             "enableControl", "apisix.enable_control",
             "control", "apisix.control",

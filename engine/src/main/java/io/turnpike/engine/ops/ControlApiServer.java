@@ -32,6 +32,8 @@ import io.turnpike.config.model.Route;
 import io.turnpike.config.model.Upstream;
 import io.turnpike.config.plugin.BuiltinPluginSchemas;
 import io.turnpike.config.plugin.PluginRegistry;
+import io.turnpike.engine.discovery.DnsControlEndpoints;
+import io.turnpike.engine.discovery.DnsDiscovery;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -57,6 +59,8 @@ import java.util.function.Supplier;
  *       {@code {"error_msg":"no checker for <src_type>[<id>]"}}</li>
  *   <li>{@code PUT /v1/plugins/reload}: re-reads config.yaml as SIGHUP does ({@link ConfigReloader}); 200
  *       {@code done}, or 400 with the file's errors</li>
+ *   <li>{@code POST /v1/discovery/dns/refresh}, {@code GET /v1/discovery/dns/dump}: DNS discovery
+ *       ({@link DnsControlEndpoints}, docs/discovery.md), answered when the refresh is applied on every loop</li>
  * </ul>
  * Anything else is 404. Bound with {@code SO_REUSEPORT}, so a second process taking over the ports can bind it too.
  *
@@ -70,6 +74,7 @@ public final class ControlApiServer implements AutoCloseable {
     private final Supplier<ConfigReloader.Report> reload;
     private final MultiThreadIoEventLoopGroup group;
     private Channel channel;
+    private volatile DnsDiscovery dns;
 
     /**
      * @param config the configuration in force (null: no data plane, routes and upstreams are empty)
@@ -102,6 +107,11 @@ public final class ControlApiServer implements AutoCloseable {
             throw e;
         }
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** The DNS discovery behind {@code /v1/discovery/dns/*}; null (the default): they answer 404. */
+    public void dnsDiscovery(DnsDiscovery dns) {
+        this.dns = dns;
     }
 
     public InetSocketAddress localAddress() {
@@ -227,18 +237,29 @@ public final class ControlApiServer implements AutoCloseable {
             if (q >= 0) {
                 path = path.substring(0, q);
             }
+            if (DnsControlEndpoints.handles(path)) {
+                boolean keepAlive = HttpUtil.isKeepAlive(req);
+                DnsControlEndpoints.handle(dns, req.method().name(), path, req.content().toString(
+                        StandardCharsets.UTF_8)).whenComplete((a, e) -> ctx.executor().execute(() -> write(ctx,
+                        e == null ? Reply.json(a.status(), a.body()) : Reply.error(500, String.valueOf(e)), keepAlive)));
+                return;
+            }
             Reply reply;
             try {
                 reply = handle(req.method(), path);
             } catch (RuntimeException e) {
                 reply = Reply.error(500, String.valueOf(e.getMessage()));
             }
+            write(ctx, reply, HttpUtil.isKeepAlive(req));
+        }
+
+        private void write(ChannelHandlerContext ctx, Reply reply, boolean keepAlive) {
             FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     HttpResponseStatus.valueOf(reply.status()),
                     Unpooled.copiedBuffer(reply.body() + "\n", StandardCharsets.UTF_8));
             resp.headers().set(HttpHeaderNames.CONTENT_TYPE, reply.json() ? "application/json" : "text/plain");
             resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, resp.content().readableBytes());
-            if (HttpUtil.isKeepAlive(req)) {
+            if (keepAlive) {
                 ctx.writeAndFlush(resp);
             } else {
                 ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);

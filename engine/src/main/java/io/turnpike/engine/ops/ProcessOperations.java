@@ -30,6 +30,7 @@ public final class ProcessOperations implements AutoCloseable {
     private final ConfigReloader reloader;
     private ControlApiServer control;
     private OperationsConfig controlConfig;
+    private io.turnpike.engine.discovery.DnsDiscovery dns;
 
     private ProcessOperations(ProcessConfig pc, boolean configMustExist, Path prefixDir, Supplier<ConfigSet> config,
                               LongConsumer drainTimeout, PrintStream log) {
@@ -76,6 +77,14 @@ public final class ProcessOperations implements AutoCloseable {
         return reloader;
     }
 
+    /** The DNS discovery the control API's {@code /v1/discovery/dns/*} endpoints use (kept across reloads). */
+    public synchronized void dnsDiscovery(io.turnpike.engine.discovery.DnsDiscovery d) {
+        dns = d;
+        if (control != null) {
+            control.dnsDiscovery(d);
+        }
+    }
+
     /** The control API's bound address; null when disabled. */
     public synchronized InetSocketAddress controlAddress() {
         return control == null ? null : control.localAddress();
@@ -86,6 +95,7 @@ public final class ProcessOperations implements AutoCloseable {
         if (ops.enableControl()) {
             ListenAddress a = ops.control();
             ControlApiServer s = new ControlApiServer(config, prefix, reloader::reload);
+            s.dnsDiscovery(dns);
             s.start(new InetSocketAddress(a.ip(), a.port()));
             control = s;
         }
@@ -109,6 +119,7 @@ public final class ProcessOperations implements AutoCloseable {
             ControlApiServer s = null;
             if (n.enableControl()) {
                 s = new ControlApiServer(config, prefix, reloader::reload);
+                s.dnsDiscovery(dns);
                 try {
                     s.start(new InetSocketAddress(n.control().ip(), n.control().port()));
                 } catch (InterruptedException e) {

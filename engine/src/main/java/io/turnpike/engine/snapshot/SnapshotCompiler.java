@@ -168,6 +168,14 @@ public final class SnapshotCompiler {
         }
         announced.clear();
         announced.putAll(now);
+        hooks.compiled();
+    }
+
+    /** The process's discovery settings: an upstream of a registry it does not have is left out. */
+    private io.turnpike.config.process.DiscoveryConfig discovery = io.turnpike.config.process.DiscoveryConfig.DEFAULT;
+
+    public void discovery(io.turnpike.config.process.DiscoveryConfig discovery) {
+        this.discovery = discovery == null ? io.turnpike.config.process.DiscoveryConfig.DEFAULT : discovery;
     }
 
     /** Upstream edits applied without recompiling their routes (only their nodes changed). */
@@ -626,6 +634,12 @@ public final class SnapshotCompiler {
 
     /** The upstream's target, in a newly allocated slot; null when it is left out (reported in {@code warnings}). */
     private UpstreamTarget compileUpstream(Upstream u, Route route, String upstreamKey, List<String> warnings) {
+        String problem = discovery.problem(u);
+        if (problem != null) {
+            warnings.add("upstream " + (u.id() != null ? u.id() : "of route " + route.id()) + ": " + problem
+                    + ", left out");
+            return null;
+        }
         UpstreamTls tlsConfig;
         try {
             tlsConfig = upstreamTls.resolve(u);
@@ -662,6 +676,9 @@ public final class SnapshotCompiler {
         io.turnpike.engine.endpoint.EndpointSlot endpoints =
                 new io.turnpike.engine.endpoint.EndpointSlot(upstreamKey, balancer, endpointPublisher);
         endpoints.targetSlotHint = slot;
+        endpoints.poolKeyPrefix = tlsConfig == null ? "" : "https:" + tlsConfig.id
+                + (passHost == UpstreamTarget.PASS_HOST_REWRITE ? "/" + u.upstreamHost() : "")
+                + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@";
         UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, sendNs,
                 poolSize, idleNs, maxRequests, balancer, u.retries(), tlsConfig, endpoints,
                 (long) (u.retryTimeout() * 1e9));
@@ -692,6 +709,9 @@ public final class SnapshotCompiler {
                 continue;
             }
             seen.add(key);
+            if (hooks.resolvesHostNames() && !isIpLiteral(n.host())) {
+                continue; // resolved off this thread, on TTL: the hooks add it as a discovered node
+            }
             NodeRef existing = nodeRefs.get(poolKey);
             InetSocketAddress address;
             if (existing != null) {
@@ -732,6 +752,11 @@ public final class SnapshotCompiler {
             list.add(node);
         }
         return list.toArray(new NodeAddress[0]);
+    }
+
+    public static boolean isIpLiteral(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        return io.netty.util.NetUtil.isValidIpV4Address(h) || io.netty.util.NetUtil.isValidIpV6Address(h);
     }
 
     /** Drops one target's reference to each of {@code nodes}; frees the indexes no target uses any more. */
@@ -853,9 +878,7 @@ public final class SnapshotCompiler {
             }
             Upstream v = d.value();
             // Named after its place, for metrics and messages (an inline upstream has no id of its own).
-            Upstream u = new Upstream("route:" + route.id() + "/" + label, v.name(), v.type(), v.nodes(), v.hashOn(),
-                    v.key(), v.retries(), v.retryTimeout(), v.timeout(), v.passHost(), v.upstreamHost(), v.scheme(),
-                    v.keepalivePool(), v.raw());
+            Upstream u = v.withId("route:" + route.id() + "/" + label);
             return target(u, label);
         }
 

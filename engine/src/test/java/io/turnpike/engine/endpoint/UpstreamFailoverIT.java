@@ -1,6 +1,8 @@
 package io.turnpike.engine.endpoint;
 
 import io.turnpike.engine.testing.GatewayFixture;
+import io.turnpike.engine.testing.GetLoad;
+import io.turnpike.engine.testing.KillableBackend;
 import io.turnpike.engine.testing.RawHttpClient;
 import io.turnpike.engine.testing.TestBackend;
 import org.junit.jupiter.api.Test;
@@ -154,81 +156,18 @@ class UpstreamFailoverIT {
         }
     }
 
-    /** Keep-alive clients sending GETs until stopped; counts statuses. Bounded by count and time. */
-    private static final class Load implements AutoCloseable {
-        final List<Thread> threads = new ArrayList<>();
-        final AtomicLong ok = new AtomicLong();
-        final ConcurrentHashMap<String, AtomicInteger> failures = new ConcurrentHashMap<>();
-        final ConcurrentHashMap<String, AtomicInteger> bodies = new ConcurrentHashMap<>();
-        volatile boolean stop;
-
-        Load(int port, int clients, int maxPerClient, long maxMs) {
-            long deadline = System.nanoTime() + maxMs * 1_000_000L;
-            for (int i = 0; i < clients; i++) {
-                Thread t = new Thread(() -> {
-                    RawHttpClient c = null;
-                    try {
-                        for (int n = 0; n < maxPerClient && !stop && System.nanoTime() < deadline; n++) {
-                            if (c == null) {
-                                c = new RawHttpClient(port, 10_000);
-                            }
-                            try {
-                                RawHttpClient.Response r = c.exchange("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
-                                if (r.status() == 200) {
-                                    ok.incrementAndGet();
-                                    bodies.computeIfAbsent(r.bodyText(), k -> new AtomicInteger()).incrementAndGet();
-                                } else {
-                                    failures.computeIfAbsent("status " + r.status(), k -> new AtomicInteger())
-                                            .incrementAndGet();
-                                }
-                            } catch (IOException e) {
-                                failures.computeIfAbsent(e.toString(), k -> new AtomicInteger()).incrementAndGet();
-                                c.close();
-                                c = null;
-                            }
-                        }
-                    } catch (IOException e) {
-                        failures.computeIfAbsent(e.toString(), k -> new AtomicInteger()).incrementAndGet();
-                    } finally {
-                        if (c != null) {
-                            try {
-                                c.close();
-                            } catch (IOException ignored) {
-                                // closing
-                            }
-                        }
-                    }
-                });
-                t.setDaemon(true);
-                threads.add(t);
-                t.start();
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            for (Thread t : threads) {
-                t.join(15_000);
-            }
-        }
-    }
-
-    private static void awaitOk(Load load, long atLeast, long maxMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + maxMs;
-        while (load.ok.get() < atLeast && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
+    private static void awaitOk(GetLoad load, long atLeast, long maxMs) throws InterruptedException {
+        load.awaitOk(atLeast, maxMs);
     }
 
     @Test
     void aNodeKilledUnderLoadCostsNoIdempotentRequest() throws Exception {
         KillableBackend a = new KillableBackend(), b = new KillableBackend(), victim = new KillableBackend();
-        Load load;
+        GetLoad load;
         try (a; b; victim; GatewayFixture gw = GatewayFixture.start(dir, route(
                 "        \"127.0.0.1:" + a.port() + "\": 1\n        \"127.0.0.1:" + b.port() + "\": 1\n"
                         + "        \"127.0.0.1:" + victim.port() + "\": 1\n", ""), "  event_loops: 2\n")) {
-            try (Load l = new Load(gw.port, 6, 5_000, 20_000)) {
+            try (GetLoad l = new GetLoad(gw.port, 6, 5_000, 20_000)) {
                 load = l;
                 awaitOk(l, 600, 10_000);
                 assertTrue(victim.requests.get() > 0, "the victim served before it died");
@@ -247,12 +186,12 @@ class UpstreamFailoverIT {
     @Test
     void aLowerPriorityTakesTheTrafficWhenTheHigherOneIsGone() throws Exception {
         KillableBackend primary = new KillableBackend(), backup = new KillableBackend();
-        Load load;
+        GetLoad load;
         try (primary; backup; GatewayFixture gw = GatewayFixture.start(dir, "routes:\n  - id: r\n    uri: /*\n    upstream:\n"
                 + "      nodes:\n        - {host: 127.0.0.1, port: " + primary.port() + ", weight: 1, priority: 1}\n"
                 + "        - {host: 127.0.0.1, port: " + backup.port() + ", weight: 1, priority: 0}\n",
                 "  event_loops: 1\n")) {
-            try (Load l = new Load(gw.port, 4, 5_000, 20_000)) {
+            try (GetLoad l = new GetLoad(gw.port, 4, 5_000, 20_000)) {
                 load = l;
                 awaitOk(l, 400, 10_000);
                 assertEquals(0, backup.requests.get(), "the backup idles while the primary serves");
@@ -290,8 +229,6 @@ class UpstreamFailoverIT {
     }
 
     private static java.util.Map<String, Integer> counts(ConcurrentHashMap<String, AtomicInteger> m) {
-        java.util.Map<String, Integer> out = new java.util.TreeMap<>();
-        m.forEach((k, v) -> out.put(k, v.get()));
-        return out;
+        return GetLoad.counts(m);
     }
 }

@@ -101,7 +101,7 @@ public final class GatewayFixture implements AutoCloseable {
         SslConfig ssl = new SslConfig(c.ssl().enable(), sslListen, c.ssl().fallbackSni());
         return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), ssl, c.role(),
                 c.configProvider(), c.etcd(), admin, c.prometheus().withExportAddr(new ListenAddress("127.0.0.1", 0)), t0,
-                c.opentelemetry());
+                c.opentelemetry(), c.operations(), c.discovery());
     }
 
     /** One route per backend path prefix "/*" to the given backend port. */

@@ -1,4 +1,4 @@
-package io.turnpike.engine.endpoint;
+package io.turnpike.engine.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,25 +17,31 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sockets: the listener and every connection close at once, requests in flight unanswered. Keep-alive; answers
  * {@code ok:<port>} (after {@code ms} milliseconds for {@code /slow?ms=N}); reads Content-Length bodies.
  */
-final class KillableBackend implements AutoCloseable {
-    private final ServerSocket server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+public final class KillableBackend implements AutoCloseable {
+    private final ServerSocket server;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
-    final AtomicInteger requests = new AtomicInteger();
-    final AtomicInteger connections = new AtomicInteger();
+    public final AtomicInteger requests = new AtomicInteger();
+    public final AtomicInteger connections = new AtomicInteger();
     private final byte[] body;
 
-    KillableBackend() throws IOException {
+    public KillableBackend() throws IOException {
+        this(InetAddress.getLoopbackAddress(), 0);
+    }
+
+    /** On {@code address} (e.g. 127.0.0.2: the whole 127/8 is local on Linux) and {@code port} (0: any). */
+    public KillableBackend(InetAddress address, int port) throws IOException {
+        server = new ServerSocket(port, 200, address);
         body = ("ok:" + server.getLocalPort()).getBytes(StandardCharsets.US_ASCII);
         Thread t = new Thread(this::accept, "killable-backend-" + server.getLocalPort());
         t.setDaemon(true);
         t.start();
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
-    String body() {
+    public String body() {
         return new String(body, StandardCharsets.US_ASCII);
     }
 
@@ -106,7 +112,7 @@ final class KillableBackend implements AutoCloseable {
     }
 
     /** The listener and every connection close now. */
-    void kill() throws IOException {
+    public void kill() throws IOException {
         server.close();
         for (Socket s : open) {
             try {
