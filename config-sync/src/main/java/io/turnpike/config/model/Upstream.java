@@ -19,10 +19,11 @@ import java.util.List;
  * @param upstreamHost Host header when {@code passHost} is rewrite, else null
  * @param scheme       {@code http | https | grpc | grpcs}
  * @param keepalivePool nullable: process defaults apply
+ * @param checks       health checks ({@code checks}); null: none
  */
 public record Upstream(String id, String name, String type, List<UpstreamNode> nodes, String hashOn, String key,
                        int retries, double retryTimeout, Timeout timeout, String passHost, String upstreamHost,
-                       String scheme, KeepalivePool keepalivePool, ObjectNode raw) {
+                       String scheme, KeepalivePool keepalivePool, ObjectNode raw, HealthChecks checks) {
 
     public static final int DEFAULT_RETRIES = -1;
 

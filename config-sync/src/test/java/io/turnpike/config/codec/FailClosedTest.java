@@ -151,9 +151,9 @@ class FailClosedTest {
         upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpcs'}", "scheme",
                 "property \"scheme\" validation failed: \"grpcs\" is not supported yet (gRPC proxying is not"
                         + " implemented)");
-        upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'http_path':'/'}}}", "checks",
-                "property \"checks\" validation failed: health checks are not supported yet (neither active nor"
-                        + " passive checks are implemented)");
+        upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'https_sni':'a.com'}}}", "checks.active.https_sni",
+                "property \"checks\" validation failed: property \"active\" validation failed: additional properties"
+                        + " forbidden, found https_sni");
         upstreamRefused("{'nodes':{'a:1':1},'retry_timeout':5}", "retry_timeout",
                 "property \"retry_timeout\" validation failed: not supported yet (retries are bounded by \"retries\""
                         + " only); remove it or set 0");
