@@ -35,6 +35,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import javax.net.ssl.SSLException;
 
 /**
@@ -69,6 +70,8 @@ public final class HealthChecker implements AutoCloseable {
     private final ConcurrentHashMap<String, UpstreamWatch> watches = new ConcurrentHashMap<>();
     private final AtomicLong probesStarted = new AtomicLong();
     private final AtomicInteger probesInFlight = new AtomicInteger();
+    /** Probe results by {@link Probe.Result} ordinal (HTTP split: judged healthy, unhealthy, neither). */
+    private final AtomicLongArray results = new AtomicLongArray(Probe.Result.values().length + 2);
     private volatile SslContext verifying;
     private volatile SslContext insecure;
     private volatile boolean closed;
@@ -208,6 +211,19 @@ public final class HealthChecker implements AutoCloseable {
     /** Probes started since this checker was created (for load figures). */
     public long probesStarted() {
         return probesStarted.get();
+    }
+
+    /**
+     * Probe results so far: {@code success} (tcp probes), {@code tcp_failure}, {@code timeout}, {@code http_healthy},
+     * {@code http_unhealthy} (an unhealthy status or no status line), {@code http_other} (counted for nothing).
+     */
+    public java.util.Map<String, Long> probeResults() {
+        java.util.Map<String, Long> m = new LinkedHashMap<>();
+        String[] names = {"success", "tcp_failure", "timeout", "http_healthy", "http_unhealthy", "http_other"};
+        for (int i = 0; i < names.length; i++) {
+            m.put(names[i], results.get(i));
+        }
+        return m;
     }
 
     /** Probe connections open or being opened now. */
@@ -374,14 +390,17 @@ public final class HealthChecker implements AutoCloseable {
     void probeDone(UpstreamWatch w, ProbeTarget p, Probe.Result r, int status) {
         probesInFlight.decrementAndGet();
         ActiveRules rules = w.rules;
+        boolean healthyStatus = status > 0 && status < rules.healthyStatus.length && rules.healthyStatus[status];
+        boolean unhealthyStatus = status <= 0 || status >= rules.unhealthyStatus.length
+                || rules.unhealthyStatus[status];
+        results.incrementAndGet(r != Probe.Result.HTTP ? r.ordinal()
+                : healthyStatus ? r.ordinal() : unhealthyStatus ? r.ordinal() + 1 : r.ordinal() + 2);
         boolean crossed = switch (r) {
             case SUCCESS -> p.entry.state.report(HealthState.SUCCESS, rules.successes);
             case TCP_FAILURE -> p.entry.state.report(HealthState.TCP, rules.tcpFailures);
             case TIMEOUT -> p.entry.state.report(HealthState.TIMEOUT, rules.timeouts);
-            case HTTP -> status > 0 && status < rules.healthyStatus.length && rules.healthyStatus[status]
-                    ? p.entry.state.report(HealthState.SUCCESS, rules.successes)
-                    : status <= 0 || status >= rules.unhealthyStatus.length || rules.unhealthyStatus[status]
-                    ? p.entry.state.report(HealthState.HTTP, rules.httpFailures) : false;
+            case HTTP -> healthyStatus ? p.entry.state.report(HealthState.SUCCESS, rules.successes)
+                    : unhealthyStatus && p.entry.state.report(HealthState.HTTP, rules.httpFailures);
         };
         if (crossed) {
             p.entry.tell();

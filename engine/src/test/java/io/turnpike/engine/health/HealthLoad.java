@@ -99,6 +99,7 @@ public final class HealthLoad {
                     alloc / 1e6 / wall, probes == 0 ? 0 : (double) alloc / probes);
             System.out.printf(Locale.ROOT, "sockets open in the process: mean %.1f, max %d (probes in flight: max"
                     + " %d)%n", samples == 0 ? 0 : (double) sumSockets / samples, maxSockets, maxInFlight);
+            System.out.println("probe results since the start: " + checker.probeResults());
             System.out.printf(Locale.ROOT, "nodes not fully healthy at the end: %d; listener calls: %d%n", unhealthy,
                     changes.get());
         }
