@@ -138,7 +138,13 @@ public final class HealthChecker implements AutoCloseable {
                     request(e.target, checks.active()), sni(e.target, checks.active()));
         }
         if (old != null) {
-            old.cancel();
+            old.cancelled = true;
+            if (old.timers.hi == w.timers.hi && old.timers.ui == w.timers.ui) {
+                w.timers = old.timers; // same intervals: the rounds keep their phase (frequent watch calls never
+                                       // postpone a probe)
+            } else {
+                old.timers.cancel();
+            }
             for (Entry e : old.byTarget.values()) {
                 if (!byTarget.containsKey(e.target)) {
                     e.forget();
@@ -146,7 +152,7 @@ public final class HealthChecker implements AutoCloseable {
             }
         }
         watches.put(upstreamKey, w);
-        w.schedule(loop);
+        w.timers.start(w, loop);
         for (Entry e : reset) {
             e.signal();
         }
@@ -156,7 +162,8 @@ public final class HealthChecker implements AutoCloseable {
     public synchronized void unwatch(String upstreamKey) {
         UpstreamWatch w = watches.remove(upstreamKey);
         if (w != null) {
-            w.cancel();
+            w.cancelled = true;
+            w.timers.cancel();
             for (Entry e : w.byTarget.values()) {
                 e.forget();
             }
@@ -530,34 +537,49 @@ public final class HealthChecker implements AutoCloseable {
         /** Checker thread only. */
         int inFlight;
         volatile boolean cancelled;
-        private ScheduledFuture<?> healthyTimer;
-        private ScheduledFuture<?> unhealthyTimer;
+        /** Shared with the next watch of the upstream when the intervals are the same. */
+        Timers timers;
 
         UpstreamWatch(String key, HealthChecks checks) {
             this.key = key;
             this.active = checks.active();
             this.rules = new ActiveRules(active);
             this.timeoutNanos = Math.max(1_000_000L, (long) (active.timeout() * 1e9));
+            this.timers = new Timers(TimeUnit.SECONDS.toNanos(active.healthy().interval()),
+                    TimeUnit.SECONDS.toNanos(active.unhealthy().interval()));
+        }
+    }
+
+    /** The two round timers of an upstream; each round probes the upstream's current watch. */
+    final class Timers {
+        final long hi;
+        final long ui;
+        private volatile UpstreamWatch current;
+        private ScheduledFuture<?> healthy;
+        private ScheduledFuture<?> unhealthy;
+
+        Timers(long hi, long ui) {
+            this.hi = hi;
+            this.ui = ui;
         }
 
-        void schedule(EventLoop loop) {
-            long hi = TimeUnit.SECONDS.toNanos(active.healthy().interval());
-            long ui = TimeUnit.SECONDS.toNanos(active.unhealthy().interval());
+        /** Makes {@code w} the watch the rounds probe; schedules them the first time (at a random phase). */
+        void start(UpstreamWatch w, EventLoop loop) {
+            current = w;
+            if (healthy != null) {
+                return;
+            }
             // spread the upstreams over the interval (1,000 upstreams do not probe in the same millisecond)
             ThreadLocalRandom r = ThreadLocalRandom.current();
-            healthyTimer = loop.scheduleAtFixedRate(() -> round(this, true), r.nextLong(hi), hi,
-                    TimeUnit.NANOSECONDS);
-            unhealthyTimer = loop.scheduleAtFixedRate(() -> round(this, false), r.nextLong(ui), ui,
+            healthy = loop.scheduleAtFixedRate(() -> round(current, true), r.nextLong(hi), hi, TimeUnit.NANOSECONDS);
+            unhealthy = loop.scheduleAtFixedRate(() -> round(current, false), r.nextLong(ui), ui,
                     TimeUnit.NANOSECONDS);
         }
 
         void cancel() {
-            cancelled = true;
-            if (healthyTimer != null) {
-                healthyTimer.cancel(false);
-            }
-            if (unhealthyTimer != null) {
-                unhealthyTimer.cancel(false);
+            if (healthy != null) {
+                healthy.cancel(false);
+                unhealthy.cancel(false);
             }
         }
     }

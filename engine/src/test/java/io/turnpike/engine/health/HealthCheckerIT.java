@@ -232,6 +232,18 @@ class HealthCheckerIT {
     }
 
     @Test
+    void frequentWatchCallsDoNotPostponeProbes() throws Exception {
+        Listener l = new Listener();
+        HealthChecks tcp = checks("{'active':{'type':'tcp'}}");
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3200);
+        while (System.nanoTime() < end) { // a config or DNS change every 200 ms, the node set unchanged
+            checker.watch("upstreams/busy", tcp, List.of(l.target()));
+            Thread.sleep(200);
+        }
+        assertTrue(l.accepted.get() >= 2, "probes in 3.2 s at interval 1 s: " + l.accepted.get());
+    }
+
+    @Test
     void passiveReportsFromSeveralThreadsMarkUnhealthyAndActiveChecksBringTheNodeBack() throws Exception {
         Backend b = new Backend();
         HealthTarget t = b.target("127.0.0.1");
