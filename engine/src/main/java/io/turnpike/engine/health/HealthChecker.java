@@ -16,7 +16,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
-import io.netty.util.NetUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.turnpike.config.model.HealthChecks;
@@ -135,7 +134,7 @@ public final class HealthChecker implements AutoCloseable {
         int i = 0;
         for (Entry e : byTarget.values()) {
             w.probes[i++] = new ProbeTarget(e, probeAddress(e.target, checks.active()),
-                    request(e.target, checks.active()), sni(e.target, checks.active()));
+                    request(e.target, checks.active()), hostHeader(e.target, checks.active()));
         }
         if (old != null) {
             old.cancelled = true;
@@ -278,11 +277,6 @@ public final class HealthChecker implements AutoCloseable {
         return t.address().getHostString();
     }
 
-    /** The SNI and certificate name: the host header, unless it is an IP literal (then no SNI is sent). */
-    private static String sni(HealthTarget t, HealthChecks.Active a) {
-        return hostHeader(t, a);
-    }
-
     /** The request of an {@code http}/{@code https} probe, as lua-resty-healthcheck writes it. */
     static byte[] request(HealthTarget t, HealthChecks.Active a) {
         if ("tcp".equals(a.type())) {
@@ -379,10 +373,9 @@ public final class HealthChecker implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (tls != null) {
-                            String sni = NetUtil.isValidIpV4Address(p.hostHeader)
-                                    || NetUtil.isValidIpV6Address(p.hostHeader) ? null : p.hostHeader;
-                            SslHandler h = sni == null ? tls.newHandler(ch.alloc())
-                                    : tls.newHandler(ch.alloc(), sni, p.address.getPort());
+                            // the peer host is the name the certificate is checked against; Netty sends it as SNI
+                            // only when it is a host name, never an IP literal
+                            SslHandler h = tls.newHandler(ch.alloc(), p.hostHeader, p.address.getPort());
                             h.setHandshakeTimeoutMillis(0); // the probe's own timer bounds it
                             ch.pipeline().addLast(h);
                         }
