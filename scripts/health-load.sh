@@ -5,12 +5,12 @@
 # allocation of its `turnpike-health` thread, the probes made and the sockets open, over --seconds after a warm-up.
 #
 #   flock /tmp/turnpike-bench.lock scripts/health-load.sh [--upstreams 1000] [--nodes 3] [--seconds 20]
-#       [--warmup 5] [--base-port 20000] [--type http|tcp] [--no-build] [--offline]
+#       [--warmup 5] [--base-port 20000] [--type http|tcp] [--transport auto|epoll|nio] [--no-build] [--offline]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-UPSTREAMS=1000 NODES=3 SECONDS_=20 WARMUP=5 BASE=20000 TYPE=http BUILD=1 OFFLINE=()
+UPSTREAMS=1000 NODES=3 SECONDS_=20 WARMUP=5 BASE=20000 TYPE=http TRANSPORT=auto BUILD=1 OFFLINE=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --upstreams) UPSTREAMS=$2; shift ;;
@@ -19,6 +19,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=$2; shift ;;
     --base-port) BASE=$2; shift ;;
     --type) TYPE=$2; shift ;;
+    --transport) TRANSPORT=$2; shift ;;
     --no-build) BUILD=0 ;;
     --offline) OFFLINE=(-o) ;;
     -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -58,5 +59,6 @@ sleep 1
 echo "nginx: $PORTS listeners on 127.0.0.1:$BASE-$((BASE + PORTS - 1)) (pid $(cat "$work/nginx.pid"))"
 
 java -Xmx512m -cp "$CP" io.turnpike.engine.health.HealthLoad --upstreams "$UPSTREAMS" --nodes "$NODES" \
-  --base-port "$BASE" --seconds "$SECONDS_" --warmup "$WARMUP" --type "$TYPE"
+  --base-port "$BASE" --seconds "$SECONDS_" --warmup "$WARMUP" --type "$TYPE" \
+  --transport "$TRANSPORT"
 echo "TIME_WAIT sockets on the machine at the end: $(ss -Htan state time-wait | wc -l)"

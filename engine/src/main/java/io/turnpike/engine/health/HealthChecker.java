@@ -10,8 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -19,6 +17,7 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.turnpike.config.model.HealthChecks;
+import io.turnpike.engine.server.Transport;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -39,7 +38,7 @@ import javax.net.ssl.SSLException;
 
 /**
  * The process's one health checker ({@code checks}, docs/health.md). Every upstream handed to {@link #watch} is probed
- * from a single thread of its own, {@code turnpike-health} (a one-thread Netty NIO group: its timers schedule the
+ * from a single thread of its own, {@code turnpike-health} (a one-thread Netty group: its timers schedule the
  * rounds, its selector carries every probe connection), never from an event loop; the loops only feed
  * {@link PassiveReporter}s, which write the same per-node state word without allocating or locking.
  *
@@ -75,13 +74,17 @@ public final class HealthChecker implements AutoCloseable {
     private volatile SslContext insecure;
     private volatile boolean closed;
 
-    /** Starts {@code turnpike-health}. */
+    /** Starts {@code turnpike-health} (native epoll when it loads, else NIO, like the event loops). */
     public HealthChecker(HealthListener listener) {
+        this(listener, Transport.select("auto"));
+    }
+
+    HealthChecker(HealthListener listener, Transport transport) {
         this.listener = Objects.requireNonNull(listener, "listener");
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-health", true),
-                NioIoHandler.newFactory());
+                transport.ioHandlerFactory());
         this.loop = group.next();
-        this.bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+        this.bootstrap = new Bootstrap().group(loop).channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.AUTO_READ, true);
     }

@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  * /proc/self/fd). Prints one line per figure.
  *
  * <pre>java -cp ... io.turnpike.engine.health.HealthLoad --upstreams 1000 --nodes 3 --base-port 20000 --seconds 20
- *      [--type http|tcp] [--warmup 5]</pre>
+ *      [--type http|tcp] [--warmup 5] [--transport auto|epoll|nio]</pre>
  */
 public final class HealthLoad {
 
@@ -34,6 +34,7 @@ public final class HealthLoad {
         int seconds = 20;
         int warmup = 5;
         String type = "http";
+        String transport = "auto";
         for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--upstreams" -> upstreams = Integer.parseInt(args[i + 1]);
@@ -42,6 +43,7 @@ public final class HealthLoad {
                 case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
                 case "--type" -> type = args[i + 1];
+                case "--transport" -> transport = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -50,7 +52,8 @@ public final class HealthLoad {
                 d.httpMethod(), "/", "", true, List.of(), d.healthy(), d.unhealthy()), null);
         AtomicLong changes = new AtomicLong();
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (HealthChecker checker = new HealthChecker((k, t, h) -> changes.incrementAndGet())) {
+        try (HealthChecker checker = new HealthChecker((k, t, h) -> changes.incrementAndGet(),
+                io.turnpike.engine.server.Transport.select(transport))) {
             InetAddress lo = InetAddress.getLoopbackAddress();
             for (int u = 0; u < upstreams; u++) {
                 List<HealthTarget> targets = new ArrayList<>();
@@ -90,8 +93,8 @@ public final class HealthLoad {
                     }
                 }
             }
-            System.out.printf(Locale.ROOT, "targets: %d upstreams x %d nodes, %s probes, intervals 1 s, %.1f s"
-                    + " measured after %d s%n", upstreams, nodes, type, wall, warmup);
+            System.out.printf(Locale.ROOT, "targets: %d upstreams x %d nodes, %s probes (%s), intervals 1 s,"
+                    + " %.1f s measured after %d s%n", upstreams, nodes, type, transport, wall, warmup);
             System.out.printf(Locale.ROOT, "probes: %d (%.0f/s)%n", probes, probes / wall);
             System.out.printf(Locale.ROOT, "turnpike-health CPU: %.1f ms/s (%.1f %% of one core), %.1f us per probe%n",
                     cpu / 1e6 / wall, cpu / 1e7 / wall, probes == 0 ? 0 : cpu / 1e3 / probes);
