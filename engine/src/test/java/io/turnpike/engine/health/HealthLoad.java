@@ -65,6 +65,7 @@ public final class HealthLoad {
             long tid = healthThread(mx);
             Thread.sleep(warmup * 1000L);
             long cpu0 = mx.getThreadCpuTime(tid);
+            long user0 = mx.getThreadUserTime(tid);
             long alloc0 = mx.getThreadAllocatedBytes(tid);
             long probes0 = checker.probesStarted();
             long wall0 = System.nanoTime();
@@ -83,6 +84,7 @@ public final class HealthLoad {
             }
             double wall = (System.nanoTime() - wall0) / 1e9;
             long cpu = mx.getThreadCpuTime(tid) - cpu0;
+            long user = mx.getThreadUserTime(tid) - user0;
             long alloc = mx.getThreadAllocatedBytes(tid) - alloc0;
             long probes = checker.probesStarted() - probes0;
             int unhealthy = 0;
@@ -98,6 +100,8 @@ public final class HealthLoad {
             System.out.printf(Locale.ROOT, "probes: %d (%.0f/s)%n", probes, probes / wall);
             System.out.printf(Locale.ROOT, "turnpike-health CPU: %.1f ms/s (%.1f %% of one core), %.1f us per probe%n",
                     cpu / 1e6 / wall, cpu / 1e7 / wall, probes == 0 ? 0 : cpu / 1e3 / probes);
+            System.out.printf(Locale.ROOT, "  of which user %.1f us, system (syscalls, loopback TCP) %.1f us per"
+                    + " probe%n", probes == 0 ? 0 : user / 1e3 / probes, probes == 0 ? 0 : (cpu - user) / 1e3 / probes);
             System.out.printf(Locale.ROOT, "turnpike-health allocation: %.1f MB/s, %.0f bytes per probe%n",
                     alloc / 1e6 / wall, probes == 0 ? 0 : (double) alloc / probes);
             System.out.printf(Locale.ROOT, "sockets open in the process: mean %.1f, max %d (probes in flight: max"
