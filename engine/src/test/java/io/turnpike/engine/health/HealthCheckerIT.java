@@ -231,6 +231,64 @@ class HealthCheckerIT {
         assertEquals(0, checker.probesInFlight());
     }
 
+    /** A listener that answers each request with {@code reply} and closes (null: holds it open, silent). */
+    final class RawServer implements AutoCloseable {
+        final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final List<Socket> held = new CopyOnWriteArrayList<>();
+
+        RawServer(byte[] reply) throws IOException {
+            Thread t = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try {
+                        Socket s = socket.accept();
+                        if (reply == null) {
+                            held.add(s);
+                        } else {
+                            try (s) {
+                                s.getInputStream().read(new byte[4096]); // the request (one small packet)
+                                s.getOutputStream().write(reply);
+                            }
+                        }
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "test-raw-server");
+            t.setDaemon(true);
+            t.start();
+            closing.add(this);
+        }
+
+        HealthTarget target() {
+            return new HealthTarget(new InetSocketAddress(InetAddress.getLoopbackAddress(), socket.getLocalPort()),
+                    "127.0.0.1");
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aSilentNodeCountsTimeoutsAndGarbageCountsAsHttpFailures() throws Exception {
+        RawServer silent = new RawServer(null);
+        RawServer garbage = new RawServer("SSH-2.0-OpenSSH\r\n".getBytes(StandardCharsets.US_ASCII));
+        checker.watch("upstreams/t", checks("{'active':{'timeout':0.3,'unhealthy':{'timeouts':2,'http_failures':2,"
+                + "'tcp_failures':2}}}"), List.of(silent.target(), garbage.target()));
+        List<String> got = List.of(next(6), next(6));
+        assertTrue(got.contains("upstreams/t " + silent.socket.getLocalPort() + " unhealthy"), got.toString());
+        assertTrue(got.contains("upstreams/t " + garbage.socket.getLocalPort() + " unhealthy"), got.toString());
+        JsonNode nodes = checker.status().get("upstreams/t").get("nodes");
+        assertEquals(2, nodes.get(0).get("counter").get("timeout_failure").asInt());
+        assertEquals(0, nodes.get(0).get("counter").get("http_failure").asInt());
+        assertEquals(2, nodes.get(1).get("counter").get("http_failure").asInt());
+        assertEquals(0, nodes.get(1).get("counter").get("tcp_failure").asInt());
+    }
+
     @Test
     void frequentWatchCallsDoNotPostponeProbes() throws Exception {
         Listener l = new Listener();
