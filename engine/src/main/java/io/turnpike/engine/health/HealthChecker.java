@@ -104,6 +104,12 @@ public final class HealthChecker implements AutoCloseable {
         Objects.requireNonNull(upstreamKey, "upstreamKey");
         Objects.requireNonNull(checks, "checks");
         Objects.requireNonNull(checks.active(), "checks.active");
+        for (HealthTarget t : targets) { // before anything changes: nothing half-applied
+            if (t.address().isUnresolved()) {
+                throw new IllegalArgumentException(upstreamKey + ": " + t + " is not resolved (the checker never"
+                        + " resolves names: its thread must not block)");
+            }
+        }
         if (closed) {
             return;
         }
@@ -115,10 +121,6 @@ public final class HealthChecker implements AutoCloseable {
         Map<HealthTarget, Entry> byTarget = new LinkedHashMap<>();
         List<Entry> reset = new ArrayList<>();
         for (HealthTarget t : targets) {
-            if (t.address().isUnresolved()) {
-                throw new IllegalArgumentException(upstreamKey + ": " + t + " is not resolved (the checker never"
-                        + " resolves names: its thread must not block)");
-            }
             if (byTarget.containsKey(t)) {
                 continue;
             }

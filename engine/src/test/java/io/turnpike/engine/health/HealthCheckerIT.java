@@ -406,6 +406,14 @@ class HealthCheckerIT {
         }
         assertTrue(checker.isHealthy("upstreams/k", t2));
 
+        // an unresolved target is refused, and nothing changes
+        HealthChecks pathX = checks("{'active':{'http_path':'/x'}}");
+        List<HealthTarget> withUnresolved = List.of(t, new HealthTarget(
+                InetSocketAddress.createUnresolved("node.example", 80), "node.example"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> checker.watch("upstreams/k", pathX, withUnresolved));
+        assertFalse(checker.isHealthy("upstreams/k", t));
+
         // another probe (http_path): the node starts again, healthy, and the listener hears it
         checker.watch("upstreams/k", checks("{'active':{'http_path':'/other','unhealthy':{'http_failures':5}}}"),
                 List.of(t, t2));
