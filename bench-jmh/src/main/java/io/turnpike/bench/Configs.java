@@ -49,7 +49,7 @@ final class Configs {
 
     static Upstream upstream(String id) {
         return new Upstream(id, null, "roundrobin", List.of(new UpstreamNode("127.0.0.1", 1980, 1, 0)), null, null,
-                Upstream.DEFAULT_RETRIES, 0, null, "pass", null, "http", null, null, null, null);
+                Upstream.DEFAULT_RETRIES, 0, null, "pass", null, "http", null, null, null, null, null);
     }
 
     /**

@@ -750,31 +750,36 @@ public final class TurnpikeMain {
      */
     public static final class Watchers implements AutoCloseable {
         public final io.turnpike.engine.discovery.DnsDiscovery dns;
+        public final io.turnpike.engine.health.HealthWiring health;
         public final io.turnpike.engine.endpoint.UpstreamWatchers hooks;
 
-        private Watchers(io.turnpike.engine.discovery.DnsDiscovery dns,
+        private Watchers(io.turnpike.engine.discovery.DnsDiscovery dns, io.turnpike.engine.health.HealthWiring health,
                          io.turnpike.engine.endpoint.UpstreamWatchers hooks) {
             this.dns = dns;
+            this.health = health;
             this.hooks = hooks;
         }
 
         static Watchers start(ProcessConfig pc, SnapshotCompiler compiler, PrintStream err) {
             io.turnpike.engine.discovery.DnsDiscovery dns = io.turnpike.engine.discovery.DnsDiscovery.forProcess(pc,
                     err);
+            io.turnpike.engine.health.HealthWiring health = new io.turnpike.engine.health.HealthWiring();
             io.turnpike.engine.endpoint.UpstreamWatchers hooks = new io.turnpike.engine.endpoint.UpstreamWatchers(
-                    dns.discoveryConfigured() ? dns : null, dns, null);
+                    dns.discoveryConfigured() ? dns : null, dns, health);
             compiler.discovery(pc.discovery());
             compiler.endpointHooks(hooks);
-            return new Watchers(dns, hooks);
+            return new Watchers(dns, health, hooks);
         }
 
         /** Hands them to the control API (refresh, dump, health views). */
         public void attach(io.turnpike.engine.ops.ProcessOperations ops) {
             ops.dnsDiscovery(dns);
+            ops.healthChecker(health.checker());
         }
 
         @Override
         public void close() {
+            health.close();
             dns.close();
         }
     }

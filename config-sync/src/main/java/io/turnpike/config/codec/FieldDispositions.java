@@ -102,10 +102,50 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "Upstream.keepalivePool", "keepalive_pool");
         add(s, Disposition.ENGINE, "Upstream.raw \"tls\"", "tls");
         add(s, Disposition.ENGINE, "Upstream.retryTimeout", "retry_timeout");
-        add(s, Disposition.REFUSED, "{\"active\":{\"http_path\":\"/\"}}", "checks");
+        add(s, Disposition.ENGINE, "Upstream.checks", "checks");
         add(s, Disposition.ENGINE, "Upstream.discoveryType", "discovery_type"); // only "dns": FailClosedTest
         add(s, Disposition.ENGINE, "Upstream.serviceName", "service_name");
         add(s, Disposition.REFUSED, "{}", "discovery_args");
+
+        s = "upstream.checks"; // docs/health.md; the HealthChecker reads each value
+        add(s, Disposition.ENGINE, "HealthChecks.active", "active");
+        add(s, Disposition.ENGINE, "HealthChecks.passive", "passive");
+
+        s = "upstream.checks.active";
+        add(s, Disposition.ENGINE, "HealthChecks.Active.type", "type");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.timeout", "timeout");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.concurrency", "concurrency");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.host", "host");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.port", "port");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.httpMethod", "http_method");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.httpPath", "http_path");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.httpReqBody", "http_req_body");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.httpsVerifyCertificate", "https_verify_certificate");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.reqHeaders", "req_headers");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.healthy", "healthy");
+        add(s, Disposition.ENGINE, "HealthChecks.Active.unhealthy", "unhealthy");
+
+        for (String side : List.of("active", "passive")) {
+            s = "upstream.checks." + side + ".healthy";
+            if (side.equals("active")) {
+                add(s, Disposition.ENGINE, "HealthChecks.Healthy.interval", "interval");
+            }
+            add(s, Disposition.ENGINE, "HealthChecks.Healthy.httpStatuses", "http_statuses");
+            add(s, Disposition.ENGINE, "HealthChecks.Healthy.successes", "successes");
+            s = "upstream.checks." + side + ".unhealthy";
+            if (side.equals("active")) {
+                add(s, Disposition.ENGINE, "HealthChecks.Unhealthy.interval", "interval");
+            }
+            add(s, Disposition.ENGINE, "HealthChecks.Unhealthy.httpStatuses", "http_statuses");
+            add(s, Disposition.ENGINE, "HealthChecks.Unhealthy.httpFailures", "http_failures");
+            add(s, Disposition.ENGINE, "HealthChecks.Unhealthy.tcpFailures", "tcp_failures");
+            add(s, Disposition.ENGINE, "HealthChecks.Unhealthy.timeouts", "timeouts");
+        }
+
+        s = "upstream.checks.passive";
+        add(s, Disposition.ENGINE, "HealthChecks.Passive.type", "type");
+        add(s, Disposition.ENGINE, "HealthChecks.Passive.healthy", "healthy");
+        add(s, Disposition.ENGINE, "HealthChecks.Passive.unhealthy", "unhealthy");
 
         s = "timeout";
         add(s, Disposition.ENGINE, "Timeout.connect", "connect");
@@ -187,6 +227,13 @@ public final class FieldDispositions {
         m.put("upstream.nodes[]", ResourceCodec.NODE_FIELDS);
         m.put("upstream.keepalive_pool", ResourceCodec.KEEPALIVE_POOL_FIELDS);
         m.put("upstream.tls", ResourceCodec.UPSTREAM_TLS_FIELDS);
+        m.put("upstream.checks", HealthChecksCodec.CHECKS_FIELDS);
+        m.put("upstream.checks.active", HealthChecksCodec.ACTIVE_FIELDS);
+        m.put("upstream.checks.active.healthy", HealthChecksCodec.ACTIVE_HEALTHY_FIELDS);
+        m.put("upstream.checks.active.unhealthy", HealthChecksCodec.ACTIVE_UNHEALTHY_FIELDS);
+        m.put("upstream.checks.passive", HealthChecksCodec.PASSIVE_FIELDS);
+        m.put("upstream.checks.passive.healthy", HealthChecksCodec.PASSIVE_HEALTHY_FIELDS);
+        m.put("upstream.checks.passive.unhealthy", HealthChecksCodec.PASSIVE_UNHEALTHY_FIELDS);
         m.put("ssl", SslCodec.FIELDS);
         m.put("ssl.client", SslCodec.CLIENT_FIELDS);
         m.put("plugin_config", PluginResourceCodec.PLUGIN_CONFIG_FIELDS);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.model.HealthChecks;
 import io.turnpike.config.model.KeepalivePool;
 import io.turnpike.config.model.Route;
 import io.turnpike.config.model.Service;
@@ -29,7 +30,7 @@ import java.util.regex.Pattern;
  * <p>Stricter than APISIX, on purpose (see docs/config.md): {@code uri}/{@code uris} must start with '/', a
  * wildcard host must start with {@code *.}, a route or service may not set both {@code upstream} and
  * {@code upstream_id}, and fields Turnpike cannot honour ({@code script}, {@code filter_func}, service discovery,
- * {@code enable_websocket: true}, {@code scheme: grpc}, health {@code checks}, ...) are rejected rather than ignored;
+ * {@code enable_websocket: true}, {@code scheme: grpc}, ...) are rejected rather than ignored;
  * a {@code plugins} object may only name plugins of the {@link PluginRegistry}. {@link FieldDispositions} lists
  * what becomes of every accepted field.
  *
@@ -40,7 +41,7 @@ public final class ResourceCodec {
     public static final String ID_PATTERN_TEXT = "^[a-zA-Z0-9-_.]+$";
     private static final Pattern ID_PATTERN = Pattern.compile("^[a-zA-Z0-9._-]+$");
     public static final String HOST_PATTERN_TEXT = "^\\*?[0-9a-zA-Z-._]+$";
-    private static final Pattern HOST_PATTERN = Pattern.compile("^\\*?[0-9a-zA-Z._-]+$");
+    static final Pattern HOST_PATTERN = Pattern.compile("^\\*?[0-9a-zA-Z._-]+$");
     private static final String HASH_VARS_PATTERN_TEXT = "^((uri|server_name|server_addr|request_uri|remote_port"
             + "|remote_addr|query_string|host|hostname)|arg_[0-9a-zA-z_-]+)$";
     private static final Pattern HASH_VARS_PATTERN = Pattern.compile(HASH_VARS_PATTERN_TEXT);
@@ -455,17 +456,11 @@ public final class ResourceCodec {
             refId(tc, tls, "client_cert_id");
             tc.bool(tls, "verify");
         }
-        ObjectNode checks = c.object(o, "checks");
-        if (checks != null) {
-            Check hc = c.child("checks");
-            hc.noAdditional(checks, Check.set("active", "passive"));
-            hc.object(checks, "active");
-            hc.object(checks, "passive");
-            if (!checks.has("active")) {
-                hc.fail("object matches none of the required: [\"active\"] or [\"active\",\"passive\"]");
-            } else {
-                hc.fail("health checks are not supported yet (neither active nor passive checks are implemented)");
-            }
+        HealthChecks checks = null;
+        ObjectNode checksNode = c.object(o, "checks");
+        if (checksNode != null) {
+            checks = HealthChecksCodec.decode(c.child("checks"), checksNode,
+                    tls != null && (tls.has("client_cert") || tls.has("client_cert_id")));
         }
         String serviceName = c.string(o, "service_name", 1, 256);
         String discoveryType = c.string(o, "discovery_type", 0, 0);
@@ -505,7 +500,7 @@ public final class ResourceCodec {
         }
         return new Upstream(id, text(o, "name"), type, nodes, hashOn, key, retries == null ? Upstream.DEFAULT_RETRIES
                 : retries.intValue(), retryTimeout == null ? 0 : retryTimeout, timeout, passHost, upstreamHost, scheme,
-                pool, o.deepCopy(), serviceName, discoveryType);
+                pool, o.deepCopy(), serviceName, discoveryType, checks);
     }
 
     /** The discovery types Turnpike implements (docs/discovery.md). */

@@ -24,11 +24,12 @@ import java.util.List;
  *                     supplies them, docs/discovery.md)
  * @param discoveryType {@code discovery_type}: {@code "dns"} (the only one accepted) with {@code serviceName}, else
  *                     null
+ * @param checks       health checks ({@code checks}); null: none
  */
 public record Upstream(String id, String name, String type, List<UpstreamNode> nodes, String hashOn, String key,
                        int retries, double retryTimeout, Timeout timeout, String passHost, String upstreamHost,
                        String scheme, KeepalivePool keepalivePool, ObjectNode raw, String serviceName,
-                       String discoveryType) {
+                       String discoveryType, HealthChecks checks) {
 
     public static final int DEFAULT_RETRIES = -1;
 
@@ -44,6 +45,6 @@ public record Upstream(String id, String name, String type, List<UpstreamNode> n
     /** This upstream under another id (an inline upstream named after its place, e.g. in traffic-split). */
     public Upstream withId(String newId) {
         return new Upstream(newId, name, type, nodes, hashOn, key, retries, retryTimeout, timeout, passHost,
-                upstreamHost, scheme, keepalivePool, raw, serviceName, discoveryType);
+                upstreamHost, scheme, keepalivePool, raw, serviceName, discoveryType, checks);
     }
 }

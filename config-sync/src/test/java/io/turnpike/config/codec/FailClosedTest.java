@@ -151,9 +151,9 @@ class FailClosedTest {
         upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpcs'}", "scheme",
                 "property \"scheme\" validation failed: \"grpcs\" is not supported yet (gRPC proxying is not"
                         + " implemented)");
-        upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'http_path':'/'}}}", "checks",
-                "property \"checks\" validation failed: health checks are not supported yet (neither active nor"
-                        + " passive checks are implemented)");
+        upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'https_sni':'a.com'}}}", "checks.active.https_sni",
+                "property \"checks\" validation failed: property \"active\" validation failed: additional properties"
+                        + " forbidden, found https_sni");
         // retry_timeout and node priorities are acted on (Exchange retries, PriorityBalancer)
         assertTrue(codec.decodeUpstream("u", json("{'nodes':{'a:1':1},'retry_timeout':5}")).ok());
         assertTrue(codec.decodeUpstream("u", json("{'nodes':[{'host':'a','port':1,'weight':1},"

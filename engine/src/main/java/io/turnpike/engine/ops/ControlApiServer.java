@@ -34,6 +34,7 @@ import io.turnpike.config.plugin.BuiltinPluginSchemas;
 import io.turnpike.config.plugin.PluginRegistry;
 import io.turnpike.engine.discovery.DnsControlEndpoints;
 import io.turnpike.engine.discovery.DnsDiscovery;
+import io.turnpike.engine.health.HealthChecker;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -54,9 +55,12 @@ import java.util.function.Supplier;
  *   <li>{@code GET /v1/routes}, {@code GET /v1/route/{id}}, {@code GET /v1/upstreams}, {@code GET /v1/upstream/{id}}:
  *       {@code {"key": "<prefix>/routes/<id>", "value": {...}}} entries of the configuration in force; an unknown id is
  *       404 {@code {"error_msg":"route[<id>] not found"}}</li>
- *   <li>{@code GET /v1/healthcheck}: {@code {}} (APISIX's answer when no health checker runs: Turnpike has none yet);
- *       {@code GET /v1/healthcheck/<routes|services|upstreams>/<id>}: 404
- *       {@code {"error_msg":"no checker for <src_type>[<id>]"}}</li>
+ *   <li>{@code GET /v1/healthcheck}: the health checker's view ({@link HealthChecker#status()}), APISIX's list
+ *       {@code [{"name": "<prefix>/upstreams/<id>", "type": "http", "nodes": [{"ip", "port", "hostname", "status",
+ *       "counter": {...}}]}]}, or {@code {}} when nothing is checked (APISIX's empty table);
+ *       {@code GET /v1/healthcheck/<routes|services|upstreams>/<id>}: one entry, or 404
+ *       {@code {"error_msg":"no checker for <src_type>[<id>]"}} / {@code "<src_type>[<id>] not found"}, 400
+ *       {@code "invalid src type <src_type>"}</li>
  *   <li>{@code PUT /v1/plugins/reload}: re-reads config.yaml as SIGHUP does ({@link ConfigReloader}); 200
  *       {@code done}, or 400 with the file's errors</li>
  *   <li>{@code POST /v1/discovery/dns/refresh}, {@code GET /v1/discovery/dns/dump}: DNS discovery
@@ -75,6 +79,7 @@ public final class ControlApiServer implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group;
     private Channel channel;
     private volatile DnsDiscovery dns;
+    private volatile HealthChecker health;
 
     /**
      * @param config the configuration in force (null: no data plane, routes and upstreams are empty)
@@ -87,6 +92,11 @@ public final class ControlApiServer implements AutoCloseable {
         this.reload = reload;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("turnpike-control", true),
                 NioIoHandler.newFactory());
+    }
+
+    /** The checker {@code /v1/healthcheck} shows; null (the default): nothing is checked. Any thread. */
+    public void healthChecker(HealthChecker checker) {
+        this.health = checker;
     }
 
     public InetSocketAddress start(InetSocketAddress address) throws InterruptedException {
@@ -173,19 +183,62 @@ public final class ControlApiServer implements AutoCloseable {
                         : Reply.json(200, entry("upstreams", seg[3], u.raw()));
             }
             case "healthcheck" -> {
-                if (seg.length == 3) {
-                    return Reply.json(200, JSON.createObjectNode());
-                }
-                if (seg.length == 5 && (seg[3].equals("routes") || seg[3].equals("services")
-                        || seg[3].equals("upstreams"))) {
-                    return Reply.error(404, "no checker for " + seg[3] + "[" + seg[4] + "]");
-                }
-                return Reply.error(404, "not found");
+                return healthcheck(seg, set);
             }
             default -> {
                 return Reply.error(404, "not found");
             }
         }
+    }
+
+    /** {@code /v1/healthcheck[/<src_type>/<id>]}, as APISIX's control API answers it. */
+    private Reply healthcheck(String[] seg, ConfigSet set) {
+        HealthChecker hc = health;
+        ObjectNode status = hc == null ? JSON.createObjectNode() : hc.status();
+        if (seg.length == 3) {
+            if (status.isEmpty()) {
+                return Reply.json(200, JSON.createObjectNode());
+            }
+            ArrayNode list = JSON.createArrayNode();
+            status.properties().forEach(e -> list.add(named(e.getKey(), (ObjectNode) e.getValue())));
+            return Reply.json(200, list);
+        }
+        String type = seg[3];
+        if (seg.length == 4 || (seg.length == 5 && seg[4].isEmpty())) {
+            return Reply.error(404, "missing src id for src type " + type);
+        }
+        if (seg.length != 5) {
+            return Reply.error(404, "not found");
+        }
+        String id = seg[4];
+        boolean exists;
+        switch (type) {
+            case "routes" -> exists = set.routes().containsKey(id);
+            case "services" -> exists = set.services().containsKey(id);
+            case "upstreams" -> {
+                Upstream u = set.upstreams().get(id);
+                exists = u != null;
+                if (u != null && u.checks() == null) {
+                    return Reply.error(404, "no checker for " + type + "[" + id + "]");
+                }
+            }
+            default -> {
+                return Reply.error(400, "invalid src type " + type);
+            }
+        }
+        JsonNode one = status.get(type + "/" + id);
+        if (one instanceof ObjectNode o) {
+            return Reply.json(200, named(type + "/" + id, o));
+        }
+        return Reply.error(404, exists ? "no checker for " + type + "[" + id + "]"
+                : type + "[" + id + "] not found");
+    }
+
+    /** An entry of the checker's status with APISIX's {@code name}: the etcd key of the upstream's holder. */
+    private ObjectNode named(String key, ObjectNode entry) {
+        ObjectNode o = entry.deepCopy();
+        o.put("name", key.startsWith("/") ? key : prefix + "/" + key);
+        return o;
     }
 
     private JsonNode schema() {

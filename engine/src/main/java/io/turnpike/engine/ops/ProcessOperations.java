@@ -31,6 +31,7 @@ public final class ProcessOperations implements AutoCloseable {
     private ControlApiServer control;
     private OperationsConfig controlConfig;
     private io.turnpike.engine.discovery.DnsDiscovery dns;
+    private io.turnpike.engine.health.HealthChecker health;
 
     private ProcessOperations(ProcessConfig pc, boolean configMustExist, Path prefixDir, Supplier<ConfigSet> config,
                               LongConsumer drainTimeout, PrintStream log) {
@@ -77,6 +78,14 @@ public final class ProcessOperations implements AutoCloseable {
         return reloader;
     }
 
+    /** The health checker the control API's {@code /v1/healthcheck} shows (kept across reloads). */
+    public synchronized void healthChecker(io.turnpike.engine.health.HealthChecker h) {
+        health = h;
+        if (control != null) {
+            control.healthChecker(h);
+        }
+    }
+
     /** The DNS discovery the control API's {@code /v1/discovery/dns/*} endpoints use (kept across reloads). */
     public synchronized void dnsDiscovery(io.turnpike.engine.discovery.DnsDiscovery d) {
         dns = d;
@@ -96,6 +105,7 @@ public final class ProcessOperations implements AutoCloseable {
             ListenAddress a = ops.control();
             ControlApiServer s = new ControlApiServer(config, prefix, reloader::reload);
             s.dnsDiscovery(dns);
+            s.healthChecker(health);
             s.start(new InetSocketAddress(a.ip(), a.port()));
             control = s;
         }
@@ -120,6 +130,8 @@ public final class ProcessOperations implements AutoCloseable {
             if (n.enableControl()) {
                 s = new ControlApiServer(config, prefix, reloader::reload);
                 s.dnsDiscovery(dns);
+                s.healthChecker(health);
+            s.healthChecker(health);
                 try {
                     s.start(new InetSocketAddress(n.control().ip(), n.control().port()));
                 } catch (InterruptedException e) {

@@ -22,6 +22,8 @@ public final class KillableBackend implements AutoCloseable {
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     public final AtomicInteger requests = new AtomicInteger();
     public final AtomicInteger connections = new AtomicInteger();
+    /** The status it answers with (200 unless a test changes it). */
+    public volatile int status = 200;
     private final byte[] body;
 
     public KillableBackend() throws IOException {
@@ -87,7 +89,7 @@ public final class KillableBackend implements AutoCloseable {
                     }
                     Thread.sleep(Long.parseLong(head.substring(q + 9, end)));
                 }
-                out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
+                out.write(("HTTP/1.1 " + status + " X\r\nContent-Length: " + body.length + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.write(body);
                 out.flush();

@@ -1,0 +1,122 @@
+package io.turnpike.engine.health;
+
+import io.turnpike.engine.metrics.LoopCounters;
+import io.turnpike.engine.testing.GatewayFixture;
+import io.turnpike.engine.testing.GetLoad;
+import io.turnpike.engine.testing.KillableBackend;
+import io.turnpike.engine.testing.RawHttpClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Health checks through a real gateway: the checker's verdicts reach every loop's balancer (a node held down gets no
+ * request, not even a first try), a whole priority group down fails over to the next without a failed request, passive
+ * failures take a node out and active checks bring it back.
+ */
+class HealthGatewayIT {
+    @TempDir
+    Path dir;
+
+    private static void await(BooleanSupplier c, long maxMs, String what) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + maxMs;
+        while (!c.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static long retries(GatewayFixture gw) {
+        return gw.running.server.loops().stream().mapToLong(l -> l.counters.get(LoopCounters.UPSTREAM_RETRIES)).sum();
+    }
+
+    private static boolean healthy(GatewayFixture gw, String key, KillableBackend b) {
+        return gw.running.watchers.health.checker().isHealthy(key,
+                new HealthTarget(new InetSocketAddress("127.0.0.1", b.port()), "127.0.0.1"));
+    }
+
+    @Test
+    void aWholePriorityGroupDownFailsOverAndComesBack() throws Exception {
+        KillableBackend primary = new KillableBackend(), backup = new KillableBackend();
+        try (backup; GatewayFixture gw = GatewayFixture.start(dir, "upstreams:\n  - id: dc\n    nodes:\n"
+                + "      - {host: 127.0.0.1, port: " + primary.port() + ", weight: 1, priority: 1}\n"
+                + "      - {host: 127.0.0.1, port: " + backup.port() + ", weight: 1, priority: 0}\n"
+                + "    checks:\n      active:\n        type: tcp\n        timeout: 1\n"
+                + "        healthy: {interval: 1, successes: 1}\n        unhealthy: {interval: 1, tcp_failures: 1}\n"
+                + "routes:\n  - id: r\n    uri: /*\n    upstream_id: dc\n", "  event_loops: 2\n")) {
+            GetLoad load;
+            long killedAt;
+            long downAfterMs;
+            try (GetLoad l = new GetLoad(gw.port, 4, 20_000, 25_000)) {
+                load = l;
+                l.awaitOk(200, 10_000);
+                assertEquals(0, backup.requests.get(), "the backup idles");
+                killedAt = System.nanoTime();
+                primary.kill();
+                await(() -> !healthy(gw, "upstreams/dc", primary), 10_000, "the primary held down");
+                downAfterMs = (System.nanoTime() - killedAt) / 1_000_000;
+                long retriesThen = retries(gw);
+                long okThen = l.ok.get();
+                l.awaitOk(okThen + 500, 10_000);
+                assertEquals(retriesThen, retries(gw), "a node held down gets no first try any more");
+            }
+            assertEquals(Map.of(), GetLoad.counts(load.failures), "no failed request");
+            System.out.println("HealthGatewayIT: primary held down " + downAfterMs + " ms after it was killed");
+            // It comes back: the backup idles again.
+            try (KillableBackend revived = new KillableBackend(java.net.InetAddress.getLoopbackAddress(),
+                    primary.port())) {
+                await(() -> healthy(gw, "upstreams/dc", revived), 10_000, "the primary healthy again");
+                int before = backup.requests.get();
+                try (RawHttpClient c = gw.client()) {
+                    for (int i = 0; i < 20; i++) {
+                        assertEquals(200, c.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").status());
+                    }
+                }
+                assertEquals(before, backup.requests.get(), "traffic is back on the primary");
+                assertEquals(20, revived.requests.get());
+            }
+        }
+    }
+
+    @Test
+    void passiveFailuresTakeANodeOutAndActiveChecksBringItBack() throws Exception {
+        try (KillableBackend sick = new KillableBackend(); KillableBackend fine = new KillableBackend();
+             GatewayFixture gw = GatewayFixture.start(dir, "routes:\n  - id: r\n    uri: /*\n    upstream:\n"
+                     + "      nodes:\n        \"127.0.0.1:" + sick.port() + "\": 1\n        \"127.0.0.1:" + fine.port()
+                     + "\": 1\n      checks:\n        active:\n          http_path: /health\n"
+                     + "          healthy: {interval: 1, successes: 1}\n"
+                     + "          unhealthy: {interval: 1, http_failures: 2}\n"
+                     + "        passive:\n          unhealthy: {http_statuses: [500], http_failures: 3}\n",
+                     "  event_loops: 1\n");
+             RawHttpClient c = gw.client()) {
+            await(() -> sick.requests.get() > 0, 5_000, "active probes reach the node");
+            sick.status = 500;
+            int answered500 = 0;
+            for (int i = 0; i < 40; i++) {
+                if (c.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").status() == 500) {
+                    answered500++;
+                }
+            }
+            assertTrue(answered500 >= 3 && answered500 < 10, "passive checks took the node out after 3 failures: "
+                    + answered500 + " 500s of 40");
+            assertFalse(healthy(gw, "routes/r", sick));
+            sick.status = 200;
+            await(() -> healthy(gw, "routes/r", sick), 10_000, "active checks bring it back");
+            int before = sick.requests.get();
+            for (int i = 0; i < 10; i++) {
+                assertEquals(200, c.exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n").status());
+            }
+            assertTrue(sick.requests.get() > before, "the node serves again");
+        }
+    }
+}
