@@ -440,6 +440,9 @@ public final class TurnpikeMain {
             InetSocketAddress statusAddress = status.start(
                     new InetSocketAddress(t.statusListen().ip(), t.statusListen().port()));
             PrometheusExporter prometheus = startPrometheus(pc, server, recorders, updater, null, status);
+            if (prometheus != null) {
+                prometheus.healthChecker(watchers.health.checker());
+            }
             // The file was loaded once above; from here on the config-sync thread delivers changes.
             StandaloneFileSource source = new StandaloneFileSource(t.standaloneFile());
             StandaloneFileWatcher watcher = new StandaloneFileWatcher(source, StandaloneFileWatcher.DEFAULT_POLL_INTERVAL_MS);
@@ -523,6 +526,9 @@ public final class TurnpikeMain {
                             return source.lastRevision();
                         }
                     }, status);
+            if (prometheus != null) {
+                prometheus.healthChecker(watchers.health.checker());
+            }
             source.start(updater);
             AdminApiServer admin = null;
             if (pc.admin().enabled() && "traditional".equals(pc.role())) {

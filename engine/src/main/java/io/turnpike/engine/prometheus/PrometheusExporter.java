@@ -226,6 +226,7 @@ public final class PrometheusExporter implements AutoCloseable {
         renderLatency(m);
         renderBandwidth(m);
         renderGateway();
+        renderUpstreamStatus();
         renderTurnpike();
     }
 
@@ -542,6 +543,40 @@ public final class PrometheusExporter implements AutoCloseable {
     }
 
     /** APISIX's gateway-wide metrics: requests, connections, etcd, node info. */
+    /** The health checker whose verdicts {@code apisix_upstream_status} shows; null: not exported. */
+    private volatile io.turnpike.engine.health.HealthChecker health;
+
+    public void healthChecker(io.turnpike.engine.health.HealthChecker checker) {
+        this.health = checker;
+    }
+
+    /**
+     * APISIX's {@code upstream_status{name, ip, port}}: 1 for a node the checker holds healthy (or mostly healthy), 0
+     * otherwise; one sample per checked node, {@code name} the upstream's key as APISIX writes it
+     * ({@code /apisix/upstreams/1}).
+     */
+    private void renderUpstreamStatus() {
+        io.turnpike.engine.health.HealthChecker hc = health;
+        if (hc == null) {
+            return;
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode all = hc.status();
+        if (all.isEmpty()) {
+            return;
+        }
+        header("upstream_status", "gauge", "Upstream status from health check");
+        for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e : all.properties()) {
+            for (com.fasterxml.jackson.databind.JsonNode n : e.getValue().path("nodes")) {
+                StringBuilder l = new StringBuilder();
+                label(l, "name", "/apisix/" + e.getKey()).append(',');
+                label(l, "ip", n.path("ip").asText()).append(',');
+                label(l, "port", n.path("port").asText());
+                String st = n.path("status").asText();
+                sample("upstream_status", l.toString(), "healthy".equals(st) || "mostly_healthy".equals(st) ? 1L : 0L);
+            }
+        }
+    }
+
     private void renderGateway() {
         header("http_requests_total", "gauge", "The total number of client requests since APISIX started");
         sample("http_requests_total", null, sum(LoopCounters.REQUESTS));
