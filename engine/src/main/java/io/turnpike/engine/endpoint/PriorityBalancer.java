@@ -108,4 +108,17 @@ final class PriorityBalancer implements Balancer {
         }
         return null;
     }
+
+    @Override
+    public void inherit(Balancer previous) {
+        for (Balancer g : groups) {
+            if (previous instanceof PriorityBalancer pp) {
+                for (Balancer old : pp.groups) {
+                    g.inherit(old);
+                }
+            } else {
+                g.inherit(previous);
+            }
+        }
+    }
 }

@@ -255,7 +255,11 @@ public final class LoopContext {
             }
             Snapshot snap = snapshot;
             if (snap != null && s < snap.targets.length && snap.targets[s] == target) {
+                Balancer previous = b;
                 b = e.newBalancer();
+                if (previous != null && balancerEndpoints[s] != null) {
+                    b.inherit(previous); // the same upstream's endpoints changed: keep the rotation
+                }
                 balancers[s] = b;
                 balancerEndpoints[s] = e;
                 return b;

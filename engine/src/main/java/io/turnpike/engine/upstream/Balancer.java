@@ -64,4 +64,13 @@ public interface Balancer {
      */
     default void onRequestEnd(NodeAddress node, long latencyNs, boolean failed) {
     }
+
+    /**
+     * Takes over what {@code previous} (this loop's balancer of the same upstream before its endpoints changed) knew
+     * of the nodes both have, matched by pool key: the round-robin position, so a node change, a health verdict or a
+     * DNS answer does not restart the rotation. In-flight counts are not carried (those requests end on the previous
+     * instance). Default: nothing. Called on the loop, once per rebuild.
+     */
+    default void inherit(Balancer previous) {
+    }
 }

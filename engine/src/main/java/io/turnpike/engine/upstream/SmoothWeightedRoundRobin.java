@@ -92,4 +92,19 @@ public final class SmoothWeightedRoundRobin implements Balancer {
         }
         return -1;
     }
+
+    @Override
+    public void inherit(Balancer previous) {
+        if (!(previous instanceof SmoothWeightedRoundRobin p)) {
+            return;
+        }
+        for (int i = 0; i < nodes.length; i++) {
+            for (int j = 0; j < p.nodes.length; j++) {
+                if (p.nodes[j].poolKey.equals(nodes[i].poolKey)) {
+                    current[i] = p.current[j];
+                    break;
+                }
+            }
+        }
+    }
 }

@@ -124,4 +124,25 @@ class EndpointsTest {
             assertSame(backup.pick(null, null, in2), retry, "key " + i);
         }
     }
+
+    @Test
+    void aRebuiltBalancerKeepsTheRotationOfTheNodesItKeeps() {
+        NodeAddress a = node(1, 5, 0), b = node(2, 1, 0), c = node(3, 1, 0);
+        EndpointSlot slot = new EndpointSlot("u", new NodeAddress[] {a, b, c}, Balancers.ROUNDROBIN, null, null, null);
+        Balancer first = slot.current().newBalancer();
+        StringBuilder seq = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            seq.append(first.pick(null, null, new BalancerInput()).address.getPort());
+        }
+        // A verdict that changes nothing about these nodes' membership (another node joins, down): a new Endpoints.
+        NodeAddress d = node(4, 1, 0);
+        slot.configured(new NodeAddress[] {a, b, c, d}).join();
+        slot.health(d.address, "127.0.0.1", false).join();
+        Balancer next = slot.current().newBalancer();
+        next.inherit(first);
+        for (int i = 0; i < 4; i++) {
+            seq.append(next.pick(null, null, new BalancerInput()).address.getPort());
+        }
+        assertEquals("1121311", seq.toString(), "nginx's 5,1,1 sequence a a b a c a a continues across the rebuild");
+    }
 }
