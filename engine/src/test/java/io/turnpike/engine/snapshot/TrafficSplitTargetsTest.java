@@ -167,6 +167,9 @@ class TrafficSplitTargetsTest {
         UpstreamTarget tls = targets(match(s2, "/one"))[0][0];
         assertNotNull(tls.tls, "the split's https upstream has its client TLS context");
         assertNotNull(match(s2, "/zero"));
+        // What the publisher does once no loop uses them: the client contexts are reference counted.
+        s2.upstreamTls.release();
+        s.upstreamTls.release();
     }
 
     static CompiledRoute match(Snapshot s, String path) {
