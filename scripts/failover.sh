@@ -76,7 +76,8 @@ NGINX
   local pid=$! i
   echo "$pid" >>"$WORK/backend.pids"
   for i in $(seq 1 50); do
-    curl -fsS -o /dev/null --max-time 1 "http://$ip:$port/" 2>/dev/null && { : >"$d/logs/access.log"; echo "$pid"; return 0; }
+    # nginx logs a request after answering it: let the probe's line land before the log is emptied
+    curl -fsS -o /dev/null --max-time 1 "http://$ip:$port/" 2>/dev/null && { sleep 0.3; : >"$d/logs/access.log"; echo "$pid"; return 0; }
     sleep 0.1
   done
   echo "failover: backend $name did not start" >&2; cat "$d/logs/error.log" >&2; return 1
