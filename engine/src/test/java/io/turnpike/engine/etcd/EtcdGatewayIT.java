@@ -76,6 +76,12 @@ class EtcdGatewayIT {
                 .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    private HttpResponse<String> putUpstream(int adminPort, String id, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/apisix/admin/upstreams/"
+                        + id)).header("X-API-KEY", KEY).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     static int dataStatus(int port, String path) throws Exception {
         try (RawHttpClient c = new RawHttpClient(port)) {
             return c.exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").status();
@@ -214,6 +220,27 @@ class EtcdGatewayIT {
                 await("the refusal to be reported", 10, () -> Files.readString(log).contains("unknown plugin [hmac-auth]"));
                 assertEquals(404, dataStatus(port, "/secret"), "not served at all, least of all without auth");
                 assertEquals(200, dataStatus(port, "/hello"));
+
+                // An upstream's node edit through etcd reaches every loop without recompiling its routes (endpoints):
+                // after it, every request goes to the new node.
+                try (TestBackend second = new TestBackend()) {
+                    HttpResponse<String> up = putUpstream(adminPort, "u1", "{\"nodes\":{\"127.0.0.1:" + backend.port()
+                            + "\":1}}");
+                    assertTrue(up.statusCode() == 200 || up.statusCode() == 201, up.body());
+                    assertTrue(putRoute(adminPort, "5", "{\"uri\":\"/up\",\"upstream_id\":\"u1\"}").statusCode() < 300);
+                    await("the route of u1 to be served", 10, () -> dataStatus(port, "/up") == 200);
+                    up = putUpstream(adminPort, "u1", "{\"nodes\":{\"127.0.0.1:" + second.port() + "\":1}}");
+                    assertTrue(up.statusCode() == 200, up.body());
+                    await("the node edit to be served", 10, () -> {
+                        int before = second.requests.get();
+                        return dataStatus(port, "/up") == 200 && second.requests.get() > before;
+                    });
+                    int old = backend.requests.get();
+                    for (int i = 0; i < 32; i++) {
+                        assertEquals(200, dataStatus(port, "/up"));
+                    }
+                    assertEquals(old, backend.requests.get(), "every loop balances over the new node only");
+                }
 
                 p.destroy();
                 assertTrue(p.waitFor(20, TimeUnit.SECONDS));
