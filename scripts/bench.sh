@@ -59,7 +59,9 @@ usage() {
 
 Options (environment variable in brackets):
   --quick            CI smoke: 1 round, 3 s warm-up, 5 s load
-  --only LIST        comma-separated subset of backend,nginx,turnpike (default: all)
+  --only LIST        comma-separated subset of backend,nginx,haproxy,turnpike (default: backend,nginx,turnpike;
+                     haproxy: Debian's haproxy as a second peer, nbthread 1 on the proxy core, keep-alive both
+                     sides, http-reuse always; ratio turnpike_vs_haproxy)
   --rounds N         interleaved rounds [ROUNDS, default 3]
   --warmup S         warm-up seconds before every measured run [WARMUP, default 5]
   --duration S       measured seconds per run [DURATION, default 10]
@@ -134,9 +136,9 @@ TARGETS=()
 IFS=',' read -r -a only_list <<<"$ONLY"
 for t in "${only_list[@]}"; do
   case $t in
-    backend|nginx|turnpike) TARGETS+=("$t") ;;
+    backend|nginx|haproxy|turnpike) TARGETS+=("$t") ;;
     "") ;;
-    *) die "--only: unknown target '$t' (expected backend, nginx, turnpike)" ;;
+    *) die "--only: unknown target '$t' (expected backend, nginx, haproxy, turnpike)" ;;
   esac
 done
 ((${#TARGETS[@]})) || die "--only selected no target"
@@ -226,7 +228,7 @@ EOF
 }
 read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
   TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT TURNPIKE_EXPORT_PORT TURNPIKE_PROM_PORT TURNPIKE_PROM_STATUS_PORT \
-  TURNPIKE_PROM_EXPORT_PORT REDIS_PORT <<<"$(free_ports 13)"
+  TURNPIKE_PROM_EXPORT_PORT REDIS_PORT HAPROXY_PORT <<<"$(free_ports 14)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -322,6 +324,18 @@ if has_target nginx; then
       "BACKEND_PORT=$BACKEND_PORT" "CERT=$WORK/tls/cert.pem" "KEY=$WORK/tls/key.pem" "TICKET_KEY=$WORK/tls/ticket.key"
     wait_ready nginx_tls "${PID_OF[nginx_tls]}" "https://127.0.0.1:$NGINX_TLS_PORT/" 10
   fi
+fi
+
+# --- peer 2: HAProxy (--only ...,haproxy,...) -------------------------------------------------
+if has_target haproxy; then
+  command -v haproxy >/dev/null 2>&1 || die "haproxy not found (apt-get install -y haproxy)"
+  mkdir -p "$WORK/haproxy"
+  render "$LIB_DIR/haproxy.cfg.tmpl" "$WORK/haproxy/haproxy.cfg" "PORT=$HAPROXY_PORT" "BACKEND_PORT=$BACKEND_PORT"
+  haproxy -c -q -f "$WORK/haproxy/haproxy.cfg" || die "haproxy config invalid: $WORK/haproxy/haproxy.cfg"
+  taskset -c "$CORE_PROXY" haproxy -db -f "$WORK/haproxy/haproxy.cfg" >"$WORK/haproxy/stdout.log" 2>&1 &
+  PID_OF[haproxy]=$!
+  STARTED_PIDS+=("${PID_OF[haproxy]}")
+  wait_ready haproxy "${PID_OF[haproxy]}" "http://127.0.0.1:$HAPROXY_PORT/" 10
 fi
 
 # --- Redis for turnpike_limit_redis (--plugins): on the load core, no persistence ---------------
@@ -551,6 +565,7 @@ fi
 declare -A URL=(
   [backend]="http://127.0.0.1:$BACKEND_PORT/"
   [nginx]="http://127.0.0.1:$NGINX_PORT/"
+  [haproxy]="http://127.0.0.1:$HAPROXY_PORT/"
   [turnpike]="http://127.0.0.1:$TURNPIKE_PORT/"
   [turnpike_plugins]="http://127.0.0.1:$TURNPIKE_PORT/plugins/"
   [turnpike_forward_auth]="http://127.0.0.1:$TURNPIKE_PORT/fwd/"

@@ -27,8 +27,8 @@ METRICS = [
 # The stdout table leaves p90 and p99.9 out for width; the JSON has them.
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
-TARGET_ORDER = ["backend", "nginx", "turnpike", "turnpike_plugins", "turnpike_forward_auth", "turnpike_limit_count",
-                "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus"]
+TARGET_ORDER = ["backend", "nginx", "haproxy", "turnpike", "turnpike_plugins", "turnpike_forward_auth",
+                "turnpike_limit_count", "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus"]
 # Plugin-mode targets (the same Turnpike process, another route) with the CPU-per-request target against
 # the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
 PLUGIN_TARGETS = {
@@ -317,6 +317,8 @@ def ratios(results):
     out = {}
     if "turnpike" in results and "nginx" in results:
         out["turnpike_vs_nginx"] = pair_ratio(results, "turnpike", "nginx")
+    if "turnpike" in results and "haproxy" in results:
+        out["turnpike_vs_haproxy"] = pair_ratio(results, "turnpike", "haproxy")
     if "turnpike" not in results:
         return out
     # The plugin layer's cost: the same process, a route with plugins vs the plain route.
@@ -372,6 +374,10 @@ def print_table(doc):
     if rt:
         parts = [f"{k}={fmt(rt[k], 2)}x" for k in RATIO_METRICS]
         print("turnpike/nginx (median ratio; CPU and latency: lower is better): " + "  ".join(parts))
+    rh = doc["ratios"].get("turnpike_vs_haproxy")
+    if rh:
+        parts = [f"{k}={fmt(rh[k], 2)}x" for k in RATIO_METRICS]
+        print("turnpike/haproxy (median ratio; CPU and latency: lower is better): " + "  ".join(parts))
     if "fixed_rate" in doc["parameters"]:
         print_rate_table(doc)
     if doc.get("tls"):
