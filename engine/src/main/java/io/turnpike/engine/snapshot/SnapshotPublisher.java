@@ -25,7 +25,7 @@ public final class SnapshotPublisher {
             r -> {
                 Thread t = new Thread(r, "turnpike-endpoint-commit");
                 t.setDaemon(true);
-                return t;
+                return io.turnpike.config.threads.ControlPlaneThreads.lower(t); // yields the core to the loops
             });
 
     public SnapshotPublisher(List<LoopContext> loops) {
