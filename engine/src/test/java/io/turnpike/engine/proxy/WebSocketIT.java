@@ -120,6 +120,17 @@ class WebSocketIT {
                 + "    upstream:\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:" + backend.port() + "\": 1\n"
+                + "  - id: \"edit\"\n"
+                + "    uri: /edit/*\n"
+                + "    enable_websocket: true\n"
+                + "    plugins:\n"
+                + "      response-rewrite:\n"
+                + "        headers:\n"
+                + "          set:\n"
+                + "            X-Served-By: turnpike\n"
+                + "    upstream:\n"
+                + "      nodes:\n"
+                + "        \"127.0.0.1:" + bad101.port() + "\": 1\n"
                 + "  - id: \"bad101\"\n"
                 + "    uri: /bad/*\n"
                 + "    enable_websocket: true\n"
@@ -297,6 +308,56 @@ class WebSocketIT {
             assertTrue(head.toLowerCase().contains("\r\nconnection: upgrade\r\n"), head);
             s.getOutputStream().write("raw bytes".getBytes(StandardCharsets.US_ASCII));
             assertEquals("raw bytes", new String(s.getInputStream().readNBytes(9), StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
+    void pluginsHeaderEditsApplyToThe101() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gw.port)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET /edit/x HTTP/1.1\r\n" + HANDSHAKE + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String head = readHead(s.getInputStream()).toLowerCase();
+            assertTrue(head.startsWith("http/1.1 101 "), head);
+            assertTrue(head.contains("\r\nx-served-by: turnpike\r\n"), head);
+            assertTrue(head.contains("\r\nconnection: upgrade\r\n"), head);
+            s.getOutputStream().write("after".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("after", new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII));
+        }
+    }
+
+    /**
+     * A client that stops reading holds the upstream through the tunnel: the gateway reads no more than about its
+     * buffers meanwhile (the {@code bytes_out} counter stops), and once the client reads, every byte arrives before
+     * the upstream's close is passed on (flush, then close).
+     */
+    @Test
+    void backPressureHoldsTheUpstreamWhileTheClientDoesNotRead() throws Exception {
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 << 10);
+            s.connect(new InetSocketAddress("127.0.0.1", gw.port));
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("GET /bad/firehose HTTP/1.1\r\n" + HANDSHAKE + "\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            assertTrue(readHead(in).startsWith("HTTP/1.1 101 "));
+            long before = ProxyTestSupport.counter(gw, "bytes_out");
+            Thread.sleep(1500);
+            long mid1 = ProxyTestSupport.counter(gw, "bytes_out");
+            Thread.sleep(500);
+            long mid2 = ProxyTestSupport.counter(gw, "bytes_out");
+            assertTrue(mid2 - before < 16 << 20, "the gateway stopped reading the upstream: " + (mid2 - before)
+                    + " bytes queued of " + Bad101Backend.FIREHOSE_BYTES);
+            assertTrue(mid2 - mid1 < 1 << 20, "stalled: " + (mid2 - mid1));
+            System.out.println("tunnel back-pressure: " + (mid2 - before) + " bytes queued toward a client that does"
+                    + " not read, of " + Bad101Backend.FIREHOSE_BYTES + " offered");
+            long got = 0;
+            byte[] buf = new byte[65536];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                got += n;
+            }
+            assertEquals(Bad101Backend.FIREHOSE_BYTES, got, "every byte, then the close");
         }
     }
 
@@ -562,6 +623,7 @@ class WebSocketIT {
      * raw bytes: the gateway must refuse the switch for a request that did not ask for it.
      */
     static final class Bad101Backend implements AutoCloseable {
+        static final long FIREHOSE_BYTES = 64L << 20;
         final ServerSocket socket = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         final Thread acceptor;
 
@@ -591,10 +653,17 @@ class WebSocketIT {
                 s.setTcpNoDelay(true);
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
-                readHead(in);
+                String head = readHead(in);
                 out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
+                if (head.startsWith("GET /bad/firehose ")) {
+                    byte[] chunk = new byte[65536];
+                    for (long sent = 0; sent < FIREHOSE_BYTES; sent += chunk.length) {
+                        out.write(chunk);
+                    }
+                    return; // then close
+                }
                 byte[] buf = new byte[16384];
                 int n;
                 while ((n = in.read(buf)) > 0) {
