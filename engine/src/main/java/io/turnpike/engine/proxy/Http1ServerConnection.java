@@ -176,8 +176,10 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state == S_TUNNEL) {
-            tunnel.clientClosed(); // the tunnel's normal end: the exchange completes (not aborted)
+        if (tunnel != null && tunnel.isOpen()) {
+            // The tunnel's normal end (also after an I/O error, which sets S_CLOSED first): the upstream side is
+            // flushed and closed, the exchange completes (not aborted).
+            tunnel.clientClosed();
         }
         int was = state;
         state = S_CLOSED;

@@ -252,6 +252,23 @@ class WebSocketIT {
 
     // ------------------------------------------------------------------ raw bytes
 
+    @Test
+    void clientResetMidTunnelClosesTheUpstream() throws Exception {
+        int openBefore = backend.open.size();
+        long before = ProxyTestSupport.counter(gw, "responses");
+        Socket s = new Socket("127.0.0.1", gw.port);
+        s.setSoTimeout(5000);
+        s.getOutputStream().write(("GET /ws/reset HTTP/1.1\r\n" + HANDSHAKE + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+        assertTrue(readHead(s.getInputStream()).startsWith("HTTP/1.1 101 "));
+        assertTrue(ProxyTestSupport.waitFor(() -> backend.open.size() == openBefore + 1, 5000));
+        s.setSoLinger(true, 0);
+        s.close(); // RST: the gateway sees an I/O error on the client side
+        assertTrue(ProxyTestSupport.waitFor(() -> backend.open.size() == openBefore, 5000),
+                "the upstream side of the tunnel was closed");
+        ProxyTestSupport.awaitCounter(gw, "responses", before + 1);
+    }
+
     private static final String HANDSHAKE = "Host: gw\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
