@@ -64,6 +64,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -128,6 +129,8 @@ class WebSocketIT {
                 + "        headers:\n"
                 + "          set:\n"
                 + "            X-Served-By: turnpike\n"
+                + "      file-logger:\n"
+                + "        path: " + dir.resolve("edit-file-logger.log") + "\n"
                 + "    upstream:\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:" + bad101.port() + "\": 1\n"
@@ -340,6 +343,64 @@ class WebSocketIT {
             assertTrue(head.contains("\r\nconnection: upgrade\r\n"), head);
             s.getOutputStream().write("after".getBytes(StandardCharsets.US_ASCII));
             assertEquals("after", new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII));
+            Thread.sleep(200);
+            assertFalse(Files.exists(dir.resolve("edit-file-logger.log"))
+                    && !Files.readAllLines(dir.resolve("edit-file-logger.log")).isEmpty(),
+                    "the log phase waits for the tunnel's end");
+        }
+        // the plugins' log phase ran once, when the tunnel closed
+        assertTrue(ProxyTestSupport.waitFor(() -> {
+            try {
+                return io.turnpike.engine.logs.LogWriter.flushIfStarted(1000)
+                        && Files.exists(dir.resolve("edit-file-logger.log"))
+                        && !Files.readAllLines(dir.resolve("edit-file-logger.log")).isEmpty();
+            } catch (Exception e) {
+                return false;
+            }
+        }, 5000));
+        List<String> lines = Files.readAllLines(dir.resolve("edit-file-logger.log"));
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("\"response\":{\"status\":101,"), lines.get(0));
+    }
+
+    /**
+     * The other direction: an upstream that does not read holds the client through the tunnel (client reads stop
+     * while the upstream connection is unwritable); once it reads, every byte arrives.
+     */
+    @Test
+    void backPressureHoldsTheClientWhileTheUpstreamDoesNotRead() throws Exception {
+        long total = 64L << 20;
+        try (Socket s = new Socket()) {
+            s.setSendBufferSize(64 << 10);
+            s.connect(new InetSocketAddress("127.0.0.1", gw.port));
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET /bad/sink HTTP/1.1\r\n" + HANDSHAKE + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            assertTrue(readHead(s.getInputStream()).startsWith("HTTP/1.1 101 "));
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                byte[] chunk = new byte[65536];
+                try {
+                    for (long sent = 0; sent < total; sent += chunk.length) {
+                        out.write(chunk);
+                    }
+                    s.shutdownOutput();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            long before = ProxyTestSupport.counter(gw, "bytes_in");
+            Thread.sleep(1500);
+            long mid1 = ProxyTestSupport.counter(gw, "bytes_in");
+            Thread.sleep(500);
+            long mid2 = ProxyTestSupport.counter(gw, "bytes_in");
+            System.out.println("tunnel back-pressure: " + (mid2 - before) + " bytes read from a client toward an"
+                    + " upstream that does not read, of " + total + " offered");
+            assertTrue(mid2 - before < 16 << 20, "the gateway stopped reading the client: " + (mid2 - before));
+            assertTrue(mid2 - mid1 < 1 << 20, "stalled: " + (mid2 - mid1));
+            assertFalse(writer.isDone());
+            bad101.sinkGo.countDown();
+            writer.get(30, TimeUnit.SECONDS);
+            assertEquals(total, bad101.sunk.get(30, TimeUnit.SECONDS), "every byte reached the upstream");
         }
     }
 
@@ -641,6 +702,8 @@ class WebSocketIT {
      */
     static final class Bad101Backend implements AutoCloseable {
         static final long FIREHOSE_BYTES = 64L << 20;
+        final java.util.concurrent.CountDownLatch sinkGo = new java.util.concurrent.CountDownLatch(1);
+        final CompletableFuture<Long> sunk = new CompletableFuture<>();
         final ServerSocket socket = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         final Thread acceptor;
 
@@ -665,7 +728,7 @@ class WebSocketIT {
             return socket.getLocalPort();
         }
 
-        private static void serve(Socket s) {
+        private void serve(Socket s) {
             try (s) {
                 s.setTcpNoDelay(true);
                 InputStream in = s.getInputStream();
@@ -674,6 +737,17 @@ class WebSocketIT {
                 out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
+                if (head.startsWith("GET /bad/sink ")) {
+                    sinkGo.await(30, TimeUnit.SECONDS); // does not read meanwhile
+                    long n = 0;
+                    byte[] buf = new byte[65536];
+                    int r;
+                    while ((r = in.read(buf)) > 0) {
+                        n += r;
+                    }
+                    sunk.complete(n);
+                    return;
+                }
                 if (head.startsWith("GET /bad/firehose ")) {
                     byte[] chunk = new byte[65536];
                     for (long sent = 0; sent < FIREHOSE_BYTES; sent += chunk.length) {
@@ -687,7 +761,7 @@ class WebSocketIT {
                     out.write(buf, 0, n);
                     out.flush();
                 }
-            } catch (IOException ignored) {
+            } catch (IOException | InterruptedException ignored) {
                 // the gateway closed
             }
         }
