@@ -80,12 +80,29 @@ class WebSocketIT {
     static Bad101Backend bad101;
     static GatewayFixture gw;
     static HttpClient http;
+    /** Trusts the HTTPS listener's self-signed certificate. */
+    static HttpClient https;
 
     @BeforeAll
     static void start() throws Exception {
         backend = new WsBackend();
         bad101 = new Bad101Backend();
+        // A self-signed certificate for the HTTPS listener (wss): the client connects to 127.0.0.1 (no SNI), the
+        // listener's fallback_sni picks it.
+        Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ws.key", "-out", "ws.crt", "-subj",
+                "/CN=ws.test", "-addext", "subjectAltName=DNS:ws.test,IP:127.0.0.1", "-days", "2")
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        String opensslOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, opensslOut);
+        String cert = Files.readString(dir.resolve("ws.crt"));
+        String key = Files.readString(dir.resolve("ws.key"));
         gw = GatewayFixture.start(dir, ""
+                + "ssls:\n"
+                + "  - id: ws\n"
+                + "    snis: [\"ws.test\"]\n"
+                + "    cert: " + block(cert) + ""
+                + "    key: " + block(key) + ""
                 + "services:\n"
                 + "  - id: \"svc-ws\"\n"
                 + "    enable_websocket: true\n"
@@ -140,9 +157,28 @@ class WebSocketIT {
                 + "    upstream:\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:" + bad101.port() + "\": 1\n",
+                "  ssl:\n    listen:\n      - port: 9443\n        fallback_sni: ws.test\n",
                 "  event_loops: 1\n  access_log:\n    path: " + dir.resolve("ws-access.log")
                         + "\n    format: \"$status $request_length $bytes_sent $request_uri\"\n");
         http = HttpClient.newHttpClient();
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ws", java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(cert.getBytes(StandardCharsets.US_ASCII))));
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, tmf.getTrustManagers(), null);
+        https = HttpClient.newBuilder().sslContext(tls).build();
+    }
+
+    private static String block(String pem) {
+        StringBuilder sb = new StringBuilder("|\n");
+        for (String line : pem.strip().split("\n")) {
+            sb.append("      ").append(line).append('\n');
+        }
+        return sb.toString();
     }
 
     @AfterAll
@@ -171,6 +207,18 @@ class WebSocketIT {
         assertArrayEquals(bin, c.nextBinary());
         // the Sec-WebSocket-* headers and the upgrade reached the backend, as any header
         assertEquals("websocket", backend.lastUpgrade.get());
+        c.closeNormally();
+    }
+
+    @Test
+    void secureWebSocketThroughTheHttpsListener() throws Exception {
+        Client c = Client.open(https, URI.create("wss://127.0.0.1:" + gw.httpsPorts().get(0) + "/ws/tls"));
+        c.ws.sendText("over tls", true).get(5, TimeUnit.SECONDS);
+        assertEquals("over tls", c.nextText());
+        byte[] big = new byte[1 << 20];
+        ThreadLocalRandom.current().nextBytes(big);
+        c.ws.sendBinary(ByteBuffer.wrap(big), true).get(30, TimeUnit.SECONDS);
+        assertArrayEquals(big, c.nextBinary());
         c.closeNormally();
     }
 
@@ -527,8 +575,12 @@ class WebSocketIT {
         WebSocket ws;
 
         static Client open(URI uri) throws Exception {
+            return open(http, uri);
+        }
+
+        static Client open(HttpClient client, URI uri) throws Exception {
             Client c = new Client();
-            c.ws = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(uri, c)
+            c.ws = client.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(uri, c)
                     .get(10, TimeUnit.SECONDS);
             return c;
         }
