@@ -742,9 +742,9 @@ class WebSocketIT {
         }
 
         @Override
-        public void close() throws Exception {
-            server.close().sync();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        public void close() {
+            server.close().awaitUninterruptibly();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
         }
     }
 
