@@ -100,15 +100,15 @@ class TurnpikeMainTest {
                 + "        \"127.0.0.1:80\": 1\n"
                 + "  - id: \"2\"\n"
                 + "    uri: /ws\n"
-                + "    enable_websocket: true\n"
+                + "    service_protocol: grpc\n"
                 + "    upstream:\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:80\": 1\n"
                 + "#END\n");
         assertEquals(1, run("validate", f.toString()));
         assertEquals(f + ":5: routes[0] (id \"1\"): unknown plugin [hmac-auth]\n"
-                + f + ":11: routes[1] (id \"2\"): property \"enable_websocket\" validation failed: not supported yet"
-                + " (WebSocket proxying is not implemented)\n"
+                + f + ":11: routes[1] (id \"2\"): property \"service_protocol\" validation failed: \"grpc\" is not"
+                + " supported yet (gRPC proxying is not implemented)\n"
                 + f + ": invalid, 2 problem(s)\n", err());
         Path c = dir.resolve("config.yaml");
         Files.writeString(c, "turnpike:\n  access_log:\n    format: \"$remote_addr $nonsense\"\n");

@@ -74,7 +74,7 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "Route.enabled", "status");
         add(s, Disposition.CHECKED, PLUGINS, "plugins");
         add(s, Disposition.CHECKED, "must name an existing plugin_config, whose plugins are checked", "plugin_config_id");
-        add(s, Disposition.REFUSED, "true", "enable_websocket");
+        add(s, Disposition.ENGINE, "Route.enableWebsocket \"enable_websocket\"", "enable_websocket");
         add(s, Disposition.REFUSED, "\"grpc\"", "service_protocol");
         add(s, Disposition.REFUSED, "\"function(vars) return true end\"", "filter_func");
         add(s, Disposition.REFUSED, "\"return 1\"", "script");
@@ -85,7 +85,7 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "ConfigSet.upstreamOf", "upstream", "upstream_id");
         add(s, Disposition.ENGINE, "Service.hosts", "hosts");
         add(s, Disposition.CHECKED, PLUGINS, "plugins");
-        add(s, Disposition.REFUSED, "true", "enable_websocket");
+        add(s, Disposition.ENGINE, "Service.enableWebsocket", "enable_websocket");
         add(s, Disposition.REFUSED, "\"return 1\"", "script");
 
         s = "upstream";

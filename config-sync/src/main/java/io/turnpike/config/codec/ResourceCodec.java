@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  * <p>Stricter than APISIX, on purpose (see docs/config.md): {@code uri}/{@code uris} must start with '/', a
  * wildcard host must start with {@code *.}, a route or service may not set both {@code upstream} and
  * {@code upstream_id}, and fields Turnpike cannot honour ({@code script}, {@code filter_func}, service discovery,
- * {@code enable_websocket: true}, {@code scheme: grpc}, ...) are rejected rather than ignored;
+ * {@code scheme: grpc}, ...) are rejected rather than ignored;
  * a {@code plugins} object may only name plugins of the {@link PluginRegistry}. {@link FieldDispositions} lists
  * what becomes of every accepted field.
  *
@@ -167,7 +167,6 @@ public final class ResourceCodec {
             }
         }
         Boolean ws = c.bool(o, "enable_websocket");
-        refuseWebsocket(c, ws);
         Timeout timeout = timeout(c, o);
         ArrayNode vars = vars(c, o);
         ObjectNode plugins = c.object(o, "plugins");
@@ -218,7 +217,6 @@ public final class ResourceCodec {
         ObjectNode plugins = c.object(o, "plugins");
         String upstreamId = refId(c, o, "upstream_id");
         Boolean ws = c.bool(o, "enable_websocket");
-        refuseWebsocket(c, ws);
         unsupported(c, o, "script");
         Upstream upstream = null;
         if (o.has("upstream")) {
@@ -732,12 +730,6 @@ public final class ResourceCodec {
                     ec.matches(v, LABEL_VALUE, "^\\S+$");
                 }
             }
-        }
-    }
-
-    private static void refuseWebsocket(Check c, Boolean enableWebsocket) {
-        if (enableWebsocket != null && enableWebsocket) {
-            c.child("enable_websocket").fail("not supported yet (WebSocket proxying is not implemented)");
         }
     }
 

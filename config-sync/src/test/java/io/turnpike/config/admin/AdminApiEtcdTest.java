@@ -487,9 +487,9 @@ class AdminApiEtcdTest {
         assertEquals("unknown plugin [hmac-auth]", client.post("/apisix/admin/schema/validate/routes",
                 route("/a", "\"plugins\":{\"hmac-auth\":{}}")).errorMsg());
         assertEquals(400, client.put("/apisix/admin/stream_routes/1", "{\"upstream\":" + UPSTREAM + "}").status());
-        assertEquals("invalid configuration: property \"enable_websocket\" validation failed: not supported yet"
-                + " (WebSocket proxying is not implemented)", client.put("/apisix/admin/routes/1",
-                route("/a", "\"enable_websocket\":true")).errorMsg());
+        assertEquals("invalid configuration: property \"service_protocol\" validation failed: \"grpc\" is not"
+                + " supported yet (gRPC proxying is not implemented)", client.put("/apisix/admin/routes/1",
+                route("/a", "\"service_protocol\":\"grpc\"")).errorMsg());
         assertEquals(0, store.list(prefix + "/").entries().size(), "nothing was written");
 
         // a PATCH that adds a plugin to a stored route is refused the same way, and the stored route is unchanged

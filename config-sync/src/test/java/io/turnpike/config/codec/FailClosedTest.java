@@ -126,12 +126,11 @@ class FailClosedTest {
 
     @Test
     void unsupportedRouteAndServiceFieldsRefused() {
-        routeRefused("{'uri':'/a','upstream_id':'u','enable_websocket':true}", "enable_websocket",
-                "property \"enable_websocket\" validation failed: not supported yet (WebSocket proxying is not"
-                        + " implemented)");
-        assertEquals(List.of(new FieldError("enable_websocket", "property \"enable_websocket\" validation failed: not"
-                + " supported yet (WebSocket proxying is not implemented)")),
-                codec.decodeService("s", json("{'upstream_id':'u','enable_websocket':true}")).errors());
+        // enable_websocket is acted on (docs/websocket.md): accepted on routes and services, true or false.
+        assertTrue(codec.decodeRoute("1", json("{'uri':'/a','upstream_id':'u','enable_websocket':true}")).ok());
+        assertTrue(codec.decodeService("s", json("{'upstream_id':'u','enable_websocket':true}")).ok());
+        assertEquals("enable_websocket", codec.decodeRoute("1",
+                json("{'uri':'/a','upstream_id':'u','enable_websocket':'yes'}")).errors().get(0).field());
         assertTrue(codec.decodeRoute("1", json("{'uri':'/a','upstream_id':'u','enable_websocket':false}")).ok());
         routeRefused("{'uri':'/a','upstream_id':'u','service_protocol':'grpc'}", "service_protocol",
                 "property \"service_protocol\" validation failed: \"grpc\" is not supported yet (gRPC proxying is not"

@@ -109,6 +109,11 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private long firstTryNs;
     /** The request may be sent again after it reached a node: idempotent method, no body. */
     private boolean resendable;
+    /**
+     * A WebSocket upgrade the route forwards (docs/websocket.md): {@code Upgrade}/{@code Connection: upgrade} go up,
+     * a 101 switches both connections to a {@link Tunnel}; never resent, its upstream connection is never pooled.
+     */
+    private boolean upgrade;
     private boolean upstreamNeedsFlush;
     private boolean headRequest;
     private boolean http10Client;
@@ -172,6 +177,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
      *         answered, {@link #localReply()} with {@link #localReplyHeaders()} (nothing was started in either case)
      */
     int start(Snapshot snapshot, ByteBuf src, RequestHead head, boolean http10Client, boolean requestComplete) {
+        upgrade = false;
         CompiledRoute route = snapshot.routes.match(src, head, routeScratch);
         if (route == null) {
             refusal = GatewayError.ROUTE_NOT_FOUND;
@@ -180,6 +186,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         this.route = route;
         record.route = route;
         this.pinned = snapshot;
+        this.upgrade = route.websocket() && isWebSocketUpgrade(src, head, requestComplete);
         this.http10Client = http10Client;
         this.headRequest = head.method == RequestHead.METHOD_HEAD;
         this.expectContinue = head.expectContinue && !http10Client;
@@ -340,19 +347,27 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         requestStartNs = System.nanoTime();
         firstTryNs = requestStartNs;
         retryBudget = target.retries(target.endpoints.current());
-        resendable = retryBudget > 0 && requestComplete && idempotent(head.method)
+        // An upgrade is never resent: once it reached a node, that node may have switched protocols.
+        resendable = retryBudget > 0 && requestComplete && idempotent(head.method) && !upgrade
                 && target.passHost != UpstreamTarget.PASS_HOST_NODE;
         record.node = node;
         record.upstreamStartNs = requestStartNs;
         PluginContext edits = routeChain == null ? null : px;
         ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
                 + HeadWriter.estimateEditBytes(edits));
-        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits);
+        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits, upgrade);
 
         NodePool<UpstreamConnection> pool = loop.pool(node, target.poolSize);
         exchangeSni = null;
         UpstreamConnection pooled;
-        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+        if (upgrade) {
+            // A connection that may switch protocols is never pooled afterwards, and a pooled one the node closed
+            // meanwhile could not be retried (an upgrade is not resent): a fresh connection for each.
+            pooled = null;
+            if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS && head.hostIndex >= 0) {
+                exchangeSni = UpstreamTls.hostOf(src, head.valueStart[head.hostIndex], head.valueEnd[head.hostIndex]);
+            }
+        } else if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
             // The SNI followed the Host of the request that opened the connection: reuse only for the same host.
             SniMatcher m = sniMatcher();
             if (head.hostIndex >= 0) {
@@ -378,6 +393,53 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             connect(target, node, pool);
         }
         return STARTED;
+    }
+
+    private static final byte[] WEBSOCKET = "websocket".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * A WebSocket opening handshake (RFC 6455 4.1) the gateway forwards: {@code GET}, HTTP/1.1, {@code Connection}
+     * with the {@code upgrade} token, an {@code Upgrade} header listing {@code websocket} (tokens compared
+     * case-insensitively), and no body. Anything else keeps HTTP semantics: the Upgrade header is dropped as
+     * hop-by-hop, as nginx does without the upgrade configuration.
+     */
+    static boolean isWebSocketUpgrade(ByteBuf src, RequestHead head, boolean requestComplete) {
+        if (!head.upgrade || !head.connectionUpgrade || head.method != RequestHead.METHOD_GET
+                || head.versionMinor != 1 || !requestComplete || head.chunked || head.contentLength > 0) {
+            return false;
+        }
+        for (int h = 0; h < head.headerCount; h++) {
+            if (head.kind[h] == RequestHead.H_UPGRADE && listsToken(src, head.valueStart[h], head.valueEnd[h])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the comma-separated list in {@code [s, e)} has the token {@code websocket} (any case). */
+    private static boolean listsToken(ByteBuf src, int s, int e) {
+        int i = s;
+        while (i < e) {
+            byte b = src.getByte(i);
+            if (b == ',' || b == ' ' || b == '\t') {
+                i++;
+                continue;
+            }
+            int ts = i;
+            while (i < e && (b = src.getByte(i)) != ',' && b != ' ' && b != '\t') {
+                i++;
+            }
+            if (i - ts == WEBSOCKET.length) {
+                int k = 0;
+                while (k < WEBSOCKET.length && (src.getByte(ts + k) | 0x20) == WEBSOCKET[k]) {
+                    k++;
+                }
+                if (k == WEBSOCKET.length) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** RFC 9110 9.2.2: a request of these methods may be sent again (and a request that has no body: nothing lost). */
@@ -598,7 +660,9 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         requestStartNs = System.nanoTime();
         NodePool<UpstreamConnection> pool = loop.pool(next, target.poolSize);
         UpstreamConnection pooled;
-        if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
+        if (upgrade) {
+            pooled = null; // as in proceed: a fresh connection for an upgrade
+        } else if (target.tls != null && target.passHost == UpstreamTarget.PASS_HOST_PASS) {
             SniMatcher m = sniMatcher();
             m.bytes(exchangeSni != null ? exchangeSni.getBytes(StandardCharsets.ISO_8859_1) : next.hostHeader);
             pooled = pool.acquire(m);
@@ -639,7 +703,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     private void attach(UpstreamConnection uc, ByteBuf requestHead) {
         upstream = uc;
-        uc.bind(this, headRequest, http10Client);
+        uc.bind(this, headRequest, http10Client, upgrade);
         if (resendable) {
             // Kept until the response starts: a pooled connection that the node closed meanwhile, a node killed or a
             // timeout then sends it to another node. The duplicate is recycled (no allocation in the steady state).
@@ -797,6 +861,47 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     }
 
     @Override
+    public Tunnel onSwitchingProtocols(UpstreamConnection uc, ByteBuf src, ResponseHead rh) {
+        responseStarted = true;
+        releaseRetryHead();
+        NodeAddress n = node;
+        if (n != null && n.passive != null) {
+            n.passive.httpStatus(rh.status);
+        }
+        record.upstreamResponseNs = System.nanoTime();
+        record.upstreamStatus = rh.status;
+        upstream = null; // the tunnel (or the close below) takes it over
+        PluginContext edits = null;
+        if (routeChain != null) {
+            PluginChain cc = consumerChain();
+            globalChain.runHeaderFilter(px, src, rh, 0);
+            routeChain.runHeaderFilter(px, src, rh, cc.names);
+            cc.runHeaderFilter(px, src, rh, 0);
+            edits = px;
+            int override = px.statusOverride();
+            if (override != 0 && override != 101 || px.responseBody() != null) {
+                // A plugin answered the switch with something else: that answer goes out, and both connections close
+                // (the upstream has switched already).
+                record.status = override != 0 ? override : rh.status;
+                endBalancer(false);
+                loop.counters.increment(LoopCounters.RESPONSES);
+                uc.closeQuietly();
+                stream.writeResponseHead(src, rh, true, edits, false);
+                stream.exchangeComplete(false);
+                return null;
+            }
+        }
+        record.status = 101;
+        return stream.switchProtocols(uc, src, rh, edits);
+    }
+
+    /** The tunnel of a switched exchange closed (either side, or its idle timeout). */
+    void tunnelEnded() {
+        endBalancer(false);
+        loop.counters.increment(LoopCounters.RESPONSES);
+    }
+
+    @Override
     public void onResponseBody(ByteBuf slice) {
         if (discardBody) {
             slice.release(); // a plugin replaced the body (sent with the head)
@@ -813,7 +918,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         endBalancer(false);
         loop.counters.increment(LoopCounters.RESPONSES);
         upstream = null;
-        if (reusable && requestComplete) {
+        if (reusable && requestComplete && !upgrade) {
             uc.pool().release(uc, System.nanoTime());
         } else {
             uc.closeQuietly();

@@ -25,6 +25,13 @@ interface ExchangeSink {
 
     void onResponseBody(ByteBuf slice);
 
+    /**
+     * {@code 101 Switching Protocols} to a forwarded upgrade: the head is relayed and the connections become the two
+     * sides of the returned {@link Tunnel}; null when the exchange ended otherwise (a plugin replaced the answer: the
+     * connection {@code uc} was closed).
+     */
+    Tunnel onSwitchingProtocols(UpstreamConnection uc, ByteBuf src, ResponseHead rh);
+
     /** The response ended; {@code reusable}: the connection may go back to its pool. */
     void onResponseComplete(UpstreamConnection uc, boolean reusable);
 

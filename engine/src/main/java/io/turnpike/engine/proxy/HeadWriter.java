@@ -33,6 +33,7 @@ final class HeadWriter {
     private static final byte[] CONTENT_LENGTH = "Content-Length: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_KEEP_ALIVE = "Connection: keep-alive\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION_UPGRADE = "Connection: upgrade\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private HeadWriter() {
     }
@@ -58,6 +59,16 @@ final class HeadWriter {
      */
     static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
                              UpstreamTarget target, NodeAddress node, PluginContext px) {
+        writeRequest(src, h, out, clientIp, localPort, https, target, node, px, false);
+    }
+
+    /**
+     * {@code upgrade}: a WebSocket upgrade the route forwards (docs/websocket.md): the client's {@code Upgrade} lines
+     * are kept and {@code Connection: upgrade} is sent (nginx's {@code proxy_set_header Upgrade $http_upgrade;
+     * Connection "upgrade"}); otherwise both are hop-by-hop and dropped.
+     */
+    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
+                             UpstreamTarget target, NodeAddress node, PluginContext px, boolean upgrade) {
         HeaderEdits edits = px == null || px.requestEdits.isEmpty() ? null : px.requestEdits;
         byte[] hostOverride = px == null ? null : px.host();
         if (px != null && px.method() != null) {
@@ -86,6 +97,9 @@ final class HeadWriter {
                 continue;
             }
             if (h.hopByHop[i]) {
+                if (upgrade && kind == RequestHead.H_UPGRADE) {
+                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                }
                 continue;
             }
             if (edits != null && kind != RequestHead.H_CONTENT_LENGTH && kind != RequestHead.H_HOST
@@ -133,6 +147,9 @@ final class HeadWriter {
         if (edits != null) {
             edits.writeLines(out);
         }
+        if (upgrade) {
+            out.writeBytes(CONNECTION_UPGRADE);
+        }
         if (lastXff < 0) {
             out.writeBytes(XFF);
             out.writeBytes(clientIp);
@@ -168,6 +185,15 @@ final class HeadWriter {
      */
     static void writeResponse(ByteBuf src, ResponseHead h, ByteBuf out, boolean close, boolean clientIsHttp10,
                               PluginContext px, boolean headRequest) {
+        writeResponse(src, h, out, close, clientIsHttp10, px, headRequest, false);
+    }
+
+    /**
+     * {@code upgrade}: the upstream's {@code 101 Switching Protocols} to a forwarded upgrade: its {@code Upgrade} lines
+     * are kept and {@code Connection: upgrade} replaces the connection's own Connection header.
+     */
+    static void writeResponse(ByteBuf src, ResponseHead h, ByteBuf out, boolean close, boolean clientIsHttp10,
+                              PluginContext px, boolean headRequest, boolean upgrade) {
         HeaderEdits edits = px == null || px.responseEdits.isEmpty() ? null : px.responseEdits;
         byte[] body = px == null ? null : px.responseBody();
         int status = px == null ? 0 : px.statusOverride();
@@ -206,6 +232,9 @@ final class HeadWriter {
                 continue;
             }
             if (h.hopByHop[i]) {
+                if (upgrade && h.kind[i] == RequestHead.H_UPGRADE) {
+                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                }
                 continue;
             }
             copyLine(src, h.nameStart[i], h.valueEnd[i], out);
@@ -218,7 +247,9 @@ final class HeadWriter {
             writeDecimal(out, body.length);
             out.writeBytes(CRLF);
         }
-        if (close) {
+        if (upgrade) {
+            out.writeBytes(CONNECTION_UPGRADE);
+        } else if (close) {
             out.writeBytes(CONNECTION_CLOSE);
         } else if (clientIsHttp10) {
             out.writeBytes(CONNECTION_KEEP_ALIVE);

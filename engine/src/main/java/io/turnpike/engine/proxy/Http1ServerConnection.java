@@ -52,6 +52,8 @@ import java.nio.charset.StandardCharsets;
 public final class Http1ServerConnection extends ChannelInboundHandlerAdapter implements ServerStream, Swept {
     private static final int S_HEAD = 0;
     private static final int S_EXCHANGE = 1;
+    /** Switched protocols (a WebSocket): bytes pass raw through {@link #tunnel} until either side closes. */
+    private static final int S_TUNNEL = 3;
     private static final int S_CLOSED = 4;
 
     /** Reads pause while pipelined bytes beyond the limit wait (besides {@link ServerStream}'s reasons). */
@@ -77,6 +79,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     /** The request in flight (one at a time on HTTP/1; reused for every request of the connection). */
     private Exchange exchange;
+    /** After a 101 to a forwarded upgrade: the tunnel to the upstream (the connection never serves HTTP again). */
+    private Tunnel tunnel;
     private boolean clientKeepAlive = true;
     private boolean clientIsHttp10;
     private boolean closeAfterResponse;
@@ -138,12 +142,20 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             return;
         }
         loop.counters.add(LoopCounters.BYTES_IN, in.readableBytes());
+        if (state == S_TUNNEL) {
+            tunnel.fromClient(in);
+            return;
+        }
         cumulation = cumulation == null ? in : Cumulation.append(ctx.alloc(), cumulation, in);
         process();
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (state == S_TUNNEL) {
+            tunnel.clientReadComplete();
+            return;
+        }
         if (exchange != null) {
             exchange.flushUpstream();
         }
@@ -154,7 +166,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = channel.isWritable();
         stalledSinceNs = writable ? 0 : System.nanoTime();
-        if (exchange != null) {
+        if (state == S_TUNNEL) {
+            tunnel.clientWritabilityChanged(writable);
+        } else if (exchange != null) {
             exchange.downstreamWritabilityChanged(writable);
         }
         ctx.fireChannelWritabilityChanged();
@@ -162,6 +176,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (tunnel != null && tunnel.isOpen()) {
+            // The tunnel's normal end (also after an I/O error, which sets S_CLOSED first): the upstream side is
+            // flushed and closed, the exchange completes (not aborted).
+            tunnel.clientClosed();
+        }
         int was = state;
         state = S_CLOSED;
         loop.sweeper.remove(this);
@@ -392,6 +411,61 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     @Override
+    public Tunnel switchProtocols(UpstreamConnection upstream, ByteBuf src, ResponseHead rh, PluginContext px) {
+        int extra = px == null ? 0 : px.responseEdits.linesBytes() + 64;
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32 + extra);
+        HeadWriter.writeResponse(src, rh, out, false, false, px, false, true);
+        loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
+        exchange.record.responseBytes += out.readableBytes();
+        ctx.write(out, ctx.voidPromise());
+        downstreamNeedsFlush = true;
+        // Once per WebSocket, not per chunk.
+        Tunnel t = new Tunnel(this, channel, upstream, loop.counters, exchange.record, upstream.readTimeoutNs(),
+                System.nanoTime());
+        tunnel = t;
+        state = S_TUNNEL;
+        deadlineNs = 0;
+        unblock(BLOCK_PIPELINE);
+        if (upstream.channel().isWritable()) {
+            unblock(PAUSE_UPSTREAM_UNWRITABLE);
+        } else {
+            block(PAUSE_UPSTREAM_UNWRITABLE);
+        }
+        upstream.blockReads(!channel.isWritable());
+        flushDownstream();
+        // Bytes the client sent after its handshake are the tunnel's first (RFC 6455 says to wait; some do not).
+        ByteBuf rest = cumulation;
+        cumulation = null;
+        if (rest != null) {
+            if (rest.isReadable()) {
+                t.fromClient(rest);
+                t.clientReadComplete();
+            } else {
+                rest.release();
+            }
+        }
+        return t;
+    }
+
+    /**
+     * The tunnel closed (either side, or its idle timeout): the exchange completes once, as one request (status 101,
+     * the tunnelled bytes in its byte counts), its log phase runs; {@code closeClient}: flush and close this side.
+     */
+    void tunnelEnded(boolean closeClient) {
+        exchange.tunnelEnded();
+        io.turnpike.engine.observe.ExchangeRecord r = exchange.record;
+        r.endNs = System.nanoTime();
+        exchange.reset();
+        setBusy(false);
+        complete(r);
+        if (closeClient) {
+            closeAfterFlush();
+        } else {
+            state = S_CLOSED;
+        }
+    }
+
+    @Override
     public void upstreamAttached() {
         process();
         exchange.flushUpstream();
@@ -590,6 +664,10 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void sweep(long nowNs) {
+        if (state == S_TUNNEL) {
+            tunnel.sweep(nowNs);
+            return;
+        }
         if (state == S_CLOSED) {
             // Closing after a flush that the client does not take: do not wait for it forever.
             if (deadlineNs != 0 && nowNs - deadlineNs >= 0) {

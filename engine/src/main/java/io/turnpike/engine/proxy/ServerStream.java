@@ -49,6 +49,13 @@ interface ServerStream {
 
     void writeResponseBody(ByteBuf slice);
 
+    /**
+     * The upstream switched protocols (a 101 to a forwarded WebSocket upgrade): write the 101 head (with the plugins'
+     * edits {@code px}, null when none) and turn this connection and {@code upstream} into a raw two-way
+     * {@link Tunnel}. The exchange ends when the tunnel closes.
+     */
+    Tunnel switchProtocols(UpstreamConnection upstream, ByteBuf src, ResponseHead rh, PluginContext px);
+
     void flush();
 
     /** The upstream connection the exchange waited for is attached: continue with the buffered request bytes. */

@@ -29,6 +29,8 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private static final int S_HEAD = 1;
     private static final int S_BODY = 2;
     private static final int S_CLOSED = 3;
+    /** Switched protocols (101 to an upgrade): bytes go raw through {@link #tunnel}; never pooled again. */
+    private static final int S_TUNNEL = 4;
 
     private final LoopContext loop;
     private final NodePool<UpstreamConnection> pool;
@@ -46,6 +48,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private int state = S_IDLE;
     private int requests;
     private boolean requestIsHead;
+    /** The bound request asked for a protocol upgrade the route forwards: a 101 switches to a tunnel. */
+    private boolean upgradeRequested;
+    private Tunnel tunnel;
     private boolean untilClose;
     /** The owner is an HTTP/1.0 client: a chunked response body is relayed without its framing. */
     private boolean clientIsHttp10;
@@ -109,7 +114,13 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     /** Binds this connection to a downstream exchange; the request head is written by the caller right after. */
     void bind(ExchangeSink downstream, boolean headRequest, boolean http10Client) {
+        bind(downstream, headRequest, http10Client, false);
+    }
+
+    /** {@code upgrade}: the request is a forwarded WebSocket upgrade (a 101 is then expected, not an error). */
+    void bind(ExchangeSink downstream, boolean headRequest, boolean http10Client, boolean upgrade) {
         owner = downstream;
+        upgradeRequested = upgrade;
         requestIsHead = headRequest;
         clientIsHttp10 = http10Client;
         dechunk = false;
@@ -150,9 +161,18 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         ctx.fireChannelActive();
     }
 
+    /** The read timeout of this connection's upstream (the tunnel's idle timeout). */
+    long readTimeoutNs() {
+        return readTimeoutNs;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf in = (ByteBuf) msg;
+        if (tunnel != null) {
+            tunnel.fromUpstream(in);
+            return;
+        }
         if (owner == null || state == S_CLOSED) {
             // Bytes on an idle keep-alive connection are a protocol error by the upstream; never reuse it.
             in.release();
@@ -188,8 +208,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
                 int status = head.status;
                 if (status >= 100 && status < 200) {
                     if (status == 101) {
-                        // Upgrade is stripped from forwarded requests, so a switch is a protocol violation here.
-                        fail(GatewayError.UPSTREAM_INVALID_RESPONSE);
+                        if (!upgradeRequested) {
+                            // Upgrade was not forwarded (docs/websocket.md), so a switch is a protocol violation.
+                            fail(GatewayError.UPSTREAM_INVALID_RESPONSE);
+                            return;
+                        }
+                        switchProtocols(n);
                         return;
                     }
                     owner.onInterimResponse(cumulation, head);
@@ -239,6 +263,33 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             } else {
                 return;
             }
+        }
+    }
+
+    /**
+     * The upstream switched protocols ({@code 101} to a forwarded upgrade): the exchange relays the head, then the
+     * connection becomes one side of a {@link Tunnel}; bytes after the head (the upstream's first frames) go through
+     * it. Never pooled again.
+     */
+    private void switchProtocols(int headLength) {
+        ExchangeSink o = owner;
+        owner = null;
+        deadlineNs = 0; // the tunnel's idle timeout replaces the response deadlines
+        Tunnel t = o.onSwitchingProtocols(this, cumulation, head);
+        ByteBuf rest = cumulation;
+        cumulation = null;
+        rest.skipBytes(headLength);
+        if (t == null) {
+            state = S_CLOSED; // not switched (a plugin answered otherwise): the exchange closed this connection
+            rest.release();
+            return;
+        }
+        state = S_TUNNEL;
+        tunnel = t;
+        if (rest.isReadable()) {
+            t.fromUpstream(rest);
+        } else {
+            rest.release();
         }
     }
 
@@ -340,6 +391,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (tunnel != null) {
+            tunnel.upstreamReadComplete();
+            return;
+        }
         if (owner != null) {
             owner.flushDownstream();
         }
@@ -347,6 +402,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (tunnel != null) {
+            tunnel.upstreamWritabilityChanged(ctx.channel().isWritable());
+            return;
+        }
         if (owner != null) {
             boolean writable = ctx.channel().isWritable();
             if (!writable) {
@@ -369,6 +428,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         if (cumulation != null) {
             cumulation.release();
             cumulation = null;
+        }
+        if (tunnel != null) {
+            tunnel.upstreamClosed();
+            return;
         }
         ExchangeSink o = owner;
         if (o == null) {
@@ -406,7 +469,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     @Override
     public void sweep(long nowNs) {
-        if (state == S_CLOSED || deadlineNs == 0 || nowNs - deadlineNs < 0) {
+        if (state == S_CLOSED || tunnel != null || deadlineNs == 0 || nowNs - deadlineNs < 0) {
             return;
         }
         if (owner != null) {

@@ -31,6 +31,11 @@ public final class CompiledRoute {
     private volatile String name = "";
     private volatile String serviceId = "";
     private volatile String serviceName = "";
+    /**
+     * WebSocket upgrades are forwarded ({@code enable_websocket}: the route's when set, else its service's). Set once
+     * by the snapshot compiler before the route is published (the publication orders it for the loops), never after.
+     */
+    private boolean websocket;
     private final int methodMask;
     private final IpMatcher remote;
     private final VarsExpr vars;
@@ -69,6 +74,17 @@ public final class CompiledRoute {
         this.serviceId = serviceId == null ? "" : serviceId;
         this.serviceName = serviceName == null ? "" : serviceName;
         return this;
+    }
+
+    /** Sets {@link #websocket()}; called by the snapshot compiler before the route is published, never after. */
+    public CompiledRoute websocket(boolean enabled) {
+        this.websocket = enabled;
+        return this;
+    }
+
+    /** WebSocket upgrade requests on this route are forwarded and tunnelled (docs/websocket.md). */
+    public boolean websocket() {
+        return websocket;
     }
 
     /** The route's name, "" when it has none. */

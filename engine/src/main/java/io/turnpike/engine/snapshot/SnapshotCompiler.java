@@ -477,10 +477,20 @@ public final class SnapshotCompiler {
      * Compiles one route against its (resolved) upstream and records it; null when it is left out (reported in
      * {@code warnings}).
      */
-    /** Labels for metrics: the route's name, its service's id and name. */
+    /** Labels for metrics: the route's name, its service's id and name; and its {@code enable_websocket}. */
     private static void describe(ConfigSet config, Route route, CompiledRoute compiled) {
         Service s = route.serviceId() == null ? null : config.services().get(route.serviceId());
         compiled.describe(route.name(), route.serviceId(), s == null ? null : s.name());
+        compiled.websocket(websocket(route, s));
+    }
+
+    /** APISIX: the route's {@code enable_websocket} when it sets one (true or false), else its service's. */
+    static boolean websocket(Route route, Service service) {
+        boolean routeSets = route.raw() != null && route.raw().has("enable_websocket");
+        if (routeSets || service == null) {
+            return route.enableWebsocket();
+        }
+        return service.enableWebsocket();
     }
 
     private CompiledRoute compileRoute(ConfigSet config, Route route, Upstream upstream, int order,

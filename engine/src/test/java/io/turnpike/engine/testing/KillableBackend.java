@@ -89,9 +89,14 @@ public final class KillableBackend implements AutoCloseable {
                     }
                     Thread.sleep(Long.parseLong(head.substring(q + 9, end)));
                 }
-                out.write(("HTTP/1.1 " + status + " X\r\nContent-Length: " + body.length + "\r\n\r\n")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.write(body);
+                // Head and body in one write (as nginx writes a small response with one writev): a kill never
+                // splits them, so "killed before answering" and "answered" are the only outcomes. A node dying
+                // after the response head left cannot be retried by anyone (the client already has the head).
+                byte[] responseHead = ("HTTP/1.1 " + status + " X\r\nContent-Length: " + body.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII);
+                byte[] response = java.util.Arrays.copyOf(responseHead, responseHead.length + body.length);
+                System.arraycopy(body, 0, response, responseHead.length, body.length);
+                out.write(response);
                 out.flush();
             }
         } catch (IOException | InterruptedException ignored) {
