@@ -114,9 +114,47 @@ public final class AdminApiHandler extends SimpleChannelInboundHandler<FullHttpR
         resp.headers().set("X-API-VERSION", "v3");
         if (!keepAlive) {
             resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+            ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> lingeringClose(f.channel()));
         } else {
             ctx.writeAndFlush(resp);
+        }
+    }
+
+    /** How long a refused client may go on sending before the connection closes anyway. */
+    static final long LINGER_MS = 2_000;
+
+    /**
+     * nginx's lingering close: the answer is out, but the client may still be sending the body it was refused for
+     * (a 413 answered from the head). Closing now with its bytes unread would make the kernel reset the connection,
+     * which can destroy the answer in the client's buffers before it reads it. So: half-close (FIN after the answer),
+     * read and discard what still comes, close when the client does, at the latest after {@link #LINGER_MS}.
+     */
+    static void lingeringClose(io.netty.channel.Channel ch) {
+        if (!ch.isActive()) {
+            return;
+        }
+        ch.pipeline().addFirst("admin-linger", new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                io.netty.util.ReferenceCountUtil.release(msg); // discarded, not decoded
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                c.close();
+            }
+        });
+        ch.eventLoop().schedule(() -> {
+            ch.close();
+        }, LINGER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        if (ch instanceof io.netty.channel.socket.SocketChannel sc) {
+            sc.shutdownOutput().addListener(f -> {
+                if (!f.isSuccess()) {
+                    ch.close();
+                }
+            });
+        } else {
+            ch.close();
         }
     }
 

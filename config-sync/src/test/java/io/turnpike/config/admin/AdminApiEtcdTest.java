@@ -602,6 +602,33 @@ class AdminApiEtcdTest {
     }
 
     /**
+     * A client still sending a body refused from its head (413 over the limit) reads the answer, not a reset: the
+     * server discards what still comes after answering (a lingering close) instead of closing with unread bytes.
+     */
+    @Test
+    void aBodyRefusedFromItsHeadStillGetsItsAnswerWhileItIsBeingSent() throws Exception {
+        start();
+        InetSocketAddress a = server.localAddress();
+        int size = 32 << 20; // more than loopback socket buffers hold: without discarding, the client blocks then is reset
+        try (java.net.Socket s = new java.net.Socket(a.getAddress(), a.getPort())) {
+            s.setSoTimeout(10_000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write(("PUT /apisix/admin/protos/huge HTTP/1.1\r\nHost: x\r\nX-API-KEY: " + ADMIN
+                    + "\r\nContent-Length: " + size + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            byte[] chunk = new byte[64 * 1024];
+            java.util.Arrays.fill(chunk, (byte) 'x');
+            for (int sent = 0; sent < size; sent += chunk.length) {
+                out.write(chunk); // the whole body, as a client that does not wait for an interim answer
+            }
+            out.flush();
+            String resp = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(resp.startsWith("HTTP/1.1 413"), resp);
+            assertTrue(resp.contains("larger than"), resp);
+        }
+        assertNull(store.get(prefix + "/protos/huge"));
+    }
+
+    /**
      * Address and key are checked on the request head: without a valid key (or a viewer's write) the answer comes at
      * once, before the announced body is read, and nothing is held or written.
      */
