@@ -509,21 +509,22 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     }
 
     private void connect(UpstreamTarget target, NodeAddress node, NodePool<UpstreamConnection> pool) {
-        UpstreamConnection uc = new UpstreamConnection(loop, pool, target.readTimeoutNs, target.sendTimeoutNs,
-                target.idleTimeoutNs, target.maxRequestsPerConnection);
+        long connectTimeoutMs = route.connectTimeoutMs(target);
+        UpstreamConnection uc = new UpstreamConnection(loop, pool, route.readTimeoutNs(target),
+                route.sendTimeoutNs(target), target.idleTimeoutNs, target.maxRequestsPerConnection);
         // Not the steady state (pooled connections are): the clone, the option, the TLS handler and the listeners are
         // per new connection.
         if (target.tls != null) {
             String sni = target.sni(node, exchangeSni);
             uc.tls(target.tls.newHandler(stream.alloc(), sni, node.address.getPort()),
                     sni.getBytes(StandardCharsets.ISO_8859_1),
-                    System.nanoTime() + target.connectTimeoutMs * 1_000_000L);
+                    System.nanoTime() + connectTimeoutMs * 1_000_000L);
         }
         int attempt = ++connectAttempt;
-        connectDeadlineNs = System.nanoTime() + target.connectTimeoutMs * 1_000_000L
+        connectDeadlineNs = System.nanoTime() + connectTimeoutMs * 1_000_000L
                 + 2 * ConnectionSweeper.TICK_MS * 1_000_000L;
         ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, target.connectTimeoutMs))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
                 .connect(node.address);
         f.addListener((ChannelFutureListener) future -> {
             if (!future.isSuccess()) {
@@ -703,7 +704,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     private void attach(UpstreamConnection uc, ByteBuf requestHead) {
         upstream = uc;
-        uc.bind(this, headRequest, http10Client, upgrade);
+        // The route's timeouts, else the upstream's: a pooled connection may have been opened for another route.
+        uc.bind(this, headRequest, http10Client, upgrade, route.readTimeoutNs(target), route.sendTimeoutNs(target));
         if (resendable) {
             // Kept until the response starts: a pooled connection that the node closed meanwhile, a node killed or a
             // timeout then sends it to another node. The duplicate is recycled (no allocation in the steady state).

@@ -37,8 +37,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     private final ResponseHead head;
     private final ResponseHeadParser parser;
     private final BodyFramer body;
-    private final long readTimeoutNs;
-    private final long sendTimeoutNs;
+    /** Of the exchange bound now (a pooled connection serves routes with different timeouts). */
+    private long readTimeoutNs;
+    private long sendTimeoutNs;
     private final long idleTimeoutNs;
     private final int maxRequests;
 
@@ -119,6 +120,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     /** {@code upgrade}: the request is a forwarded WebSocket upgrade (a 101 is then expected, not an error). */
     void bind(ExchangeSink downstream, boolean headRequest, boolean http10Client, boolean upgrade) {
+        bind(downstream, headRequest, http10Client, upgrade, readTimeoutNs, sendTimeoutNs);
+    }
+
+    /** With the exchange's own read and send timeouts (its route's, else its upstream's). */
+    void bind(ExchangeSink downstream, boolean headRequest, boolean http10Client, boolean upgrade, long readTimeoutNs,
+              long sendTimeoutNs) {
+        this.readTimeoutNs = readTimeoutNs;
+        this.sendTimeoutNs = sendTimeoutNs;
         owner = downstream;
         upgradeRequested = upgrade;
         requestIsHead = headRequest;

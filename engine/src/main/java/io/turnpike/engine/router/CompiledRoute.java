@@ -76,6 +76,35 @@ public final class CompiledRoute {
         return this;
     }
 
+    /**
+     * The route's own {@code timeout} (APISIX: it replaces the upstream's for this route's requests), -1 when it has
+     * none; set by the snapshot compiler before the route is published, never after. A target is shared by every
+     * route of its upstream, so these cannot live there.
+     */
+    private long connectTimeoutMs = -1;
+    private long readTimeoutNs = -1;
+    private long sendTimeoutNs = -1;
+
+    public CompiledRoute timeouts(long connectMs, long readNs, long sendNs) {
+        this.connectTimeoutMs = connectMs;
+        this.readTimeoutNs = readNs;
+        this.sendTimeoutNs = sendNs;
+        return this;
+    }
+
+    /** The route's connect timeout, else {@code target}'s. */
+    public long connectTimeoutMs(UpstreamTarget target) {
+        return connectTimeoutMs >= 0 ? connectTimeoutMs : target.connectTimeoutMs;
+    }
+
+    public long readTimeoutNs(UpstreamTarget target) {
+        return readTimeoutNs >= 0 ? readTimeoutNs : target.readTimeoutNs;
+    }
+
+    public long sendTimeoutNs(UpstreamTarget target) {
+        return sendTimeoutNs >= 0 ? sendTimeoutNs : target.sendTimeoutNs;
+    }
+
     /** Sets {@link #websocket()}; called by the snapshot compiler before the route is published, never after. */
     public CompiledRoute websocket(boolean enabled) {
         this.websocket = enabled;

@@ -478,10 +478,18 @@ public final class SnapshotCompiler {
      * {@code warnings}).
      */
     /** Labels for metrics: the route's name, its service's id and name; and its {@code enable_websocket}. */
-    private static void describe(ConfigSet config, Route route, CompiledRoute compiled) {
+    private void describe(ConfigSet config, Route route, CompiledRoute compiled) {
         Service s = route.serviceId() == null ? null : config.services().get(route.serviceId());
         compiled.describe(route.name(), route.serviceId(), s == null ? null : s.name());
         compiled.websocket(websocket(route, s));
+        Timeout t = route.timeout();
+        if (t != null) {
+            // The route's timeout replaces its upstream's for its own requests (each field: the process default
+            // when unset), whatever other routes share the upstream's target.
+            compiled.timeouts(t.connect() > 0 ? (long) (t.connect() * 1000) : settings.upstreamConnectTimeoutMs(),
+                    t.read() > 0 ? (long) (t.read() * 1e9) : settings.upstreamReadTimeoutNs(),
+                    t.send() > 0 ? (long) (t.send() * 1e9) : settings.upstreamSendTimeoutNs());
+        }
     }
 
     /** APISIX: the route's {@code enable_websocket} when it sets one (true or false), else its service's. */
@@ -662,7 +670,7 @@ public final class SnapshotCompiler {
         byte[] rewriteHost = u.upstreamHost() == null ? null : u.upstreamHost().getBytes(StandardCharsets.US_ASCII);
         String label = u.id() != null ? u.id() : "of route " + route.id();
         NodeAddress[] arr = buildNodes(u, label, tlsConfig, passHost, warnings);
-        Timeout t = route.timeout() != null ? route.timeout() : u.timeout();
+        Timeout t = u.timeout(); // a route's own timeout is the route's (CompiledRoute.timeouts): targets are shared
         long connectMs = t != null && t.connect() > 0 ? (long) (t.connect() * 1000) : settings.upstreamConnectTimeoutMs();
         long readNs = t != null && t.read() > 0 ? (long) (t.read() * 1e9) : settings.upstreamReadTimeoutNs();
         long sendNs = t != null && t.send() > 0 ? (long) (t.send() * 1e9) : settings.upstreamSendTimeoutNs();

@@ -34,8 +34,12 @@ class SnapshotCompilerTest {
         assertEquals(2, s.targets.length, "u1 shared by route a and (via service) route b, plus c's inline upstream");
         assertEquals(2, s.nodes.length, "127.0.0.1:81 appears twice but has one pool");
         UpstreamTarget inline = s.targets[1];
-        assertEquals(3_000_000_000L, inline.readTimeoutNs);
-        assertEquals(1000, inline.connectTimeoutMs);
+        // Route c's timeout is its route's (a target is shared by every route of its upstream).
+        io.turnpike.engine.router.CompiledRoute c = TrafficSplitTargetsTest.match(s, "/c");
+        assertEquals(3_000_000_000L, c.readTimeoutNs(inline));
+        assertEquals(1000, c.connectTimeoutMs(inline));
+        assertEquals(2_000_000_000L, c.sendTimeoutNs(inline));
+        assertEquals(EngineSettings.defaults().upstreamReadTimeoutNs(), inline.readTimeoutNs);
         NodeAddress shared = inline.nodes[0];
         assertEquals(5, shared.weight);
         assertEquals(s.targets[0].nodes[0].index, shared.index, "same pool index for the same host:port");
