@@ -108,8 +108,10 @@ class HealthGatewayIT {
                 }
             }
             // Passive and active results share the node's counters (lua-resty-healthcheck): an active probe of
-            // /health that also got a 500 may count toward the 3.
-            assertTrue(answered500 >= 1 && answered500 <= 3, "passive checks took the node out after 3 failures: "
+            // /health that also got a 500 may count toward the 3; and the verdict travels from the checker thread to
+            // the loops asynchronously, so a request or two more may reach the node meanwhile. Round-robin alone
+            // would have sent it 20 of the 40.
+            assertTrue(answered500 >= 1 && answered500 <= 8, "passive checks took the node out after 3 failures: "
                     + answered500 + " 500s of 40");
             assertFalse(healthy(gw, "routes/r", sick));
             sick.status = 200;
