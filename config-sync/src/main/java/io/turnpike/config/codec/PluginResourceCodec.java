@@ -54,7 +54,15 @@ public final class PluginResourceCodec {
         ObjectNode o = (ObjectNode) value;
         switch (resource) {
             case PLUGIN_CONFIGS -> pluginHolder(c, o, PLUGIN_CONFIG_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
-            case GLOBAL_RULES -> pluginHolder(c, o, GLOBAL_RULE_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
+            case GLOBAL_RULES -> {
+                pluginHolder(c, o, GLOBAL_RULE_FIELDS, true, PluginRegistry.SchemaType.ROUTE);
+                // traffic-split replaces a route's upstream: from a global rule the engine could not act on it
+                // (fail closed rather than accept and skip it).
+                if (o.get("plugins") instanceof ObjectNode p && p.has("traffic-split")) {
+                    c.child("plugins").fail("traffic-split is not supported in a global rule (it chooses a route's"
+                            + " upstream: configure it on the route, its service or a plugin_config)");
+                }
+            }
             case CONSUMER_GROUPS -> {
                 // A group's plugins are merged into its consumers' (checked as on a consumer); credentials belong to
                 // consumers, not groups.

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * api-breaker and traffic-split configurations through the Admin API: accepted as APISIX accepts them, refused with
@@ -122,5 +123,18 @@ class AdminSteeringPluginsTest {
                 .get("priority").asInt());
         assertEquals(966, JSON.readTree(s.handle("GET", "/apisix/admin/plugins/traffic-split", new byte[0]).body())
                 .get("priority").asInt());
+    }
+
+    @Test
+    void trafficSplitInAGlobalRuleIsRefused() throws Exception {
+        String split = "{\"traffic-split\":{\"rules\":[{\"weighted_upstreams\":[{\"weight\":1}]}]}}";
+        AdminResponse r = s.handle("PUT", "/apisix/admin/global_rules/1", ("{\"plugins\":" + split + "}")
+                .getBytes(StandardCharsets.UTF_8));
+        assertEquals(400, r.status(), new String(r.body(), StandardCharsets.UTF_8));
+        assertTrue(JSON.readTree(r.body()).get("error_msg").asText().contains("not supported in a global rule"),
+                new String(r.body(), StandardCharsets.UTF_8));
+        assertEquals(201, s.handle("PUT", "/apisix/admin/global_rules/2", "{\"plugins\":{\"api-breaker\":{\"break_response_code\":502}}}"
+                .getBytes(StandardCharsets.UTF_8)).status(), "api-breaker is fine there");
+        assertEquals(201, putRoute("split", split).status(), "and traffic-split on a route");
     }
 }

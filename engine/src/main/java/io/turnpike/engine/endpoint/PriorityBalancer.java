@@ -16,6 +16,10 @@ final class PriorityBalancer implements Balancer {
     private final Balancer[] groups;
     private final int[] offsets;
     private final NodeAddress[] all;
+    /** Each node's group, for the start/end hooks of least_conn and ewma (lookups allocate nothing). */
+    private final java.util.IdentityHashMap<NodeAddress, Balancer> groupOfNode;
+    /** Whether the groups keep per-request state (least_conn, ewma): the hooks are skipped otherwise. */
+    private final boolean tracks;
 
     PriorityBalancer(Balancer[] groups) {
         this.groups = groups;
@@ -26,9 +30,16 @@ final class PriorityBalancer implements Balancer {
             n += groups[i].nodes().length;
         }
         all = new NodeAddress[n];
+        groupOfNode = new java.util.IdentityHashMap<>(n * 2);
         for (int i = 0; i < groups.length; i++) {
             System.arraycopy(groups[i].nodes(), 0, all, offsets[i], groups[i].nodes().length);
+            for (NodeAddress a : groups[i].nodes()) {
+                groupOfNode.put(a, groups[i]);
+            }
         }
+        String t = groups.length == 0 ? "" : groups[0].type();
+        tracks = io.turnpike.engine.upstream.Balancers.LEAST_CONN.equals(t)
+                || io.turnpike.engine.upstream.Balancers.EWMA.equals(t);
     }
 
     @Override
@@ -75,10 +86,14 @@ final class PriorityBalancer implements Balancer {
 
     @Override
     public int positionOf(NodeAddress node) {
+        Balancer b = groupOfNode.get(node);
+        if (b == null) {
+            return -1;
+        }
         for (int g = 0; g < groups.length; g++) {
-            int p = groups[g].positionOf(node);
-            if (p >= 0) {
-                return offsets[g] + p;
+            if (groups[g] == b) {
+                int p = b.positionOf(node);
+                return p < 0 ? -1 : offsets[g] + p;
             }
         }
         return -1;
@@ -86,7 +101,10 @@ final class PriorityBalancer implements Balancer {
 
     @Override
     public void onRequestStart(NodeAddress node) {
-        Balancer b = groupOf(node);
+        if (!tracks) {
+            return;
+        }
+        Balancer b = groupOfNode.get(node);
         if (b != null) {
             b.onRequestStart(node);
         }
@@ -94,20 +112,16 @@ final class PriorityBalancer implements Balancer {
 
     @Override
     public void onRequestEnd(NodeAddress node, long latencyNs, boolean failed) {
-        Balancer b = groupOf(node);
+        if (!tracks) {
+            return;
+        }
+        Balancer b = groupOfNode.get(node);
         if (b != null) {
             b.onRequestEnd(node, latencyNs, failed);
         }
     }
 
-    private Balancer groupOf(NodeAddress node) {
-        for (Balancer g : groups) {
-            if (g.positionOf(node) >= 0) {
-                return g;
-            }
-        }
-        return null;
-    }
+
 
     @Override
     public void inherit(Balancer previous) {

@@ -209,7 +209,7 @@ public final class LoopContext {
                 && i < balancers.length) {
             balancer(s.targets[i]);
         }
-        if (prev != null && prev.nodes != next.nodes) {
+        if (prev != null && prev.nodes != next.nodes && hasRunTimeNode(prev.nodes)) {
             java.util.Set<String> stay = new java.util.HashSet<>();
             for (NodeAddress n : next.nodes) {
                 stay.add(n.poolKey);
@@ -220,6 +220,15 @@ public final class LoopContext {
                 }
             }
         }
+    }
+
+    private static boolean hasRunTimeNode(NodeAddress[] nodes) {
+        for (NodeAddress n : nodes) {
+            if (n.index < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void retire(NodePool<?> pool) {
