@@ -13,6 +13,7 @@ Exit status: 0 when every failing case is listed in the expected-failures file, 
 """
 
 import argparse
+import concurrent.futures
 import json
 import select
 import socket
@@ -106,6 +107,7 @@ class Conn(object):
         self.server_settings = {}
         self.block = None  # (sid, bytearray) of a response header block in progress
         self.received = []  # every frame read, for failure reasons
+        self.reaction = None  # what the last verifier accepted, for the report
         try:
             s = socket.create_connection((opts.host, opts.port), timeout=timeout)
         except OSError as e:
@@ -330,6 +332,7 @@ def expect_connection_error(c, *codes, **kw):
         except Closed as e:
             if goaway_required:
                 raise CaseFail("connection closed without GOAWAY(%s)" % names)
+            c.reaction = "connection closed"
             return "closed"
         except Timeout:
             raise CaseFail("expected GOAWAY(%s) or connection close, got neither within %.1fs%s" % (
@@ -337,6 +340,7 @@ def expect_connection_error(c, *codes, **kw):
         if f.type == GOAWAY:
             code = struct.unpack(">I", f.payload[4:8])[0] if len(f.payload) >= 8 else -1
             if code in codes:
+                c.reaction = "GOAWAY(%s)" % err_name(code)
                 return f
             raise CaseFail("GOAWAY(%s), expected GOAWAY(%s)" % (err_name(code), names))
 
@@ -349,6 +353,7 @@ def expect_stream_error(c, sid, *codes):
         try:
             f = c.recv(max(0.0, deadline - time.monotonic()))
         except Closed:
+            c.reaction = "connection closed"
             return "closed"
         except Timeout:
             raise CaseFail("expected RST_STREAM(%s) on stream %d, or GOAWAY(%s), or close; got none within %.1fs%s" % (
@@ -356,11 +361,13 @@ def expect_stream_error(c, sid, *codes):
         if f.type == GOAWAY:
             code = struct.unpack(">I", f.payload[4:8])[0] if len(f.payload) >= 8 else -1
             if code in codes:
+                c.reaction = "GOAWAY(%s)" % err_name(code)
                 return f
             raise CaseFail("GOAWAY(%s), expected RST_STREAM or GOAWAY with %s" % (err_name(code), names))
         if f.type == RST_STREAM and f.sid == sid:
             code = struct.unpack(">I", f.payload[:4])[0] if len(f.payload) >= 4 else -1
             if code in codes:
+                c.reaction = "RST_STREAM(%s)" % err_name(code)
                 return f
             raise CaseFail("RST_STREAM(%s) on stream %d, expected %s" % (err_name(code), sid, names))
 
@@ -373,6 +380,7 @@ def expect_malformed(c, sid):
         try:
             f = c.recv(max(0.0, deadline - time.monotonic()))
         except Closed:
+            c.reaction = "connection closed"
             return "closed"
         except Timeout:
             raise CaseFail("malformed request: expected RST_STREAM(PROTOCOL_ERROR), GOAWAY(PROTOCOL_ERROR), close or a "
@@ -380,11 +388,13 @@ def expect_malformed(c, sid):
         if f.type == GOAWAY:
             code = struct.unpack(">I", f.payload[4:8])[0] if len(f.payload) >= 8 else -1
             if code == PROTOCOL_ERROR:
+                c.reaction = "GOAWAY(PROTOCOL_ERROR)"
                 return f
             raise CaseFail("GOAWAY(%s), expected PROTOCOL_ERROR for a malformed request" % err_name(code))
         if f.type == RST_STREAM and f.sid == sid:
             code = struct.unpack(">I", f.payload[:4])[0] if len(f.payload) >= 4 else -1
             if code == PROTOCOL_ERROR:
+                c.reaction = "RST_STREAM(PROTOCOL_ERROR)"
                 return f
             raise CaseFail("RST_STREAM(%s), expected PROTOCOL_ERROR for a malformed request" % err_name(code))
         if f.headers is not None and (f.sid == sid):
@@ -392,6 +402,7 @@ def expect_malformed(c, sid):
             if status.startswith("1"):
                 continue
             if status.startswith("4"):
+                c.reaction = ":status %s" % status
                 return status
             raise CaseFail("the server answered the malformed request with :status %s" % status)
 
@@ -432,6 +443,7 @@ def expect_response(c, sid, status="200", send_window_updates=True):
         if f.type in (DATA, HEADERS) and f.flags & END_STREAM:
             if status is not None and got_status != status:
                 raise CaseFail("response on stream %d has :status %s, expected %s" % (sid, got_status, status))
+            c.reaction = ":status %s, %d body octets" % (got_status, len(body))
             return got_status, bytes(body)
 
 
@@ -454,6 +466,7 @@ def expect_ping_ack(c, data=b"h2spec\x00\x01"):
         if f.type == PING and f.flags & ACK:
             if f.payload != data:
                 raise CaseFail("PING ACK with payload %r, expected %r" % (f.payload, data))
+            c.reaction = "PING ACK"
             return f
 
 
@@ -1766,7 +1779,8 @@ def main(argv=None):
     ap.add_argument("--case", action="append", default=[], help="run only case ids starting with this (repeatable)")
     ap.add_argument("--timeout", dest="case_timeout", type=float, default=2.0, help="per-case wait in seconds")
     ap.add_argument("--flood-count", type=int, default=10000, help="frames per flood case (default 10000)")
-    ap.add_argument("--budget", type=float, default=90.0, help="seconds for the whole run; later cases fail")
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds for the whole run; cases not started by then fail")
+    ap.add_argument("--jobs", type=int, default=8, help="protocol cases run in parallel (floods run alone)")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     o = ap.parse_args(argv)
     if o.list:
@@ -1786,8 +1800,9 @@ def main(argv=None):
     if not selected:
         ap.error("no case matches --case %s" % o.case)
     started = time.monotonic()
-    results = []
-    for cid, desc, tmo, fn in selected:
+
+    def run_one(entry):
+        cid, desc, _, fn = entry
         ctx = Ctx(o)
         ctx._conns = []
         ctx.note = None
@@ -1812,20 +1827,37 @@ def main(argv=None):
         listed = expected.get(cid)
         if status == "FAIL" and listed is not None:
             status = "EXPECTED-FAIL"
-        dur = time.monotonic() - t0
-        results.append({"id": cid, "description": desc, "status": status, "reason": reason,
-                        "note": ctx.note or "", "expected_failure": listed, "seconds": round(dur, 3)})
-        line = "%-13s %-10s %s" % (status, cid, desc)
-        if reason:
-            line += "\n" + " " * 25 + "-> " + reason
-        if status == "EXPECTED-FAIL":
-            line += "\n" + " " * 25 + "(listed: " + listed + ")"
-        if status == "PASS" and listed is not None:
+        reaction = ([c.reaction for c in ctx._conns if c.reaction] or [""])[-1]
+        return {"id": cid, "description": desc, "status": status, "reason": reason, "note": ctx.note or "",
+                "reaction": reaction,
+                "expected_failure": listed, "seconds": round(time.monotonic() - t0, 3)}
+
+    def show(r):
+        line = "%-13s %-10s %s" % (r["status"], r["id"], r["description"])
+        if r["reason"]:
+            line += "\n" + " " * 25 + "-> " + r["reason"]
+        if r["status"] == "EXPECTED-FAIL":
+            line += "\n" + " " * 25 + "(listed: " + r["expected_failure"] + ")"
+        if r["status"] == "PASS" and r["expected_failure"] is not None:
             line += "\n" + " " * 25 + "(listed as an expected failure but passed: remove it from the file)"
-        if ctx.note:
-            line += "\n" + " " * 25 + "[" + ctx.note + "]"
+        if r["note"]:
+            line += "\n" + " " * 25 + "[" + r["note"] + "]"
         print(line)
         sys.stdout.flush()
+
+    # Protocol cases run --jobs at a time (each on its own connections); the floods run alone afterwards, one by one.
+    results = []
+    plain = [x for x in selected if not x[0].startswith("dos/")]
+    floods = [x for x in selected if x[0].startswith("dos/")]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.jobs)) as pool:
+        for fut in [pool.submit(run_one, x) for x in plain]:
+            r = fut.result()
+            results.append(r)
+            show(r)
+    for x in floods:
+        r = run_one(x)
+        results.append(r)
+        show(r)
     total = time.monotonic() - started
     counts = {k: sum(1 for r in results if r["status"] == k) for k in ("PASS", "FAIL", "EXPECTED-FAIL")}
     stale = [r["id"] for r in results if r["status"] == "PASS" and r["expected_failure"] is not None]
