@@ -108,6 +108,7 @@ class Conn(object):
         self.block = None  # (sid, bytearray) of a response header block in progress
         self.received = []  # every frame read, for failure reasons
         self.reaction = None  # what the last verifier accepted, for the report
+        self.first_bytes = None  # the start of what the server sent, to name a server that is not HTTP/2
         try:
             s = socket.create_connection((opts.host, opts.port), timeout=timeout)
         except OSError as e:
@@ -212,6 +213,8 @@ class Conn(object):
                 raise Closed("recv: %s" % e)
             if not chunk:
                 raise Closed("connection closed")
+            if self.first_bytes is None:
+                self.first_bytes = bytes(chunk[:48])
             self.buf += chunk
             return
 
@@ -294,8 +297,8 @@ class Conn(object):
             try:
                 f = self.recv(max(0.0, deadline - time.monotonic()))
             except Timeout:
-                raise CaseFail("handshake: no %s within %.1fs" % (
-                    "SETTINGS from the server" if not got_settings else "SETTINGS ACK", self.timeout))
+                raise CaseFail("handshake: no %s within %.1fs%s" % (
+                    "SETTINGS from the server" if not got_settings else "SETTINGS ACK", self.timeout, self._garbage()))
             except Closed as e:
                 raise CaseFail("handshake: %s%s" % (e, self._garbage()))
             if first and not (f.type == SETTINGS and not f.flags & ACK):
@@ -309,8 +312,8 @@ class Conn(object):
         return self
 
     def _garbage(self):
-        if not self.received and self.buf[:5] == b"HTTP/":
-            return " (the server answered in HTTP/1: %r)" % bytes(self.buf[:40])
+        if self.first_bytes and self.first_bytes[:5] == b"HTTP/":
+            return " (the server answered in HTTP/1.x: %r)" % self.first_bytes.split(b"\r\n")[0]
         return ""
 
     def max_frame_size(self):
@@ -1788,6 +1791,11 @@ def _(ctx):
 
 # ---------------------------------------------------------------------------------------------------------------------
 
+def usage_error(msg):
+    sys.stderr.write("h2conformance: %s\n" % msg)
+    sys.exit(2)
+
+
 def load_expected(path):
     out = {}
     if not path:
@@ -1800,9 +1808,9 @@ def load_expected(path):
             cid, _, reason = text.partition("#")
             cid = cid.strip()
             if " " in cid:
-                raise SystemExit("%s:%d: one case id per line, then '# reason': %r" % (path, n, line.rstrip()))
+                usage_error("%s:%d: one case id per line, then '# reason': %r" % (path, n, line.rstrip()))
             if not reason.strip():
-                raise SystemExit("%s:%d: case %s has no '# reason' comment" % (path, n, cid))
+                usage_error("%s:%d: case %s has no '# reason' comment" % (path, n, cid))
             out[cid] = reason.strip()
     return out
 
