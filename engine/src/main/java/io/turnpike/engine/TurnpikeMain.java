@@ -605,10 +605,16 @@ public final class TurnpikeMain {
         private static GatewayServer newServer(ProcessConfig pc, EngineSettings settings) {
             TurnpikeSettings t = pc.turnpike();
             List<InetSocketAddress> listen = new ArrayList<>();
+            java.util.Set<InetSocketAddress> h2c = new java.util.HashSet<>();
             for (ListenAddress a : pc.nodeListen()) {
-                listen.add(new InetSocketAddress(a.ip(), a.port()));
+                InetSocketAddress address = new InetSocketAddress(a.ip(), a.port());
+                listen.add(address);
+                if (a.http2()) {
+                    h2c.add(address);
+                }
             }
-            return new GatewayServer(settings, listen, httpsListen(pc), t.eventLoops(), Transport.select(t.transport()));
+            return new GatewayServer(settings, listen, httpsListen(pc), t.eventLoops(), Transport.select(t.transport()),
+                    h2c);
         }
 
         /** {@code apisix.ssl.listen} when {@code apisix.ssl.enable}; a port's fallback_sni, else the global one. */
@@ -624,6 +630,12 @@ public final class TurnpikeMain {
             return out;
         }
 
+        /** ALPN offers {@code h2} first when the HTTPS listeners take HTTP/2 ({@code enable_http2}). */
+        static TlsDefaults tlsDefaults(ProcessConfig pc) {
+            TlsDefaults d = TlsDefaults.defaults();
+            return pc.ssl().http2() ? d.withAlpn(List.of("h2", "http/1.1")) : d;
+        }
+
         /** TLS contexts are built only when there is an HTTPS listener to use them. */
         static SnapshotCompiler snapshotCompiler(ProcessConfig pc, EngineSettings settings) {
             return snapshotCompiler(pc, settings, null);
@@ -631,7 +643,7 @@ public final class TurnpikeMain {
 
         static SnapshotCompiler snapshotCompiler(ProcessConfig pc, EngineSettings settings, KeylessClients keyless) {
             return httpsListen(pc).isEmpty() ? new SnapshotCompiler(settings)
-                    : new SnapshotCompiler(settings, new TlsCompiler(TlsDefaults.defaults(), keyless,
+                    : new SnapshotCompiler(settings, new TlsCompiler(tlsDefaults(pc), keyless,
                     pc.turnpike().keyless().keySet()));
         }
 

@@ -8,7 +8,8 @@ import java.util.List;
  *
  * @param protocols        when an ssl object sets no {@code ssl_protocols}
  * @param ciphers          TLS 1.2 cipher suites (OpenSSL names; TLS 1.3 suites are BoringSSL's fixed set)
- * @param alpn             protocols advertised by ALPN, in preference order ({@code http/1.1}; {@code h2} later)
+ * @param alpn             protocols advertised by ALPN, in preference order ({@code http/1.1}, or {@code h2} first when the HTTPS
+ *                         listeners take HTTP/2)
  * @param sessionCacheSize server-side session cache entries per context (0 = BoringSSL's default)
  * @param sessionTimeoutS  session lifetime for the cache and tickets, seconds
  * @param ticketKeys       48-byte session ticket keys used by ssl objects without their own; the first encrypts. Random
@@ -45,6 +46,11 @@ public record TlsDefaults(List<String> protocols, List<String> ciphers, List<Str
     public static TlsDefaults withTicketKeys(List<byte[]> keys) {
         return new TlsDefaults(List.of("TLSv1.2", "TLSv1.3"), INTERMEDIATE_CIPHERS, List.of("http/1.1"), 20480, 300,
                 keys);
+    }
+
+    /** These defaults with ALPN offering {@code protocols} (preference order), e.g. {@code h2, http/1.1}. */
+    public TlsDefaults withAlpn(List<String> protocols) {
+        return new TlsDefaults(this.protocols, ciphers, protocols, sessionCacheSize, sessionTimeoutS, ticketKeys);
     }
 
     public static byte[] randomTicketKey() {

@@ -42,7 +42,7 @@ public final class ProcessConfigLoader {
     private static final Set<String> APISIX_UNSUPPORTED = Set.of("router", "proxy_cache", "proxy_mode",
             "dns_resolver", "dns_resolver_valid", "resolver_timeout", "enable_resolv_search_opt",
             "delete_uri_tail_slash", "normalize_uri_like_servlet", "show_upstream_status_in_response_header",
-            "enable_ipv6", "enable_http2", "enable_server_tokens", "extra_lua_path", "extra_lua_cpath",
+            "enable_ipv6", "enable_server_tokens", "extra_lua_path", "extra_lua_cpath",
             "stream_proxy", "enable_dev_mode", "enable_reuseport",
             "lua_module_hook", "disable_sync_configuration_during_start", "data_encryption", "events", "tracing",
             "id", "enable_admin_cors", "config_center", "node_listen_http2", "enable_debug", "enable_heartbeat");
@@ -142,6 +142,12 @@ public final class ProcessConfigLoader {
         List<ListenAddress> nodeListen = List.of(ProcessConfig.NODE_LISTEN_DEFAULT);
         boolean sslEnable = SslConfig.DEFAULT.enable();
         List<SslListen> sslListen = SslConfig.DEFAULT.listen();
+        /** {@code apisix.enable_http2} (APISIX 3.9+): h2 on the HTTPS listeners that do not say otherwise. */
+        Boolean enableHttp2;
+        int enableHttp2Line;
+        /** {@code apisix.ssl.listen[i].enable_http2}, null where the item does not set it (parallel to sslListen). */
+        List<Boolean> sslListenHttp2;
+        int sslListenLine;
         String fallbackSni;
         boolean enableAdmin = true;
         ListenAddress apisixStatus;
@@ -203,6 +209,10 @@ public final class ProcessConfigLoader {
                         case "apisix" -> section(v, path, Map.of(
                                 "node_listen", (n, p) -> b.nodeListen = nodeListen(n, p),
                                 "ssl", (n, p) -> ssl(n, p, b),
+                                "enable_http2", (n, p) -> {
+                                    b.enableHttp2 = bool(n, p, false);
+                                    b.enableHttp2Line = YamlDocument.line(n);
+                                },
                                 "enable_admin", (n, p) -> b.enableAdmin = bool(n, p, true),
                                 "status", (n, p) -> b.apisixStatus = address(n, p, "127.0.0.1", null),
                                 "enable_control", (n, p) -> b.enableControl = bool(n, p, b.enableControl),
@@ -272,7 +282,7 @@ public final class ProcessConfigLoader {
                 intOr(tp, "max_connections_per_loop", d.maxConnectionsPerLoop()),
                 intOr(tp, "pipeline_buffer_bytes", d.pipelineBufferBytes()),
                 accessLog);
-        return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, b.sslListen, b.fallbackSni),
+        return new ProcessConfig(configFile, b.nodeListen, new SslConfig(b.sslEnable, sslListenHttp2(b), b.fallbackSni),
                 b.role, provider,
                 new EtcdConfig(b.etcdHosts, b.etcdPrefix, b.etcdTimeout, b.etcdUser, b.etcdPassword, b.etcdTls),
                 new AdminConfig(b.enableAdmin, b.adminKeys, b.adminKeyRequired, b.adminListen, b.allowAdmin),
@@ -665,6 +675,7 @@ public final class ProcessConfigLoader {
                         return;
                     }
                     List<SslListen> out = new ArrayList<>();
+                    List<Boolean> http2 = new ArrayList<>();
                     for (int i = 0; i < items.size(); i++) {
                         String ip = item(p, i);
                         Node it = items.get(i);
@@ -672,23 +683,29 @@ public final class ProcessConfigLoader {
                             Integer port = port(it, ip);
                             if (port != null) {
                                 out.add(new SslListen("0.0.0.0", port, null));
+                                http2.add(null);
                             }
                             continue;
                         }
                         String[] ipHolder = {"0.0.0.0"};
                         Integer[] portHolder = {SslConfig.DEFAULT_PORT};
                         String[] sni = {null};
+                        Boolean[] h2 = {null};
                         section(it, ip, Map.of(
                                 "ip", (x, xp) -> ipHolder[0] = ip(x, xp, ipHolder[0]),
                                 "port", (x, xp) -> portHolder[0] = port(x, xp),
-                                "fallback_sni", (x, xp) -> sni[0] = hostName(x, xp)),
-                                Set.of("enable_http2", "enable_http3"), false);
+                                "fallback_sni", (x, xp) -> sni[0] = hostName(x, xp),
+                                "enable_http2", (x, xp) -> h2[0] = bool(x, xp, false)),
+                                Set.of("enable_http3"), false);
                         if (portHolder[0] != null) {
                             out.add(new SslListen(ipHolder[0], portHolder[0], sni[0]));
+                            http2.add(h2[0]);
                         }
                     }
                     if (!out.isEmpty()) {
                         b.sslListen = out;
+                        b.sslListenHttp2 = http2;
+                        b.sslListenLine = YamlDocument.line(v);
                     }
                 }), SSL_UNSUPPORTED, false);
     }
@@ -1120,7 +1137,7 @@ public final class ProcessConfigLoader {
                     out.add(new ListenAddress("0.0.0.0", port));
                 }
             } else {
-                ListenAddress a = address(it, ip, "0.0.0.0", null);
+                ListenAddress a = address(it, ip, "0.0.0.0", null, true);
                 if (a != null) {
                     out.add(a);
                 }
@@ -1137,6 +1154,12 @@ public final class ProcessConfigLoader {
 
     /** {@code {ip, port}}; a missing port takes {@code defaultPort} (or is an error when that is null). */
     private ListenAddress address(Node n, String path, String defaultIp, Integer defaultPort) {
+        return address(n, path, defaultIp, defaultPort, false);
+    }
+
+    /** {@code http2Allowed}: an {@code apisix.node_listen} item, where {@code enable_http2} turns on h2c. */
+    private ListenAddress address(Node n, String path, String defaultIp, Integer defaultPort, boolean http2Allowed) {
+        boolean[] h2 = {false};
         String[] ip = {defaultIp};
         Integer[] port = {defaultPort};
         boolean[] portBad = {false};
@@ -1144,12 +1167,16 @@ public final class ProcessConfigLoader {
             expected(n, path, "a mapping with ip and port");
             return null;
         }
-        section(n, path, Map.of(
+        Map<String, BiConsumer<Node, String>> keys = new HashMap<>(Map.of(
                 "ip", (v, p) -> ip[0] = ip(v, p, ip[0]),
                 "port", (v, p) -> {
                     port[0] = port(v, p);
                     portBad[0] = port[0] == null;
-                }), Set.of("enable_http2", "enable_http3"), false);
+                }));
+        if (http2Allowed) {
+            keys.put("enable_http2", (v, p) -> h2[0] = bool(v, p, false));
+        }
+        section(n, path, keys, http2Allowed ? Set.of("enable_http3") : Set.of("enable_http2", "enable_http3"), false);
         if (portBad[0]) {
             return null;
         }
@@ -1157,7 +1184,7 @@ public final class ProcessConfigLoader {
             error(YamlDocument.line(n), path, "\"port\" is required");
             return null;
         }
-        return new ListenAddress(ip[0], port[0]);
+        return new ListenAddress(ip[0], port[0], h2[0]);
     }
 
     private String ip(Node n, String path, String def) {
@@ -1195,6 +1222,31 @@ public final class ProcessConfigLoader {
             return null;
         }
         return l;
+    }
+
+    /**
+     * The HTTPS listeners with their HTTP/2 setting: an item's own {@code enable_http2}, else {@code apisix.enable_http2}
+     * (default false). The TLS contexts of the certificates are shared by all listeners, so ALPN offers the same
+     * protocols on each: listeners that disagree are an error.
+     */
+    private List<SslListen> sslListenHttp2(Builder b) {
+        boolean top = b.enableHttp2 != null && b.enableHttp2;
+        List<SslListen> out = new ArrayList<>();
+        Boolean first = null;
+        for (int i = 0; i < b.sslListen.size(); i++) {
+            SslListen l = b.sslListen.get(i);
+            Boolean own = b.sslListenHttp2 == null ? null : b.sslListenHttp2.get(i);
+            boolean h2 = own != null ? own : top;
+            if (first == null) {
+                first = h2;
+            } else if (first != h2) {
+                error(b.sslListenLine, "apisix.ssl.listen[" + i + "].enable_http2", "every HTTPS listener must have "
+                        + "the same enable_http2 (their certificates' TLS contexts, and so ALPN, are shared); listener 0 "
+                        + "has " + first + ", this one " + h2);
+            }
+            out.add(new SslListen(l.ip(), l.port(), l.fallbackSni(), h2));
+        }
+        return out;
     }
 
     private boolean bool(Node n, String path, boolean def) {

@@ -14,4 +14,12 @@ public record SslConfig(boolean enable, List<SslListen> listen, String fallbackS
     public SslConfig {
         listen = List.copyOf(listen);
     }
+
+    /**
+     * The HTTPS listeners offer HTTP/2 by ALPN. The certificates' TLS contexts are shared by every listener, so this is
+     * one setting for all of them (the loader refuses listeners that disagree).
+     */
+    public boolean http2() {
+        return !listen.isEmpty() && listen.get(0).http2();
+    }
 }

@@ -28,7 +28,14 @@ public final class LoopCounters {
     public static final int PARSE_ERROR_SLOTS = 64;
     /** Requests a plugin answered itself (auth refusals, CORS preflights, redirects, ...). */
     public static final int PLUGIN_REPLIES = PARSE_ERROR_BASE + PARSE_ERROR_SLOTS;
-    public static final int SLOT_COUNT = PLUGIN_REPLIES + 1;
+    /** Connections that speak HTTP/2 (ALPN h2 or prior-knowledge h2c); also counted as downstream connections. */
+    public static final int HTTP2_CONNECTIONS = PLUGIN_REPLIES + 1;
+    /** HTTP/2 connection errors (GOAWAY with an error code sent, floods included) and stream errors (RST_STREAM sent). */
+    public static final int HTTP2_CONNECTION_ERRORS = PLUGIN_REPLIES + 2;
+    public static final int HTTP2_STREAM_ERRORS = PLUGIN_REPLIES + 3;
+    /** RST_STREAM frames received from clients. */
+    public static final int HTTP2_CLIENT_RESETS = PLUGIN_REPLIES + 4;
+    public static final int SLOT_COUNT = PLUGIN_REPLIES + 5;
 
     private static final int PAD = 16; // 128 bytes of padding on each side against false sharing with neighbours
     private final long[] slots = new long[SLOT_COUNT + 2 * PAD];

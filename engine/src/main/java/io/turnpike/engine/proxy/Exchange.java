@@ -66,6 +66,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private final byte[] clientIp;
     private final byte[] localPort;
     private final boolean https;
+    private final boolean framedClient;
 
     // Routing and balancing scratch (reused per exchange).
     final MatchScratch routeScratch = new MatchScratch();
@@ -135,6 +136,16 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
              java.net.InetAddress remoteAddress) {
+        this(loop, stream, clientIp, localPort, https, remoteAddress, false);
+    }
+
+    /**
+     * {@code framedClient}: the client side frames messages itself (an HTTP/2 stream): chunked response bodies are
+     * relayed without their chunk framing, as for HTTP/1.0 clients.
+     */
+    Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
+             java.net.InetAddress remoteAddress, boolean framedClient) {
+        this.framedClient = framedClient;
         this.loop = loop;
         this.stream = stream;
         this.clientIp = clientIp;
@@ -705,7 +716,8 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     private void attach(UpstreamConnection uc, ByteBuf requestHead) {
         upstream = uc;
         // The route's timeouts, else the upstream's: a pooled connection may have been opened for another route.
-        uc.bind(this, headRequest, http10Client, upgrade, route.readTimeoutNs(target), route.sendTimeoutNs(target));
+        uc.bind(this, headRequest, http10Client || framedClient, upgrade, route.readTimeoutNs(target),
+                route.sendTimeoutNs(target));
         if (resendable) {
             // Kept until the response starts: a pooled connection that the node closed meanwhile, a node killed or a
             // timeout then sends it to another node. The duplicate is recycled (no allocation in the steady state).

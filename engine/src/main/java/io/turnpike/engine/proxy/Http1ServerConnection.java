@@ -74,6 +74,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private ByteBuf cumulation;
     private int state = S_HEAD;
+    /** Sniff the HTTP/2 connection preface on the first bytes (h2c with prior knowledge). */
+    private boolean h2c;
+    /** Kept from channelActive for a handover to HTTP/2. */
+    private byte[] clientIpBytes;
+    private byte[] localPortBytes;
     private int readBlockers;
     private boolean downstreamNeedsFlush;
 
@@ -101,6 +106,16 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     public Http1ServerConnection(LoopContext loop, boolean https) {
+        this(loop, https, false);
+    }
+
+    /**
+     * {@code h2c}: a plain listener with {@code enable_http2}: a connection that opens with the HTTP/2 preface is handed
+     * to an {@link Http2ServerConnection} (prior knowledge, RFC 9113 3.3). On TLS listeners the handover follows ALPN
+     * ({@code h2} negotiated), whatever this flag says.
+     */
+    public Http1ServerConnection(LoopContext loop, boolean https, boolean h2c) {
+        this.h2c = h2c;
         this.https = https;
         this.loop = loop;
         this.settings = loop.settings;
@@ -125,6 +140,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 ? remote.getAddress().getHostAddress() : "unknown").getBytes(StandardCharsets.US_ASCII);
         byte[] localPort = Integer.toString(channel.localAddress() instanceof InetSocketAddress local
                 ? local.getPort() : 0).getBytes(StandardCharsets.US_ASCII);
+        clientIpBytes = clientIp;
+        localPortBytes = localPort;
         exchange = new Exchange(loop, this, clientIp, localPort, https,
                 channel.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null);
         loop.sweeper.add(this);
@@ -147,7 +164,71 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             return;
         }
         cumulation = cumulation == null ? in : Cumulation.append(ctx.alloc(), cumulation, in);
+        if (h2c) {
+            int m = prefaceMatch(cumulation);
+            if (m == 0) {
+                return; // fewer than 24 bytes, all of them the preface's so far
+            }
+            h2c = false;
+            if (m > 0) {
+                switchToHttp2();
+                return;
+            }
+        }
         process();
+    }
+
+    private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    /** 1: the buffer starts with the HTTP/2 preface; 0: it may (too short to tell); -1: it does not. */
+    private static int prefaceMatch(ByteBuf b) {
+        int n = Math.min(b.readableBytes(), H2_PREFACE.length);
+        int r = b.readerIndex();
+        for (int i = 0; i < n; i++) {
+            if (b.getByte(r + i) != H2_PREFACE[i]) {
+                return -1;
+            }
+        }
+        return n == H2_PREFACE.length ? 1 : 0;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent e && e.isSuccess() && state == S_HEAD
+                && cumulation == null) {
+            io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            if (ssl != null && "h2".equals(ssl.applicationProtocol())) {
+                switchToHttp2();
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Hands the connection to an {@link Http2ServerConnection}: it takes this handler's place in the pipeline (and in
+     * the sweeper; the connection stays counted as open) and gets the bytes read so far.
+     */
+    private void switchToHttp2() {
+        state = S_CLOSED;
+        deadlineNs = 0;
+        loop.sweeper.remove(this);
+        ByteBuf rest = cumulation;
+        cumulation = null;
+        Http2ServerConnection h2 = Http2ServerConnection.create(loop, https, clientIpBytes, localPortBytes,
+                channel.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null);
+        io.netty.channel.ChannelPipeline p = ctx.pipeline();
+        p.addAfter(ctx.name(), "h2", h2);
+        p.remove(this);
+        if (rest != null) {
+            loop.counters.add(LoopCounters.BYTES_IN, -rest.readableBytes()); // counted again by the HTTP/2 side
+            ChannelHandlerContext h2ctx = p.context(h2);
+            try {
+                h2.channelRead(h2ctx, rest);
+                h2.channelReadComplete(h2ctx);
+            } catch (Exception e) {
+                channel.close();
+            }
+        }
     }
 
     @Override

@@ -51,6 +51,7 @@ public final class GatewayServer implements AutoCloseable {
     private final Map<EventLoop, LoopContext> loopsByEventLoop = new IdentityHashMap<>();
     private final List<Channel> listeners = new ArrayList<>();
     private final List<HttpsListen> httpsListen;
+    private final java.util.Set<InetSocketAddress> h2c;
     /** HTTPS listeners, in {@link #httpsListen} order (one per loop per port with SO_REUSEPORT). */
     private final List<Channel> httpsListeners = new ArrayList<>();
     private final SnapshotPublisher publisher;
@@ -69,6 +70,16 @@ public final class GatewayServer implements AutoCloseable {
      */
     public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, List<HttpsListen> https,
                          int eventLoops, Transport transport) {
+        this(settings, listen, https, eventLoops, transport, java.util.Set.of());
+    }
+
+    /**
+     * {@code h2c}: the addresses of {@code listen} (as configured) that also take HTTP/2 with prior knowledge
+     * ({@code node_listen[].enable_http2}). HTTP/2 over TLS follows ALPN (the TLS defaults say whether h2 is offered).
+     */
+    public GatewayServer(EngineSettings settings, List<InetSocketAddress> listen, List<HttpsListen> https,
+                         int eventLoops, Transport transport, java.util.Set<InetSocketAddress> h2c) {
+        this.h2c = java.util.Set.copyOf(h2c);
         this.settings = settings;
         this.listen = List.copyOf(listen);
         this.httpsListen = List.copyOf(https);
@@ -125,7 +136,7 @@ public final class GatewayServer implements AutoCloseable {
             if (transport.reusePort()) {
                 InetSocketAddress bindTo = address;
                 for (LoopContext ctx : loops) {
-                    Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop)
+                    Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop, null, h2c.contains(address))
                             .option(EpollChannelOption.SO_REUSEPORT, true)
                             .bind(bindTo).sync().channel();
                     listeners.add(ch);
@@ -135,7 +146,8 @@ public final class GatewayServer implements AutoCloseable {
                     }
                 }
             } else {
-                listeners.add(bootstrap(loops.get(0).eventLoop, group).bind(address).sync().channel());
+                listeners.add(bootstrap(loops.get(0).eventLoop, group, null, h2c.contains(address))
+                        .bind(address).sync().channel());
             }
         }
         for (HttpsListen https : httpsListen) {
@@ -157,9 +169,6 @@ public final class GatewayServer implements AutoCloseable {
         }
     }
 
-    private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children) {
-        return bootstrap(acceptor, children, null);
-    }
 
     /**
      * No TLS timers per connection (netty's SNI and handshake timeouts, one scheduled task each): the connection
@@ -170,6 +179,12 @@ public final class GatewayServer implements AutoCloseable {
 
     /** {@code https} null: a plain HTTP listener. */
     private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children, HttpsListen https) {
+        return bootstrap(acceptor, children, https, false);
+    }
+
+    /** {@code h2c}: a plain listener that also takes HTTP/2 with prior knowledge. */
+    private ServerBootstrap bootstrap(EventLoop acceptor, io.netty.channel.EventLoopGroup children, HttpsListen https,
+                                      boolean h2c) {
         ServerBootstrap b = new ServerBootstrap()
                 .group(acceptor, children)
                 .channel(transport.serverChannel())
@@ -199,7 +214,7 @@ public final class GatewayServer implements AutoCloseable {
                             ch.pipeline().addLast("sni", new TlsSniHandler(tlsTables.get(loop.id), https.fallbackSni(),
                                     TLS_HANDSHAKE_TIMEOUT_MS, tlsCounters[loop.id]));
                         }
-                        ch.pipeline().addLast("proxy", new Http1ServerConnection(loop, https != null));
+                        ch.pipeline().addLast("proxy", new Http1ServerConnection(loop, https != null, h2c));
                     }
                 });
     }

@@ -51,12 +51,19 @@ public final class GatewayFixture implements AutoCloseable {
     /** As above, with the gateway's output (startup line, config warnings) written to {@code log}. */
     public static GatewayFixture start(Path dir, String routesYaml, String apisixYaml, String turnpikeYaml,
                                        PrintStream log) throws Exception {
+        return start(dir, routesYaml, apisixYaml, turnpikeYaml, log, false);
+    }
+
+    /** {@code h2c}: the HTTP port also takes HTTP/2 with prior knowledge ({@code enable_http2: true}). */
+    public static GatewayFixture start(Path dir, String routesYaml, String apisixYaml, String turnpikeYaml,
+                                       PrintStream log, boolean h2c) throws Exception {
         Path config = dir.resolve("config.yaml");
         Files.writeString(config, ""
                 + "apisix:\n"
                 + "  node_listen:\n"
                 + "    - ip: 127.0.0.1\n"
                 + "      port: 1\n"
+                + (h2c ? "      enable_http2: true\n" : "")
                 + apisixYaml
                 + "deployment:\n"
                 + "  role: data_plane\n"
@@ -96,10 +103,11 @@ public final class GatewayFixture implements AutoCloseable {
         // HTTPS listeners (apisix.ssl, on by default as in APISIX) on ephemeral loopback ports as well.
         List<SslListen> sslListen = new java.util.ArrayList<>();
         for (SslListen l : c.ssl().listen()) {
-            sslListen.add(new SslListen("127.0.0.1", 0, l.fallbackSni()));
+            sslListen.add(new SslListen("127.0.0.1", 0, l.fallbackSni(), l.http2()));
         }
         SslConfig ssl = new SslConfig(c.ssl().enable(), sslListen, c.ssl().fallbackSni());
-        return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0)), ssl, c.role(),
+        return new ProcessConfig(c.configFile(), List.of(new ListenAddress("127.0.0.1", 0, c.nodeListen().get(0).http2())),
+                ssl, c.role(),
                 c.configProvider(), c.etcd(), admin, c.prometheus().withExportAddr(new ListenAddress("127.0.0.1", 0)), t0,
                 c.opentelemetry(), c.operations(), c.discovery());
     }
