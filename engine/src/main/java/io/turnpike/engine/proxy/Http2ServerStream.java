@@ -126,7 +126,14 @@ final class Http2ServerStream implements ServerStream {
         ByteBufAllocator alloc = conn.ctx.alloc();
         ByteBuf buf = alloc.heapBuffer(256 + headers.size() * 48);
         try {
-            boolean hasContentLength = writeHead(buf, headers, method, path, endOfStream);
+            int written = writeHead(buf, headers, method, path, endOfStream);
+            if (written < 0) {
+                buf.release();
+                buf = null;
+                malformed();
+                return;
+            }
+            boolean hasContentLength = written == 1;
             RequestHeadParser parser = conn.requestParser;
             parser.reset();
             head.reset();
@@ -171,13 +178,23 @@ final class Http2ServerStream implements ServerStream {
                 conn.upstreamDirty(this); // a pooled connection got the head: flushed at the end of the read burst
             }
         } finally {
-            buf.release(); // a paused exchange retained it
+            if (buf != null) {
+                buf.release(); // a paused exchange retained it
+            }
         }
     }
 
-    /** Writes the HTTP/1.1 head of the request; returns whether it has a content-length. */
-    private boolean writeHead(ByteBuf buf, Http2Headers headers, CharSequence method, CharSequence path,
-                              boolean endOfStream) {
+    /**
+     * Writes the HTTP/1.1 head of the request; returns 1 when it has a content-length, 0 when not, -1 when a field is
+     * malformed (RFC 9113 8.2.1: a name that is not a lower-case token, a value with NUL, CR or LF or with leading or
+     * trailing whitespace). Checked here because the fields become HTTP/1 lines: a CR LF in a value would be a field
+     * of its own upstream.
+     */
+    private int writeHead(ByteBuf buf, Http2Headers headers, CharSequence method, CharSequence path,
+                          boolean endOfStream) {
+        if (!validValue(method) || !validValue(path) || headers.authority() != null && !validValue(headers.authority())) {
+            return -1;
+        }
         writeChars(buf, method);
         buf.writeByte(' ');
         writeChars(buf, path == null ? "/" : path);
@@ -194,6 +211,9 @@ final class Http2ServerStream implements ServerStream {
             CharSequence name = e.getKey();
             if (name.length() > 0 && name.charAt(0) == ':') {
                 continue;
+            }
+            if (!validName(name) || !validValue(e.getValue())) {
+                return -1;
             }
             if (AsciiString.contentEquals(name, COOKIE_NAME)) {
                 cookies++;
@@ -230,7 +250,40 @@ final class Http2ServerStream implements ServerStream {
             chunked = true;
         }
         buf.writeByte('\r').writeByte('\n');
-        return hasContentLength;
+        return hasContentLength ? 1 : 0;
+    }
+
+    /** RFC 9110 token characters, lower case only (RFC 9113 8.2.1). */
+    private static boolean validName(CharSequence name) {
+        int n = name.length();
+        if (n == 0) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = name.charAt(i);
+            if (c >= 'A' && c <= 'Z' || c > 126 || c <= 32 || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean validValue(CharSequence v) {
+        int n = v.length();
+        if (n > 0 && (isWs(v.charAt(0)) || isWs(v.charAt(n - 1)))) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            char c = v.charAt(i);
+            if (c == 0 || c == '\r' || c == '\n') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isWs(char c) {
+        return c == ' ' || c == '\t';
     }
 
     private static void writeChars(ByteBuf buf, CharSequence s) {
