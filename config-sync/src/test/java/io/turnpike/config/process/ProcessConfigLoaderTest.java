@@ -72,9 +72,29 @@ class ProcessConfigLoaderTest {
         ProcessConfigResult r = load("apisix:\n  node_listen:\n    - ip: 127.0.0.2\n      port: 80\n    - port: 81\n"
                 + "    - ip: \"::1\"\n      port: 82\n      enable_http2: true\n");
         assertEquals(List.of(new ListenAddress("127.0.0.2", 80), new ListenAddress("0.0.0.0", 81),
-                new ListenAddress("::1", 82)), r.config().nodeListen());
-        assertEquals(List.of(dir.resolve("config.yaml") + ":8: apisix.node_listen[2].enable_http2: not supported by"
-                + " Turnpike, ignored"), render(r.warnings()));
+                new ListenAddress("::1", 82, true)), r.config().nodeListen());
+        assertEquals(List.of(), render(r.warnings()));
+        assertEquals(List.of(), render(r.errors()));
+    }
+
+    @Test
+    void http2OnTheHttpsListeners() throws Exception {
+        // apisix.enable_http2 (APISIX 3.9+) applies to every HTTPS listener; off by default
+        assertFalse(load("apisix:\n  ssl:\n    listen: [9443]\n").config().ssl().http2());
+        assertTrue(load("apisix:\n  enable_http2: true\n  ssl:\n    listen: [9443, 9444]\n").config().ssl().http2());
+        // the older per-listener form, the same on each
+        assertTrue(load("apisix:\n  ssl:\n    listen:\n      - port: 9443\n        enable_http2: true\n")
+                .config().ssl().http2());
+        // listeners share the certificates' TLS contexts (and so ALPN): they may not disagree
+        ProcessConfigResult r = load("apisix:\n  enable_http2: true\n  ssl:\n    listen:\n      - port: 9443\n"
+                + "      - port: 9444\n        enable_http2: false\n");
+        assertEquals(1, r.errors().size(), render(r.errors()).toString());
+        assertTrue(render(r.errors()).get(0).contains("apisix.ssl.listen[1].enable_http2: every HTTPS listener must"
+                + " have the same enable_http2"), render(r.errors()).toString());
+        // enable_http2 is a node_listen item's and an ssl listener's key only: the Admin API listener has none
+        ProcessConfigResult admin = load("deployment:\n  admin:\n    admin_listen:\n      ip: 127.0.0.1\n"
+                + "      port: 9180\n      enable_http2: true\n");
+        assertEquals(1, admin.warnings().size() + admin.errors().size(), render(admin.warnings()).toString());
     }
 
     @Test
@@ -177,8 +197,7 @@ class ProcessConfigLoaderTest {
                         + " only)",
                 f + ":14: plugin_attr.prometheus.expire: not supported yet (series of deleted routes expire after the"
                         + " next scrape; docs/metrics.md)"), render(r.errors()));
-        assertEquals(List.of(f + ":6: apisix.enable_http2: not supported by Turnpike, ignored"), render(r.warnings()),
-                "harmless to ignore: clients fall back to HTTP/1.1");
+        assertEquals(List.of(), render(r.warnings()), "apisix.enable_http2 is supported (docs/http2.md)");
     }
 
     @Test
