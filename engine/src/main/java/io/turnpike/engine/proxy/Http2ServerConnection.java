@@ -492,7 +492,9 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
 
     private void goAwayAndClose() {
         closing = true;
-        ctx.close(); // Http2ConnectionHandler: GOAWAY NO_ERROR, then close when the active streams are done
+        // Through this handler's own close (ctx.close() would start below it): GOAWAY NO_ERROR naming the last stream
+        // received, then the channel closes once the active streams are done (or after the graceful timeout).
+        ctx.channel().close();
     }
 
     @Override

@@ -127,4 +127,60 @@ class Http2GatewayIT {
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().startsWith("HTTP/2 200"), r.out());
     }
+
+    /**
+     * A drain sends GOAWAY (NO_ERROR) on an HTTP/2 connection while a request is in flight; that request still gets
+     * its whole response, then the connection closes. Its own gateway: draining ends it.
+     */
+    @Test
+    void drainSendsGoAwayAndFinishesTheStreamInFlight(@TempDir Path own) throws Exception {
+        try (GatewayFixture g = GatewayFixture.start(own, GatewayFixture.catchAllRoute(backend.port()), "", "",
+                new PrintStream(new ByteArrayOutputStream()), true)) {
+            // Raw frames (hyperframe, hpack): python-h2's state machine refuses frames after a GOAWAY.
+            String script = String.join("\n",
+                    "import socket, hpack, hyperframe.frame as F",
+                    "s = socket.create_connection(('127.0.0.1', " + g.port + ")); s.settimeout(10)",
+                    "enc = hpack.Encoder(); dec = hpack.Decoder()",
+                    "h = F.HeadersFrame(1); h.data = enc.encode([(':method','GET'),(':path','/slow?ms=1500'),"
+                            + "(':scheme','http'),(':authority','a')]); h.flags.add('END_HEADERS'); h.flags.add('END_STREAM')",
+                    "s.sendall(b'PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n' + F.SettingsFrame(0).serialize() + h.serialize())",
+                    "print('SENT', flush=True)",
+                    "buf = b''; body = b''",
+                    "def need(n):",
+                    "    global buf",
+                    "    while len(buf) < n:",
+                    "        d = s.recv(65536)",
+                    "        if not d: raise EOFError",
+                    "        buf += d",
+                    "try:",
+                    "    while True:",
+                    "        need(9); f, n = F.Frame.parse_frame_header(memoryview(buf[:9])); need(9 + n)",
+                    "        f.parse_body(memoryview(buf[9:9 + n])); buf = buf[9 + n:]",
+                    "        if isinstance(f, F.SettingsFrame) and 'ACK' not in f.flags: s.sendall(F.SettingsFrame(0, flags=['ACK']).serialize())",
+                    "        if isinstance(f, F.GoAwayFrame): print('GOAWAY', f.error_code, f.last_stream_id, flush=True)",
+                    "        if isinstance(f, F.HeadersFrame): print('STATUS', dict(dec.decode(f.data))[':status'], flush=True)",
+                    "        if isinstance(f, F.DataFrame): body += f.data",
+                    "        if f.stream_id == 1 and 'END_STREAM' in f.flags: print('BODY', body.decode(), flush=True)",
+                    "except EOFError:",
+                    "    print('CLOSED')");
+            Process p = new ProcessBuilder("/usr/bin/python3", "-c", script).redirectErrorStream(true).start();
+            java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            assertEquals("SENT", r.readLine());
+            Thread.sleep(300); // the request reached the backend
+            Thread drain = new Thread(() -> g.running.drain());
+            drain.start();
+            StringBuilder out = new StringBuilder();
+            for (String line; (line = r.readLine()) != null; ) {
+                out.append(line).append('\n');
+            }
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+            drain.join(20_000);
+            String o = out.toString();
+            assertTrue(o.contains("GOAWAY 0 1"), o);
+            assertTrue(o.contains("STATUS 200"), o);
+            assertTrue(o.contains("BODY slow"), o);
+            assertTrue(o.indexOf("GOAWAY") < o.indexOf("BODY"), "GOAWAY before the response ended: " + o);
+            assertTrue(o.endsWith("CLOSED\n"), o);
+        }
+    }
 }
