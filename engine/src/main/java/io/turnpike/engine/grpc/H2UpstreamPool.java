@@ -128,6 +128,15 @@ public final class H2UpstreamPool implements Swept {
         return connectionsOpened;
     }
 
+    /** Connections that received GOAWAY and still have streams. */
+    int drainingConnections() {
+        int n = 0;
+        for (int i = 0; i < connCount; i++) {
+            n += conns[i].state == H2UpstreamConnection.C_DRAINING ? 1 : 0;
+        }
+        return n;
+    }
+
     /** Streams waiting for a connection. */
     public int pendingCount() {
         return pending.size();
