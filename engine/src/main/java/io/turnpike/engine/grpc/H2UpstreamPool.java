@@ -160,7 +160,6 @@ public final class H2UpstreamPool implements Swept {
             return;
         }
         closed = true;
-        sweeper.remove(this);
         H2UpstreamStream h;
         while ((h = pending.pollFirst()) != null) {
             h.terminalFailedPending(GatewayError.NO_AVAILABLE_NODE);
@@ -173,6 +172,19 @@ public final class H2UpstreamPool implements Swept {
                 c.state = H2UpstreamConnection.C_DRAINING;
             }
         }
+        unregisterWhenEmpty();
+    }
+
+    /** A closed pool stays on the sweeper while connections remain: their streams' timeouts still apply. */
+    private void unregisterWhenEmpty() {
+        if (closed && connCount == 0 && sweepIndex >= 0) {
+            sweeper.remove(this);
+        }
+    }
+
+    /** True once closed and every connection has gone. */
+    public boolean isTerminated() {
+        return closed && connCount == 0;
     }
 
     // ------------------------------------------------------------------ connections and streams
@@ -280,11 +292,13 @@ public final class H2UpstreamPool implements Swept {
 
     void connectionGone(H2UpstreamConnection c) {
         remove(c);
+        unregisterWhenEmpty();
     }
 
     /** A connection failed before it was ready: the waiting streams fail with {@code e} unless another is coming. */
     void connectFailed(H2UpstreamConnection c, GatewayError e) {
         remove(c);
+        unregisterWhenEmpty();
         for (int i = 0; i < connCount; i++) {
             int s = conns[i].state;
             if (s == H2UpstreamConnection.C_CONNECTING || s == H2UpstreamConnection.C_READY) {
