@@ -9,6 +9,8 @@ import io.netty.handler.codec.http2.DefaultHttp2ConnectionEncoder;
 import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
 import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
 import io.netty.handler.codec.http2.DefaultHttp2LocalFlowController;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Error;
@@ -64,6 +66,9 @@ final class H2UpstreamConnection extends Http2ConnectionHandler
         DefaultHttp2Connection c = new DefaultHttp2Connection(false);
         // autoRefillConnectionWindow: the connection window refills on receipt; each stream's window waits for its owner.
         c.local().flowController(new DefaultHttp2LocalFlowController(c, 0.5f, true));
+        // gRPC sends no priorities: the uniform distributor allocates far less per stream than the default
+        // weighted-fair queue (its per-stream priority queue, child lists and events).
+        c.remote().flowController(new DefaultHttp2RemoteFlowController(c, new UniformStreamByteDistributor(c)));
         DefaultHttp2ConnectionEncoder enc = new DefaultHttp2ConnectionEncoder(c, new DefaultHttp2FrameWriter());
         DefaultHttp2ConnectionDecoder dec = new DefaultHttp2ConnectionDecoder(c, enc, new DefaultHttp2FrameReader(true));
         Http2Settings s = new Http2Settings().pushEnabled(false).initialWindowSize(streamWindow);

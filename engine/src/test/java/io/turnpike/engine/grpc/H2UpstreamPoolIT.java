@@ -62,9 +62,13 @@ class H2UpstreamPoolIT {
 
     @BeforeAll
     static void start() throws Exception {
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        // The transport the engine uses in production where available (epoll), else NIO.
+        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
+        group = new MultiThreadIoEventLoopGroup(1, epoll ? io.netty.channel.epoll.EpollIoHandler.newFactory()
+                : NioIoHandler.newFactory());
         loop = group.next();
-        bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+        bootstrap = new Bootstrap().group(loop)
+                .channel(epoll ? io.netty.channel.epoll.EpollSocketChannel.class : NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
         sweeper = new ConnectionSweeper();
@@ -523,6 +527,86 @@ class H2UpstreamPoolIT {
             Recorder r = call(p, request(s, "Echo"), TimeUnit.SECONDS.toNanos(10), true, ascii("x"));
             assertEquals("failed:UPSTREAM_TLS_HANDSHAKE_FAILED", r.await());
             close(p);
+        }
+    }
+
+    /**
+     * A bare Netty HTTP/2 server (grpc-java never refuses a stream we are allowed to open): answers each stream's
+     * HEADERS with RST_STREAM REFUSED_STREAM ({@code goAway} false) or with a GOAWAY whose last-stream-id is below it.
+     */
+    static io.netty.channel.Channel refusingServer(boolean goAway) throws Exception {
+        return new io.netty.bootstrap.ServerBootstrap().group(group)
+                .channel(io.netty.channel.epoll.Epoll.isAvailable()
+                        ? io.netty.channel.epoll.EpollServerSocketChannel.class
+                        : io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                        io.netty.handler.codec.http2.Http2ConnectionHandler h =
+                                new io.netty.handler.codec.http2.Http2ConnectionHandlerBuilder().server(true)
+                                        .frameListener(new io.netty.handler.codec.http2.Http2FrameAdapter()).build();
+                        h.decoder().frameListener(new io.netty.handler.codec.http2.Http2FrameAdapter() {
+                            @Override
+                            public void onHeadersRead(io.netty.channel.ChannelHandlerContext ctx, int streamId,
+                                                      Http2Headers headers, int padding, boolean endOfStream) {
+                                if (goAway) {
+                                    h.goAway(ctx, Math.max(0, streamId - 2), io.netty.handler.codec.http2.Http2Error.NO_ERROR.code(),
+                                            io.netty.buffer.Unpooled.EMPTY_BUFFER, ctx.newPromise());
+                                } else {
+                                    h.resetStream(ctx, streamId,
+                                            io.netty.handler.codec.http2.Http2Error.REFUSED_STREAM.code(),
+                                            ctx.newPromise());
+                                }
+                                ctx.flush();
+                            }
+
+                            @Override
+                            public void onHeadersRead(io.netty.channel.ChannelHandlerContext ctx, int streamId,
+                                                      Http2Headers headers, int streamDependency, short weight,
+                                                      boolean exclusive, int padding, boolean endOfStream) {
+                                onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+                            }
+                        });
+                        ch.pipeline().addLast(h);
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+    }
+
+    @Test
+    void refusedStreamIsReportedRetryable() throws Exception {
+        io.netty.channel.Channel srv = refusingServer(false);
+        try {
+            int port = ((InetSocketAddress) srv.localAddress()).getPort();
+            H2UpstreamPool p = pool(port, null, settings());
+            Recorder r = call(p, request(server, "Echo"), TimeUnit.SECONDS.toNanos(5), true, ascii("x"));
+            assertEquals("refused", r.await(), r.events.toString());
+            // The connection stays usable for the next stream.
+            Recorder r2 = call(p, request(server, "Echo"), TimeUnit.SECONDS.toNanos(5), true, ascii("y"));
+            assertEquals("refused", r2.await(), r2.events.toString());
+            assertEquals(1L, (long) onLoop(p::connectionsOpened));
+            close(p);
+        } finally {
+            srv.close().sync();
+        }
+    }
+
+    @Test
+    void streamAboveGoAwayLastStreamIdIsRefused() throws Exception {
+        io.netty.channel.Channel srv = refusingServer(true);
+        try {
+            int port = ((InetSocketAddress) srv.localAddress()).getPort();
+            H2UpstreamPool p = pool(port, null, settings());
+            Recorder r = call(p, request(server, "Echo"), TimeUnit.SECONDS.toNanos(5), true, ascii("x"));
+            assertEquals("refused", r.await(), r.events.toString());
+            // The connection drained (no stream left) and closed; the next stream opens a new one.
+            eventually("the GOAWAY connection closed", () -> onLoop(p::connectionCount) == 0);
+            Recorder r2 = call(p, request(server, "Echo"), TimeUnit.SECONDS.toNanos(5), true, ascii("y"));
+            assertEquals("refused", r2.await(), r2.events.toString());
+            assertEquals(2L, (long) onLoop(p::connectionsOpened));
+            close(p);
+        } finally {
+            srv.close().sync();
         }
     }
 
