@@ -312,6 +312,10 @@ public final class H2UpstreamPool implements Swept {
     }
 
     void requeue(H2UpstreamStream h) {
+        if (closed) {
+            h.terminalFailedPending(GatewayError.NO_AVAILABLE_NODE);
+            return;
+        }
         h.state = H2UpstreamStream.S_PENDING;
         h.conn = null;
         h.waitDeadlineNs = System.nanoTime() + settings.connectTimeoutMs() * 1_000_000L;

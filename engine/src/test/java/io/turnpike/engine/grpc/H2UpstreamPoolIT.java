@@ -427,6 +427,37 @@ class H2UpstreamPoolIT {
     }
 
     @Test
+    void idleConnectionClosesAfterTheKeepaliveTimeout() throws Exception {
+        try (GrpcTestServer s = GrpcTestServer.start()) {
+            H2UpstreamPool p = pool(s, new H2UpstreamPool.Settings(3000, TimeUnit.MILLISECONDS.toNanos(300), 4,
+                    H2UpstreamPool.Settings.DEFAULT_STREAM_WINDOW));
+            Recorder r = unary(p, s, "Echo", ascii("x"));
+            assertEquals("trailers", r.await());
+            eventually("the idle connection closed", () -> onLoop(p::connectionCount) == 0);
+            eventually("the server saw it close", () -> s.connectionsOpen() == 0);
+            // The next call opens a new one.
+            Recorder r2 = unary(p, s, "Echo", ascii("y"));
+            assertEquals("trailers", r2.await());
+            assertEquals(2, s.connectionsAccepted());
+            close(p);
+        }
+    }
+
+    @Test
+    void closedPoolDrainsInFlightStreamsThenTerminates() throws Exception {
+        try (GrpcTestServer s = GrpcTestServer.start()) {
+            H2UpstreamPool p = pool(s, settings());
+            Recorder slow = unary(p, s, "Slow", ascii("500:x"));
+            eventually("connected", () -> onLoop(p::activeStreams) == 1 && s.connectionsAccepted() == 1);
+            close(p);
+            assertEquals("trailers", slow.await(), slow.events.toString());
+            assertEquals("0", slow.grpcStatus());
+            eventually("terminated", () -> onLoop(p::isTerminated));
+            eventually("the server saw the connection close", () -> s.connectionsOpen() == 0);
+        }
+    }
+
+    @Test
     void connectRefusedFails() throws Exception {
         int port;
         try (ServerSocket ss = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
