@@ -102,7 +102,11 @@ final class H2UpstreamConnection extends Http2ConnectionHandler
         return streamCount;
     }
 
-    void bind(H2UpstreamStream h) {
+    /**
+     * Puts {@code h} on this connection (opening its HTTP/2 stream if its HEADERS are written). {@code notify}: report
+     * the writability change (false when bound inside {@code newStream}: no callback before the owner has its handle).
+     */
+    void bind(H2UpstreamStream h, boolean notify) {
         if (streamCount == streams.length) {
             streams = java.util.Arrays.copyOf(streams, streamCount * 2);
         }
@@ -112,29 +116,38 @@ final class H2UpstreamConnection extends Http2ConnectionHandler
         h.state = H2UpstreamStream.S_BOUND;
         h.conn = this;
         if (h.pendingHeaders != null) {
-            Http2Headers headers = h.pendingHeaders;
-            h.pendingHeaders = null;
-            open(h, headers, h.pendingHeadersEnd);
-            if (h.stream == null) {
-                return; // refused (finished)
-            }
-            if (h.pendingData != null) {
-                ByteBuf d = h.pendingData;
-                h.pendingData = null;
-                writeData(h, d, h.pendingDataEnd);
-            }
-            if (h.pendingTrailers != null) {
-                Http2Headers t = h.pendingTrailers;
-                h.pendingTrailers = null;
-                writeTrailers(h, t);
-            }
-            if (h.pendingFlush) {
-                h.pendingFlush = false;
-                flushNow();
-            }
+            openPending(h);
         }
         if (h.state == H2UpstreamStream.S_BOUND) {
-            h.reportWritability();
+            if (notify) {
+                h.reportWritability();
+            } else {
+                h.reportedWritable = h.isWritable();
+            }
+        }
+    }
+
+    /** Opens the HTTP/2 stream of a bound handle with its pending HEADERS, then writes what else was kept. */
+    void openPending(H2UpstreamStream h) {
+        Http2Headers headers = h.pendingHeaders;
+        h.pendingHeaders = null;
+        open(h, headers, h.pendingHeadersEnd);
+        if (h.stream == null) {
+            return; // refused (finished)
+        }
+        if (h.pendingData != null) {
+            ByteBuf d = h.pendingData;
+            h.pendingData = null;
+            writeData(h, d, h.pendingDataEnd);
+        }
+        if (h.pendingTrailers != null) {
+            Http2Headers t = h.pendingTrailers;
+            h.pendingTrailers = null;
+            writeTrailers(h, t);
+        }
+        if (h.pendingFlush) {
+            h.pendingFlush = false;
+            flushNow();
         }
     }
 

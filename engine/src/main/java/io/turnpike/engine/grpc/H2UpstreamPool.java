@@ -108,12 +108,14 @@ public final class H2UpstreamPool implements Swept {
         h.init(listener, readTimeoutNs, sendTimeoutNs);
         H2UpstreamConnection c = pick();
         if (c != null && pending.isEmpty()) {
-            c.bind(h);
+            c.bind(h, false);
         } else {
             h.state = H2UpstreamStream.S_PENDING;
             h.waitDeadlineNs = System.nanoTime() + settings.connectTimeoutMs() * 1_000_000L;
             pending.addLast(h);
+            h.inNewStream = true;
             dispatch();
+            h.inNewStream = false;
         }
         return h;
     }
@@ -213,7 +215,7 @@ public final class H2UpstreamPool implements Swept {
                     break;
                 }
                 pending.pollFirst();
-                c.bind(h);
+                c.bind(h, !h.inNewStream);
             }
             if (!pending.isEmpty() && !closed) {
                 int usable = 0;
@@ -295,10 +297,17 @@ public final class H2UpstreamPool implements Swept {
         unregisterWhenEmpty();
     }
 
-    /** A connection failed before it was ready: the waiting streams fail with {@code e} unless another is coming. */
+    /**
+     * A connection failed before it was ready: the waiting streams fail with {@code e} unless another connection is
+     * coming. Reported from a task of its own (failure path only): never inside the owner's {@code newStream}.
+     */
     void connectFailed(H2UpstreamConnection c, GatewayError e) {
         remove(c);
         unregisterWhenEmpty();
+        loop.execute(() -> failPending(e));
+    }
+
+    private void failPending(GatewayError e) {
         for (int i = 0; i < connCount; i++) {
             int s = conns[i].state;
             if (s == H2UpstreamConnection.C_CONNECTING || s == H2UpstreamConnection.C_READY) {

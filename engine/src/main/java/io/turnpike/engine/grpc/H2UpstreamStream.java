@@ -47,6 +47,8 @@ public final class H2UpstreamStream {
     /** Inside the terminal callback: {@link #release()} only marks, the handle is recycled after the callback. */
     boolean terminating;
     boolean reportedWritable;
+    /** Being created by {@link H2UpstreamPool#newStream}: no callback yet. */
+    boolean inNewStream;
 
     // What was written before the HTTP/2 stream existed.
     Http2Headers pendingHeaders;
@@ -82,15 +84,14 @@ public final class H2UpstreamStream {
 
     /** The request HEADERS ({@code :method}, {@code :path}, {@code :scheme}, {@code :authority}, ...). Once. */
     public void writeHeaders(Http2Headers headers, boolean endStream) {
-        if (state == S_DONE || localEnded || stream != null || pendingHeaders != null) {
+        if (state == S_DONE || state == S_FREE || localEnded || stream != null || pendingHeaders != null) {
             return;
         }
         localEnded = endStream;
+        pendingHeaders = headers;
+        pendingHeadersEnd = endStream;
         if (state == S_BOUND) {
-            conn.open(this, headers, endStream);
-        } else {
-            pendingHeaders = headers;
-            pendingHeadersEnd = endStream;
+            conn.openPending(this);
         }
     }
 
