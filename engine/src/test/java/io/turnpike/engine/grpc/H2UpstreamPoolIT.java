@@ -566,6 +566,12 @@ class H2UpstreamPoolIT {
      * HEADERS with RST_STREAM REFUSED_STREAM ({@code goAway} false) or with a GOAWAY whose last-stream-id is below it.
      */
     static io.netty.channel.Channel refusingServer(boolean goAway) throws Exception {
+        return bareServer(goAway ? 1 : 0);
+    }
+
+    /** mode 0: RST_STREAM REFUSED_STREAM; 1: GOAWAY below the stream; 2: takes the request and never consumes it. */
+    static io.netty.channel.Channel bareServer(int mode) throws Exception {
+        boolean goAway = mode == 1;
         return new io.netty.bootstrap.ServerBootstrap().group(group)
                 .channel(io.netty.channel.epoll.Epoll.isAvailable()
                         ? io.netty.channel.epoll.EpollServerSocketChannel.class
@@ -578,8 +584,17 @@ class H2UpstreamPoolIT {
                                         .frameListener(new io.netty.handler.codec.http2.Http2FrameAdapter()).build();
                         h.decoder().frameListener(new io.netty.handler.codec.http2.Http2FrameAdapter() {
                             @Override
+                            public int onDataRead(io.netty.channel.ChannelHandlerContext ctx, int streamId,
+                                                  ByteBuf data, int padding, boolean endOfStream) {
+                                return 0; // never consumed: the client's send window closes
+                            }
+
+                            @Override
                             public void onHeadersRead(io.netty.channel.ChannelHandlerContext ctx, int streamId,
                                                       Http2Headers headers, int padding, boolean endOfStream) {
+                                if (mode == 2) {
+                                    return;
+                                }
                                 if (goAway) {
                                     h.goAway(ctx, Math.max(0, streamId - 2), io.netty.handler.codec.http2.Http2Error.NO_ERROR.code(),
                                             io.netty.buffer.Unpooled.EMPTY_BUFFER, ctx.newPromise());
@@ -635,6 +650,36 @@ class H2UpstreamPoolIT {
             Recorder r2 = call(p, request(server, "Echo"), TimeUnit.SECONDS.toNanos(5), true, ascii("y"));
             assertEquals("refused", r2.await(), r2.events.toString());
             assertEquals(2L, (long) onLoop(p::connectionsOpened));
+            close(p);
+        } finally {
+            srv.close().sync();
+        }
+    }
+
+    @Test
+    void sendTimeoutWhenTheUpstreamStopsConsuming() throws Exception {
+        io.netty.channel.Channel srv = bareServer(2);
+        try {
+            int port = ((InetSocketAddress) srv.localAddress()).getPort();
+            H2UpstreamPool p = pool(port, null, settings());
+            Recorder r = new Recorder();
+            onLoop(() -> {
+                r.stream = p.newStream(r, TimeUnit.SECONDS.toNanos(30), TimeUnit.MILLISECONDS.toNanos(300));
+                r.stream.writeHeaders(request(server, "Count"), false);
+                r.stream.flush();
+                return null;
+            });
+            eventually("on a connection", () -> onLoop(() -> r.stream.isWritable()));
+            // 256 KiB against the peer's 64 KiB initial window, never reopened.
+            onLoop(() -> {
+                for (int i = 0; i < 16; i++) {
+                    r.stream.writeData(frame(new byte[16 * 1024]), false);
+                }
+                r.stream.flush();
+                return null;
+            });
+            assertEquals("failed:UPSTREAM_TIMEOUT", r.await(), r.events.toString());
+            assertTrue(r.events.contains("writable:false"), r.events.toString());
             close(p);
         } finally {
             srv.close().sync();
