@@ -327,7 +327,7 @@ class H2UpstreamPoolIT {
             assertArrayEquals(ascii(s), r.messages.poll(10, TimeUnit.SECONDS));
         }
         onLoop(() -> {
-            // Ends the request side. (grpc-java takes request trailers, HEADERS after DATA, as a connection error.)
+            // Ends the request side. (grpc-java dropped the connection when this test ended it with request trailers.)
             r.stream.writeData(ByteBufAllocator.DEFAULT.buffer(0), true);
             r.stream.flush();
             return null;
