@@ -82,7 +82,10 @@ public final class H2UpstreamStream {
         return streamId;
     }
 
-    /** The request HEADERS ({@code :method}, {@code :path}, {@code :scheme}, {@code :authority}, ...). Once. */
+    /**
+     * The request HEADERS ({@code :method}, {@code :path}, {@code :scheme}, {@code :authority}, ...). Once. While the
+     * stream waits for a connection the object is kept by reference: do not change it until the stream is written.
+     */
     public void writeHeaders(Http2Headers headers, boolean endStream) {
         if (state == S_DONE || state == S_FREE || localEnded || stream != null || pendingHeaders != null) {
             return;
@@ -157,7 +160,11 @@ public final class H2UpstreamStream {
         return conn.isWritable(this);
     }
 
-    /** The owner is done with {@code bytes} of received DATA: they return to the upstream's send window. */
+    /**
+     * The owner is done with {@code bytes} of received DATA: they return to the upstream's send window (WINDOW_UPDATE
+     * once half the stream window is consumed). A no-op once the stream ended (its unconsumed bytes went back to the
+     * connection window when it closed).
+     */
     public void consumed(int bytes) {
         if (bytes <= 0) {
             return;
