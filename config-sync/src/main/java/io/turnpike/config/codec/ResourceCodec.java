@@ -416,8 +416,9 @@ public final class ResourceCodec {
         String hashOn = o.has("hash_on") ? c.enumString(o, "hash_on", HASH_ON) : "vars";
         String key = c.string(o, "key", 0, 0);
         String scheme = o.has("scheme") ? c.enumString(o, "scheme", SCHEMES) : "http";
-        if ("grpc".equals(scheme) || "grpcs".equals(scheme)) {
-            c.child("scheme").fail(Check.quote(scheme) + " is not supported yet (gRPC proxying is not implemented)");
+        if ("grpcs".equals(scheme)) {
+            c.child("scheme").fail("\"grpcs\" is not supported yet (gRPC over TLS to upstreams; \"grpc\" is: "
+                    + "docs/http2.md)");
         }
         String passHost = o.has("pass_host") ? c.enumString(o, "pass_host", PASS_HOST) : "pass";
         String upstreamHost = null;

@@ -247,6 +247,28 @@ public final class LoopContext {
         for (NodePool<?> pool : poolsByKey.values()) {
             pool.retire();
         }
+        for (io.turnpike.engine.grpc.H2UpstreamPool pool : grpcPools.values()) {
+            pool.close();
+        }
+        grpcPools.clear();
+    }
+
+    /** This loop's HTTP/2 pools of {@code scheme: grpc} nodes, by pool key (created on first use). */
+    private final java.util.HashMap<String, io.turnpike.engine.grpc.H2UpstreamPool> grpcPools = new java.util.HashMap<>();
+
+    /**
+     * The HTTP/2 pool of {@code node} of a gRPC upstream (one lookup by the node's pool key; created on first use with
+     * the target's timeouts and keepalive pool size). A pool whose node left the configuration closes its connections
+     * by idle timeout.
+     */
+    public io.turnpike.engine.grpc.H2UpstreamPool grpcPool(NodeAddress node, UpstreamTarget target) {
+        io.turnpike.engine.grpc.H2UpstreamPool p = grpcPools.get(node.poolKey);
+        if (p == null || p.isTerminated()) {
+            p = new io.turnpike.engine.grpc.H2UpstreamPool(eventLoop, upstreamBootstrap(), sweeper, node.address, null,
+                    null, io.turnpike.engine.grpc.H2UpstreamPool.Settings.of(target));
+            grpcPools.put(node.poolKey, p);
+        }
+        return p;
     }
 
     /**

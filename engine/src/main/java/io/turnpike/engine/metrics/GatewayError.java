@@ -19,7 +19,9 @@ public enum GatewayError {
     /** The client stopped sending its request body for the route's read timeout (nginx's client_body_timeout). */
     REQUEST_BODY_TIMEOUT(408, "request body not received within the timeout"),
     /** A route of plugins only whose plugins let the request through (APISIX's wording). */
-    MISSING_UPSTREAM(503, "missing upstream configuration in Route or Service");
+    MISSING_UPSTREAM(503, "missing upstream configuration in Route or Service"),
+    /** A route to a {@code scheme: grpc} upstream reached over HTTP/1 (gRPC needs HTTP/2 end to end: trailers). */
+    GRPC_NEEDS_HTTP2(426, "gRPC upstreams are reached over HTTP/2 only");
 
     public final int status;
     public final String message;

@@ -47,7 +47,7 @@ import java.nio.charset.StandardCharsets;
  * <p>Confined to its event loop. Ownership: {@code pendingHead} (the encoded request head waiting for a connection) is
  * owned here until written upstream or released.
  */
-final class Exchange implements ExchangeSink, PluginContext.Resumer {
+final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike.engine.grpc.H2UpstreamListener {
     static final int IDLE = 0;
     static final int CONNECTING = 1;
     static final int BODY = 2;
@@ -343,6 +343,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
             refusal = GatewayError.MISSING_UPSTREAM;
             return REFUSED;
         }
+        if (target.grpc && !framedClient) {
+            refusal = GatewayError.GRPC_NEEDS_HTTP2; // trailers cannot reach an HTTP/1 client
+            return REFUSED;
+        }
         Balancer bal = loop.balancer(target);
         NodeAddress node = bal.pick(src, head, balancerInput); // chash reads head spans
         if (node == null) {
@@ -367,6 +371,9 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
         ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
                 + HeadWriter.estimateEditBytes(edits));
         HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits, upgrade);
+        if (target.grpc) {
+            return grpcStart(src, head, out);
+        }
 
         NodePool<UpstreamConnection> pool = loop.pool(node, target.poolSize);
         exchangeSni = null;
@@ -741,6 +748,13 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** Request body bytes for the upstream (a retained slice; ownership passes to the upstream channel). */
     void forwardBody(ByteBuf slice) {
+        if (grpcStream != null) {
+            grpcStream.writeData(slice, false);
+            if (!grpcStream.isWritable()) {
+                stream.pauseReads(ServerStream.PAUSE_UPSTREAM_UNWRITABLE);
+            }
+            return;
+        }
         Channel up = upstream.channel();
         up.write(slice, up.voidPromise());
         upstreamNeedsFlush = true;
@@ -753,10 +767,15 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     void requestBodyComplete() {
         requestComplete = true;
         phase = AWAIT_RESPONSE;
+        if (grpcStream != null) {
+            grpcStream.writeData(Unpooled.EMPTY_BUFFER, true); // END_STREAM
+            upstreamNeedsFlush = true;
+        }
     }
 
     /** The request body was malformed: the upstream connection cannot be reused or finished. */
     void abortUpstream() {
+        grpcCancel();
         UpstreamConnection uc = upstream;
         upstream = null;
         if (uc != null) {
@@ -765,6 +784,11 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     }
 
     void flushUpstream() {
+        if (grpcStream != null) {
+            upstreamNeedsFlush = false;
+            grpcStream.flush();
+            return;
+        }
         if (upstreamNeedsFlush) {
             upstreamNeedsFlush = false;
             if (upstream != null) {
@@ -775,6 +799,11 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** The client's writability changed: stop or resume reading the response. */
     void downstreamWritabilityChanged(boolean writable) {
+        if (writable && grpcStream != null && grpcUnconsumed > 0) {
+            int n = grpcUnconsumed;
+            grpcUnconsumed = 0;
+            grpcStream.consumed(n); // the upstream may send the next window
+        }
         if (upstream != null) {
             upstream.blockReads(!writable);
         }
@@ -790,6 +819,9 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** The exchange ended (response relayed, or answered locally): ready for the next request. */
     void reset() {
+        grpcCancel();
+        grpc = false;
+        grpcDeadlineNs = 0;
         releaseRetryHead();
         endBalancer(false);
         endPlugins();
@@ -818,6 +850,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
 
     /** The client connection is gone: fail the balanced request and drop the upstream connection. */
     void clientGone() {
+        grpcCancel();
         releaseRetryHead();
         endBalancer(true);
         abortUpstream();
@@ -986,5 +1019,184 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer {
     @Override
     public void flushDownstream() {
         stream.flush();
+    }
+    // ---------------------------------------------------------------- gRPC upstreams (H2UpstreamListener)
+
+    /** The exchange goes to a {@code scheme: grpc} upstream over HTTP/2 (docs/http2.md#grpc). */
+    private boolean grpc;
+    private io.turnpike.engine.grpc.H2UpstreamStream grpcStream;
+    /** Response DATA relayed to a client that could not take more: given back to the upstream's window later. */
+    private int grpcUnconsumed;
+    /** The client's {@code grpc-timeout} as a deadline (System.nanoTime), 0: none. */
+    private long grpcDeadlineNs;
+    /** The upstream answered with HEADERS that end the stream (gRPC's Trailers-Only). */
+    private boolean grpcTrailersOnly;
+    private GrpcHeads grpcHeads;
+
+    boolean grpc() {
+        return grpc;
+    }
+
+    /** The response head ends the response (Trailers-Only): the client stream's HEADERS carry END_STREAM. */
+    boolean responseEndsWithHead() {
+        return grpcTrailersOnly;
+    }
+
+    /**
+     * Opens the HTTP/2 stream to the picked node: the request head written for HTTP/1 ({@code http1Head}: pass_host,
+     * X-Forwarded-*, the plugins' edits) becomes the stream's header list, plus {@code te: trailers}.
+     */
+    private int grpcStart(ByteBuf src, RequestHead head, ByteBuf http1Head) {
+        grpc = true;
+        grpcTrailersOnly = false;
+        grpcUnconsumed = 0;
+        if (grpcHeads == null) {
+            grpcHeads = new GrpcHeads(loop.settings);
+        }
+        io.netty.handler.codec.http2.Http2Headers h;
+        try {
+            h = grpcHeads.request(http1Head, target.tls != null);
+        } finally {
+            http1Head.release();
+        }
+        if (h == null) {
+            refusal = GatewayError.UPSTREAM_INVALID_RESPONSE;
+            return REFUSED;
+        }
+        long timeoutNs = GrpcHeads.grpcTimeoutNs(src, head);
+        grpcDeadlineNs = timeoutNs > 0 ? System.nanoTime() + timeoutNs : 0;
+        io.turnpike.engine.grpc.H2UpstreamPool pool = loop.grpcPool(node, target);
+        grpcStream = pool.newStream(this, route.readTimeoutNs(target), route.sendTimeoutNs(target));
+        grpcStream.writeHeaders(h, requestComplete);
+        upstreamNeedsFlush = true;
+        phase = requestComplete ? AWAIT_RESPONSE : BODY;
+        return STARTED;
+    }
+
+    private void grpcCancel() {
+        io.turnpike.engine.grpc.H2UpstreamStream s = grpcStream;
+        if (s != null) {
+            grpcStream = null;
+            s.release(); // RST_STREAM CANCEL if it still runs
+        }
+    }
+
+    /** The client's deadline ({@code grpc-timeout}) passed: the call ends with DEADLINE_EXCEEDED (sweeper tick). */
+    void sweepGrpc(long nowNs) {
+        if (grpcDeadlineNs == 0 || grpcStream == null || nowNs - grpcDeadlineNs < 0) {
+            return;
+        }
+        grpcDeadlineNs = 0;
+        grpcCancel();
+        endBalancer(false);
+        if (!responseStarted) {
+            stream.failBeforeResponse(GatewayError.UPSTREAM_TIMEOUT);
+        } else {
+            stream.writeTrailers(GrpcHeads.status(4, "deadline exceeded"));
+            loop.counters.increment(LoopCounters.RESPONSES);
+            stream.exchangeComplete(requestComplete);
+        }
+    }
+
+    @Override
+    public void onResponseHeaders(io.netty.handler.codec.http2.Http2Headers headers, boolean endStream) {
+        ByteBuf src = grpcHeads.responseHead(headers, stream.alloc());
+        if (src == null) {
+            onFailed(GatewayError.UPSTREAM_INVALID_RESPONSE);
+            return;
+        }
+        try {
+            grpcTrailersOnly = endStream;
+            onResponseHead(src, grpcHeads.responseHead, false, true);
+        } finally {
+            src.release();
+        }
+        if (endStream) {
+            grpcComplete();
+        } else {
+            stream.flush();
+        }
+    }
+
+    @Override
+    public void onData(ByteBuf data, boolean endStream) {
+        int n = data.readableBytes();
+        if (discardBody) {
+            data.release();
+        } else {
+            stream.writeResponseBody(data);
+        }
+        if (grpcStream != null) {
+            if (stream.isWritable()) {
+                grpcStream.consumed(n);
+            } else {
+                grpcUnconsumed += n; // back-pressure: the window opens when the client takes the bytes
+            }
+        }
+        if (endStream) {
+            grpcComplete();
+        } else {
+            stream.flush();
+        }
+    }
+
+    @Override
+    public void onTrailers(io.netty.handler.codec.http2.Http2Headers trailers) {
+        stream.writeTrailers(trailers);
+        grpcComplete();
+    }
+
+    private void grpcComplete() {
+        io.turnpike.engine.grpc.H2UpstreamStream s = grpcStream;
+        grpcStream = null;
+        if (s != null) {
+            s.release();
+        }
+        endBalancer(false);
+        loop.counters.increment(LoopCounters.RESPONSES);
+        stream.exchangeComplete(requestComplete);
+    }
+
+    @Override
+    public void onReset(long errorCode) {
+        grpcFailed(GatewayError.UPSTREAM_RESET);
+    }
+
+    @Override
+    public void onRefused() {
+        // Nothing reached the node (GOAWAY, REFUSED_STREAM): UNAVAILABLE, which gRPC clients may retry.
+        grpcFailed(GatewayError.UPSTREAM_RESET);
+    }
+
+    @Override
+    public void onFailed(GatewayError error) {
+        NodeAddress n = node;
+        if (n != null && n.passive != null) {
+            if (error == GatewayError.UPSTREAM_TIMEOUT) {
+                n.passive.timeout();
+            } else if (error == GatewayError.UPSTREAM_RESET || error == GatewayError.UPSTREAM_CONNECT_FAILED) {
+                n.passive.tcpFailure();
+            }
+        }
+        grpcFailed(error);
+    }
+
+    private void grpcFailed(GatewayError error) {
+        io.turnpike.engine.grpc.H2UpstreamStream s = grpcStream;
+        grpcStream = null;
+        if (s != null) {
+            s.release();
+        }
+        endBalancer(true);
+        if (responseStarted) {
+            stream.abortResponse(error);
+        } else {
+            stream.failBeforeResponse(error);
+        }
+    }
+
+    @Override
+    public void onWritabilityChanged(boolean writable) {
+        upstreamWritabilityChanged(writable);
     }
 }

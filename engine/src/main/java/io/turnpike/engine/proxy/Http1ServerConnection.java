@@ -492,6 +492,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     @Override
+    public void writeTrailers(io.netty.handler.codec.http2.Http2Headers trailers) {
+        // Unreachable: an exchange to a gRPC upstream is refused for HTTP/1 clients (GatewayError.GRPC_NEEDS_HTTP2).
+    }
+
+    @Override
     public Tunnel switchProtocols(UpstreamConnection upstream, ByteBuf src, ResponseHead rh, PluginContext px) {
         int extra = px == null ? 0 : px.responseEdits.linesBytes() + 64;
         ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32 + extra);

@@ -74,6 +74,8 @@ final class Http2ServerStream implements ServerStream {
     private ByteBuf pending;
     /** The request body is sent chunked (no content-length). */
     private boolean chunked;
+    /** The terminating chunk went up. */
+    private boolean lastChunkSent;
     /** The client ended its side (END_STREAM seen). */
     private boolean requestEnded;
     /** The exchange was told that the request body is complete. */
@@ -103,6 +105,7 @@ final class Http2ServerStream implements ServerStream {
         ns = stream;
         pauseBits = 0;
         chunked = false;
+        lastChunkSent = false;
         requestEnded = endOfStream;
         bodyCompleteSignalled = false;
         uncredited = 0;
@@ -323,21 +326,11 @@ final class Http2ServerStream implements ServerStream {
             bodyTooLarge();
             return n;
         }
-        if (n > 0 || endOfStream && chunked) {
+        if (n > 0) {
             if (pending == null) {
-                pending = conn.ctx.alloc().directBuffer(n + (chunked ? 16 : 0));
+                pending = conn.ctx.alloc().directBuffer(n);
             }
-            if (chunked && n > 0) {
-                writeHex(pending, n);
-                pending.writeByte('\r').writeByte('\n');
-                pending.writeBytes(data, data.readerIndex(), n);
-                pending.writeByte('\r').writeByte('\n');
-            } else {
-                pending.writeBytes(data, data.readerIndex(), n);
-            }
-            if (endOfStream && chunked) {
-                pending.writeBytes(LAST_CHUNK);
-            }
+            pending.writeBytes(data, data.readerIndex(), n);
         }
         if (endOfStream) {
             requestEnded = true;
@@ -354,13 +347,22 @@ final class Http2ServerStream implements ServerStream {
             return;
         }
         requestEnded = true;
-        if (chunked) {
-            if (pending == null) {
-                pending = conn.ctx.alloc().directBuffer(LAST_CHUNK.length);
-            }
-            pending.writeBytes(LAST_CHUNK);
-        }
         pump();
+    }
+
+    /** {@code data} as one chunk (and the last chunk after it when {@code last}); {@code data} is released. */
+    private ByteBuf chunk(ByteBuf data, boolean last) {
+        int n = data.readableBytes();
+        ByteBuf out = conn.ctx.alloc().directBuffer(n + 16 + (last ? LAST_CHUNK.length : 0));
+        writeHex(out, n);
+        out.writeByte('\r').writeByte('\n');
+        out.writeBytes(data);
+        out.writeByte('\r').writeByte('\n');
+        if (last) {
+            out.writeBytes(LAST_CHUNK);
+        }
+        data.release();
+        return out;
     }
 
     private static void writeHex(ByteBuf out, int n) {
@@ -382,12 +384,25 @@ final class Http2ServerStream implements ServerStream {
             ByteBuf b = pending;
             pending = null;
             exchange.record.requestBytes += b.readableBytes();
+            if (chunked && !exchange.grpc()) {
+                b = chunk(b, requestEnded);
+                lastChunkSent = requestEnded;
+            }
             exchange.forwardBody(b);
+            conn.upstreamDirty(this);
+        }
+        if (requestEnded && chunked && !lastChunkSent && pending == null && exchange.acceptsBody()
+                && !exchange.grpc()) {
+            lastChunkSent = true;
+            ByteBuf last = conn.ctx.alloc().directBuffer(LAST_CHUNK.length);
+            last.writeBytes(LAST_CHUNK);
+            exchange.forwardBody(last);
             conn.upstreamDirty(this);
         }
         if (requestEnded && pending == null && !bodyCompleteSignalled && exchange.acceptsBody()) {
             bodyCompleteSignalled = true;
             exchange.requestBodyComplete();
+            conn.upstreamDirty(this); // a gRPC upstream got END_STREAM
         }
         if (uncredited > 0 && pauseBits == 0 && pending == null) {
             int n = uncredited;
@@ -489,7 +504,7 @@ final class Http2ServerStream implements ServerStream {
         }
         int status = px != null && px.statusOverride() != 0 ? px.statusOverride() : rh.status;
         boolean noBody = headRequest || status == 204 || status == 304
-                || body == null && rh.contentLength == 0 && !rh.chunked;
+                || body == null && rh.contentLength == 0 && !rh.chunked || exchange.responseEndsWithHead();
         if (body != null && !headRequest) {
             writeHeaders(h, false);
             exchange.record.responseBodyBytes += body.length;
@@ -510,6 +525,14 @@ final class Http2ServerStream implements ServerStream {
         exchange.record.responseBytes += n;
         exchange.record.responseBodyBytes += n;
         writeData(slice, false);
+    }
+
+    @Override
+    public void writeTrailers(Http2Headers trailers) {
+        if (ended || ns == null) {
+            return;
+        }
+        writeHeaders(trailers, true);
     }
 
     @Override
@@ -552,8 +575,37 @@ final class Http2ServerStream implements ServerStream {
         conn.loop.counters.error(error);
         exchange.record.status = error.status;
         exchange.record.error = error;
-        writeWhole(ErrorResponses.gateway(error, false));
+        if (exchange.grpc()) {
+            writeGrpcError(error);
+        } else {
+            writeWhole(ErrorResponses.gateway(error, false));
+        }
         finish();
+    }
+
+    private static final AsciiString CONTENT_TYPE = AsciiString.cached("content-type");
+    private static final AsciiString APPLICATION_GRPC = AsciiString.cached("application/grpc");
+
+    /**
+     * A gateway error on a gRPC call: Trailers-Only ({@code :status 200}, {@code grpc-status}, {@code grpc-message}),
+     * so gRPC clients see a status rather than an HTTP error: DEADLINE_EXCEEDED (4) for a timeout, UNAVAILABLE (14)
+     * for an upstream that could not be reached or failed, UNKNOWN (2) otherwise.
+     */
+    private void writeGrpcError(GatewayError error) {
+        if (ended || ns == null) {
+            return;
+        }
+        int code = switch (error) {
+            case UPSTREAM_TIMEOUT -> 4;
+            case UPSTREAM_CONNECT_FAILED, UPSTREAM_TLS_HANDSHAKE_FAILED, UPSTREAM_RESET, NO_AVAILABLE_NODE,
+                    SERVICE_UNAVAILABLE -> 14;
+            default -> 2;
+        };
+        Http2Headers h = GrpcHeads.status(code, error.message);
+        h.status(STATUS[200]);
+        h.set(CONTENT_TYPE, APPLICATION_GRPC);
+        responseStarted = true;
+        writeHeaders(h, true);
     }
 
     @Override
@@ -722,6 +774,10 @@ final class Http2ServerStream implements ServerStream {
     }
 
     void sweep(long nowNs) {
+        if (ns == null) {
+            return;
+        }
+        exchange.sweepGrpc(nowNs);
         if (ns == null) {
             return;
         }

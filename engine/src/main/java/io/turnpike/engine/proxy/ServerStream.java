@@ -50,6 +50,12 @@ interface ServerStream {
     void writeResponseBody(ByteBuf slice);
 
     /**
+     * Trailers that end the response (a gRPC upstream's {@code grpc-status}); only HTTP/2 streams carry them (gRPC
+     * routes refuse HTTP/1 clients).
+     */
+    void writeTrailers(io.netty.handler.codec.http2.Http2Headers trailers);
+
+    /**
      * The upstream switched protocols (a 101 to a forwarded WebSocket upgrade): write the 101 head (with the plugins'
      * edits {@code px}, null when none) and turn this connection and {@code upstream} into a raw two-way
      * {@link Tunnel}. The exchange ends when the tunnel closes.

@@ -699,7 +699,7 @@ public final class SnapshotCompiler {
                 + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@";
         UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, sendNs,
                 poolSize, idleNs, maxRequests, balancer, u.retries(), tlsConfig, endpoints,
-                (long) (u.retryTimeout() * 1e9));
+                (long) (u.retryTimeout() * 1e9), "grpc".equals(u.scheme()));
         wTargets[slot] = target;
         if (changedSlots != null) {
             changedSlots.add(slot);

@@ -39,6 +39,8 @@ public final class UpstreamTarget {
     public final io.turnpike.engine.endpoint.EndpointSlot endpoints;
     /** APISIX's {@code retry_timeout} in nanoseconds: no retry starts later than this after the first try; 0: none. */
     public final long retryTimeoutNs;
+    /** {@code scheme: grpc}: requests go up as HTTP/2 streams (engine/grpc's pools), not over the HTTP/1.1 pools. */
+    public final boolean grpc;
 
     public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
                           long connectTimeoutMs, long readTimeoutNs, int poolSize, long idleTimeoutNs,
@@ -64,6 +66,17 @@ public final class UpstreamTarget {
                           long connectTimeoutMs, long readTimeoutNs, long sendTimeoutNs, int poolSize,
                           long idleTimeoutNs, int maxRequestsPerConnection, BalancerSpec balancer, int retries,
                           UpstreamTls tls, io.turnpike.engine.endpoint.EndpointSlot endpoints, long retryTimeoutNs) {
+        this(id, slot, nodes, passHost, rewriteHost, connectTimeoutMs, readTimeoutNs, sendTimeoutNs, poolSize,
+                idleTimeoutNs, maxRequestsPerConnection, balancer, retries, tls, endpoints, retryTimeoutNs, false);
+    }
+
+    /** @param grpc {@code scheme: grpc} */
+    public UpstreamTarget(String id, int slot, NodeAddress[] nodes, int passHost, byte[] rewriteHost,
+                          long connectTimeoutMs, long readTimeoutNs, long sendTimeoutNs, int poolSize,
+                          long idleTimeoutNs, int maxRequestsPerConnection, BalancerSpec balancer, int retries,
+                          UpstreamTls tls, io.turnpike.engine.endpoint.EndpointSlot endpoints, long retryTimeoutNs,
+                          boolean grpc) {
+        this.grpc = grpc;
         this.endpoints = endpoints != null ? endpoints
                 : new io.turnpike.engine.endpoint.EndpointSlot(id, balancer, null);
         this.retryTimeoutNs = retryTimeoutNs;
