@@ -96,7 +96,7 @@ public final class FieldDispositions {
         add(s, Disposition.ENGINE, "Upstream.type", "type");
         add(s, Disposition.ENGINE, "Upstream.hashOn", "hash_on");
         add(s, Disposition.ENGINE, "Upstream.key", "key");
-        add(s, Disposition.ENGINE, "Upstream.scheme", "scheme"); // grpc, grpcs refused: FailClosedTest
+        add(s, Disposition.ENGINE, "Upstream.scheme", "scheme"); // grpc proxied over HTTP/2; grpcs refused: FailClosedTest
         add(s, Disposition.ENGINE, "Upstream.passHost", "pass_host");
         add(s, Disposition.ENGINE, "Upstream.upstreamHost", "upstream_host");
         add(s, Disposition.ENGINE, "Upstream.keepalivePool", "keepalive_pool");

@@ -144,12 +144,10 @@ class FailClosedTest {
 
     @Test
     void unsupportedUpstreamFieldsRefused() {
-        upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpc'}", "scheme",
-                "property \"scheme\" validation failed: \"grpc\" is not supported yet (gRPC proxying is not"
-                        + " implemented)");
+        // scheme grpc is proxied (docs/http2.md); grpcs (gRPC over TLS to the upstream) not yet
         upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpcs'}", "scheme",
-                "property \"scheme\" validation failed: \"grpcs\" is not supported yet (gRPC proxying is not"
-                        + " implemented)");
+                "property \"scheme\" validation failed: \"grpcs\" is not supported yet (gRPC over TLS to upstreams;"
+                        + " \"grpc\" is: docs/http2.md)");
         upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'https_sni':'a.com'}}}", "checks.active.https_sni",
                 "property \"checks\" validation failed: property \"active\" validation failed: additional properties"
                         + " forbidden, found https_sni");
