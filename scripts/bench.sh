@@ -308,7 +308,9 @@ start_nginx() {
   local name=$1 core=$2 tmpl=$3 prefix="$WORK/$1" pid
   shift 3
   mkdir -p "$prefix/logs" "$prefix/tmp" "$prefix/html"
-  render "$LIB_DIR/nginx-common.conf.tmpl" "$prefix/nginx.conf" "PREFIX=$prefix" "USER_LINE=$(nginx_user_line)"
+  # NGINX_WORKERS (default 1) and NGINX_AFFINITY (a worker_cpu_affinity line, default none) from the environment.
+  render "$LIB_DIR/nginx-common.conf.tmpl" "$prefix/nginx.conf" "PREFIX=$prefix" "USER_LINE=$(nginx_user_line)" \
+    "WORKERS=${NGINX_WORKERS:-1}" "AFFINITY_LINE=${NGINX_AFFINITY:-}"
   render "$LIB_DIR/$tmpl" "$prefix/http.conf" "PREFIX=$prefix" "$@"
   cat "$prefix/http.conf" >>"$prefix/nginx.conf"
   "$NGINX_BIN" -t -q -p "$prefix" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
@@ -436,6 +438,37 @@ mem_snapshot() {
   printf '{"target":"%s","phase":"%s","pid":%d,"vmrss_kb":%d,"vmhwm_kb":%d}\n' "$1" "$2" "$pid" \
     "$(mem_kb "$pid" VmRSS)" "$(mem_kb "$pid" VmHWM)" >>"$MEMORY_RECORDS"
 }
+
+BG_PID=
+run_bg() {
+  # run_bg OUTFILE CMD...: like run_wrk, for the other load clients.
+  local out=$1 rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  BG_PID=$!
+  WRK_PID=$BG_PID
+  wait "$BG_PID" || rc=$?
+  BG_PID=
+  WRK_PID=
+  return "$rc"
+}
+
+now_ns() { date +%s%N; }
+first_line() { "$@" 2>&1 | head -n 1 || true; }
+json_obj() {
+  # json_obj KEY VALUE...: a flat JSON object of strings, via python for correct escaping.
+  python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2], a[1::2]))))' "$@"
+}
+
+# --scaling and --h2 are separate runs (scripts/lib/bench-scaling.sh, scripts/lib/bench-h2.sh), with the helpers above.
+if ((SCALING)); then
+  # shellcheck source=lib/bench-scaling.sh
+  source "$LIB_DIR/bench-scaling.sh"
+fi
+if ((H2)); then
+  # shellcheck source=lib/bench-h2.sh
+  source "$LIB_DIR/bench-h2.sh"
+fi
 
 # --- backend --------------------------------------------------------------------------------
 if ((BODY_BYTES > 0)); then
@@ -933,21 +966,7 @@ if ((RATE > 0)); then
   log "fixed-rate generator classpath: $LOADGEN_CP"
 fi
 
-BG_PID=
-run_bg() {
-  # run_bg OUTFILE CMD...: like run_wrk, for the other load clients.
-  local out=$1 rc=0
-  shift
-  "$@" >"$out" 2>&1 &
-  BG_PID=$!
-  WRK_PID=$BG_PID
-  wait "$BG_PID" || rc=$?
-  BG_PID=
-  WRK_PID=
-  return "$rc"
-}
 
-now_ns() { date +%s%N; }
 
 measure_rate() {
   # The open-loop run at RATE req/s; the generator reads the target's CPU at its window's edges itself.
@@ -1051,11 +1070,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # --- results --------------------------------------------------------------------------------
-first_line() { "$@" 2>&1 | head -n 1 || true; }
-json_obj() {
-  # json_obj KEY VALUE...: a flat JSON object of strings, via python for correct escaping.
-  python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2], a[1::2]))))' "$@"
-}
 
 mkdir -p "$OUT"
 OUT_JSON="$OUT/bench-$(date -u -d "$TIMESTAMP" +%Y%m%dT%H%M%SZ).json"

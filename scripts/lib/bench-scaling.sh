@@ -15,7 +15,15 @@
 SCALING_CONNS_PER_LOOP=${SCALING_CONNS_PER_LOOP:-64}
 is_uint "$SCALING_CONNS_PER_LOOP" && ((SCALING_CONNS_PER_LOOP >= 1)) || die "SCALING_CONNS_PER_LOOP must be >= 1"
 
-cpu_range() { if (($1 == $2)); then echo "$1"; else echo "$1-$2"; fi; }
+# The CPUs this process may run on (a cgroup cpuset or taskset may leave ids that do not start at 0 or have holes);
+# core "index" i below is the i-th of them. cpus_of A B: the comma-separated ids of indexes A..B.
+read -r -a CPU_IDS <<<"$(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)))')"
+cpus_of() {
+  local i out=()
+  for ((i = $1; i <= $2; i++)); do out+=("${CPU_IDS[i]}"); done
+  (IFS=,; echo "${out[*]}")
+}
+cpu_range() { cpus_of "$1" "$2"; }
 # expand_cpus LIST: "0-3,6" -> "0 1 2 3 6"
 expand_cpus() {
   local part out=() a b i
@@ -36,7 +44,19 @@ cpu_jiffies() {
 busy_pct() { # busy_pct "B0 T0" "B1 T1"
   local b0 t0 b1 t1
   read -r b0 t0 <<<"$1"; read -r b1 t1 <<<"$2"
-  awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", t > 0 ? 100 * b / t : 0 }'
+  awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", (t > 0 ? 100 * b / t : 0) }'
+}
+# affinity_line LIST: nginx's worker_cpu_affinity with one worker per CPU of LIST, as explicit bit masks (`auto` would
+# count CPUs from 0, not from the taskset list, and put workers on the load cores).
+affinity_line() {
+  local c mask masks=() i top=0
+  for c in "${CPU_IDS[@]}"; do ((c > top)) && top=$c; done
+  for c in $(expand_cpus "$1"); do
+    mask=""
+    for ((i = top; i >= 0; i--)); do if ((i == c)); then mask+=1; else mask+=0; fi; done
+    masks+=("$mask")
+  done
+  echo "worker_cpu_affinity ${masks[*]};"
 }
 stop_started() { # stop_started PID: TERM, up to 5 s, KILL; then forget it
   local pid=$1 keep=() p
@@ -48,9 +68,16 @@ stop_started() { # stop_started PID: TERM, up to 5 s, KILL; then forget it
   STARTED_PIDS=("${keep[@]+"${keep[@]}"}")
 }
 
-HALF=$((NPROC / 2))
-LOAD_N=$((NPROC - HALF))
-((HALF >= 1)) || die "--scaling needs at least 2 cores (one for the gateway, one for the backend and wrk); nproc is $NPROC"
+# SCALING_NPROC=K (K != nproc): print the plan (core split, loop counts, commands) for a K-core machine and exit.
+# SCALING_OVERSUBSCRIBE=1: also run the counts that do not fit, with the gateway on the last n cores, shared with the
+# load side (marked OVERSUBSCRIBED: a check that the machinery works, not a result).
+PLAN_NPROC=${SCALING_NPROC:-${#CPU_IDS[@]}}
+SCALING_OVERSUBSCRIBE=${SCALING_OVERSUBSCRIBE:-0}
+is_uint "$PLAN_NPROC" || die "SCALING_NPROC must be a number"
+if ((PLAN_NPROC != ${#CPU_IDS[@]})); then read -r -a CPU_IDS <<<"$(seq 0 $((PLAN_NPROC - 1)) | paste -sd' ')"; fi
+HALF=$((PLAN_NPROC / 2))
+LOAD_N=$((PLAN_NPROC - HALF))
+((HALF >= 1)) || die "--scaling needs at least 2 cores (one for the gateway, one for the backend and wrk); nproc is $PLAN_NPROC"
 if ((LOAD_N >= 2)); then
   BACKEND_N=$((LOAD_N / 2))
   BACKEND_CPUS=$(cpu_range 0 $((BACKEND_N - 1)))
@@ -60,22 +87,36 @@ else
 fi
 WRK_N=$(( LOAD_N >= 2 ? LOAD_N - BACKEND_N : 1 ))
 LOOPS_RUN=() SCALING_SKIPPED=()
+declare -A GW_CPUS=() OVERSUB=()
 IFS=',' read -r -a loop_list <<<"$SCALING_LOOPS"
 for n in $(printf '%s\n' "${loop_list[@]}" | sort -n -u); do
   ((n >= 1)) || die "--loops: counts must be >= 1"
   if ((n <= HALF)); then
-    LOOPS_RUN+=("$n")
+    LOOPS_RUN+=("$n") GW_CPUS[$n]=$(cpu_range "$LOAD_N" $((LOAD_N + n - 1))) OVERSUB[$n]=0
+  elif ((SCALING_OVERSUBSCRIBE && n <= PLAN_NPROC)); then
+    LOOPS_RUN+=("$n") GW_CPUS[$n]=$(cpu_range $((PLAN_NPROC - n)) $((PLAN_NPROC - 1))) OVERSUB[$n]=1
+    log "loops=$n OVERSUBSCRIBED: gateway cpus ${GW_CPUS[$n]} shared with the backend and wrk (a check, not a result)"
   else
-    msg="needs $n gateway cores and at least $n more for the backend and wrk ($((2 * n)) cores); nproc is $NPROC"
+    msg="needs $n gateway cores and at least $n more for the backend and wrk ($((2 * n)) cores); nproc is $PLAN_NPROC"
     log "SKIPPING loops=$n: $msg"
     SCALING_SKIPPED+=("$n" "$msg")
   fi
 done
-((${#LOOPS_RUN[@]})) || die "--scaling: no loop count of '$SCALING_LOOPS' fits $NPROC cores"
-log "core split (nproc $NPROC): backend nginx cpus $BACKEND_CPUS ($BACKEND_N workers), wrk cpus $WRK_CPUS" \
-    "($WRK_N core(s)), gateway cpus $(cpu_range "$LOAD_N" $((NPROC - 1))) (the first n of them); loop counts: ${LOOPS_RUN[*]}"
+((${#LOOPS_RUN[@]})) || die "--scaling: no loop count of '$SCALING_LOOPS' fits $PLAN_NPROC cores"
+log "core split (nproc $PLAN_NPROC): backend nginx cpus $BACKEND_CPUS ($BACKEND_N workers), wrk cpus $WRK_CPUS" \
+    "($WRK_N core(s)), gateway cpus $(cpu_range "$LOAD_N" $((PLAN_NPROC - 1))) (the first n of them); loop counts: ${LOOPS_RUN[*]}"
 if ((LOAD_N == 1)); then
   log "the load side is one core, shared by the backend and wrk (as in the default run): req/s may be bound by it"
+fi
+if [[ -n ${SCALING_NPROC:-} ]]; then
+  echo "plan for $PLAN_NPROC cores (this machine has $NPROC; nothing is run):"
+  echo "  backend: taskset -c $BACKEND_CPUS nginx, worker_processes $BACKEND_N, $(affinity_line "$BACKEND_CPUS")"
+  for n in "${LOOPS_RUN[@]}"; do
+    echo "  loops=$n: gateway cpus ${GW_CPUS[$n]}; nginx worker_processes $n, $(affinity_line "${GW_CPUS[$n]}")" \
+         "turnpike.event_loops: $n; taskset -c $WRK_CPUS wrk -t$n -c$((SCALING_CONNS_PER_LOOP * n))"
+  done
+  for ((i = 0; i < ${#SCALING_SKIPPED[@]}; i += 2)); do echo "  loops=${SCALING_SKIPPED[i]}: skipped (${SCALING_SKIPPED[i + 1]})"; done
+  exit 0
 fi
 if has_target turnpike; then prepare_launcher; fi
 
@@ -90,7 +131,7 @@ else
   EXPECTED_BODY_BYTES=12
 fi
 if ((EUID == 0)); then chmod 755 "$WORK"; fi
-NGINX_WORKERS=$BACKEND_N NGINX_AFFINITY="worker_cpu_affinity auto;" \
+NGINX_WORKERS=$BACKEND_N NGINX_AFFINITY=$(affinity_line "$BACKEND_CPUS") \
   start_nginx backend "$BACKEND_CPUS" nginx-backend.conf.tmpl "PORT=$BACKEND_PORT" "BODY_DIRECTIVE=$BODY_DIRECTIVE"
 if ((EUID == 0)); then chmod -R a+rX "$WORK/backend/html"; fi
 wait_ready backend "${PID_OF[backend]}" "http://127.0.0.1:$BACKEND_PORT/" 10
@@ -103,7 +144,7 @@ LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 scaling_measure() { # scaling_measure TARGET N ROUND URL PID
   local target=$1 n=$2 round=$3 url=$4 pid=$5 raw="$WORK/scaling-wrk-$1-n$2-r$3.txt" c0 c1 b0 b1 j0 j1 w0 w1 g0 g1
   local others line conns=$((SCALING_CONNS_PER_LOOP * n)) gw t0 t1
-  gw=$(cpu_range "$LOAD_N" $((LOAD_N + n - 1)))
+  gw=${GW_CPUS[$n]}
   if ((WARMUP > 0)); then
     run_bg "$WORK/scaling-wrk-$target-n$n-r$round-warmup.txt" taskset -c "$WRK_CPUS" wrk -t"$n" -c"$conns" \
       -d"${WARMUP}s" "$url" || die "$target loops=$n warm-up: wrk failed"
@@ -118,8 +159,8 @@ scaling_measure() { # scaling_measure TARGET N ROUND URL PID
   j1=$(cpu_jiffies "$WRK_CPUS"); w1=$(cpu_jiffies "$BACKEND_CPUS"); g1=$(cpu_jiffies "$gw"); t1=$(now_ns)
   others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
   line=$(grep '^BENCH_JSON ' "$raw" | tail -n 1) || die "$target loops=$n: no BENCH_JSON line in $raw"
-  printf '{"loops":%d,"target":"%s","round":%d,"threads":%d,"connections":%d,"cpu_ticks":%d,"backend_cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"wall_us":%d,"wrk_cpus_busy_pct":%s,"backend_cpus_busy_pct":%s,"gateway_cpus_busy_pct":%s,"vmrss_kb":%d,"vmhwm_kb":%d,%s\n' \
-    "$n" "$target" "$round" "$n" "$conns" "$((c1 - c0))" "$((b1 - b0))" "$others" "$CLK_TCK" "$(((t1 - t0) / 1000))" \
+  printf '{"loops":%d,"oversubscribed":%d,"gateway_cpus":"%s","target":"%s","round":%d,"threads":%d,"connections":%d,"cpu_ticks":%d,"backend_cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"wall_us":%d,"wrk_cpus_busy_pct":%s,"backend_cpus_busy_pct":%s,"gateway_cpus_busy_pct":%s,"vmrss_kb":%d,"vmhwm_kb":%d,%s\n' \
+    "$n" "${OVERSUB[$n]}" "$gw" "$target" "$round" "$n" "$conns" "$((c1 - c0))" "$((b1 - b0))" "$others" "$CLK_TCK" "$(((t1 - t0) / 1000))" \
     "$(busy_pct "$j0" "$j1")" "$(busy_pct "$w0" "$w1")" "$(busy_pct "$g0" "$g1")" \
     "$(mem_kb "$pid" VmRSS)" "$(mem_kb "$pid" VmHWM)" "${line#BENCH_JSON \{}" >>"$SCALING_RECORDS"
   log "loops=$n round $round/$ROUNDS $target: $(awk '/Requests\/sec/ {print $2 " req/s"}' "$raw"), cpu $((c1 - c0)) ticks," \
@@ -127,12 +168,12 @@ scaling_measure() { # scaling_measure TARGET N ROUND URL PID
 }
 
 for n in "${LOOPS_RUN[@]}"; do
-  gw=$(cpu_range "$LOAD_N" $((LOAD_N + n - 1)))
+  gw=${GW_CPUS[$n]}
   read -r p_nginx p_turnpike p_status <<<"$(free_ports 3)"
   declare -A S_URL=() S_PID=()
   if has_target nginx; then
-    # worker_cpu_affinity auto: one worker per CPU of the taskset list the master was started with.
-    NGINX_WORKERS=$n NGINX_AFFINITY="worker_cpu_affinity auto;" \
+    # One worker per gateway CPU, each bound to its CPU (the master is pinned to the same list by taskset).
+    NGINX_WORKERS=$n NGINX_AFFINITY=$(affinity_line "$gw") \
       start_nginx "nginx_n$n" "$gw" nginx-proxy.conf.tmpl "PORT=$p_nginx" "BACKEND_PORT=$BACKEND_PORT"
     wait_ready "nginx_n$n" "${PID_OF[nginx_n$n]}" "http://127.0.0.1:$p_nginx/" 10
     S_URL[nginx]="http://127.0.0.1:$p_nginx/" S_PID[nginx]=${PID_OF[nginx_n$n]}
@@ -203,7 +244,7 @@ BENCH_WRK_VERSION=$(wrk -v 2>&1 | head -n 1 | sed 's/ Copyright.*//') \
 BENCH_GIT_SHA=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown) BENCH_LOADAVG_START=$LOADAVG_START \
 BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_DURATION=$DURATION BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES \
 BENCH_CONNS_PER_LOOP=$SCALING_CONNS_PER_LOOP BENCH_BACKEND_CPUS=$BACKEND_CPUS BENCH_BACKEND_WORKERS=$BACKEND_N \
-BENCH_WRK_CPUS=$WRK_CPUS BENCH_GATEWAY_CPUS=$(cpu_range "$LOAD_N" $((NPROC - 1))) BENCH_LOOPS_REQUESTED=$SCALING_LOOPS \
+BENCH_WRK_CPUS=$WRK_CPUS BENCH_GATEWAY_CPUS=$(cpu_range "$LOAD_N" $((PLAN_NPROC - 1))) BENCH_LOOPS_REQUESTED=$SCALING_LOOPS \
 BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_LAUNCHER=$LAUNCHER \
 BENCH_SKIPPED_JSON=$(json_obj "${skipped_args[@]+"${skipped_args[@]}"}") \
   python3 "$LIB_DIR/bench_scaling.py" "$SCALING_RECORDS" "$OUT_JSON"

@@ -37,7 +37,8 @@ def derive(r):
     rps = req / secs if secs > 0 else None
     cores = cpu_s / secs if secs > 0 else None
     return {
-        "round": r["round"], "threads": r["threads"], "connections": r["connections"], "requests": req,
+        "round": r["round"], "oversubscribed": bool(r.get("oversubscribed")), "gateway_cpus": r.get("gateway_cpus"),
+        "threads": r["threads"], "connections": r["connections"], "requests": req,
         "duration_s": round(secs, 3), "rps": round(rps, 1) if rps else None,
         "p50_ms": r["p50_us"] / 1000, "p90_ms": r["p90_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
         "p999_ms": r["p999_us"] / 1000,
@@ -76,6 +77,8 @@ def main(argv):
             "errors": sum(r["errors"] for r in rounds),
             "load_bound": max(med["wrk_cpus_busy_pct"] or 0, med["backend_cpus_busy_pct"] or 0) > LOAD_BOUND_PCT,
             "contended": any((r["other_cpu_pct"] or 0) > contended for r in rounds),
+            "oversubscribed": any(r["oversubscribed"] for r in rounds),
+            "gateway_cpus": rounds[0]["gateway_cpus"],
         }
     for t, per_n in results.items():
         one = per_n.get("1")
@@ -112,7 +115,7 @@ def main(argv):
                       "wrk": env("WRK_CPUS"), "gateway": env("GATEWAY_CPUS") + " (the first n)"},
             "turnpike": "bin/turnpike (%s) start, turnpike.event_loops: n, taskset -c <first n gateway cpus>"
                         % env("LAUNCHER"),
-            "nginx": "worker_processes n; worker_cpu_affinity auto; taskset -c <first n gateway cpus>",
+            "nginx": "worker_processes n; worker_cpu_affinity <one of the first n gateway cpus each>; taskset -c <them>",
             "load_bound_pct": LOAD_BOUND_PCT, "contended_pct": contended,
         },
         "definitions": {
@@ -165,6 +168,8 @@ def render(doc):
                 flags.append("LOAD-BOUND")
             if v["contended"]:
                 flags.append("CONTENDED")
+            if v["oversubscribed"]:
+                flags.append("OVERSUBSCRIBED")
             if v["errors"]:
                 flags.append(f"ERRORS {v['errors']}")
             lines.append(f"| {t} | {n} | {fmt(m['rps'], 0)} | {fmt(m['p50_ms'], 3)} | {fmt(m['p99_ms'], 3)} | "
