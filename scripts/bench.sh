@@ -460,16 +460,12 @@ json_obj() {
   python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2], a[1::2]))))' "$@"
 }
 
-# --scaling and --h2 are separate runs (scripts/lib/bench-scaling.sh, scripts/lib/bench-h2.sh), with the helpers above.
+# --scaling is a separate run (scripts/lib/bench-scaling.sh) with the helpers above; --h2 (scripts/lib/bench-h2.sh)
+# starts after the backend.
 if ((SCALING)); then
   # shellcheck source=lib/bench-scaling.sh
   source "$LIB_DIR/bench-scaling.sh"
 fi
-if ((H2)); then
-  # shellcheck source=lib/bench-h2.sh
-  source "$LIB_DIR/bench-h2.sh"
-fi
-
 # --- backend --------------------------------------------------------------------------------
 if ((BODY_BYTES > 0)); then
   mkdir -p "$WORK/backend/html"
@@ -487,6 +483,10 @@ fi
 start_nginx backend "$CORE_LOAD" nginx-backend.conf.tmpl "PORT=$BACKEND_PORT" "BODY_DIRECTIVE=$BODY_DIRECTIVE"
 if ((EUID == 0)); then chmod -R a+rX "$WORK/backend/html"; fi
 wait_ready backend "${PID_OF[backend]}" "http://127.0.0.1:$BACKEND_PORT/" 10
+if ((H2)); then
+  # shellcheck source=lib/bench-h2.sh
+  source "$LIB_DIR/bench-h2.sh"
+fi
 
 # --- TLS: one certificate for both proxies ---------------------------------------------------
 TLS_SNI=bench.turnpike.test
