@@ -220,12 +220,14 @@ if has_target turnpike && [[ ! -f $TURNPIKE_JAR ]]; then
 fi
 ((${#TARGETS[@]})) || die "nothing left to measure"
 if ((JVM_COMPARE)); then
-  has_target turnpike || die "--jvm-compare needs the turnpike target"
-  TARGETS+=(turnpike_jvm_alt)
+  if has_target turnpike; then TARGETS+=(turnpike_jvm_alt)
+  elif [[ -n ${SKIPPED[turnpike]:-} ]]; then SKIPPED[turnpike_jvm_alt]=${SKIPPED[turnpike]}
+  else die "--jvm-compare needs the turnpike target"; fi
 fi
 if ((ROUTES > 0)); then
-  has_target turnpike || die "--routes needs the turnpike target"
-  TARGETS+=(turnpike_routes)
+  if has_target turnpike; then TARGETS+=(turnpike_routes)
+  elif [[ -n ${SKIPPED[turnpike]:-} ]]; then SKIPPED[turnpike_routes]=${SKIPPED[turnpike]}
+  else die "--routes needs the turnpike target"; fi
 fi
 if has_target turnpike || ((RATE > 0)); then
   command -v "$JAVA" >/dev/null 2>&1 || die "'$JAVA' not found (set JAVA=/path/to/java)"
