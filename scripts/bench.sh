@@ -4,7 +4,9 @@
 #
 #   scripts/bench.sh [--quick] [--only backend,nginx,turnpike] [--rounds N] [--warmup S]
 #                    [--duration S] [--conns N] [--body-bytes N] [--out DIR] [--keep-tmp]
-#                    [--rate R] [--tls [--tls-key ec|rsa]]
+#                    [--rate R] [--tls [--tls-key ec|rsa]] [--jvm-compare] [--routes N]
+#   scripts/bench.sh --scaling [--loops 1,2,4,8,16] ...   event-loop scaling vs nginx worker_processes
+#   scripts/bench.sh --h2 [--h2-conns C] [--h2-streams M]  HTTP/2 (h2c and TLS h2) with h2load
 #
 # Layout (2 cores): backend nginx and wrk on core CORE_LOAD (0), the proxy under test on
 # CORE_PROXY (1). CPU per request of the process under test comes from /proc/PID/stat
@@ -19,7 +21,7 @@ cd "$REPO_ROOT"
 # The exact command, with the environment overrides that were in effect, for the JSON.
 COMMAND_LINE=""
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS \
-         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS; do
+         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND_LINE+="scripts/bench.sh"
@@ -37,8 +39,13 @@ CORE_PROXY=${CORE_PROXY:-1}
 TURNPIKE_JAR=${TURNPIKE_JAR:-engine/target/turnpike.jar}
 REPORT_JAR=${REPORT_JAR:-perf-reports/target/perf-reports.jar}
 JAVA=${JAVA:-java}
-JVM_OPTS_FROM_ENV=${JVM_OPTS+set}
-JVM_OPTS=${JVM_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
+# Turnpike is started through bin/turnpike, with the launcher's JVM flags (what users run). JVM_OPTS, when set, goes
+# to the launcher as TURNPIKE_JVM_OPTS (after its defaults, so its flags win; a different collector cannot be
+# selected that way: the JVM refuses two). --jvm-compare adds a second Turnpike process, turnpike_jvm_alt, started
+# with `java $ALT_JVM_OPTS -jar` directly (default: the flags this script used before it used the launcher).
+JVM_OPTS=${JVM_OPTS:-}
+ALT_JVM_OPTS=${ALT_JVM_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
+LAUNCHER=${LAUNCHER:-$REPO_ROOT/bin/turnpike}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
 CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more than this % of a core
@@ -51,7 +58,15 @@ TLS_CLIENTS=${TLS_CLIENTS:-2}        # parallel `openssl s_time -new` clients fo
 JMH_JAR=${JMH_JAR:-bench-jmh/target/benchmarks.jar}
 QUICK=0
 ONLY="backend,nginx,turnpike"
+ONLY_SET=0
 PLUGINS=${PLUGINS:-0}
+JVM_COMPARE=${JVM_COMPARE:-0}        # --jvm-compare: + turnpike_jvm_alt (java $ALT_JVM_OPTS -jar, same core)
+ROUTES=${ROUTES:-0}                  # --routes N: + turnpike_routes, a Turnpike process with N more routes loaded
+SCALING=${SCALING:-0}                # --scaling: requests/s and CPU per request at 1..16 event loops vs nginx workers
+SCALING_LOOPS=${SCALING_LOOPS:-1,2,4,8,16}
+H2=${H2:-0}                          # --h2: h2load over h2c (prior knowledge) and TLS (ALPN h2), nginx vs Turnpike
+H2_CONNS=${H2_CONNS:-16}
+H2_STREAMS=${H2_STREAMS:-10}
 
 usage() {
   sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -86,7 +101,20 @@ Options (environment variable in brackets):
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
-Other environment: JVM_OPTS, JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
+  --jvm-compare      also turnpike_jvm_alt: a second Turnpike process on the same core started with
+                     `java $ALT_JVM_OPTS -jar` (default: Parallel GC, 512 MiB pre-touched heap) next to the
+                     launcher's flags (bin/turnpike, G1); ratio turnpike_jvm_alt_vs_turnpike [JVM_COMPARE=1]
+  --routes N         also turnpike_routes: a Turnpike process with N generated routes (plus the bench route)
+                     loaded from its apisix.yaml; its CPU per request and resident memory [ROUTES, default 0]
+  --scaling          instead of the above: requests/s, CPU per request and scaling efficiency of Turnpike at
+                     1, 2, 4, 8, 16 event loops against nginx with as many worker_processes (counts that do not
+                     fit this machine's cores are skipped with a message; docs/benchmarks.md) [SCALING=1]
+  --loops LIST       the event-loop counts of --scaling [SCALING_LOOPS, default 1,2,4,8,16]
+  --h2               instead of the above: HTTP/2 with h2load, h2c (prior knowledge) and TLS (ALPN h2), nginx vs
+                     Turnpike, the same HTTP/1.1 backend; --only nginx for nginx alone [H2=1]
+  --h2-conns C       h2load connections [H2_CONNS, default 16]
+  --h2-streams M     h2load concurrent streams per connection [H2_STREAMS, default 10]
+Other environment: JVM_OPTS (extra launcher flags), ALT_JVM_OPTS, LAUNCHER (bin/turnpike), JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
 READY_TIMEOUT_S, RATE_WARMUP (2), RATE_TIMEOUT_MS (5000), TLS_CLIENTS (2).
 EOF
 }
@@ -99,8 +127,8 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 while (($#)); do
   case $1 in
     --quick) QUICK=1; shift ;;
-    --only) [[ $# -ge 2 ]] || die "--only needs a value"; ONLY=$2; shift 2 ;;
-    --only=*) ONLY=${1#*=}; shift ;;
+    --only) [[ $# -ge 2 ]] || die "--only needs a value"; ONLY=$2; ONLY_SET=1; shift 2 ;;
+    --only=*) ONLY=${1#*=}; ONLY_SET=1; shift ;;
     --rounds) [[ $# -ge 2 ]] || die "--rounds needs a value"; ROUNDS=$2; shift 2 ;;
     --warmup) [[ $# -ge 2 ]] || die "--warmup needs a value"; WARMUP=$2; shift 2 ;;
     --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; DURATION=$2; shift 2 ;;
@@ -114,6 +142,15 @@ while (($#)); do
     --tls-key) [[ $# -ge 2 ]] || die "--tls-key needs a value"; TLS_KEY=$2; shift 2 ;;
     --tls-key=*) TLS_KEY=${1#*=}; shift ;;
     --plugins) PLUGINS=1; shift ;;
+    --jvm-compare) JVM_COMPARE=1; shift ;;
+    --routes) [[ $# -ge 2 ]] || die "--routes needs a value"; ROUTES=$2; shift 2 ;;
+    --routes=*) ROUTES=${1#*=}; shift ;;
+    --scaling) SCALING=1; shift ;;
+    --loops) [[ $# -ge 2 ]] || die "--loops needs a value"; SCALING_LOOPS=$2; shift 2 ;;
+    --loops=*) SCALING_LOOPS=${1#*=}; shift ;;
+    --h2) H2=1; shift ;;
+    --h2-conns) [[ $# -ge 2 ]] || die "--h2-conns needs a value"; H2_CONNS=$2; shift 2 ;;
+    --h2-streams) [[ $# -ge 2 ]] || die "--h2-streams needs a value"; H2_STREAMS=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -123,7 +160,7 @@ if ((QUICK)); then
   ROUNDS=1 WARMUP=3 DURATION=5
 fi
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT RATE RATE_WARMUP \
-         RATE_TIMEOUT_MS TLS TLS_CLIENTS; do
+         RATE_TIMEOUT_MS TLS TLS_CLIENTS JVM_COMPARE ROUTES SCALING H2 H2_CONNS H2_STREAMS; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
@@ -131,6 +168,17 @@ done
 ((CONNS >= WRK_THREADS)) || die "CONNS must be >= WRK_THREADS"
 ((TLS_CLIENTS >= 1)) || die "TLS_CLIENTS must be >= 1"
 [[ $TLS_KEY == ec || $TLS_KEY == rsa ]] || die "--tls-key: expected ec or rsa, got '$TLS_KEY'"
+
+((SCALING && H2)) && die "--scaling and --h2 are separate runs: give one of them"
+if ((SCALING || H2)); then
+  mode=$( ((SCALING)) && echo --scaling || echo --h2)
+  ((PLUGINS || TLS || RATE || JVM_COMPARE || ROUTES)) \
+    && die "$mode runs alone: --plugins, --tls, --rate, --jvm-compare and --routes belong to the default run"
+  ((ONLY_SET)) || ONLY=nginx,turnpike
+  [[ ,$ONLY, != *,backend,* && ,$ONLY, != *,haproxy,* ]] || die "$mode: --only takes nginx and/or turnpike"
+fi
+((H2_CONNS >= 1 && H2_STREAMS >= 1)) || die "--h2-conns and --h2-streams must be >= 1"
+[[ $SCALING_LOOPS =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--loops: expected a comma-separated list of counts, got '$SCALING_LOOPS'"
 
 TARGETS=()
 IFS=',' read -r -a only_list <<<"$ONLY"
@@ -171,6 +219,16 @@ if has_target turnpike && [[ ! -f $TURNPIKE_JAR ]]; then
   drop_target turnpike
 fi
 ((${#TARGETS[@]})) || die "nothing left to measure"
+if ((JVM_COMPARE)); then
+  if has_target turnpike; then TARGETS+=(turnpike_jvm_alt)
+  elif [[ -n ${SKIPPED[turnpike]:-} ]]; then SKIPPED[turnpike_jvm_alt]=${SKIPPED[turnpike]}
+  else die "--jvm-compare needs the turnpike target"; fi
+fi
+if ((ROUTES > 0)); then
+  if has_target turnpike; then TARGETS+=(turnpike_routes)
+  elif [[ -n ${SKIPPED[turnpike]:-} ]]; then SKIPPED[turnpike_routes]=${SKIPPED[turnpike]}
+  else die "--routes needs the turnpike target"; fi
+fi
 if has_target turnpike || ((RATE > 0)); then
   command -v "$JAVA" >/dev/null 2>&1 || die "'$JAVA' not found (set JAVA=/path/to/java)"
 fi
@@ -228,7 +286,8 @@ EOF
 }
 read -r BACKEND_PORT NGINX_PORT TURNPIKE_PORT TURNPIKE_STATUS_PORT NGINX_TLS_PORT TURNPIKE_TLS_PORT \
   TURNPIKE_LOG_PORT TURNPIKE_LOG_STATUS_PORT TURNPIKE_EXPORT_PORT TURNPIKE_PROM_PORT TURNPIKE_PROM_STATUS_PORT \
-  TURNPIKE_PROM_EXPORT_PORT REDIS_PORT HAPROXY_PORT <<<"$(free_ports 14)"
+  TURNPIKE_PROM_EXPORT_PORT REDIS_PORT HAPROXY_PORT TURNPIKE_ALT_PORT TURNPIKE_ALT_STATUS_PORT TURNPIKE_ROUTES_PORT \
+  TURNPIKE_ROUTES_STATUS_PORT <<<"$(free_ports 18)"
 
 render() {
   # render TEMPLATE OUT KEY=VALUE...: replaces @KEY@ by VALUE (values must not contain '|').
@@ -251,7 +310,9 @@ start_nginx() {
   local name=$1 core=$2 tmpl=$3 prefix="$WORK/$1" pid
   shift 3
   mkdir -p "$prefix/logs" "$prefix/tmp" "$prefix/html"
-  render "$LIB_DIR/nginx-common.conf.tmpl" "$prefix/nginx.conf" "PREFIX=$prefix" "USER_LINE=$(nginx_user_line)"
+  # NGINX_WORKERS (default 1) and NGINX_AFFINITY (a worker_cpu_affinity line, default none) from the environment.
+  render "$LIB_DIR/nginx-common.conf.tmpl" "$prefix/nginx.conf" "PREFIX=$prefix" "USER_LINE=$(nginx_user_line)" \
+    "WORKERS=${NGINX_WORKERS:-1}" "AFFINITY_LINE=${NGINX_AFFINITY:-}"
   render "$LIB_DIR/$tmpl" "$prefix/http.conf" "PREFIX=$prefix" "$@"
   cat "$prefix/http.conf" >>"$prefix/nginx.conf"
   "$NGINX_BIN" -t -q -p "$prefix" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
@@ -277,6 +338,136 @@ wait_ready() {
   die "$name not ready at $url after ${timeout_s}s; logs in $WORK"
 }
 
+# --- /proc readings -------------------------------------------------------------------------
+proc_tree() {
+  # The PID and its descendants (the nginx master forks its worker; the JVM is one process).
+  local pid=$1 child
+  echo "$pid"
+  for child in $(pgrep -P "$pid" 2>/dev/null || true); do proc_tree "$child"; done
+}
+
+cpu_ticks() {
+  # Sum of utime+stime (stat fields 14, 15) over the tree; all threads of each process included.
+  local pid stat total=0 f
+  for pid in $(proc_tree "$1"); do
+    stat=$(<"/proc/$pid/stat") || continue
+    stat=${stat##*) }                 # comm may contain spaces; fields restart at 3 after ") "
+    read -r -a f <<<"$stat"
+    total=$((total + f[11] + f[12]))
+  done
+  echo "$total"
+}
+
+rss_peak_kb() {
+  # Sum of VmHWM over the tree (for nginx, master + worker: slightly over-counts shared pages).
+  local pid total=0 kb
+  for pid in $(proc_tree "$1"); do
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+describe_process() {
+  local pid names=() comm
+  for pid in $(proc_tree "$1"); do
+    comm=$(<"/proc/$pid/comm") || continue
+    names+=("$comm:$pid")
+  done
+  echo "${names[*]}"
+}
+
+
+# --- Turnpike through the launcher ------------------------------------------------------------
+# bin/turnpike picks the JVM flags per JDK (G1, heap and direct-memory bounds, JDK 24+ Unsafe/JNI flags); the script
+# runs it as users do, with the JVM of $JAVA (as JAVA_HOME) and the jar of $TURNPIKE_JAR. The launcher execs the JVM,
+# so the PID is the JVM's and taskset's CPU list applies to every JVM thread.
+JAVA_HOME_FOR_LAUNCHER=
+TURNPIKE_JAR_ABS=
+prepare_launcher() {
+  local jbin
+  [[ -x $LAUNCHER ]] || die "launcher $LAUNCHER not found or not executable"
+  jbin=$(command -v "$JAVA") || die "'$JAVA' not found (set JAVA=/path/to/java)"
+  jbin=$(readlink -f -- "$jbin")
+  JAVA_HOME_FOR_LAUNCHER=$(cd -- "$(dirname -- "$jbin")/.." && pwd)
+  [[ -x $JAVA_HOME_FOR_LAUNCHER/bin/java ]] || die "cannot derive JAVA_HOME from $jbin"
+  TURNPIKE_JAR_ABS=$(cd -- "$(dirname -- "$TURNPIKE_JAR")" && pwd)/$(basename -- "$TURNPIKE_JAR")
+}
+java_major() {
+  local spec
+  spec=$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
+  echo "${spec%%.*}"
+}
+# start_turnpike NAME DIR CPUS: `bin/turnpike start -c DIR/conf/config.yaml` in DIR (logs in DIR/logs), pinned to
+# CPUS (a taskset list); sets PID_OF[NAME]. With ALT_JVM=1 in the environment, `java $ALT_JVM_OPTS -jar` instead.
+start_turnpike() {
+  local name=$1 dir=$2 cpus=$3 opts=()
+  [[ -n $TURNPIKE_JAR_ABS ]] || prepare_launcher
+  mkdir -p "$dir/logs"
+  if [[ ${ALT_JVM:-0} == 1 ]]; then
+    read -r -a opts <<<"$ALT_JVM_OPTS"
+    if (( $(java_major) >= 24 )); then opts+=(--sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED); fi
+    (cd "$dir" && exec taskset -c "$cpus" "$JAVA" "${opts[@]}" -jar "$TURNPIKE_JAR_ABS" start -c "$dir/conf/config.yaml") \
+      >"$dir/logs/stdout.log" 2>&1 &
+  else
+    (cd "$dir" && JAVA_HOME=$JAVA_HOME_FOR_LAUNCHER TURNPIKE_JAR=$TURNPIKE_JAR_ABS TURNPIKE_JVM_OPTS=$JVM_OPTS \
+       exec taskset -c "$cpus" "$LAUNCHER" start -c "$dir/conf/config.yaml") >"$dir/logs/stdout.log" 2>&1 &
+  fi
+  PID_OF[$name]=$!
+  STARTED_PIDS+=("${PID_OF[$name]}")
+}
+# The JVM flags a running Turnpike was started with (from /proc/PID/cmdline, up to -jar).
+jvm_flags_of() {
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | awk 'NR > 1 && $0 == "-jar" {exit} NR > 1 {printf "%s%s", sep, $0; sep=" "}'
+}
+
+# --- resident memory ----------------------------------------------------------------------------
+# mem_kb PID FIELD: FIELD (VmRSS or VmHWM) summed over the process tree (nginx: master + workers, which slightly
+# over-counts their shared pages).
+mem_kb() {
+  local pid total=0 kb
+  for pid in $(proc_tree "$1"); do
+    kb=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+MEMORY_RECORDS="$WORK/memory.jsonl"
+: >"$MEMORY_RECORDS"
+# mem_snapshot TARGET PHASE: appends {target, phase, pid, vmrss_kb, vmhwm_kb} to $MEMORY_RECORDS.
+mem_snapshot() {
+  local pid=${PID_OF[$1]}
+  printf '{"target":"%s","phase":"%s","pid":%d,"vmrss_kb":%d,"vmhwm_kb":%d}\n' "$1" "$2" "$pid" \
+    "$(mem_kb "$pid" VmRSS)" "$(mem_kb "$pid" VmHWM)" >>"$MEMORY_RECORDS"
+}
+
+BG_PID=
+run_bg() {
+  # run_bg OUTFILE CMD...: like run_wrk, for the other load clients.
+  local out=$1 rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  BG_PID=$!
+  WRK_PID=$BG_PID
+  wait "$BG_PID" || rc=$?
+  BG_PID=
+  WRK_PID=
+  return "$rc"
+}
+
+now_ns() { date +%s%N; }
+first_line() { "$@" 2>&1 | head -n 1 || true; }
+json_obj() {
+  # json_obj KEY VALUE...: a flat JSON object of strings, via python for correct escaping.
+  python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2], a[1::2]))))' "$@"
+}
+
+# --scaling is a separate run (scripts/lib/bench-scaling.sh) with the helpers above; --h2 (scripts/lib/bench-h2.sh)
+# starts after the backend.
+if ((SCALING)); then
+  # shellcheck source=lib/bench-scaling.sh
+  source "$LIB_DIR/bench-scaling.sh"
+fi
 # --- backend --------------------------------------------------------------------------------
 if ((BODY_BYTES > 0)); then
   mkdir -p "$WORK/backend/html"
@@ -294,6 +485,10 @@ fi
 start_nginx backend "$CORE_LOAD" nginx-backend.conf.tmpl "PORT=$BACKEND_PORT" "BODY_DIRECTIVE=$BODY_DIRECTIVE"
 if ((EUID == 0)); then chmod -R a+rX "$WORK/backend/html"; fi
 wait_ready backend "${PID_OF[backend]}" "http://127.0.0.1:$BACKEND_PORT/" 10
+if ((H2)); then
+  # shellcheck source=lib/bench-h2.sh
+  source "$LIB_DIR/bench-h2.sh"
+fi
 
 # --- TLS: one certificate for both proxies ---------------------------------------------------
 TLS_SNI=bench.turnpike.test
@@ -463,17 +658,7 @@ EOF
     } >>"$conf/apisix.yaml"
   fi
   echo "#END" >>"$conf/apisix.yaml"
-  java_spec=$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
-  if [[ -z $JVM_OPTS_FROM_ENV && ${java_spec%%.*} =~ ^[0-9]+$ ]] && ((${java_spec%%.*} >= 24)); then
-    # Same as the parent pom's jdk25 profile: JDK 24+ warns about (and will refuse) Unsafe and JNI.
-    JVM_OPTS+=" --sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
-  fi
-  read -r -a jvm_opts <<<"$JVM_OPTS"
-  TURNPIKE_JAR_ABS=$(cd -- "$(dirname -- "$TURNPIKE_JAR")" && pwd)/$(basename -- "$TURNPIKE_JAR")
-  (cd "$WORK/turnpike" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
-      start -c "$conf/config.yaml") >"$WORK/turnpike/logs/stdout.log" 2>&1 &
-  PID_OF[turnpike]=$!
-  STARTED_PIDS+=("${PID_OF[turnpike]}")
+  start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
   wait_ready turnpike "${PID_OF[turnpike]}" "http://127.0.0.1:$TURNPIKE_PORT/" "$READY_TIMEOUT_S"
   if ((PLUGINS)); then
     # --plugins: the same gateway with the access log on (JSON to a file), as a second process (the access log is
@@ -503,10 +688,7 @@ turnpike:
     port: $TURNPIKE_LOG_STATUS_PORT
 EOF
     cp "$conf/apisix.yaml" "$logconf/apisix.yaml"
-    (cd "$WORK/turnpike-log" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
-        start -c "$logconf/config.yaml") >"$WORK/turnpike-log/logs/stdout.log" 2>&1 &
-    PID_OF[turnpike_access_log]=$!
-    STARTED_PIDS+=("${PID_OF[turnpike_access_log]}")
+    start_turnpike turnpike_access_log "$WORK/turnpike-log" "$CORE_PROXY"
     wait_ready turnpike_access_log "${PID_OF[turnpike_access_log]}" "http://127.0.0.1:$TURNPIKE_LOG_PORT/" \
       "$READY_TIMEOUT_S"
   fi
@@ -554,12 +736,77 @@ routes:
         "127.0.0.1:$BACKEND_PORT": 1
 #END
 EOF
-  (cd "$WORK/turnpike_prometheus" && exec taskset -c "$CORE_PROXY" "$JAVA" "${jvm_opts[@]}" -jar "$TURNPIKE_JAR_ABS" \
-      start -c "$pconf/config.yaml") >"$WORK/turnpike_prometheus/logs/stdout.log" 2>&1 &
-  PID_OF[turnpike_prometheus]=$!
-  STARTED_PIDS+=("${PID_OF[turnpike_prometheus]}")
+  start_turnpike turnpike_prometheus "$WORK/turnpike_prometheus" "$CORE_PROXY"
   wait_ready turnpike_prometheus "${PID_OF[turnpike_prometheus]}" "http://127.0.0.1:$TURNPIKE_PROM_PORT/" \
     "$READY_TIMEOUT_S"
+fi
+
+# --- Turnpike, second JVM flag set (--jvm-compare) and many routes (--routes N) ------------------------
+# minimal_turnpike_config DIR PORT STATUS_PORT: the plain target's settings, no TLS, no Prometheus export server.
+minimal_turnpike_config() {
+  mkdir -p "$1/conf" "$1/logs"
+  cat >"$1/conf/config.yaml" <<EOF
+apisix:
+  node_listen: [{ip: 127.0.0.1, port: $2}]
+  ssl: {enable: false}
+  enable_control: false
+plugin_attr:
+  prometheus:
+    enable_export_server: false
+deployment:
+  role: data_plane
+  role_data_plane:
+    config_provider: yaml
+turnpike:
+  event_loops: 1
+  access_log: false
+  upstream_max_requests: 1000000
+  status_listen:
+    ip: 127.0.0.1
+    port: $3
+EOF
+}
+if has_target turnpike_jvm_alt; then
+  minimal_turnpike_config "$WORK/turnpike_jvm_alt" "$TURNPIKE_ALT_PORT" "$TURNPIKE_ALT_STATUS_PORT"
+  cat >"$WORK/turnpike_jvm_alt/conf/apisix.yaml" <<EOF
+routes:
+  - id: "1"
+    uri: "/*"
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
+#END
+EOF
+  ALT_JVM=1 start_turnpike turnpike_jvm_alt "$WORK/turnpike_jvm_alt" "$CORE_PROXY"
+  wait_ready turnpike_jvm_alt "${PID_OF[turnpike_jvm_alt]}" "http://127.0.0.1:$TURNPIKE_ALT_PORT/" "$READY_TIMEOUT_S"
+fi
+ROUTES_URL_PATH=/
+if has_target turnpike_routes; then
+  # The shape of bench-jmh's Configs.routes (RouterMatch, SnapshotCompile): i % 3 == 0 an exact path
+  # /api/v1/svc{i}/items, 1 a prefix /pfx/svc{i}/*, 2 an exact path with a host h{i}.example.com; all on one
+  # upstream object (upstream_id), plus the catch-all route of the plain target. The load goes to an exact-path
+  # route in the middle of the set.
+  minimal_turnpike_config "$WORK/turnpike_routes" "$TURNPIKE_ROUTES_PORT" "$TURNPIKE_ROUTES_STATUS_PORT"
+  python3 - "$ROUTES" "$BACKEND_PORT" >"$WORK/turnpike_routes/conf/apisix.yaml" <<'PY'
+import sys
+n, port = int(sys.argv[1]), sys.argv[2]
+w = sys.stdout.write
+w('upstreams:\n  - id: "bench"\n    type: roundrobin\n    nodes:\n      "127.0.0.1:%s": 1\n' % port)
+w('routes:\n  - id: "1"\n    uri: "/*"\n    upstream_id: "bench"\n')
+for i in range(n):
+    k = "%06d" % i
+    if i % 3 == 0:
+        w('  - {id: "r%s", uri: "/api/v1/svc%s/items", upstream_id: "bench"}\n' % (k, k))
+    elif i % 3 == 1:
+        w('  - {id: "r%s", uri: "/pfx/svc%s/*", upstream_id: "bench"}\n' % (k, k))
+    else:
+        w('  - {id: "r%s", uri: "/host/svc%s/items", host: "h%s.example.com", upstream_id: "bench"}\n' % (k, k, k))
+w('#END\n')
+PY
+  ROUTES_URL_PATH=$(printf '/api/v1/svc%06d/items' $(( (ROUTES / 2) / 3 * 3 )))
+  start_turnpike turnpike_routes "$WORK/turnpike_routes" "$CORE_PROXY"
+  wait_ready turnpike_routes "${PID_OF[turnpike_routes]}" "http://127.0.0.1:$TURNPIKE_ROUTES_PORT/" "$READY_TIMEOUT_S"
 fi
 
 declare -A URL=(
@@ -573,6 +820,8 @@ declare -A URL=(
   [turnpike_limit_redis]="http://127.0.0.1:$TURNPIKE_PORT/limitredis/"
   [turnpike_access_log]="http://127.0.0.1:$TURNPIKE_LOG_PORT/"
   [turnpike_prometheus]="http://127.0.0.1:$TURNPIKE_PROM_PORT/"
+  [turnpike_jvm_alt]="http://127.0.0.1:$TURNPIKE_ALT_PORT/"
+  [turnpike_routes]="http://127.0.0.1:$TURNPIKE_ROUTES_PORT$ROUTES_URL_PATH"
 )
 # Extra request headers per target (wrk -H and the readiness curl).
 declare -A HDR=([turnpike_plugins]="apikey: bench-key-0123456789")
@@ -618,44 +867,15 @@ for t in "${TARGETS[@]}"; do
     || die "$t: expected '200 $EXPECTED_BODY_BYTES' (status, body bytes), got '$got'"
 done
 
-# --- /proc readings -------------------------------------------------------------------------
-proc_tree() {
-  # The PID and its descendants (the nginx master forks its worker; the JVM is one process).
-  local pid=$1 child
-  echo "$pid"
-  for child in $(pgrep -P "$pid" 2>/dev/null || true); do proc_tree "$child"; done
-}
-
-cpu_ticks() {
-  # Sum of utime+stime (stat fields 14, 15) over the tree; all threads of each process included.
-  local pid stat total=0 f
-  for pid in $(proc_tree "$1"); do
-    stat=$(<"/proc/$pid/stat") || continue
-    stat=${stat##*) }                 # comm may contain spaces; fields restart at 3 after ") "
-    read -r -a f <<<"$stat"
-    total=$((total + f[11] + f[12]))
-  done
-  echo "$total"
-}
-
-rss_peak_kb() {
-  # Sum of VmHWM over the tree (for nginx, master + worker: slightly over-counts shared pages).
-  local pid total=0 kb
-  for pid in $(proc_tree "$1"); do
-    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-    total=$((total + ${kb:-0}))
-  done
-  echo "$total"
-}
-
-describe_process() {
-  local pid names=() comm
-  for pid in $(proc_tree "$1"); do
-    comm=$(<"/proc/$pid/comm") || continue
-    names+=("$comm:$pid")
-  done
-  echo "${names[*]}"
-}
+# Resident memory of every process under test, idle (ready, one check request served, no load yet); again right
+# after its last measured run (measure). Targets that share a process (the --plugins routes) are not repeated.
+MEM_TARGETS=()
+for t in "${TARGETS[@]}"; do
+  case $t in turnpike_plugins|turnpike_forward_auth|turnpike_limit_count|turnpike_limit_redis) continue ;; esac
+  MEM_TARGETS+=("$t")
+done
+is_mem_target() { local t; for t in "${MEM_TARGETS[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
+for t in "${MEM_TARGETS[@]}"; do mem_snapshot "$t" idle; done
 
 # --- load -----------------------------------------------------------------------------------
 RECORDS="$WORK/records.jsonl"
@@ -707,6 +927,7 @@ measure() {
   c1=$(cpu_ticks "$pid")
   others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
   rss=$(rss_peak_kb "$pid")
+  if ((round == ROUNDS)) && is_mem_target "$target"; then mem_snapshot "$target" end_of_load; fi
   line=$(grep '^BENCH_JSON ' "$raw" | tail -n 1) || die "$target: no BENCH_JSON line in $raw"
   printf '{"target":"%s","round":%d,"cpu_ticks":%d,"other_cpu_ticks":%d,"clk_tck":%d,"rss_peak_kb":%d,%s\n' \
     "$target" "$round" "$((c1 - c0))" "$others" "$CLK_TCK" "$rss" "${line#BENCH_JSON \{}" >>"$RECORDS"
@@ -747,21 +968,7 @@ if ((RATE > 0)); then
   log "fixed-rate generator classpath: $LOADGEN_CP"
 fi
 
-BG_PID=
-run_bg() {
-  # run_bg OUTFILE CMD...: like run_wrk, for the other load clients.
-  local out=$1 rc=0
-  shift
-  "$@" >"$out" 2>&1 &
-  BG_PID=$!
-  WRK_PID=$BG_PID
-  wait "$BG_PID" || rc=$?
-  BG_PID=
-  WRK_PID=
-  return "$rc"
-}
 
-now_ns() { date +%s%N; }
 
 measure_rate() {
   # The open-loop run at RATE req/s; the generator reads the target's CPU at its window's edges itself.
@@ -865,11 +1072,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 
 # --- results --------------------------------------------------------------------------------
-first_line() { "$@" 2>&1 | head -n 1 || true; }
-json_obj() {
-  # json_obj KEY VALUE...: a flat JSON object of strings, via python for correct escaping.
-  python3 -c 'import json,sys; a=sys.argv[1:]; print(json.dumps(dict(zip(a[::2], a[1::2]))))' "$@"
-}
 
 mkdir -p "$OUT"
 OUT_JSON="$OUT/bench-$(date -u -d "$TIMESTAMP" +%Y%m%dT%H%M%SZ).json"
@@ -878,6 +1080,10 @@ git_dirty=unknown
 if [[ $git_sha != unknown ]]; then
   if [[ -n $(git --no-optional-locks status --porcelain --untracked-files=no 2>/dev/null) ]]; then git_dirty=true; else git_dirty=false; fi
 fi
+TURNPIKE_JVM_FLAGS=
+ALT_JVM_FLAGS=
+if [[ -n ${PID_OF[turnpike]:-} ]]; then TURNPIKE_JVM_FLAGS=$(jvm_flags_of "${PID_OF[turnpike]}"); fi
+if [[ -n ${PID_OF[turnpike_jvm_alt]:-} ]]; then ALT_JVM_FLAGS=$(jvm_flags_of "${PID_OF[turnpike_jvm_alt]}"); fi
 processes_args=()
 for t in "${TARGETS[@]}"; do processes_args+=("$t" "$(describe_process "${PID_OF[$t]}")"); done
 skipped_args=()
@@ -900,7 +1106,9 @@ BENCH_LOADAVG_START=$LOADAVG_START \
 BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_DURATION=$DURATION BENCH_CONNS=$CONNS \
 BENCH_WRK_THREADS=$WRK_THREADS BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES BENCH_QUICK=$QUICK \
 BENCH_TARGETS="${TARGETS[*]}" BENCH_CORE_LOAD=$CORE_LOAD BENCH_CORE_PROXY=$CORE_PROXY \
-BENCH_CLK_TCK=$CLK_TCK BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_JVM_OPTS=$JVM_OPTS BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
+BENCH_CLK_TCK=$CLK_TCK BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_JVM_OPTS="$TURNPIKE_JVM_FLAGS" BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
+BENCH_LAUNCHER=$LAUNCHER BENCH_ALT_JVM_OPTS="$ALT_JVM_FLAGS" BENCH_MEMORY_RECORDS=$MEMORY_RECORDS BENCH_ROUTES=$ROUTES \
+BENCH_ROUTES_URL_PATH=$ROUTES_URL_PATH \
 BENCH_WRK_COMMAND=$WRK_COMMAND \
 BENCH_RATE=$RATE BENCH_RATE_WARMUP=$RATE_WARMUP BENCH_RATE_RECORDS=$RATE_RECORDS \
 BENCH_RATE_COMMAND="taskset -c $CORE_LOAD java ${LOADGEN_JAVA_OPTS[*]} -cp ${LOADGEN_CP:-?} io.turnpike.bench.load.FixedRateLoad --url URL --rate $RATE --conns $CONNS --warmup $RATE_WARMUP --duration $DURATION --timeout-ms $RATE_TIMEOUT_MS --cpu-pids PIDS" \
@@ -917,6 +1125,8 @@ echo "JSON: $OUT_JSON"
 if [[ -f $REPORT_JAR ]] && command -v "$JAVA" >/dev/null 2>&1; then
   OUT_MD=${OUT_JSON%.json}.md
   if "$JAVA" -jar "$REPORT_JAR" report --out "$OUT_MD" "$OUT_JSON"; then
+    # perf-reports renders the wrk tables; the resident-memory table and the JVM flags are appended here.
+    python3 "$LIB_DIR/bench_summary.py" --memory-markdown "$OUT_JSON" >>"$OUT_MD" || log "memory table not appended"
     echo "Markdown report: $OUT_MD"
   else
     log "perf-reports failed on $OUT_JSON (the JSON is still there)"

@@ -28,7 +28,8 @@ METRICS = [
 TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
 TARGET_ORDER = ["backend", "nginx", "haproxy", "turnpike", "turnpike_plugins", "turnpike_forward_auth",
-                "turnpike_limit_count", "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus"]
+                "turnpike_limit_count", "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus",
+                "turnpike_jvm_alt", "turnpike_routes"]
 # Plugin-mode targets (the same Turnpike process, another route) with the issue's CPU-per-request target against
 # the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
 PLUGIN_TARGETS = {
@@ -382,6 +383,13 @@ def print_table(doc):
         print_rate_table(doc)
     if doc.get("tls"):
         print_tls_tables(doc)
+    print_memory(doc)
+    rj = doc["ratios"].get("turnpike_jvm_alt_vs_turnpike")
+    if rj:
+        print()
+        print("JVM flags: turnpike (launcher) " + doc["parameters"].get("jvm_opts", ""))
+        print("           turnpike_jvm_alt    " + doc["parameters"].get("alt_jvm_opts", ""))
+        print("turnpike_jvm_alt/turnpike (median ratio): " + "  ".join(f"{k}={fmt(rj[k], 3)}x" for k in RATIO_METRICS))
     print_headline(doc)
     if any(r["flagged"] for r in doc["results"].values()):
         print("WARNING: at least one run had non-2xx responses or socket errors; its numbers are suspect.")
@@ -474,6 +482,73 @@ def print_tls_tables(doc):
               f"HTTPS p99={fmt(r['https_p99_ms'], 2)}x")
 
 
+def memory_section(path, routes):
+    """results of mem_snapshot in bench.sh: per process target, VmRSS / VmHWM idle and at the end of its load."""
+    if not path or not os.path.exists(path):
+        return None
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            m = out.setdefault(r["target"], {"pid": r["pid"]})
+            m[r["phase"] + "_rss_mib"] = round(r["vmrss_kb"] / 1024.0, 1)
+            m[r["phase"] + "_hwm_mib"] = round(r["vmhwm_kb"] / 1024.0, 1)
+    for t, m in out.items():
+        m["routes"] = (routes + 1) if t == "turnpike_routes" else 1
+    if not out:
+        return None
+    return {"unit": "MiB", "source": "/proc/PID/status VmRSS (resident now) and VmHWM (peak since start), summed "
+            "over the process tree (nginx master + workers; shared pages counted twice)",
+            "phases": {"idle": "after readiness and one check request, before any load",
+                       "end_of_load": "right after the target's last measured run (warm-ups included before it)"},
+            "results": out}
+
+
+MEMORY_COLUMNS = [("routes", "routes", 0), ("idle_rss_mib", "idle RSS", 1), ("idle_hwm_mib", "idle HWM", 1),
+                  ("end_of_load_rss_mib", "end-of-load RSS", 1), ("end_of_load_hwm_mib", "end-of-load HWM", 1)]
+
+
+def memory_rows(mem):
+    rows = []
+    for t in ordered(mem["results"]):
+        m = mem["results"][t]
+        rows.append([t] + [fmt(m.get(k), d) for k, _, d in MEMORY_COLUMNS])
+    return rows
+
+
+def print_memory(doc):
+    mem = doc.get("memory")
+    if not mem:
+        return
+    print()
+    print("resident memory, MiB (VmRSS now / VmHWM peak, /proc/PID/status)")
+    print_rows(["process"] + [h for _, h, _ in MEMORY_COLUMNS], memory_rows(mem))
+
+
+def memory_markdown(doc):
+    mem = doc.get("memory")
+    if not mem:
+        return ""
+    lines = ["", "## Resident memory", "",
+             "MiB, from `/proc/PID/status`: VmRSS (resident now) and VmHWM (peak since start); idle = ready, before "
+             "any load; end of load = right after the target's last measured run. nginx: master + worker summed.", "",
+             "| process | " + " | ".join(h for _, h, _ in MEMORY_COLUMNS) + " |",
+             "|---|" + "---:|" * len(MEMORY_COLUMNS)]
+    for row in memory_rows(mem):
+        lines.append("| " + " | ".join(row) + " |")
+    p = doc["parameters"]
+    lines += ["", f"Turnpike JVM flags (launcher `{p.get('launcher', '')}`): `{p.get('jvm_opts', '')}`"]
+    if p.get("alt_jvm_opts"):
+        lines.append(f"turnpike_jvm_alt JVM flags: `{p['alt_jvm_opts']}`")
+    r = doc["ratios"].get("turnpike_jvm_alt_vs_turnpike")
+    if r:
+        lines.append(f"turnpike_jvm_alt / turnpike (median): CPU us/req {fmt(r['cpu_us_per_req'], 3)}x, "
+                     f"p99 {fmt(r['p99_ms'], 3)}x, req/s {fmt(r['rps'], 3)}x")
+    return "\n".join(lines) + "\n"
+
+
 def print_headline(doc):
     h = doc["headline"]
     c = h["cores_per_million_rps"]
@@ -490,6 +565,10 @@ def print_headline(doc):
 
 
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--memory-markdown":
+        with open(argv[2], encoding="utf-8") as f:
+            sys.stdout.write(memory_markdown(json.load(f)))
+        return 0
     if len(argv) != 3:
         print("usage: bench_summary.py RECORDS.jsonl OUT.json", file=sys.stderr)
         return 2
@@ -544,6 +623,10 @@ def main(argv):
             "jvm_opts": env("JVM_OPTS"),
             "turnpike_jar": env("TURNPIKE_JAR"),
             "wrk_command": env("WRK_COMMAND"),
+            "launcher": env("LAUNCHER"),
+            "alt_jvm_opts": env("ALT_JVM_OPTS"),
+            "routes": int(env("ROUTES", "0") or 0),
+            "routes_url_path": env("ROUTES_URL_PATH"),
         },
         "processes": json.loads(env("PROCESSES_JSON", "{}")),
         "skipped": skipped,
@@ -561,6 +644,9 @@ def main(argv):
                 rt[k] = ratio(results["turnpike"]["median"].get(k), results["nginx"]["median"].get(k))
     if tls:
         doc["tls"] = tls
+    mem = memory_section(env("MEMORY_RECORDS"), int(env("ROUTES", "0") or 0))
+    if mem:
+        doc["memory"] = mem
     tmp = out_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
