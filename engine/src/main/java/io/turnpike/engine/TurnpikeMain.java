@@ -633,7 +633,9 @@ public final class TurnpikeMain {
         /** ALPN offers {@code h2} first when the HTTPS listeners take HTTP/2 ({@code enable_http2}). */
         static TlsDefaults tlsDefaults(ProcessConfig pc) {
             TlsDefaults d = TlsDefaults.defaults();
-            return pc.ssl().http2() ? d.withAlpn(List.of("h2", "http/1.1")) : d;
+            // The loader made every listener agree (their contexts, and so ALPN, are shared).
+            boolean h2 = !pc.ssl().listen().isEmpty() && pc.ssl().listen().get(0).http2();
+            return h2 ? d.withAlpn(List.of("h2", "http/1.1")) : d;
         }
 
         /** TLS contexts are built only when there is an HTTPS listener to use them. */

@@ -416,10 +416,6 @@ public final class ResourceCodec {
         String hashOn = o.has("hash_on") ? c.enumString(o, "hash_on", HASH_ON) : "vars";
         String key = c.string(o, "key", 0, 0);
         String scheme = o.has("scheme") ? c.enumString(o, "scheme", SCHEMES) : "http";
-        if ("grpcs".equals(scheme)) {
-            c.child("scheme").fail("\"grpcs\" is not supported yet (gRPC over TLS to upstreams; \"grpc\" is: "
-                    + "docs/http2.md)");
-        }
         String passHost = o.has("pass_host") ? c.enumString(o, "pass_host", PASS_HOST) : "pass";
         String upstreamHost = null;
         if (o.has("upstream_host")) {
@@ -447,8 +443,9 @@ public final class ResourceCodec {
         if (tls != null) {
             Check tc = c.child("tls");
             tc.noAdditional(tls, UPSTREAM_TLS_FIELDS);
-            if (!tls.isEmpty() && !"https".equals(scheme)) {
-                tc.fail("only used with \"scheme\": \"https\", got " + Check.quote(String.valueOf(scheme)));
+            if (!tls.isEmpty() && !"https".equals(scheme) && !"grpcs".equals(scheme)) {
+                tc.fail("only used with \"scheme\": \"https\" or \"grpcs\", got "
+                        + Check.quote(String.valueOf(scheme)));
             }
             tc.string(tls, "client_cert", 128, 64 * 1024);
             tc.string(tls, "client_key", 128, 64 * 1024);

@@ -144,10 +144,7 @@ class FailClosedTest {
 
     @Test
     void unsupportedUpstreamFieldsRefused() {
-        // scheme grpc is proxied (docs/http2.md); grpcs (gRPC over TLS to the upstream) not yet
-        upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpcs'}", "scheme",
-                "property \"scheme\" validation failed: \"grpcs\" is not supported yet (gRPC over TLS to upstreams;"
-                        + " \"grpc\" is: docs/http2.md)");
+        // scheme grpc and grpcs are proxied (docs/http2.md)
         upstreamRefused("{'nodes':{'a:1':1},'checks':{'active':{'https_sni':'a.com'}}}", "checks.active.https_sni",
                 "property \"checks\" validation failed: property \"active\" validation failed: additional properties"
                         + " forbidden, found https_sni");
@@ -163,7 +160,7 @@ class FailClosedTest {
         upstreamRefused("{'nodes':{'a:1':1},'scheme':'https','tls':{'verify':true,'sni':'x'}}", "tls.sni",
                 "property \"tls\" validation failed: additional properties forbidden, found sni");
         upstreamRefused("{'nodes':{'a:1':1},'tls':{'client_cert_id':'c'}}", "tls",
-                "property \"tls\" validation failed: only used with \"scheme\": \"https\", got \"http\"");
+                "property \"tls\" validation failed: only used with \"scheme\": \"https\" or \"grpcs\", got \"http\"");
         assertTrue(codec.decodeUpstream("u", json("{'nodes':{'a:1':1},'tls':{}}")).ok());
         assertTrue(codec.decodeUpstream("u", json("{'nodes':[{'host':'a','port':1,'weight':1,'priority':2},"
                 + "{'host':'b','port':1,'weight':1,'priority':2,'metadata':{}}],'retry_timeout':0}")).ok());

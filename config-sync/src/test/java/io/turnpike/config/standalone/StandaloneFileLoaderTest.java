@@ -96,7 +96,7 @@ class StandaloneFileLoaderTest {
                   - id: u2
                     nodes:
                       "127.0.0.1:80": 1
-                    scheme: grpcs
+                    scheme: gopher
                 global_rules:
                   - id: g
                     plugins:
@@ -114,8 +114,8 @@ class StandaloneFileLoaderTest {
         LoadResult r = StandaloneFileLoader.load(p);
         assertNull(r.config(), "the whole file is refused: nothing of it serves with its authentication missing");
         assertEquals(p + ":8: routes[1] (id \"1\"): unknown plugin [hmac-auth]\n"
-                + p + ":17: upstreams[1] (id \"u2\"): property \"scheme\" validation failed: \"grpcs\" is not"
-                + " supported yet (gRPC over TLS to upstreams; \"grpc\" is: docs/http2.md)\n"
+                + p + ":17: upstreams[1] (id \"u2\"): property \"scheme\" validation failed: matches none of the enum"
+                + " values\n"
                 + p + ":21: global_rules[0] (id \"g\"): unknown plugin [datadog]\n"
                 + p + ":25: consumers[0] (id \"jack\"): unknown plugin [hmac-auth]\n"
                 + p + ":28: stream_routes[0] (id \"s\"): stream_routes are not supported yet (TCP/UDP proxying is not"

@@ -264,8 +264,12 @@ public final class LoopContext {
     public io.turnpike.engine.grpc.H2UpstreamPool grpcPool(NodeAddress node, UpstreamTarget target) {
         io.turnpike.engine.grpc.H2UpstreamPool p = grpcPools.get(node.poolKey);
         if (p == null || p.isTerminated()) {
-            p = new io.turnpike.engine.grpc.H2UpstreamPool(eventLoop, upstreamBootstrap(), sweeper, node.address, null,
-                    null, io.turnpike.engine.grpc.H2UpstreamPool.Settings.of(target));
+            // grpcs: the upstream's client context (ALPN h2); the SNI is the node's host, or upstream_host with
+            // pass_host rewrite (one SNI per pool: the client's Host is not used as SNI for gRPC upstreams).
+            p = new io.turnpike.engine.grpc.H2UpstreamPool(eventLoop, upstreamBootstrap(), sweeper, node.address,
+                    target.tls == null ? null : target.tls.sslContext(),
+                    target.tls == null ? null : target.sni(node, null),
+                    io.turnpike.engine.grpc.H2UpstreamPool.Settings.of(target));
             grpcPools.put(node.poolKey, p);
         }
         return p;

@@ -78,6 +78,7 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
     /** Streams that wrote request bytes upstream during this read burst (flushed at its end). */
     private Http2ServerStream[] upstreamDirty = new Http2ServerStream[8];
     private int upstreamDirtyCount;
+    private boolean flushingUpstreams;
     /** Finished streams, reused for the next requests of this connection. */
     private final ArrayDeque<Http2ServerStream> free = new ArrayDeque<>();
     private int lastRequestStreamId;
@@ -408,19 +409,31 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
             upstreamDirty = java.util.Arrays.copyOf(upstreamDirty, upstreamDirtyCount * 2);
         }
         upstreamDirty[upstreamDirtyCount++] = s;
-        if (!reading) {
+        if (!reading && !flushingUpstreams) {
             flushUpstreams();
         }
     }
 
+    /**
+     * Flushes the upstreams written to. Re-entrant safe: a flush can make an upstream writable again, which resumes
+     * a stream whose pump writes and marks it dirty again: it is appended and flushed by this same loop.
+     */
     private void flushUpstreams() {
-        for (int i = 0; i < upstreamDirtyCount; i++) {
-            Http2ServerStream s = upstreamDirty[i];
-            upstreamDirty[i] = null;
-            s.upstreamDirty = false;
-            s.flushUpstream();
+        if (flushingUpstreams) {
+            return;
         }
-        upstreamDirtyCount = 0;
+        flushingUpstreams = true;
+        try {
+            for (int i = 0; i < upstreamDirtyCount; i++) {
+                Http2ServerStream s = upstreamDirty[i];
+                upstreamDirty[i] = null;
+                s.upstreamDirty = false;
+                s.flushUpstream();
+            }
+            upstreamDirtyCount = 0;
+        } finally {
+            flushingUpstreams = false;
+        }
     }
 
     /** {@code s}'s exchange ended: it no longer receives frames; kept for the next request. */

@@ -305,7 +305,7 @@ public final class SnapshotCompiler {
             }
             Route r = config.routes().get(id);
             Upstream u = r == null ? null : config.upstreamOf(r);
-            if (u != null && "https".equals(u.scheme())) {
+            if (u != null && tlsScheme(u.scheme())) {
                 return null;
             }
         }
@@ -336,7 +336,7 @@ public final class SnapshotCompiler {
                 Upstream old = lastConfig.upstreams().get(uid);
                 Upstream nu = config.upstreams().get(uid);
                 TargetRef ref = old == null ? null : targetRefs.get(old);
-                if (nu != null && ref != null && ref.target.tls == null && !"https".equals(nu.scheme())
+                if (nu != null && ref != null && ref.target.tls == null && !tlsScheme(nu.scheme())
                         && onlyNodesDiffer(old, nu)) {
                     nodeOnly.add(uid);
                     continue;
@@ -353,7 +353,7 @@ public final class SnapshotCompiler {
                 }
                 Route r = config.routes().get(id);
                 Upstream u = r == null ? null : config.upstreamOf(r);
-                if (u != null && "https".equals(u.scheme())) {
+                if (u != null && tlsScheme(u.scheme())) {
                     return null;
                 }
             }
@@ -699,7 +699,7 @@ public final class SnapshotCompiler {
                 + (passHost == UpstreamTarget.PASS_HOST_PASS ? "/*" : "") + "@";
         UpstreamTarget target = new UpstreamTarget(uid, slot, arr, passHost, rewriteHost, connectMs, readNs, sendNs,
                 poolSize, idleNs, maxRequests, balancer, u.retries(), tlsConfig, endpoints,
-                (long) (u.retryTimeout() * 1e9), "grpc".equals(u.scheme()));
+                (long) (u.retryTimeout() * 1e9), "grpc".equals(u.scheme()) || "grpcs".equals(u.scheme()));
         wTargets[slot] = target;
         if (changedSlots != null) {
             changedSlots.add(slot);
@@ -831,10 +831,15 @@ public final class SnapshotCompiler {
         }
     }
 
+    /** {@code https} and {@code grpcs} upstreams have a client TLS context (built in the TLS compiler's cycle). */
+    private static boolean tlsScheme(String scheme) {
+        return "https".equals(scheme) || "grpcs".equals(scheme);
+    }
+
     /** Whether a route's plugins route to an https upstream (whose client context needs the TLS compiler's cycle). */
     private static boolean splitHasTls(RouteState rs) {
         for (Upstream u : rs.split) {
-            if ("https".equals(u.scheme())) {
+            if (tlsScheme(u.scheme())) {
                 return true;
             }
         }
@@ -903,7 +908,7 @@ public final class SnapshotCompiler {
         private UpstreamTarget target(Upstream u, String label) {
             TargetRef ref = targetRefs.get(u);
             if (ref == null) {
-                if (changedSlots != null && "https".equals(u.scheme())) {
+                if (changedSlots != null && tlsScheme(u.scheme())) {
                     throw new FullCompileNeeded(); // its client context needs the TLS compiler's full cycle
                 }
                 String key = u.id() != null && u.id().startsWith("route:") ? "routes/" + u.id().substring(6)

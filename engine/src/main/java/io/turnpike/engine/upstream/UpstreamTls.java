@@ -44,6 +44,11 @@ public final class UpstreamTls {
         return h;
     }
 
+    /** The client context (ALPN {@code h2} for a {@code grpcs} upstream), for the HTTP/2 upstream pools. */
+    public io.netty.handler.ssl.SslContext sslContext() {
+        return context;
+    }
+
     /** The contexts of one snapshot. */
     public static final class Contexts {
         public static final Contexts EMPTY = new Contexts(List.of());

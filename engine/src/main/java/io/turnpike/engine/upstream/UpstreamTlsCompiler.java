@@ -65,7 +65,8 @@ public final class UpstreamTlsCompiler {
      *                                  upstream is then left out)
      */
     public UpstreamTls resolve(Upstream u) {
-        if (!"https".equals(u.scheme())) {
+        boolean h2 = "grpcs".equals(u.scheme());
+        if (!"https".equals(u.scheme()) && !h2) {
             return null;
         }
         JsonNode tls = u.raw() == null ? null : u.raw().get("tls");
@@ -80,7 +81,7 @@ public final class UpstreamTlsCompiler {
         if (certId != null && certPem != null) {
             throw new IllegalArgumentException("tls: \"client_cert_id\" and \"client_cert\" are mutually exclusive");
         }
-        StringBuilder fp = new StringBuilder("verify=").append(verify);
+        StringBuilder fp = new StringBuilder(h2 ? "alpn=h2\u0000verify=" : "verify=").append(verify);
         fp.append("\u0000ca=").append(caPem == null ? "" : caPem);
         RawResource ref = null;
         if (certId != null) {
@@ -153,7 +154,7 @@ public final class UpstreamTlsCompiler {
             if (factory == null) {
                 factory = new ClientContextFactory(defaults);
             }
-            ctx = factory.build(new ClientTlsSpec(verify, ca, client, fingerprint));
+            ctx = factory.build(new ClientTlsSpec(verify, ca, client, fingerprint, h2));
         } catch (Exception | LinkageError e) {
             throw new IllegalArgumentException("tls: client TLS context not built (" + e.getMessage() + ")");
         }

@@ -36,12 +36,16 @@ class GrpcGatewayIT {
     @TempDir
     static Path dir;
     static GrpcTestServer server;
+    /** The same service over TLS (a self-signed certificate), behind a {@code scheme: grpcs} upstream. */
+    static GrpcTestServer tlsServer;
     static GatewayFixture gw;
     static GrpcTestClient client;
 
     @BeforeAll
     static void start() throws Exception {
         server = GrpcTestServer.start();
+        Path[] certKey = GrpcTestServer.selfSignedCert(dir);
+        tlsServer = GrpcTestServer.start(new GrpcTestServer.Options().tls(certKey[0], certKey[1]));
         String routes = ""
                 + "routes:\n"
                 + "  - id: grpc\n"
@@ -51,6 +55,16 @@ class GrpcGatewayIT {
                 + "      type: roundrobin\n"
                 + "      nodes:\n"
                 + "        \"127.0.0.1:" + server.port() + "\": 1\n"
+                + "  - id: tls\n"
+                + "    uri: /tls.Test/*\n"
+                + "    plugins:\n"
+                + "      proxy-rewrite:\n"
+                + "        regex_uri: [\"^/tls.Test/(.*)\", \"/turnpike.test.Test/$1\"]\n"
+                + "    upstream:\n"
+                + "      scheme: grpcs\n"
+                + "      type: roundrobin\n"
+                + "      nodes:\n"
+                + "        \"127.0.0.1:" + tlsServer.port() + "\": 1\n"
                 + "  - id: dead\n"
                 + "    uri: /dead.Service/*\n"
                 + "    upstream:\n"
@@ -74,6 +88,9 @@ class GrpcGatewayIT {
         if (server != null) {
             server.close();
         }
+        if (tlsServer != null) {
+            tlsServer.close();
+        }
     }
 
     static byte[] b(String s) {
@@ -88,6 +105,18 @@ class GrpcGatewayIT {
             big[i] = (byte) i;
         }
         assertArrayEquals(big, client.unary(GrpcTestServer.ECHO, big));
+    }
+
+    @Test
+    void grpcsUpstreamOverTlsWithAlpnH2() {
+        io.grpc.MethodDescriptor<byte[], byte[]> echo = GrpcTestServer.ECHO.toBuilder()
+                .setFullMethodName("tls.Test/Echo").build();
+        io.grpc.MethodDescriptor<byte[], byte[]> stream = GrpcTestServer.STREAM.toBuilder()
+                .setFullMethodName("tls.Test/Stream").build();
+        int before = tlsServer.connectionsAccepted();
+        assertArrayEquals(b("over tls"), client.unary(echo, b("over tls")));
+        assertEquals(50, client.serverStream(stream, b("50:1000")).size());
+        assertTrue(tlsServer.connectionsAccepted() > before, "the TLS server served it");
     }
 
     @Test

@@ -29,6 +29,7 @@ import java.util.List;
  */
 public final class ClientContextFactory {
     private static final List<String> ALPN = List.of("http/1.1");
+    private static final List<String> ALPN_H2 = List.of("h2");
 
     private final TlsDefaults defaults;
 
@@ -45,7 +46,8 @@ public final class ClientContextFactory {
                 .sessionTimeout(defaults.sessionTimeoutS())
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ALPN));
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        spec.h2() ? ALPN_H2 : ALPN));
         if (spec.verify()) {
             b.trustManager(trust(spec.ca())).endpointIdentificationAlgorithm("HTTPS");
         } else {

@@ -14,9 +14,15 @@ import java.util.List;
  *                    store; only used with {@code verify}
  * @param clientCert  the client certificate and key to present when the upstream asks for one, or null
  * @param fingerprint identifies the source configuration: an unchanged fingerprint reuses the context
+ * @param h2          ALPN offers {@code h2} only (a {@code grpcs} upstream); else {@code http/1.1}
  */
-public record ClientTlsSpec(boolean verify, List<X509Certificate> ca, CertifiedKey clientCert, String fingerprint) {
+public record ClientTlsSpec(boolean verify, List<X509Certificate> ca, CertifiedKey clientCert, String fingerprint,
+                            boolean h2) {
     public ClientTlsSpec {
         ca = List.copyOf(ca);
+    }
+
+    public ClientTlsSpec(boolean verify, List<X509Certificate> ca, CertifiedKey clientCert, String fingerprint) {
+        this(verify, ca, clientCert, fingerprint, false);
     }
 }
