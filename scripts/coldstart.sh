@@ -80,6 +80,17 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
+# CPU per thread group of a JVM (C2/C1 JIT compilers, GC workers, config-sync, ...), top ones first
+thread_cpu() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [[ -r $t/stat ]] && sed -E 's/^[0-9]+ \((.*)\) [A-Z] (.*)$/\1|\2/' "$t/stat"
+  done | awk -F'|' -v hz="$(getconf CLK_TCK)" '{
+      name = $1; gsub(/[0-9]+$/, "", name); gsub(/[-# ]+$/, "", name); split($2, f, " ")
+      ms[name] += (f[11] + f[12]) * 1000 / hz }
+    END { for (n in ms) if (ms[n] >= 10) printf "%d %s\n", ms[n], n }' | sort -rn | head -n 8 \
+    | awk '{ printf "%s%s %d ms", (NR > 1 ? ", " : ""), $2, $1 }'
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 wait_http() {
   local name=$1 pid=$2 url=$3 timeout_s=$4 deadline=$((SECONDS + $4))
@@ -173,7 +184,7 @@ for run in $(seq "$RUNS"); do
     bin/turnpike start -c "$WORK/gw/conf/config.yaml" -p "$WORK/gw" >"$out" 2>&1 &
   gw=$!
   STARTED_PIDS+=("$gw")
-  listening="" ready="" first200="" cpu=""
+  listening="" ready="" first200="" cpu="" thread_cpu=""
   deadline=$((t0 + TIMEOUT_S * 1000))
   while :; do
     now=$(now_ms)
@@ -188,6 +199,7 @@ for run in $(seq "$RUNS"); do
       first200=$(($(now_ms) - t0))
       # CPU the gateway spent until then (user + system, all threads): steadier than wall time on a busy machine
       cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$gw/stat" 2>/dev/null || echo ?)
+      thread_cpu=$(thread_cpu "$gw")
       break
     fi
     sleep 0.01
@@ -196,6 +208,7 @@ for run in $(seq "$RUNS"); do
   stop_pid "$gw"
   forget_pid "$gw"
   printf '%-4s %8s ms %8s ms %8s ms %7s ms\n' "$run" "$listening" "$ready" "$first200" "$cpu" >&2
+  echo "      CPU by thread: $thread_cpu" >&2
   grep -E '^turnpike: (start-up|first snapshot|started)|listed .* keys' "$out" | sed 's/^/      /' >&2 || true
   totals+=("$first200")
   cpus+=("$cpu")
