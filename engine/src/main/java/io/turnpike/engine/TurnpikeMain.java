@@ -378,10 +378,16 @@ public final class TurnpikeMain {
      * One line on where start-up time went (docs/startup.md): JVM start to main, listeners bound, and with etcd the
      * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
      */
-    private static void reportStartup(Running running, PrintStream out) {
+    private static void reportStartup(Running running, PrintStream out) throws InterruptedException {
         long start = mainNs;
         if (start == 0) {
             return;
+        }
+        // The loops are ready a moment before the config-sync thread records its timings (it waits for them): wait
+        // for those, briefly.
+        for (int i = 0; i < 100 && (running.updater.appliedCount() == 0
+                || running.etcdSource != null && running.etcdSource.lastFullList() == null); i++) {
+            Thread.sleep(5);
         }
         long jvm = Math.max(0, jvmToMainMs);
         StringBuilder b = new StringBuilder("turnpike: start-up: JVM start to main ").append(jvmToMainMs)
