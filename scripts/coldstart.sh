@@ -8,8 +8,9 @@
 #   scripts/coldstart.sh [--routes N] [--runs K] [--keep-tmp] [-- EXTRA TURNPIKE_JVM_OPTS...]
 #
 # Environment: JAVA_HOME (the JDK bin/turnpike uses), TURNPIKE_JVM_OPTS (passed on; the extra args are appended),
-# TURNPIKE_JAR, ETCD_BIN, TIMEOUT_S (per start, default 60). Run it under `flock /tmp/turnpike-bench.lock`
-# on a shared machine. Starts etcd, one backend nginx and the gateway; stops only those, removes its temp dir.
+# TURNPIKE_JAR, TURNPIKE_LAUNCHER (default bin/turnpike), ETCD_BIN, TIMEOUT_S (per start, default 60). Run it
+# under `flock /tmp/turnpike-bench.lock` on a shared machine. Starts etcd, one backend nginx and the gateway; stops
+# only those, removes its temp dir.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +33,7 @@ while (($#)); do
     --routes) [[ $# -ge 2 ]] || die "--routes needs a value"; ROUTES=$2; shift 2 ;;
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS=$2; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA_OPTS=("$@"); break ;;
     *) die "unknown argument: $1" ;;
   esac
@@ -42,7 +43,8 @@ done
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "TIMEOUT_S must be a positive integer"
 for cmd in nginx curl python3; do command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' not found"; done
 [[ -x $ETCD_BIN ]] || die "etcd not found (apt-get install -y etcd-server, or set ETCD_BIN)"
-[[ -f ${TURNPIKE_JAR:-engine/target/turnpike.jar} ]] || die "turnpike jar not built (mvn -B -pl engine -am -DskipTests package)"
+[[ -f ${TURNPIKE_JAR:-engine/target/turnpike.jar} ]] \
+  || die "turnpike jar not built (mvn -B -pl engine -am -DskipTests package)"
 
 STARTED_PIDS=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-coldstart.XXXXXX")
@@ -173,7 +175,8 @@ plugin_attr:
 EOF
 
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-log "JDK: $("$java" -version 2>&1 | head -n 1); TURNPIKE_JVM_OPTS: ${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}"
+log "JDK: $("$java" -version 2>&1 | head -n 1);" \
+  "TURNPIKE_JVM_OPTS: ${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}"
 printf '%-4s %10s %10s %10s %10s\n' run listening ready first200 cpu >&2
 totals=()
 cpus=()
@@ -181,7 +184,7 @@ for run in $(seq "$RUNS"); do
   out="$WORK/gw/logs/run$run.log"
   t0=$(now_ms)
   TURNPIKE_JVM_OPTS="${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}" \
-    bin/turnpike start -c "$WORK/gw/conf/config.yaml" -p "$WORK/gw" >"$out" 2>&1 &
+    "${TURNPIKE_LAUNCHER:-bin/turnpike}" start -c "$WORK/gw/conf/config.yaml" -p "$WORK/gw" >"$out" 2>&1 &
   gw=$!
   STARTED_PIDS+=("$gw")
   listening="" ready="" first200="" cpu="" thread_cpu=""
@@ -198,7 +201,8 @@ for run in $(seq "$RUNS"); do
         -X "$probe_method" "http://127.0.0.1:$data_port$probe_path" 2>/dev/null) && [[ $code == 200 ]]; then
       first200=$(($(now_ms) - t0))
       # CPU the gateway spent until then (user + system, all threads): steadier than wall time on a busy machine
-      cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$gw/stat" 2>/dev/null || echo ?)
+      cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$gw/stat" 2>/dev/null \
+        || echo ?)
       thread_cpu=$(thread_cpu "$gw")
       break
     fi
