@@ -61,15 +61,17 @@ public final class TurnpikeMain {
 
     /** When {@link #main} began (System.nanoTime), for the start-up report; 0 when run from tests. */
     private static volatile long mainNs;
-    /** Milliseconds from the JVM's process start to {@link #main}; -1 when unknown. */
-    private static volatile long jvmToMainMs = -1;
+    /**
+     * Milliseconds from the launcher's start ({@code TURNPIKE_LAUNCH_US}, set by {@code bin/turnpike}) to {@link #main};
+     * -1 when unknown (started without the launcher).
+     */
+    private static volatile long mainAfterLaunchMs = -1;
     /** When the listeners were bound (System.nanoTime), for the start-up report. */
     private static volatile long listeningNs;
 
     public static void main(String[] args) {
         mainNs = System.nanoTime();
-        jvmToMainMs = ProcessHandle.current().info().startInstant()
-                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()).orElse(-1L);
+        mainAfterLaunchMs = launchToMainMs(System.getenv("TURNPIKE_LAUNCH_US"));
         System.exit(run(args, System.out, System.err));
     }
 
@@ -374,8 +376,16 @@ public final class TurnpikeMain {
         return 0;
     }
 
+    static long launchToMainMs(String launchMicros) {
+        if (launchMicros == null || !launchMicros.matches("[0-9]{1,18}")) {
+            return -1;
+        }
+        long ms = System.currentTimeMillis() - Long.parseLong(launchMicros) / 1000;
+        return ms >= 0 && ms < 600_000 ? ms : -1;
+    }
+
     /**
-     * One line on where start-up time went (docs/startup.md): JVM start to main, listeners bound, and with etcd the
+     * One line on where start-up time went (docs/startup.md): launch to main, listeners bound, and with etcd the
      * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
      */
     private static void reportStartup(Running running, PrintStream out) throws InterruptedException {
@@ -389,8 +399,8 @@ public final class TurnpikeMain {
                 || running.etcdSource != null && running.etcdSource.lastFullList() == null); i++) {
             Thread.sleep(5);
         }
-        long jvm = Math.max(0, jvmToMainMs);
-        StringBuilder b = new StringBuilder("turnpike: start-up: JVM start to main ").append(jvmToMainMs)
+        long jvm = Math.max(0, mainAfterLaunchMs);
+        StringBuilder b = new StringBuilder("turnpike: start-up: launch to main ").append(mainAfterLaunchMs)
                 .append(" ms, listening at ").append(jvm + (listeningNs - start) / 1_000_000).append(" ms");
         EtcdConfigSource.FullListTimings f = running.etcdSource == null ? null : running.etcdSource.lastFullList();
         if (f != null) {
@@ -401,7 +411,7 @@ public final class TurnpikeMain {
         b.append("; first snapshot compiled in ").append(running.updater.firstCompileNs() / 1_000_000)
                 .append(" ms, applied on all loops in ").append(running.updater.firstPublishNs() / 1_000_000)
                 .append(" ms; serving ").append(jvm + (System.nanoTime() - start) / 1_000_000)
-                .append(" ms after JVM start");
+                .append(" ms after launch");
         out.println(b);
         out.flush();
     }
