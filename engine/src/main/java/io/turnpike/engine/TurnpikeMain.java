@@ -59,7 +59,19 @@ public final class TurnpikeMain {
     private TurnpikeMain() {
     }
 
+    /** When {@link #main} began (System.nanoTime), for the start-up report; 0 when run from tests. */
+    private static volatile long mainNs;
+    /**
+     * Milliseconds from the launcher's start ({@code TURNPIKE_LAUNCH_US}, set by {@code bin/turnpike}) to {@link #main};
+     * -1 when unknown (started without the launcher).
+     */
+    private static volatile long mainAfterLaunchMs = -1;
+    /** When the listeners were bound (System.nanoTime), for the start-up report. */
+    private static volatile long listeningNs;
+
     public static void main(String[] args) {
+        mainNs = System.nanoTime();
+        mainAfterLaunchMs = launchToMainMs(System.getenv("TURNPIKE_LAUNCH_US"));
         System.exit(run(args, System.out, System.err));
     }
 
@@ -334,6 +346,9 @@ public final class TurnpikeMain {
         if (stopped.getCount() == 0) {
             return 0;
         }
+        if (running.server.publisher().allLoopsReady()) {
+            reportStartup(running, out);
+        }
         try {
             ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
                     opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));
@@ -359,6 +374,46 @@ public final class TurnpikeMain {
         stopped.await();
         out.flush();
         return 0;
+    }
+
+    static long launchToMainMs(String launchMicros) {
+        if (launchMicros == null || !launchMicros.matches("[0-9]{1,18}")) {
+            return -1;
+        }
+        long ms = System.currentTimeMillis() - Long.parseLong(launchMicros) / 1000;
+        return ms >= 0 && ms < 600_000 ? ms : -1;
+    }
+
+    /**
+     * One line on where start-up time went (docs/startup.md): launch to main, listeners bound, and with etcd the
+     * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
+     */
+    private static void reportStartup(Running running, PrintStream out) throws InterruptedException {
+        long start = mainNs;
+        if (start == 0) {
+            return;
+        }
+        // The loops are ready a moment before the config-sync thread records its timings (it waits for them): wait
+        // for those, briefly.
+        for (int i = 0; i < 100 && (running.updater.appliedCount() == 0
+                || running.etcdSource != null && running.etcdSource.lastFullList() == null); i++) {
+            Thread.sleep(5);
+        }
+        long jvm = Math.max(0, mainAfterLaunchMs);
+        StringBuilder b = new StringBuilder("turnpike: start-up: launch to main ").append(mainAfterLaunchMs)
+                .append(" ms, listening at ").append(jvm + (listeningNs - start) / 1_000_000).append(" ms");
+        EtcdConfigSource.FullListTimings f = running.etcdSource == null ? null : running.etcdSource.lastFullList();
+        if (f != null) {
+            b.append("; etcd: ").append(f.keys()).append(" keys listed in ").append(f.listNs() / 1_000_000)
+                    .append(" ms, parsed in ").append(f.parseNs() / 1_000_000)
+                    .append(" ms, decoded and validated in ").append(f.decodeNs() / 1_000_000).append(" ms");
+        }
+        b.append("; first snapshot compiled in ").append(running.updater.firstCompileNs() / 1_000_000)
+                .append(" ms, applied on all loops in ").append(running.updater.firstPublishNs() / 1_000_000)
+                .append(" ms; serving ").append(jvm + (System.nanoTime() - start) / 1_000_000)
+                .append(" ms after launch");
+        out.println(b);
+        out.flush();
     }
 
     /** A started gateway: data plane plus status listener. Used by the CLI and by integration tests. */
@@ -457,6 +512,7 @@ public final class TurnpikeMain {
                         AdminApiServer.Options.DEFAULTS.withReadOnly(true));
                 admin.start();
             }
+            listeningNs = System.nanoTime();
             Snapshot snapshot = server.publisher().latest();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
                     + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
@@ -535,6 +591,7 @@ public final class TurnpikeMain {
                 admin = new AdminApiServer(pc.admin(), store, pc.etcd().prefix(), AdminApiServer.Options.DEFAULTS);
                 admin.start();
             }
+            listeningNs = System.nanoTime();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
                     + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
                     + (server.httpsBoundAddresses().isEmpty() ? "" : ", https " + server.httpsBoundAddresses())

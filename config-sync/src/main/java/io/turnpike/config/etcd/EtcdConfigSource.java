@@ -138,6 +138,9 @@ public final class EtcdConfigSource implements ConfigSource {
     private volatile long deliveries;
     private volatile long fullLists;
     private volatile long appliedEvents;
+    private volatile FullListTimings lastFullList;
+    /** Agent thread: how long the last full compile ({@link ConfigCompiler#compile}) took. */
+    private long lastDecodeNs;
     /** Highest mod_revision seen per resource type (routes, upstreams, ...): written by the agent, read by scrapes. */
     private final java.util.concurrent.ConcurrentHashMap<String, Long> modifyIndexes =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -229,6 +232,11 @@ public final class EtcdConfigSource implements ConfigSource {
         return incrementalDeliveries;
     }
 
+    /** The phases of the last full list (the first one is the start-up load); null before the first. */
+    public FullListTimings lastFullList() {
+        return lastFullList;
+    }
+
     /** Number of full lists (1 after start, +1 per compaction recovery). */
     public long fullLists() {
         return fullLists;
@@ -317,6 +325,7 @@ public final class EtcdConfigSource implements ConfigSource {
 
     private void fullList() {
         connected = false;
+        long t0 = System.nanoTime();
         ConfigStore.Listing l;
         try {
             l = store.list(prefix);
@@ -324,18 +333,24 @@ public final class EtcdConfigSource implements ConfigSource {
             failed("list " + prefix, e);
             return;
         }
+        long t1 = System.nanoTime();
         closeWatch();
         items.clear();
         changedOther = true;
         for (ConfigStore.Entry e : l.entries()) {
             put(e.key(), e.value(), e.modRevision());
         }
+        long t2 = System.nanoTime();
         fullLists++;
         lastRevision = Math.max(lastRevision, l.revision());
         needList = false;
         pending = false;
+        lastDecodeNs = 0;
         recovered("listed " + l.entries().size() + " keys under " + prefix + " at revision " + l.revision());
         deliver();
+        long t3 = System.nanoTime();
+        lastFullList = new FullListTimings(l.entries().size(), l.revision(), t1 - t0, t2 - t1, lastDecodeNs,
+                t3 - t2 - lastDecodeNs);
         openWatch();
     }
 
@@ -731,7 +746,9 @@ public final class EtcdConfigSource implements ConfigSource {
             }
             entries.add(new ConfigEntry(it.ref.resource, it.ref.id, -1, value, it.key, 0, null));
         }
+        long t0 = System.nanoTime();
         CompileResult result = compiler.compile(version, entries);
+        lastDecodeNs = System.nanoTime() - t0;
         found.addAll(result.problems());
         publish(version, new CompileResult(result.config(), found), null);
     }
@@ -807,6 +824,15 @@ public final class EtcdConfigSource implements ConfigSource {
             }
             return new KeyRef(r.key(), id, null, "unexpected key layout: expected " + prefix + r.key() + "/<id>");
         }
+    }
+
+    /**
+     * Where a full list's time went, for the start-up report: {@code listNs} the paged range reads, {@code parseNs}
+     * JSON parsing of every value, {@code decodeNs} decoding, validation and reference checks
+     * ({@link ConfigCompiler#compile}), {@code deliverNs} the rest of the delivery: the listener (the snapshot
+     * compile and its publication to the event loops) and problem reporting.
+     */
+    public record FullListTimings(int keys, long revision, long listNs, long parseNs, long decodeNs, long deliverNs) {
     }
 
     private record Item(String key, KeyRef ref, JsonNode json, String error, long modRevision) {

@@ -167,8 +167,10 @@ public final class EtcdConfigStore implements ConfigStore {
         List<Entry> out = new ArrayList<>();
         long rev = revision;
         while (true) {
-            GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys)
-                    .withSortField(GetOption.SortTarget.KEY).withSortOrder(GetOption.SortOrder.ASCEND);
+            // No sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
+            // explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort
+            // before applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
+            GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
             if (rev > 0) {
                 o.withRevision(rev);
             }

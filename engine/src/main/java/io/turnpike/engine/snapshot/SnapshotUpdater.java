@@ -24,6 +24,8 @@ public final class SnapshotUpdater implements ConfigListener {
     private volatile long applied;
     private volatile long rejected;
     private volatile ConfigSet current;
+    private volatile long firstCompileNs;
+    private volatile long firstPublishNs;
 
     public SnapshotUpdater(SnapshotCompiler compiler, SnapshotPublisher publisher, PrintStream log) {
         this.compiler = compiler;
@@ -52,6 +54,10 @@ public final class SnapshotUpdater implements ConfigListener {
             return;
         }
         current = config;
+        if (applied == 0) {
+            firstCompileNs = compiledNs;
+            firstPublishNs = System.nanoTime() - t0 - compiledNs;
+        }
         applied++;
         if (applied > 1) {
             log.printf("turnpike: snapshot %d (%d routes) compiled%s in %.1f ms, applied on all loops in %.1f ms%n",
@@ -76,6 +82,16 @@ public final class SnapshotUpdater implements ConfigListener {
     /** The configuration of the last published snapshot (for read-only Admin API views); null before the first. */
     public ConfigSet current() {
         return current;
+    }
+
+    /** The first applied snapshot's compile time (0 before it), for the start-up report. */
+    public long firstCompileNs() {
+        return firstCompileNs;
+    }
+
+    /** How long the first applied snapshot took to reach every event loop (0 before it). */
+    public long firstPublishNs() {
+        return firstPublishNs;
     }
 
     public long appliedCount() {
