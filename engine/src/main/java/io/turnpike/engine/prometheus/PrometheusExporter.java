@@ -644,6 +644,15 @@ public final class PrometheusExporter implements AutoCloseable {
         }
         typeLine(saved + "plugin_replies_total", "counter", "Requests a plugin answered itself");
         raw(saved + "plugin_replies_total", null, sum(LoopCounters.PLUGIN_REPLIES));
+        typeLine(saved + "http2_connections_total", "counter", "Client connections that spoke HTTP/2 (h2, h2c)");
+        raw(saved + "http2_connections_total", null, sum(LoopCounters.HTTP2_CONNECTIONS));
+        typeLine(saved + "http2_connection_errors_total", "counter",
+                "HTTP/2 connection errors: GOAWAY with an error code sent (floods included)");
+        raw(saved + "http2_connection_errors_total", null, sum(LoopCounters.HTTP2_CONNECTION_ERRORS));
+        typeLine(saved + "http2_stream_errors_total", "counter", "HTTP/2 stream errors: RST_STREAM sent");
+        raw(saved + "http2_stream_errors_total", null, sum(LoopCounters.HTTP2_STREAM_ERRORS));
+        typeLine(saved + "http2_client_resets_total", "counter", "RST_STREAM frames received from clients");
+        raw(saved + "http2_client_resets_total", null, sum(LoopCounters.HTTP2_CLIENT_RESETS));
         typeLine(saved + "errors_total", "counter", "Errors the gateway answered itself, by kind (/status errors)");
         for (GatewayError e : GatewayError.values()) {
             raw(saved + "errors_total", "error=\"" + e.name().toLowerCase(Locale.ROOT) + "\"",

@@ -145,6 +145,10 @@ public final class StatusServer implements AutoCloseable {
             b.append(i == 0 ? "" : ",").append('"').append(names[i]).append("\":").append(sum(i));
         }
         b.append(",\"plugin_replies\":").append(sum(LoopCounters.PLUGIN_REPLIES));
+        b.append(",\"http2_connections\":").append(sum(LoopCounters.HTTP2_CONNECTIONS));
+        b.append(",\"http2_connection_errors\":").append(sum(LoopCounters.HTTP2_CONNECTION_ERRORS));
+        b.append(",\"http2_stream_errors\":").append(sum(LoopCounters.HTTP2_STREAM_ERRORS));
+        b.append(",\"http2_client_resets\":").append(sum(LoopCounters.HTTP2_CLIENT_RESETS));
         b.append("},\"errors\":{");
         boolean first = true;
         for (GatewayError e : GatewayError.values()) {

@@ -67,6 +67,11 @@ class Http2GatewayIT {
         assertEquals(0, r.rc(), r.err());
         assertTrue(r.out().startsWith("HTTP/2 200"), r.out());
         assertTrue(r.out().endsWith("ok:/hello"), r.out());
+        long h2 = 0;
+        for (io.turnpike.engine.loop.LoopContext l : gw.running.server.loops()) {
+            h2 += l.counters.get(io.turnpike.engine.metrics.LoopCounters.HTTP2_CONNECTIONS);
+        }
+        assertTrue(h2 >= 1, "HTTP/2 connections counted: " + h2);
     }
 
     @Test
