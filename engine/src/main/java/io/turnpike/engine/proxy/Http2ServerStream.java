@@ -45,6 +45,7 @@ import java.util.Map;
  */
 final class Http2ServerStream implements ServerStream {
     private static final byte[] HTTP11_CRLF = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HTTP2_VERSION = "HTTP/2.0".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HOST = "host: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] COOKIE = "cookie: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CHUNKED = "transfer-encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -150,6 +151,9 @@ final class Http2ServerStream implements ServerStream {
                 finish();
                 return;
             }
+            // The parser takes HTTP/1.x only; once parsed, the request line says what the client spoke, for the logs'
+            // $server_protocol and the $request line (nothing re-parses it; the upstream head has its own version).
+            buf.setBytes(head.targetEnd + 1, HTTP2_VERSION);
             beginRecord(buf, head, n);
             headRequest = head.method == RequestHead.METHOD_HEAD;
             Snapshot snapshot = conn.loop.snapshot();

@@ -31,6 +31,24 @@ class AccessLogIT {
     }
 
     @Test
+    void http2RequestsAreLoggedWithTheirProtocol() throws Exception {
+        Path log = dir.resolve("logs/access.log");
+        try (TestBackend backend = new TestBackend();
+             GatewayFixture gw = GatewayFixture.start(dir, GatewayFixture.catchAllRoute(backend.port()), "",
+                     "  event_loops: 1\n  access_log: true\n", new java.io.PrintStream(
+                             new java.io.ByteArrayOutputStream()), true)) {
+            Process p = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "--http2-prior-knowledge",
+                    "http://127.0.0.1:" + gw.port + "/h2?q=1").start();
+            assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            assertTrue(LogWriter.get().flush(5000));
+            List<String> l = lines(log);
+            assertEquals(1, l.size(), l.toString());
+            assertTrue(l.get(0).contains(" 127.0.0.1:" + gw.port + " \"GET /h2?q=1 HTTP/2.0\" 200 "), l.get(0));
+        }
+    }
+
+    @Test
     void defaultFormatLogsProxiedRefusedAndMalformedExchanges() throws Exception {
         Path log = dir.resolve("logs/access.log");
         try (TestBackend backend = new TestBackend();
