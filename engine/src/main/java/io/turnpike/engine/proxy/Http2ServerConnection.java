@@ -70,6 +70,9 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
     /** Converts the HTTP/1 response heads the exchange writes into HTTP/2 header lists (one at a time). */
     final ResponseHeadParser responseParser;
     final ResponseHead responseHead;
+    /** Response field names and short values, reused from one response to the next (no allocation on a hit). */
+    final AsciiCache names = new AsciiCache();
+    final AsciiCache values = new AsciiCache();
 
     ChannelHandlerContext ctx;
     /** The streams with an exchange in flight (for the sweeper, and flushes); unordered. */
@@ -144,7 +147,13 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
                     .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
                     .initialWindowSize(STREAM_WINDOW)
                     .maxHeaderListSize(s.maxHeaderBytes());
-            return server(true)
+            // Responses are written in the order they become ready (RFC 9113 deprecates priorities): the uniform
+            // distributor keeps no per-stream priority tree, one allocation per stream less than the weighted default.
+            io.netty.handler.codec.http2.DefaultHttp2Connection c =
+                    new io.netty.handler.codec.http2.DefaultHttp2Connection(true);
+            c.remote().flowController(new io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController(c,
+                    new io.netty.handler.codec.http2.UniformStreamByteDistributor(c)));
+            return connection(c)
                     .initialSettings(initial)
                     .frameListener(new Http2FrameAdapter()) // replaced by the connection itself
                     .validateHeaders(true)

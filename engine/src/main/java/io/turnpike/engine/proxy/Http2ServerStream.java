@@ -806,7 +806,7 @@ final class Http2ServerStream implements ServerStream {
         if (endStream) {
             ended = true;
         }
-        conn.encoder().writeHeaders(conn.ctx, ns.id(), h, 0, endStream, conn.ctx.newPromise());
+        conn.encoder().writeHeaders(conn.ctx, ns.id(), h, 0, endStream, conn.ctx.voidPromise());
         conn.wrote();
     }
 
@@ -814,7 +814,7 @@ final class Http2ServerStream implements ServerStream {
         if (endStream) {
             ended = true;
         }
-        conn.encoder().writeData(conn.ctx, ns.id(), data, 0, endStream, conn.ctx.newPromise());
+        conn.encoder().writeData(conn.ctx, ns.id(), data, 0, endStream, conn.ctx.voidPromise());
         conn.wrote();
     }
 
@@ -866,20 +866,8 @@ final class Http2ServerStream implements ServerStream {
                     || rh.kind[i] == HttpHead.H_UPGRADE) {
                 continue;
             }
-            int ns0 = rh.nameStart[i];
-            int nl = rh.nameEnd[i] - ns0;
-            byte[] name = new byte[nl];
-            http1.getBytes(ns0, name);
-            for (int k = 0; k < nl; k++) {
-                byte c = name[k];
-                if (c >= 'A' && c <= 'Z') {
-                    name[k] = (byte) (c + 32);
-                }
-            }
-            int vs = rh.valueStart[i];
-            byte[] value = new byte[rh.valueEnd[i] - vs];
-            http1.getBytes(vs, value);
-            h.add(new AsciiString(name, false), new AsciiString(value, false));
+            h.add(conn.names.get(http1, rh.nameStart[i], rh.nameEnd[i], true),
+                    conn.values.get(http1, rh.valueStart[i], rh.valueEnd[i], false));
         }
         return h;
     }

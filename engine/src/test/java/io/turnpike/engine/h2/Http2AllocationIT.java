@@ -26,7 +26,7 @@ class Http2AllocationIT {
     static final int WARMUP = 20_000;
     static final int MEASURED = 50_000;
     /** Today's ceiling (docs/http2.md "Allocation"): Netty's HTTP/2 codec allocates headers, promises and frames. */
-    static final double CEILING_BYTES = 4096;
+    static final double CEILING_BYTES = 3072;
 
     @TempDir
     Path dir;
