@@ -212,8 +212,8 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         inactive = true;
         super.channelInactive(ctx); // closes the codec's streams
-        while (activeCount > 0) {
-            active[activeCount - 1].connectionGone();
+        for (int bound = activeCount; activeCount > 0 && bound > 0; bound--) {
+            active[activeCount - 1].connectionGone(); // each one leaves the active set
         }
         loop.sweeper.remove(this);
         loop.downstreamClosed();
