@@ -278,9 +278,7 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
         }
         lastRequestStreamId = streamId;
         anyRequest = true;
-        if (closing) {
-            // After our GOAWAY: streams above its last-stream-id were refused by it; one at or below it is served.
-        }
+        // After our GOAWAY the codec refuses streams above its last-stream-id; those at or below it are served.
         Http2ServerStream s = free.pollFirst();
         if (s == null) {
             s = new Http2ServerStream(this);
