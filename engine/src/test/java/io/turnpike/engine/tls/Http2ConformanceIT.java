@@ -58,9 +58,24 @@ class Http2ConformanceIT {
              GatewayFixture gw = GatewayFixture.start(dir, routes.replace("PORT", Integer.toString(backend.port()))
                              + "ssls:\n" + ssl("h2", List.of("h2.example.com"), leaf, List.of(), ""),
                      "  enable_http2: true\n", "")) {
-            assertConforms(new H2ConformanceRunner("127.0.0.1", gw.httpsPorts().get(0)).tls(true)
+            int port = gw.httpsPorts().get(0);
+            assertConforms(new H2ConformanceRunner("127.0.0.1", port).tls(true)
                     .authority("h2.example.com").path("/conformance"));
+            // curl negotiates h2 by ALPN (and still gets http/1.1 when it asks for it only).
+            assertTrue(curl("--http2", port).startsWith("HTTP/2 200"));
+            assertTrue(curl("--http1.1", port).startsWith("HTTP/1.1 200"));
         }
+    }
+
+    private static String curl(String version, int port) throws Exception {
+        Process p = new ProcessBuilder("curl", "-sS", "-i", "-k", version,
+                "--resolve", "h2.example.com:" + port + ":127.0.0.1", "https://h2.example.com:" + port + "/alpn")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), out);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.endsWith("ok:/alpn"), out);
+        return out;
     }
 
     private static void assertConforms(H2ConformanceRunner runner) throws Exception {
