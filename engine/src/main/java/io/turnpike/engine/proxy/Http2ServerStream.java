@@ -90,6 +90,8 @@ final class Http2ServerStream implements ServerStream {
     private boolean ended;
     private boolean busy;
     private long stalledSinceNs;
+    /** The response head's header list, reused (see {@link #toHttp2}). */
+    private final DefaultHttp2Headers responseHeaders = new DefaultHttp2Headers(false, 16);
     /** The exchange found this stream unwritable (and blocked its upstream reads) and waits to hear otherwise. */
     private boolean wantWritable;
 
@@ -857,7 +859,15 @@ final class Http2ServerStream implements ServerStream {
         if (p.parse(http1, rh) <= 0) {
             return null;
         }
-        DefaultHttp2Headers h = new DefaultHttp2Headers(false, rh.headerCount + 1);
+        // The stream's own header list is reused when the codec encodes it at once (nothing of this stream queued by
+        // flow control: the case of every response head); otherwise the list may be kept by the queue: a new one.
+        DefaultHttp2Headers h;
+        if (ns != null && !conn.encoder().flowController().hasFlowControlled(ns)) {
+            h = responseHeaders;
+            h.clear();
+        } else {
+            h = new DefaultHttp2Headers(false, rh.headerCount + 1);
+        }
         int status = rh.status;
         h.status(status >= 100 && status < STATUS.length ? STATUS[status] : AsciiString.of(Integer.toString(status)));
         for (int i = 0; i < rh.headerCount; i++) {
