@@ -305,17 +305,28 @@ class WebSocketIT {
 
     @Test
     void clientResetMidTunnelClosesTheUpstream() throws Exception {
-        int openBefore = backend.open.size();
+        // By identity, not by count: pooled connections of other tests may close (idle timeout) meanwhile.
+        java.util.Set<io.netty.channel.Channel> openBefore = java.util.Set.copyOf(backend.open);
         long before = ProxyTestSupport.counter(gw, "responses");
         Socket s = new Socket("127.0.0.1", gw.port);
         s.setSoTimeout(5000);
         s.getOutputStream().write(("GET /ws/reset HTTP/1.1\r\n" + HANDSHAKE + "\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
         assertTrue(readHead(s.getInputStream()).startsWith("HTTP/1.1 101 "));
-        assertTrue(ProxyTestSupport.waitFor(() -> backend.open.size() == openBefore + 1, 5000));
+        java.util.concurrent.atomic.AtomicReference<io.netty.channel.Channel> tunnel =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        assertTrue(ProxyTestSupport.waitFor(() -> {
+            for (io.netty.channel.Channel c : backend.open) {
+                if (!openBefore.contains(c)) {
+                    tunnel.set(c);
+                    return true;
+                }
+            }
+            return false;
+        }, 5000), "the tunnel's upstream connection");
         s.setSoLinger(true, 0);
         s.close(); // RST: the gateway sees an I/O error on the client side
-        assertTrue(ProxyTestSupport.waitFor(() -> backend.open.size() == openBefore, 5000),
+        assertTrue(ProxyTestSupport.waitFor(() -> !backend.open.contains(tunnel.get()), 5000),
                 "the upstream side of the tunnel was closed");
         ProxyTestSupport.awaitCounter(gw, "responses", before + 1);
     }
