@@ -108,7 +108,7 @@ class TurnpikeMainTest {
         assertEquals(1, run("validate", f.toString()));
         assertEquals(f + ":5: routes[0] (id \"1\"): unknown plugin [hmac-auth]\n"
                 + f + ":11: routes[1] (id \"2\"): property \"service_protocol\" validation failed: \"grpc\" is not"
-                + " supported yet (gRPC proxying is not implemented)\n"
+                + " supported (gRPC is proxied to upstreams with \"scheme\": \"grpc\" or \"grpcs\": docs/http2.md)\n"
                 + f + ": invalid, 2 problem(s)\n", err());
         Path c = dir.resolve("config.yaml");
         Files.writeString(c, "turnpike:\n  access_log:\n    format: \"$remote_addr $nonsense\"\n");

@@ -176,7 +176,8 @@ public final class ResourceCodec {
         if (o.has("service_protocol")) {
             String sp = c.enumString(o, "service_protocol", Check.set("grpc", "http"));
             if ("grpc".equals(sp)) {
-                c.child("service_protocol").fail("\"grpc\" is not supported yet (gRPC proxying is not implemented)");
+                c.child("service_protocol").fail("\"grpc\" is not supported (gRPC is proxied to upstreams with"
+                        + " \"scheme\": \"grpc\" or \"grpcs\": docs/http2.md)");
             }
         }
         unsupported(c, o, "filter_func", "script", "script_id");
@@ -438,6 +439,18 @@ public final class ResourceCodec {
             pool = new KeepalivePool(size == null ? KeepalivePool.DEFAULT_SIZE : size.intValue(),
                     idle == null ? KeepalivePool.DEFAULT_IDLE_TIMEOUT : idle,
                     requests == null ? KeepalivePool.DEFAULT_REQUESTS : requests.intValue());
+            if (grpc(scheme) && requests != null && requests != KeepalivePool.DEFAULT_REQUESTS) {
+                kc.child("requests").fail("not supported with \"scheme\": " + Check.quote(scheme)
+                        + " (HTTP/2 connections to gRPC nodes are not recycled by request count)");
+            }
+        }
+        if (grpc(scheme) && retries != null && retries > 0) {
+            c.child("retries").fail("not supported with \"scheme\": " + Check.quote(scheme)
+                    + " (a gRPC call is not resent to another node: its messages are streamed up, not kept)");
+        }
+        if (grpc(scheme) && retryTimeout != null && retryTimeout > 0) {
+            c.child("retry_timeout").fail("not supported with \"scheme\": " + Check.quote(scheme)
+                    + " (a gRPC call is not resent to another node)");
         }
         ObjectNode tls = c.object(o, "tls");
         if (tls != null) {
@@ -964,5 +977,9 @@ public final class ResourceCodec {
     private static String text(ObjectNode o, String name) {
         JsonNode n = o.get(name);
         return n != null && n.isTextual() ? n.textValue() : null;
+    }
+
+    private static boolean grpc(String scheme) {
+        return "grpc".equals(scheme) || "grpcs".equals(scheme);
     }
 }

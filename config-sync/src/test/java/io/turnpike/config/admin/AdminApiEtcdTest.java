@@ -488,7 +488,7 @@ class AdminApiEtcdTest {
                 route("/a", "\"plugins\":{\"hmac-auth\":{}}")).errorMsg());
         assertEquals(400, client.put("/apisix/admin/stream_routes/1", "{\"upstream\":" + UPSTREAM + "}").status());
         assertEquals("invalid configuration: property \"service_protocol\" validation failed: \"grpc\" is not"
-                + " supported yet (gRPC proxying is not implemented)", client.put("/apisix/admin/routes/1",
+                + " supported (gRPC is proxied to upstreams with \"scheme\": \"grpc\" or \"grpcs\": docs/http2.md)", client.put("/apisix/admin/routes/1",
                 route("/a", "\"service_protocol\":\"grpc\"")).errorMsg());
         assertEquals(0, store.list(prefix + "/").entries().size(), "nothing was written");
 

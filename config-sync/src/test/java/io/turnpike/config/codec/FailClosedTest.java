@@ -133,8 +133,21 @@ class FailClosedTest {
                 json("{'uri':'/a','upstream_id':'u','enable_websocket':'yes'}")).errors().get(0).field());
         assertTrue(codec.decodeRoute("1", json("{'uri':'/a','upstream_id':'u','enable_websocket':false}")).ok());
         routeRefused("{'uri':'/a','upstream_id':'u','service_protocol':'grpc'}", "service_protocol",
-                "property \"service_protocol\" validation failed: \"grpc\" is not supported yet (gRPC proxying is not"
-                        + " implemented)");
+                "property \"service_protocol\" validation failed: \"grpc\" is not"
+                        + " supported (gRPC is proxied to upstreams with \"scheme\": \"grpc\" or \"grpcs\": docs/http2.md)");
+        // gRPC upstreams: what the HTTP/2 pools do not act on is refused
+        upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpc','retries':2}", "retries",
+                "property \"retries\" validation failed: not supported with \"scheme\": \"grpc\" (a gRPC call is not"
+                        + " resent to another node: its messages are streamed up, not kept)");
+        upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpcs','retry_timeout':5}", "retry_timeout",
+                "property \"retry_timeout\" validation failed: not supported with \"scheme\": \"grpcs\" (a gRPC call"
+                        + " is not resent to another node)");
+        upstreamRefused("{'nodes':{'a:1':1},'scheme':'grpc','keepalive_pool':{'requests':10}}",
+                "keepalive_pool.requests", "property \"keepalive_pool\" validation failed: property \"requests\""
+                        + " validation failed: not supported with \"scheme\": \"grpc\" (HTTP/2 connections to gRPC nodes are"
+                        + " not recycled by request count)");
+        assertTrue(codec.decodeUpstream("u", json("{'nodes':{'a:1':1},'scheme':'grpc','retries':0,"
+                + "'keepalive_pool':{'size':8,'requests':1000}}")).ok());
         assertTrue(codec.decodeRoute("1", json("{'uri':'/a','upstream_id':'u','service_protocol':'http'}")).ok());
         routeRefused("{'uri':'/a','upstream_id':'u','filter_func':'function() return true end'}", "filter_func",
                 "property \"filter_func\" validation failed: not supported by Turnpike");

@@ -822,7 +822,12 @@ final class Http2ServerStream implements ServerStream {
 
     /** A whole HTTP/1 response (head and body, as the local replies are encoded) as HEADERS and DATA. */
     private void writeWhole(byte[] response) {
-        writeWhole(Unpooled.wrappedBuffer(response));
+        ByteBuf b = Unpooled.wrappedBuffer(response);
+        try {
+            writeWhole(b); // the body goes out as a retained slice of it
+        } finally {
+            b.release();
+        }
     }
 
     private void writeWhole(ByteBuf response) {
