@@ -4,9 +4,6 @@ import static io.turnpike.engine.codec.HttpChars.CR;
 import static io.turnpike.engine.codec.HttpChars.LF;
 import static io.turnpike.engine.codec.HttpChars.SP;
 import static io.turnpike.engine.codec.HttpChars.TCHAR;
-import static io.turnpike.engine.codec.HttpChars.VALUE_CLASS;
-import static io.turnpike.engine.codec.HttpChars.V_BAD;
-import static io.turnpike.engine.codec.HttpChars.V_CHAR;
 import static io.turnpike.engine.codec.HttpChars.isOws;
 
 import io.netty.buffer.ByteBuf;
@@ -188,10 +185,9 @@ abstract class AbstractHeadParser<H extends HttpHead> {
         int i = pos;
         byte b = buf.getByte(i);
         if (isOws(b)) return lineErr(head, HttpParseError.OBS_FOLD);
-        while (TCHAR[b & 0xff]) {
-            if (++i >= scanEnd) return LINE_NEED;
-            b = buf.getByte(i);
-        }
+        i = HttpChars.skipTchar(buf, i, scanEnd);
+        if (i >= scanEnd) return LINE_NEED;
+        b = buf.getByte(i);
         if (b != ':' || i == pos) {
             return lineErr(head, i > pos && isOws(b) ? HttpParseError.WHITESPACE_BEFORE_COLON
                     : HttpParseError.INVALID_HEADER_NAME);
@@ -202,13 +198,11 @@ abstract class AbstractHeadParser<H extends HttpHead> {
             b = buf.getByte(i);
         } while (isOws(b));
         final int vs = i;
-        int ve = i;
-        int c;
-        while ((c = VALUE_CLASS[b & 0xff]) != V_BAD) {
-            if (c == V_CHAR) ve = i + 1;
-            if (++i >= scanEnd) return LINE_NEED;
-            b = buf.getByte(i);
-        }
+        i = HttpChars.skipFieldValue(buf, i, scanEnd);
+        if (i >= scanEnd) return LINE_NEED;
+        b = buf.getByte(i);
+        int ve = i; // the value ends after its last non-OWS byte (trailing OWS is not part of it)
+        while (ve > vs && isOws(buf.getByte(ve - 1))) ve--;
         if (b != CR) {
             return lineErr(head, b == LF ? HttpParseError.BARE_CR_OR_LF : HttpParseError.INVALID_HEADER_VALUE);
         }

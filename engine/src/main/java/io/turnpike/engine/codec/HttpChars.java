@@ -75,6 +75,85 @@ final class HttpChars {
         return b == SP || b == HTAB;
     }
 
+    // ---- word-at-a-time scans (the parsers' hot loops) ----
+    //
+    // ByteBuf.getByte pays a bounds check and a reference-count check per byte; these read 8 bytes per check with
+    // getLongLE (the buffer's own bounds-checked read, so a pooled direct buffer is one unaligned load) and classify
+    // the bytes from the register. They return exactly what the byte-at-a-time loop they replace returned: the first
+    // index in [i, end) whose byte fails the class, or end when every byte passes. Reads never go past end.
+
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /** First index in [i, end) that is not a tchar, or end. */
+    static int skipTchar(ByteBuf buf, int i, int end) {
+        for (; i + 8 <= end; i += 8) {
+            long w = buf.getLongLE(i);
+            for (int k = 0; k < 8; k++, w >>>= 8) {
+                if (!TCHAR[(int) w & 0xff]) return i + k;
+            }
+        }
+        while (i < end && TCHAR[buf.getByte(i) & 0xff]) i++;
+        return i;
+    }
+
+    /**
+     * First index in [i, end) whose byte is not allowed in a field value ({@link #VALUE_CLASS} {@code V_BAD}: a CTL
+     * other than HTAB, or DEL), or end. SWAR: a word with no byte below 0x20 and none equal to 0x7F is all SP, VCHAR
+     * or obs-text and is skipped whole (the usual case for a header value); only a word that has one (HTAB, or the
+     * CR that ends the line) is looked at byte by byte.
+     */
+    static int skipFieldValue(ByteBuf buf, int i, int end) {
+        for (; i + 8 <= end; i += 8) {
+            long w = buf.getLongLE(i);
+            long ctl = (w - 0x20 * ONES) & ~w & HIGHS;              // some byte < 0x20 (exact test for "any")
+            long del = w ^ (0x7F * ONES);
+            del = (del - ONES) & ~del & HIGHS;                        // some byte == 0x7F
+            if ((ctl | del) != 0) {
+                for (int k = 0; k < 8; k++, w >>>= 8) {
+                    if (VALUE_CLASS[(int) w & 0xff] == V_BAD) return i + k;
+                }
+            }
+        }
+        while (i < end && VALUE_CLASS[buf.getByte(i) & 0xff] != V_BAD) i++;
+        return i;
+    }
+
+    /**
+     * Scans a request-target: the low 32 bits of the result are the first index in [i, end) whose byte is not
+     * allowed in one ({@link #TARGET_CLASS} 0), or end; the high 32 bits the first '?' or '#' met on the way, or -1
+     * ({@link #targetEnd} and {@link #targetQuery} unpack them; a long so that nothing is allocated).
+     */
+    static long scanTarget(ByteBuf buf, int i, int end) {
+        int q = -1;
+        for (; i + 8 <= end; i += 8) {
+            long w = buf.getLongLE(i);
+            for (int k = 0; k < 8; k++, w >>>= 8) {
+                int c = TARGET_CLASS[(int) w & 0xff];
+                if (c == 0) return pack(q, i + k);
+                if (c == 2 && q < 0) q = i + k;
+            }
+        }
+        for (; i < end; i++) {
+            int c = TARGET_CLASS[buf.getByte(i) & 0xff];
+            if (c == 0) break;
+            if (c == 2 && q < 0) q = i;
+        }
+        return pack(q, i);
+    }
+
+    private static long pack(int query, int end) {
+        return ((long) query << 32) | (end & 0xffffffffL);
+    }
+
+    static int targetEnd(long scan) {
+        return (int) scan;
+    }
+
+    static int targetQuery(long scan) {
+        return (int) (scan >> 32);
+    }
+
     // ---- header name classification ----
     private static final byte[] N_TE = ascii("te");
     private static final byte[] N_HOST = ascii("host");

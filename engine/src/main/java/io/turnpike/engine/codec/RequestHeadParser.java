@@ -1,7 +1,6 @@
 package io.turnpike.engine.codec;
 
 import static io.turnpike.engine.codec.HttpChars.SP;
-import static io.turnpike.engine.codec.HttpChars.TARGET_CLASS;
 
 import io.netty.buffer.ByteBuf;
 
@@ -131,14 +130,11 @@ public final class RequestHeadParser extends AbstractHeadParser<RequestHead> {
         head.methodEnd = i;
         final int ts = ++i;
         if (i >= scanEnd) return LINE_NEED;
+        long scan = HttpChars.scanTarget(buf, i, scanEnd);
+        i = HttpChars.targetEnd(scan);
+        if (i >= scanEnd) return LINE_NEED;
+        int pe = HttpChars.targetQuery(scan);
         b = buf.getByte(i);
-        int pe = -1;
-        int c;
-        while ((c = TARGET_CLASS[b & 0xff]) != 0) {
-            if (c == 2 && pe < 0) pe = i;
-            if (++i >= scanEnd) return LINE_NEED;
-            b = buf.getByte(i);
-        }
         if (b != SP) {
             // "GET /\r\n" is an HTTP/0.9 simple request
             return lineErr(head, i > ts && (b == HttpChars.CR || b == HttpChars.LF)

@@ -2,8 +2,6 @@ package io.turnpike.engine.codec;
 
 import static io.turnpike.engine.codec.HttpChars.CR;
 import static io.turnpike.engine.codec.HttpChars.SP;
-import static io.turnpike.engine.codec.HttpChars.VALUE_CLASS;
-import static io.turnpike.engine.codec.HttpChars.V_BAD;
 
 import io.netty.buffer.ByteBuf;
 
@@ -70,11 +68,8 @@ public final class ResponseHeadParser extends AbstractHeadParser<ResponseHead> {
         if (b == SP) {
             rs = ++i;
             if (i >= scanEnd) return LINE_NEED;
-            b = buf.getByte(i);
-            while (VALUE_CLASS[b & 0xff] != V_BAD) {
-                if (++i >= scanEnd) return LINE_NEED;
-                b = buf.getByte(i);
-            }
+            i = HttpChars.skipFieldValue(buf, i, scanEnd);
+            if (i >= scanEnd) return LINE_NEED;
         } else if (b != CR) {
             return lineErr(head, HttpParseError.INVALID_STATUS_LINE);
         }
