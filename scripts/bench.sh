@@ -21,7 +21,7 @@ cd "$REPO_ROOT"
 # The exact command, with the environment overrides that were in effect, for the JSON.
 COMMAND_LINE=""
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS \
-         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS; do
+         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS TURNPIKE_TRANSPORT; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND_LINE+="scripts/bench.sh"
@@ -46,6 +46,7 @@ JAVA=${JAVA:-java}
 JVM_OPTS=${JVM_OPTS:-}
 ALT_JVM_OPTS=${ALT_JVM_OPTS:--Xms512m -Xmx512m -XX:+UseParallelGC -XX:+AlwaysPreTouch --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Dio.netty.leakDetection.level=disabled}
 LAUNCHER=${LAUNCHER:-$REPO_ROOT/bin/turnpike}
+TURNPIKE_TRANSPORT=${TURNPIKE_TRANSPORT:-auto}  # turnpike.transport of the turnpike target (auto|epoll|io_uring|nio)
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
 CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more than this % of a core
@@ -114,7 +115,7 @@ Options (environment variable in brackets):
                      Turnpike, the same HTTP/1.1 backend; --only nginx for nginx alone [H2=1]
   --h2-conns C       h2load connections [H2_CONNS, default 16]
   --h2-streams M     h2load concurrent streams per connection [H2_STREAMS, default 10]
-Other environment: JVM_OPTS (extra launcher flags), ALT_JVM_OPTS, LAUNCHER (bin/turnpike), JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
+Other environment: JVM_OPTS (extra launcher flags), TURNPIKE_TRANSPORT (the turnpike target's turnpike.transport), ALT_JVM_OPTS, LAUNCHER (bin/turnpike), JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
 READY_TIMEOUT_S, RATE_WARMUP (2), RATE_TIMEOUT_MS (5000), TLS_CLIENTS (2).
 EOF
 }
@@ -567,6 +568,7 @@ deployment:
     config_provider: yaml
 turnpike:
   event_loops: 1
+  transport: $TURNPIKE_TRANSPORT
   # Same as the nginx proxy: no access log, upstream connections kept for the whole run.
   access_log: false
   upstream_max_requests: 1000000

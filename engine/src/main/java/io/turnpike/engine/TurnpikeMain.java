@@ -168,6 +168,8 @@ public final class TurnpikeMain {
         Version netty = Version.identify().get("netty-transport");
         out.println("netty " + (netty == null ? "unknown" : netty.artifactVersion()));
         out.println("transport epoll: " + (Epoll.isAvailable() ? "available" : "unavailable (" + Epoll.unavailabilityCause() + ")"));
+        out.println("transport io_uring: " + (io.netty.channel.uring.IoUring.isAvailable() ? "available"
+                : "unavailable (" + io.netty.channel.uring.IoUring.unavailabilityCause() + ")"));
         out.println("tls: " + BoringSsl.describe());
         return 0;
     }
@@ -515,7 +517,7 @@ public final class TurnpikeMain {
             listeningNs = System.nanoTime();
             Snapshot snapshot = server.publisher().latest();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
-                    + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + " event loops (" + server.transport().configName() + "), http " + server.boundAddresses()
                     + (server.httpsBoundAddresses().isEmpty() ? "" : ", https " + server.httpsBoundAddresses())
                     + ", status " + statusAddress + (admin == null ? "" : ", admin (read-only) " + admin.localAddress())
                     + ", " + snapshot.routes.size() + " routes from " + t.standaloneFile() + " (watched)");
@@ -593,7 +595,7 @@ public final class TurnpikeMain {
             }
             listeningNs = System.nanoTime();
             out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started: " + server.loops().size()
-                    + " event loops (" + server.transport().name().toLowerCase() + "), http " + server.boundAddresses()
+                    + " event loops (" + server.transport().configName() + "), http " + server.boundAddresses()
                     + (server.httpsBoundAddresses().isEmpty() ? "" : ", https " + server.httpsBoundAddresses())
                     + ", status " + statusAddress + (admin == null ? "" : ", admin " + admin.localAddress())
                     + ", config from etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());

@@ -82,7 +82,7 @@ public final class ProcessConfigLoader {
             Map.entry("plugin_attr.prometheus.prefer_name", "set prefer_name in the prometheus plugin's"
                     + " configuration (a route's or a global rule's plugins), not in plugin_attr"));
     private static final Set<String> PROMETHEUS_UNSUPPORTED = Set.of();
-    private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "nio");
+    private static final Set<String> TRANSPORTS = Set.of("auto", "epoll", "io_uring", "nio");
 
     private final String file;
     private final List<ConfigProblem> errors = new ArrayList<>();

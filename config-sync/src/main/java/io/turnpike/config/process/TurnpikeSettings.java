@@ -11,7 +11,7 @@ import java.util.Map;
  *
  * <pre>
  * event_loops                 0        event loop threads; 0 = one per available core
- * transport                   auto     auto | epoll | nio
+ * transport                   auto     auto | epoll | io_uring | nio
  * max_request_line_bytes      8192     longer request line: 414
  * max_header_bytes            65536    larger header block: 431
  * max_headers                 100      more header fields: 431

@@ -9,7 +9,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
@@ -137,7 +137,7 @@ public final class GatewayServer implements AutoCloseable {
                 InetSocketAddress bindTo = address;
                 for (LoopContext ctx : loops) {
                     Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop, null, h2c.contains(address))
-                            .option(EpollChannelOption.SO_REUSEPORT, true)
+                            .option(UnixChannelOption.SO_REUSEPORT, true)
                             .bind(bindTo).sync().channel();
                     listeners.add(ch);
                     if (bindTo.getPort() == 0) {
@@ -156,7 +156,7 @@ public final class GatewayServer implements AutoCloseable {
                 InetSocketAddress bindTo = address;
                 for (LoopContext ctx : loops) {
                     Channel ch = bootstrap(ctx.eventLoop, ctx.eventLoop, https)
-                            .option(EpollChannelOption.SO_REUSEPORT, true)
+                            .option(UnixChannelOption.SO_REUSEPORT, true)
                             .bind(bindTo).sync().channel();
                     httpsListeners.add(ch);
                     if (bindTo.getPort() == 0) {

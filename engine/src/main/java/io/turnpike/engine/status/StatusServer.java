@@ -122,7 +122,7 @@ public final class StatusServer implements AutoCloseable {
         StringBuilder b = new StringBuilder(512);
         var snap = gateway.publisher().latest();
         b.append("{\"status\":\"ok\",\"version\":\"").append(Version.VERSION).append('"')
-                .append(",\"transport\":\"").append(gateway.transport().name().toLowerCase()).append('"')
+                .append(",\"transport\":\"").append(gateway.transport().configName()).append('"')
                 .append(",\"event_loops\":").append(gateway.loops().size())
                 .append(",\"ready\":").append(gateway.publisher().allLoopsReady())
                 .append(",\"snapshot_version\":").append(snap == null ? -1 : snap.version)
