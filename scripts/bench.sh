@@ -61,6 +61,7 @@ QUICK=0
 ONLY="backend,nginx,turnpike"
 ONLY_SET=0
 PLUGINS=${PLUGINS:-0}
+WARMUP_CURVE=${WARMUP_CURVE:-0}        # --warmup-curve: CPU per request in each second from launch (scripts/lib/bench-warmup.sh)
 JVM_COMPARE=${JVM_COMPARE:-0}        # --jvm-compare: + turnpike_jvm_alt (java $ALT_JVM_OPTS -jar, same core)
 ROUTES=${ROUTES:-0}                  # --routes N: + turnpike_routes, a Turnpike process with N more routes loaded
 SCALING=${SCALING:-0}                # --scaling: requests/s and CPU per request at 1..16 event loops vs nginx workers
@@ -99,6 +100,10 @@ Options (environment variable in brackets):
                      turnpike_prometheus, another Turnpike process (same core) with the prometheus plugin in a
                      global rule (as APISIX users enable it) and the access log on (JSON, to a file) over the
                      plain route, ratio turnpike_prometheus_vs_turnpike [PLUGINS=1]
+  --warmup-curve     instead of the above: launch Turnpike, load it the moment it answers, and print its CPU per
+                     request in each second since launch, the steady state (median of the last third) and the
+                     second from which it stays within 10 %; --rounds fresh starts, --duration seconds each
+                     (default 30); with --tls every request is a new TLS handshake [WARMUP_CURVE=1]
   --tls              also TLS: full handshakes/s + CPU per handshake (openssl s_time -new) and HTTPS
                      keep-alive (wrk) through nginx and Turnpike on the same certificate [TLS=1]
   --tls-key ec|rsa   certificate key: ECDSA P-256 or RSA 2048 [TLS_KEY, default ec]
@@ -132,7 +137,7 @@ while (($#)); do
     --only=*) ONLY=${1#*=}; ONLY_SET=1; shift ;;
     --rounds) [[ $# -ge 2 ]] || die "--rounds needs a value"; ROUNDS=$2; shift 2 ;;
     --warmup) [[ $# -ge 2 ]] || die "--warmup needs a value"; WARMUP=$2; shift 2 ;;
-    --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; DURATION=$2; shift 2 ;;
+    --duration) [[ $# -ge 2 ]] || die "--duration needs a value"; DURATION=$2; DURATION_SET=1; shift 2 ;;
     --conns) [[ $# -ge 2 ]] || die "--conns needs a value"; CONNS=$2; shift 2 ;;
     --body-bytes) [[ $# -ge 2 ]] || die "--body-bytes needs a value"; BODY_BYTES=$2; shift 2 ;;
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; OUT=$2; shift 2 ;;
@@ -150,6 +155,7 @@ while (($#)); do
     --loops) [[ $# -ge 2 ]] || die "--loops needs a value"; SCALING_LOOPS=$2; shift 2 ;;
     --loops=*) SCALING_LOOPS=${1#*=}; shift ;;
     --h2) H2=1; shift ;;
+    --warmup-curve) WARMUP_CURVE=1; shift ;;
     --h2-conns) [[ $# -ge 2 ]] || die "--h2-conns needs a value"; H2_CONNS=$2; shift 2 ;;
     --h2-streams) [[ $# -ge 2 ]] || die "--h2-streams needs a value"; H2_STREAMS=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -171,6 +177,13 @@ done
 [[ $TLS_KEY == ec || $TLS_KEY == rsa ]] || die "--tls-key: expected ec or rsa, got '$TLS_KEY'"
 
 ((SCALING && H2)) && die "--scaling and --h2 are separate runs: give one of them"
+if ((WARMUP_CURVE)); then
+  ((SCALING || H2 || PLUGINS || RATE || JVM_COMPARE || ROUTES)) \
+    && die "--warmup-curve runs alone (with --tls for handshakes): not with --scaling, --h2, --plugins, --rate, --jvm-compare, --routes"
+  ((ONLY_SET)) || ONLY=turnpike
+  [[ $ONLY == turnpike ]] || die "--warmup-curve measures turnpike alone: --only turnpike"
+  ((${DURATION_SET:-0})) || DURATION=30
+fi
 if ((SCALING || H2)); then
   mode=$( ((SCALING)) && echo --scaling || echo --h2)
   ((PLUGINS || TLS || RATE || JVM_COMPARE || ROUTES)) \
@@ -660,6 +673,10 @@ EOF
     } >>"$conf/apisix.yaml"
   fi
   echo "#END" >>"$conf/apisix.yaml"
+  if ((WARMUP_CURVE)); then
+    # shellcheck source=lib/bench-warmup.sh
+    source "$LIB_DIR/bench-warmup.sh" # measures the curve from launch, writes warmup-<UTC>.json, exits
+  fi
   start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
   wait_ready turnpike "${PID_OF[turnpike]}" "http://127.0.0.1:$TURNPIKE_PORT/" "$READY_TIMEOUT_S"
   if ((PLUGINS)); then
