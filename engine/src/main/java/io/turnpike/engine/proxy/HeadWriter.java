@@ -204,15 +204,10 @@ final class HeadWriter {
             out.writeBytes(reason(status));
             out.writeBytes(CRLF);
         } else {
-            // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n".
+            // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n" (the parser checked that CR LF follows the reason).
             int lineStart = h.headStart + 9;
-            int lineEnd = lineStart;
-            int headEnd = h.headStart + h.headLength;
-            while (lineEnd < headEnd && src.getByte(lineEnd) != '\n') {
-                lineEnd++;
-            }
             out.writeBytes(HTTP11_SP);
-            out.writeBytes(src, lineStart, lineEnd + 1 - lineStart);
+            out.writeBytes(src, lineStart, h.reasonEnd + 2 - lineStart);
         }
         for (int i = 0; i < h.headerCount; i++) {
             if (body != null && (h.kind[i] == RequestHead.H_TRANSFER_ENCODING

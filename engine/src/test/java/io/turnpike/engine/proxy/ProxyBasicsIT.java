@@ -76,6 +76,29 @@ class ProxyBasicsIT {
         }
     }
 
+    /**
+     * The head is forwarded as runs of lines copied byte for byte (HeadWriter): lines with trailing whitespace, lines
+     * dropped (hop-by-hop, named by Connection, replaced X-Forwarded-*) and rewritten ones break the runs; what reaches
+     * the upstream is exact, in order, with nothing lost or doubled at a run's edges.
+     */
+    @Test
+    void forwardedHeadIsExactAcrossCopiedRuns() throws Exception {
+        backend.captureRaw(true);
+        try (RawHttpClient c = gw.client()) {
+            Response r = c.exchange("GET /raw HTTP/1.1\r\nA: 1\r\nB:2\r\nHost: h.example\r\nC: 3 \t \r\nD: 4\r\n"
+                    + "Connection: keep-alive, X-Drop\r\nE: 5\r\nX-Drop: z\r\nX-Real-IP: 9.9.9.9\r\nF: 6\r\n"
+                    + "X-Forwarded-For: 10.0.0.1\r\nG: 7\r\nH:\r\n\r\n");
+            assertEquals(200, r.status());
+        } finally {
+            backend.captureRaw(false);
+        }
+        String raw = new String(backend.rawCaptured(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertEquals("GET /raw HTTP/1.1\r\nA: 1\r\nB:2\r\nHost: h.example\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\n"
+                + "X-Forwarded-For: 10.0.0.1, 127.0.0.1\r\nG: 7\r\nH:\r\n"
+                + "X-Real-IP: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h.example\r\n"
+                + "X-Forwarded-Port: " + gw.port + "\r\n\r\n", raw);
+    }
+
     @Test
     void exactRouteAndNotFound() throws Exception {
         try (RawHttpClient c = gw.client()) {
