@@ -71,8 +71,9 @@ PY
   log "warm-up round $round/$ROUNDS: answering ${ready_ms} ms after launch; wrk for ${remaining}s"
   run_bg "$WORK/warmup-wrk-$round.txt" taskset -c "$CORE_LOAD" wrk -t1 -c"$CONNS" -d"${remaining}s" \
     "${CURVE_WRK_ARGS[@]}" "$CURVE_URL" || die "wrk failed (see $WORK/warmup-wrk-$round.txt)"
+  wrk_end_ms=$(( ($(now_ns) - launch_ns) / 1000000 ))
   wait "$sampler" 2>/dev/null || true
-  printf '{"round": %d, "ready_ms": %d}\n' "$round" "$ready_ms" >>"$CURVE_RECORDS"
+  printf '{"round": %d, "ready_ms": %d, "wrk_end_ms": %d}\n' "$round" "$ready_ms" "$wrk_end_ms" >>"$CURVE_RECORDS"
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -85,11 +86,12 @@ python3 - "$CURVE_RECORDS" "$OUT/warmup-$CURVE_STAMP.json" "$WARMUP_TOLERANCE" "
   "${CURVE_JVM_FLAGS:-}" <<'PY'
 import json, statistics, sys
 records, out, tol, kind, command, jvm = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
-samples, ready = {}, {}
+samples, ready, wrk_end = {}, {}, {}
 for line in open(records):
     r = json.loads(line)
     if "ready_ms" in r:
         ready[r["round"]] = r["ready_ms"]
+        wrk_end[r["round"]] = r["wrk_end_ms"]
     else:
         samples.setdefault(r["round"], []).append(r)
 rounds = []
@@ -97,6 +99,9 @@ for rnd, rows in sorted(samples.items()):
     buckets = []
     for prev, cur in zip(rows, rows[1:]):
         if prev["requests"] is None or cur["requests"] is None:
+            continue
+        # only whole seconds under load: from the second the port answered to the last second wrk ran through
+        if prev["second"] * 1000 < ready.get(rnd, 0) or cur["second"] * 1000 > wrk_end.get(rnd, 1 << 60):
             continue
         n = cur["requests"] - prev["requests"]
         cpu_us = (cur["cpu_ticks"] - prev["cpu_ticks"]) * 1e6 / cur["hz"]
@@ -131,8 +136,11 @@ for s in secs:
     print(f"{s:>6}  " + "  ".join(cells))
 for r in rounds:
     print(f"round {r['round']}: answering {r['ready_ms']} ms after launch; steady {r['steady_cpu_us_per_req']} µs/req "
-          f"(median of the last third); within {tol:.0%} from second {r['settled_second']} on")
-print(f"median: settled at second {doc['median_settled_second']} after launch (target: 5)")
+          f"(median of the last third); "
+          + (f"within {tol:.0%} from second {r['settled_second']} on" if r['settled_second'] else f"never within {tol:.0%} for good"))
+unsettled = sum(1 for r in rounds if r["settled_second"] is None)
+print(f"median: settled at second {doc['median_settled_second']} after launch (target: 5)"
+      + (f"; {unsettled} round(s) never settled" if unsettled else ""))
 print(f"JSON: {out}")
 PY
 exit 0

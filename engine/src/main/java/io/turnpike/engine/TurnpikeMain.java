@@ -239,6 +239,8 @@ public final class TurnpikeMain {
         if (pc.controlPlaneOnly()) {
             return startControlPlane(pc, ops, out, err);
         }
+        // The JIT warm-up runs beside the configuration load and the listeners' start (docs/startup.md).
+        io.turnpike.engine.warmup.ProxyWarmup.startFromEnvironment(engineSettings(pc.turnpike()), err);
         Running running;
         if (!pc.standalone()) {
             running = Running.startWithEtcd(pc, out, err);
