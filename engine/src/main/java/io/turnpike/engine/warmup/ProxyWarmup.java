@@ -22,7 +22,8 @@ import java.util.Map;
  * the hot path before the first client request instead of during the first seconds of traffic, when the compiler
  * threads would take CPU from the event loops on their cores.
  *
- * <p>It touches nothing the gateway serves with: its own {@code LoopContext}, a synthetic one-route configuration
+ * <p>The thread runs at the control plane's priority ({@code ControlPlaneThreads}: nice +4 under the launcher), so that
+ * it yields a shared core to the event loops once traffic arrives. It touches nothing the gateway serves with: its own {@code LoopContext}, a synthetic one-route configuration
  * and embedded channels, all dropped when it ends. It stops after {@code exchanges} exchanges or {@code maxMillis},
  * whichever comes first; a failure is reported on stderr and does not stop the start.
  */
@@ -90,6 +91,8 @@ public final class ProxyWarmup {
             }
         }, "turnpike-warmup");
         t.setDaemon(true);
+        // The control plane's priority: it yields a shared core to the event loops once traffic arrives.
+        io.turnpike.config.threads.ControlPlaneThreads.lower(t);
         t.start();
         return t;
     }
