@@ -94,7 +94,9 @@ public final class EtcdConfigSource implements ConfigSource {
     /** Values larger than this are left out and reported, never parsed ({@link ConfigLimits#maxValueBytes()}). */
     private final int maxValueBytes = ConfigLimits.maxValueBytes();
     /** Memoizing: a change re-decodes only the values whose JsonNode changed (one per changed key). */
-    private final ConfigCompiler compiler = new ConfigCompiler(new io.turnpike.config.codec.ResourceCodec(), true);
+    private final ConfigCompiler compiler = new ConfigCompiler(
+            io.turnpike.config.codec.ResourceCodec.sharingInput(io.turnpike.config.plugin.PluginRegistry.builtin()),
+            true);
     private final BlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final CountDownLatch firstDelivery = new CountDownLatch(1);
 
@@ -326,9 +328,25 @@ public final class EtcdConfigSource implements ConfigSource {
     private void fullList() {
         connected = false;
         long t0 = System.nanoTime();
-        ConfigStore.Listing l;
+        // Pages are parsed (and their routes, services and upstreams decoded into the compiler's memo) as they arrive,
+        // while etcd serves the next page; they are staged and replace the state only once the whole list succeeded.
+        List<Item> staged = new ArrayList<>();
+        long[] parseNs = {0};
+        long revision;
         try {
-            l = store.list(prefix);
+            revision = store.list(prefix, 0, page -> {
+                long p0 = System.nanoTime();
+                for (ConfigStore.Entry e : page) {
+                    Item it = parse(e.key(), e.value(), e.modRevision());
+                    if (it != null) {
+                        staged.add(it);
+                        if (it.error == null && it.ref.consumer == null) {
+                            compiler.predecode(it.ref.resource, it.ref.id, it.json);
+                        }
+                    }
+                }
+                parseNs[0] += System.nanoTime() - p0;
+            });
         } catch (StoreException e) {
             failed("list " + prefix, e);
             return;
@@ -337,20 +355,20 @@ public final class EtcdConfigSource implements ConfigSource {
         closeWatch();
         items.clear();
         changedOther = true;
-        for (ConfigStore.Entry e : l.entries()) {
-            put(e.key(), e.value(), e.modRevision());
+        for (Item it : staged) {
+            apply(it);
         }
-        long t2 = System.nanoTime();
         fullLists++;
-        lastRevision = Math.max(lastRevision, l.revision());
+        lastRevision = Math.max(lastRevision, revision);
         needList = false;
         pending = false;
         lastDecodeNs = 0;
-        recovered("listed " + l.entries().size() + " keys under " + prefix + " at revision " + l.revision());
+        recovered("listed " + staged.size() + " keys under " + prefix + " at revision " + revision);
+        long t2 = System.nanoTime();
         deliver();
         long t3 = System.nanoTime();
-        lastFullList = new FullListTimings(l.entries().size(), l.revision(), t1 - t0, t2 - t1, lastDecodeNs,
-                t3 - t2 - lastDecodeNs);
+        lastFullList = new FullListTimings(staged.size(), revision, t1 - t0 - parseNs[0], parseNs[0] + (t2 - t1),
+                lastDecodeNs, t3 - t2 - lastDecodeNs);
         openWatch();
     }
 
@@ -551,9 +569,19 @@ public final class EtcdConfigSource implements ConfigSource {
 
     /** Applies a put; false when the key is not configuration (housekeeping, ignored quietly). */
     private boolean put(String key, byte[] value, long modRevision) {
+        Item it = parse(key, value, modRevision);
+        if (it == null) {
+            return remove(key); // data_plane/..., plugins, directory markers
+        }
+        apply(it);
+        return true;
+    }
+
+    /** A key and its value as the agent holds them (the JSON parsed, or the error); null when not configuration. */
+    private Item parse(String key, byte[] value, long modRevision) {
         KeyRef ref = KeyRef.parse(prefix, key);
         if (ref == null) {
-            return remove(key); // data_plane/..., plugins, directory markers
+            return null;
         }
         JsonNode json = null;
         String error = ref.error;
@@ -572,14 +600,17 @@ public final class EtcdConfigSource implements ConfigSource {
                 error = "invalid JSON: " + e.getMessage();
             }
         }
-        if (ref.resource != null) {
-            modifyIndexes.merge(ref.resource, modRevision, Math::max);
+        return new Item(key, ref, json, error, modRevision);
+    }
+
+    private void apply(Item it) {
+        if (it.ref.resource != null) {
+            modifyIndexes.merge(it.ref.resource, it.modRevision, Math::max);
         }
-        Item old = items.put(key, new Item(key, ref, json, error, modRevision));
+        Item old = items.put(it.key, it);
         if (old != null) {
             compiler.forget(old.json);
         }
-        return true;
     }
 
     /**

@@ -162,35 +162,72 @@ public final class EtcdConfigStore implements ConfigStore {
      * request, every page at the revision of the first so the result is one consistent cut.
      */
     public Listing list(String prefix, long revision) throws StoreException {
-        ByteSequence end = prefixEnd(bytes(prefix));
-        ByteSequence from = bytes(prefix);
         List<Entry> out = new ArrayList<>();
+        long rev = list(prefix, revision, out::addAll);
+        return new Listing(List.copyOf(out), rev);
+    }
+
+    /** Receives the pages of {@link #list(String, long, PageSink)}, in key order, on the listing thread. */
+    @FunctionalInterface
+    public interface PageSink {
+        void accept(List<Entry> page) throws StoreException;
+    }
+
+    /**
+     * Lists {@code prefix} at {@code revision} (0 = the current one) page by page, handing each page to {@code sink}
+     * on the calling thread while the next page is already being read (one request ahead: etcd serves page n+1 while
+     * the caller parses page n). Every page is at the revision of the first: one consistent cut. A failure of a later
+     * page throws after earlier pages were handed over: the caller must treat the pages as one unit.
+     *
+     * @return the revision of the listing
+     */
+    public long list(String prefix, long revision, PageSink sink) throws StoreException {
+        ByteSequence end = prefixEnd(bytes(prefix));
         long rev = revision;
+        CompletableFuture<GetResponse> next = client.getKVClient().get(bytes(prefix), pageOption(end, rev));
         while (true) {
-            // No sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
-            // explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort
-            // before applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
-            GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
-            if (rev > 0) {
-                o.withRevision(rev);
-            }
-            GetResponse r = await(client.getKVClient().get(from, o.build()), "list " + prefix);
+            GetResponse r = await(next, "list " + prefix);
+            next = null;
             if (rev <= 0) {
                 rev = r.getHeader().getRevision();
             }
             List<KeyValue> kvs = r.getKvs();
+            if (r.isMore() && !kvs.isEmpty()) {
+                // Next page starts just after the last key: key + "\0". Asked for now, read while this page is parsed.
+                byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
+                byte[] from = new byte[last.length + 1];
+                System.arraycopy(last, 0, from, 0, last.length);
+                next = client.getKVClient().get(ByteSequence.from(from), pageOption(end, rev));
+            }
+            List<Entry> page = new ArrayList<>(kvs.size());
             for (KeyValue kv : kvs) {
-                out.add(entry(kv));
+                page.add(entry(kv));
             }
-            if (!r.isMore() || kvs.isEmpty()) {
-                return new Listing(List.copyOf(out), rev);
+            try {
+                sink.accept(page);
+            } catch (RuntimeException | StoreException e) {
+                if (next != null) {
+                    next.cancel(true);
+                }
+                throw e;
             }
-            // Next page starts just after the last key: key + "\0".
-            byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
-            byte[] next = new byte[last.length + 1];
-            System.arraycopy(last, 0, next, 0, last.length);
-            from = ByteSequence.from(next);
+            if (next == null) {
+                return rev;
+            }
         }
+    }
+
+    /**
+     * One page: no sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
+     * explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort before
+     * applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
+     */
+    private GetOption pageOption(ByteSequence end, long rev) {
+        GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
+        if (rev > 0) {
+            o.withRevision(rev);
+        }
+        return o.build();
     }
 
     @Override
