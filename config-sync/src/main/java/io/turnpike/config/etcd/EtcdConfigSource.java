@@ -47,7 +47,8 @@ import java.util.concurrent.TimeUnit;
  * <h2>Threads</h2>
  * Exactly one thread of ours, {@code turnpike-config-sync}, owns all state: it lists, applies events, compiles and
  * calls the {@link ConfigListener}. jetcd's callbacks (gRPC/Vert.x event-loop and {@code jetcd-*} executor threads)
- * only put a {@link Signal} on {@link #inbox}.
+ * only put a {@link Signal} on {@link #inbox}. The agent runs at the normal priority until its first delivery (the
+ * start-up load, before which nothing is served), then at the control-plane priority ({@code ControlPlaneThreads}).
  *
  * <h2>Coalescing</h2>
  * After an event batch the agent waits for a quiet window ({@code quietMs}, default 10 ms) with no new events, but
@@ -175,7 +176,9 @@ public final class EtcdConfigSource implements ConfigSource {
             throw new IllegalStateException("closed");
         }
         this.listener = Objects.requireNonNull(listener, "listener");
-        Thread t = io.turnpike.config.threads.ControlPlaneThreads.lower(new Thread(this::run, THREAD_NAME));
+        // Normal priority until the first delivery (nothing is served before it; at nice +4 the start-up load would
+        // yield to the JIT and GC threads and to every other process), then the control-plane priority (run()).
+        Thread t = new Thread(this::run, THREAD_NAME);
         t.setDaemon(true);
         thread = t;
         t.start();
@@ -367,6 +370,10 @@ public final class EtcdConfigSource implements ConfigSource {
         long t2 = System.nanoTime();
         deliver();
         long t3 = System.nanoTime();
+        if (fullLists == 1) {
+            io.turnpike.config.threads.ControlPlaneThreads.lower(Thread.currentThread());
+            store.lowerTransport();
+        }
         lastFullList = new FullListTimings(staged.size(), revision, t1 - t0 - parseNs[0], parseNs[0] + (t2 - t1),
                 lastDecodeNs, t3 - t2 - lastDecodeNs);
         openWatch();

@@ -74,15 +74,29 @@ public final class EtcdConfigStore implements ConfigStore {
         this.timeoutMs = TimeUnit.SECONDS.toMillis(Math.max(1, config.timeoutSeconds()));
         this.pageKeys = listPageKeys;
         // The client's transport (one Vert.x event loop: one connection) and its executor run at the control-plane
-        // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads).
+        // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads). The transport is
+        // lowered at the first call other than a paged list (lowerTransport): the start-up list, which nothing is
+        // served before, reads its pages at the normal priority.
         this.vertx = io.vertx.core.Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1)
                 .setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
-        vertx.runOnContext(v -> ControlPlaneThreads.lower(Thread.currentThread()));
         this.executor = java.util.concurrent.Executors.newCachedThreadPool(ControlPlaneThreads.factory("turnpike-etcd"));
         this.client = buildClient(config, maxInboundMessageBytes).vertx(vertx).executorService(executor).build();
     }
 
     private final io.vertx.core.Vertx vertx;
+    private final java.util.concurrent.atomic.AtomicBoolean transportLowered =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Moves the client's transport thread to the control-plane priority (once; lowering needs no privilege, raising
+     * back would). Every call but {@link #list(String, long, PageSink)} does it first; the config-sync agent calls it
+     * after its first delivery.
+     */
+    public void lowerTransport() {
+        if (transportLowered.compareAndSet(false, true)) {
+            vertx.runOnContext(v -> ControlPlaneThreads.lower(Thread.currentThread()));
+        }
+    }
     private final java.util.concurrent.ExecutorService executor;
 
     static ClientBuilder buildClient(EtcdConfig config, int maxInboundMessageBytes) {
@@ -148,6 +162,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry get(String key) throws StoreException {
+        lowerTransport();
         GetResponse r = await(client.getKVClient().get(bytes(key)), "get " + key);
         return r.getKvs().isEmpty() ? null : entry(r.getKvs().get(0));
     }
@@ -162,6 +177,7 @@ public final class EtcdConfigStore implements ConfigStore {
      * request, every page at the revision of the first so the result is one consistent cut.
      */
     public Listing list(String prefix, long revision) throws StoreException {
+        lowerTransport();
         List<Entry> out = new ArrayList<>();
         long rev = list(prefix, revision, out::addAll);
         return new Listing(List.copyOf(out), rev);
@@ -232,6 +248,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry put(String key, byte[] value) throws StoreException {
+        lowerTransport();
         PutResponse r = await(client.getKVClient().put(bytes(key), ByteSequence.from(value),
                 PutOption.builder().withPrevKV().build()), "put " + key);
         long rev = r.getHeader().getRevision();
@@ -241,6 +258,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry putIf(String key, byte[] value, long expectedModRevision) throws StoreException {
+        lowerTransport();
         ByteSequence k = bytes(key);
         TxnResponse r = await(client.getKVClient().txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
@@ -257,6 +275,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry delete(String key) throws StoreException {
+        lowerTransport();
         DeleteResponse r = await(client.getKVClient().delete(bytes(key),
                 DeleteOption.builder().withPrevKV(true).build()), "delete " + key);
         return r.getPrevKvs().isEmpty() ? null : entry(r.getPrevKvs().get(0));
@@ -264,6 +283,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public boolean deleteIf(String key, long expectedModRevision) throws StoreException {
+        lowerTransport();
         ByteSequence k = bytes(key);
         TxnResponse r = await(client.getKVClient().txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
@@ -274,12 +294,14 @@ public final class EtcdConfigStore implements ConfigStore {
 
     /** The store's current revision (a cheap count-only range on one key). */
     public long revision() throws StoreException {
+        lowerTransport();
         return await(client.getKVClient().get(bytes("\0"), GetOption.builder().withCountOnly(true).build()),
                 "revision").getHeader().getRevision();
     }
 
     /** Compacts history up to {@code revision} (operators and tests; the gateway never compacts on its own). */
     public void compact(long revision) throws StoreException {
+        lowerTransport();
         await(client.getKVClient().compact(revision), "compact " + revision);
     }
 
