@@ -100,6 +100,8 @@ thread_cpu() {
     END { for (n in ms) if (ms[n] >= 10) printf "%d %s\n", ms[n], n }' | sort -rn | head -n 8 \
     | awk '{ printf "%s%s %d ms", (NR > 1 ? ", " : ""), $2, $1 }'
 }
+# CPU time (user + system, all threads) of a process so far, in ms
+proc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 wait_http() {
   local name=$1 pid=$2 url=$3 timeout_s=$4 deadline=$((SECONDS + $4))
@@ -191,6 +193,7 @@ for run in $(seq "$RUNS"); do
   jar=${JARS[$(((run - 1) % ${#JARS[@]}))]}
   jar_note=""
   if ((${#JARS[@]} > 1)); then jar_note="  $jar"; fi
+  etcd_cpu0=$(proc_cpu_ms "$etcd_pid")
   t0=$(now_ms)
   TURNPIKE_JAR="$jar" TURNPIKE_JVM_OPTS="${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}" \
     "${TURNPIKE_LAUNCHER:-bin/turnpike}" start -c "$WORK/gw/conf/config.yaml" -p "$WORK/gw" >"$out" 2>&1 &
@@ -210,9 +213,9 @@ for run in $(seq "$RUNS"); do
         -X "$probe_method" "http://127.0.0.1:$data_port$probe_path" 2>/dev/null) && [[ $code == 200 ]]; then
       first200=$(($(now_ms) - t0))
       # CPU the gateway spent until then (user + system, all threads): steadier than wall time on a busy machine
-      cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$gw/stat" 2>/dev/null \
-        || echo ?)
+      cpu=$(proc_cpu_ms "$gw" 2>/dev/null || echo ?)
       thread_cpu=$(thread_cpu "$gw")
+      etcd_cpu=$(($(proc_cpu_ms "$etcd_pid") - etcd_cpu0))
       break
     fi
     sleep 0.01
@@ -222,7 +225,8 @@ for run in $(seq "$RUNS"); do
   forget_pid "$gw"
   printf '%-4s %8s ms %8s ms %8s ms %7s ms%s\n' "$run" "$listening" "$ready" "$first200" "$cpu" \
     "${jar_note:-}" >&2
-  echo "      CPU by thread: $thread_cpu" >&2
+  echo "      CPU by thread: $thread_cpu; etcd's CPU meanwhile: $etcd_cpu ms;" \
+    "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   grep -E '^turnpike: (start-up|first snapshot|started)|listed .* keys' "$out" | sed 's/^/      /' >&2 || true
   totals[$jar]+="$first200 "
   cpus[$jar]+="$cpu "

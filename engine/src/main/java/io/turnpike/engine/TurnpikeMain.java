@@ -549,6 +549,23 @@ public final class TurnpikeMain {
 
         private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
                                              EngineSettings settings, KeylessClients keyless) throws Exception {
+            // The first list (etcd's pages read, parsed and decoded) runs while the rest of the process starts; it is
+            // delivered once the updater is there (source.start below). docs/startup.md
+            EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
+            EtcdConfigSource source = new EtcdConfigSource(store);
+            try {
+                source.prefetch();
+                return startWithEtcd(pc, out, err, t, settings, keyless, store, source);
+            } catch (Exception | Error e) {
+                source.close();
+                store.close();
+                throw e;
+            }
+        }
+
+        private static Running startWithEtcd(ProcessConfig pc, PrintStream out, PrintStream err, TurnpikeSettings t,
+                                             EngineSettings settings, KeylessClients keyless, EtcdConfigStore store,
+                                             EtcdConfigSource source) throws Exception {
             GatewayServer server = newServer(pc, settings);
             installLogs(t, server);
             List<PrometheusRecorder> recorders = installPrometheus(server, pc.prometheus());
@@ -557,8 +574,6 @@ public final class TurnpikeMain {
             Watchers watchers = Watchers.start(pc, compiler, err);
             SnapshotUpdater updater = new SnapshotUpdater(compiler, server.publisher(), err);
             server.start();
-            EtcdConfigStore store = new EtcdConfigStore(pc.etcd());
-            EtcdConfigSource source = new EtcdConfigSource(store);
             StatusServer status = new StatusServer(server, () -> "{\"type\":\"etcd\",\"connected\":"
                     + source.isConnected() + ",\"revision\":" + source.lastRevision() + ",\"rejected\":"
                     + source.rejectedCount() + ",\"last_error\":" + jsonString(source.lastError()) + "}",

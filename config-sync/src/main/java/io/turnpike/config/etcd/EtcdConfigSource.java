@@ -144,6 +144,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private volatile FullListTimings lastFullList;
     /** Agent thread: how long the last full compile ({@link ConfigCompiler#compile}) took. */
     private long lastDecodeNs;
+    /** Agent thread: how long the first delivery waited for {@link #start} after a {@link #prefetch}. */
+    private long listenerWaitNs;
     /** Highest mod_revision seen per resource type (routes, upstreams, ...): written by the agent, read by scrapes. */
     private final java.util.concurrent.ConcurrentHashMap<String, Long> modifyIndexes =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -176,6 +178,26 @@ public final class EtcdConfigSource implements ConfigSource {
             throw new IllegalStateException("closed");
         }
         this.listener = Objects.requireNonNull(listener, "listener");
+        startThread();
+        listenerSet.countDown();
+    }
+
+    /**
+     * Starts the first list before there is a listener (optional; {@link #start} must follow): the agent lists, parses
+     * and decodes while the caller sets up the rest of the process (event loops, listeners), and delivers once
+     * {@link #start} hands it the listener. Start-up only: nothing is delivered or lost meanwhile.
+     */
+    public synchronized void prefetch() {
+        if (closed) {
+            throw new IllegalStateException("closed");
+        }
+        startThread();
+    }
+
+    private void startThread() {
+        if (thread != null) {
+            return;
+        }
         // Normal priority until the first delivery (nothing is served before it; at nice +4 the start-up load would
         // yield to the JIT and GC threads and to every other process), then the control-plane priority (run()).
         Thread t = new Thread(this::run, THREAD_NAME);
@@ -183,6 +205,9 @@ public final class EtcdConfigSource implements ConfigSource {
         thread = t;
         t.start();
     }
+
+    /** Counted down once {@link #start} has set the listener (the agent may run before: {@link #prefetch}). */
+    private final CountDownLatch listenerSet = new CountDownLatch(1);
 
     /** Waits until the first configuration has been delivered; false on timeout. */
     public boolean awaitFirstDelivery(long timeout, TimeUnit unit) throws InterruptedException {
@@ -375,7 +400,8 @@ public final class EtcdConfigSource implements ConfigSource {
             store.lowerTransport();
         }
         lastFullList = new FullListTimings(staged.size(), revision, t1 - t0 - parseNs[0], parseNs[0] + (t2 - t1),
-                lastDecodeNs, t3 - t2 - lastDecodeNs);
+                lastDecodeNs, t3 - t2 - lastDecodeNs - listenerWaitNs);
+        listenerWaitNs = 0;
         openWatch();
     }
 
@@ -793,6 +819,16 @@ public final class EtcdConfigSource implements ConfigSource {
 
     /** Reports new problems, then hands the configuration to the listener. */
     private void publish(long version, CompileResult result, ConfigDelta delta) {
+        if (listenerSet.getCount() > 0) {
+            long w0 = System.nanoTime();
+            try {
+                listenerSet.await(); // prefetched: the first delivery waits for start(listener)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // close(): the loop ends
+                return;
+            }
+            listenerWaitNs += System.nanoTime() - w0;
+        }
         List<ConfigProblem> found = result.problems();
         Set<String> now = new HashSet<>();
         List<ConfigProblem> fresh = new ArrayList<>();
