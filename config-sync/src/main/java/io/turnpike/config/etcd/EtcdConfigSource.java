@@ -901,10 +901,12 @@ public final class EtcdConfigSource implements ConfigSource {
     }
 
     /**
-     * Where a full list's time went, for the start-up report: {@code listNs} the paged range reads, {@code parseNs}
-     * JSON parsing of every value, {@code decodeNs} decoding, validation and reference checks
+     * Where a full list's time went, for the start-up report: {@code listNs} the time spent waiting for etcd's
+     * pages (each page is parsed while the next one is read: only what that did not overlap), {@code parseNs} JSON
+     * parsing of every value and the decode of its routes, services and upstreams
+     * ({@link ConfigCompiler#predecode}), {@code decodeNs} validation and reference checks
      * ({@link ConfigCompiler#compile}), {@code deliverNs} the rest of the delivery: the listener (the snapshot
-     * compile and its publication to the event loops) and problem reporting.
+     * compile and its publication to the event loops) and problem reporting, less any wait for {@link #start}.
      */
     public record FullListTimings(int keys, long revision, long listNs, long parseNs, long decodeNs, long deliverNs) {
     }
