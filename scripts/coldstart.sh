@@ -5,7 +5,10 @@
 # to the first 200 proxied on the route written last. Prints the phases (launcher's clock and the gateway's own
 # start-up log lines). See docs/startup.md.
 #
-#   scripts/coldstart.sh [--routes N] [--runs K] [--keep-tmp] [-- EXTRA TURNPIKE_JVM_OPTS...]
+#   scripts/coldstart.sh [--routes N] [--runs K] [--jars A.jar,B.jar] [--keep-tmp] [-- EXTRA TURNPIKE_JVM_OPTS...]
+#
+# --jars: run K starts with each jar in turn (A, B, A, B, ...) on the same etcd: an interleaved before/after
+# comparison in one session; the summary is then given per jar.
 #
 # Environment: JAVA_HOME (the JDK bin/turnpike uses), TURNPIKE_JVM_OPTS (passed on; the extra args are appended),
 # TURNPIKE_JAR, TURNPIKE_LAUNCHER (default bin/turnpike), ETCD_BIN, TIMEOUT_S (per start, default 60). Run it
@@ -24,6 +27,7 @@ TIMEOUT_S=${TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
 ETCD_BIN=${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}
 EXTRA_OPTS=()
+JARS=()
 
 die() { echo "coldstart: error: $*" >&2; exit 1; }
 log() { echo "coldstart: $*" >&2; }
@@ -32,8 +36,9 @@ while (($#)); do
   case $1 in
     --routes) [[ $# -ge 2 ]] || die "--routes needs a value"; ROUTES=$2; shift 2 ;;
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS=$2; shift 2 ;;
+    --jars) [[ $# -ge 2 ]] || die "--jars needs a value"; IFS=, read -r -a JARS <<<"$2"; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA_OPTS=("$@"); break ;;
     *) die "unknown argument: $1" ;;
   esac
@@ -43,8 +48,10 @@ done
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "TIMEOUT_S must be a positive integer"
 for cmd in nginx curl python3; do command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' not found"; done
 [[ -x $ETCD_BIN ]] || die "etcd not found (apt-get install -y etcd-server, or set ETCD_BIN)"
-[[ -f ${TURNPIKE_JAR:-engine/target/turnpike.jar} ]] \
-  || die "turnpike jar not built (mvn -B -pl engine -am -DskipTests package)"
+((${#JARS[@]})) || JARS=("${TURNPIKE_JAR:-engine/target/turnpike.jar}")
+for j in "${JARS[@]}"; do
+  [[ -f $j ]] || die "turnpike jar $j not built (mvn -B -pl engine -am -DskipTests package)"
+done
 
 STARTED_PIDS=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-coldstart.XXXXXX")
@@ -93,6 +100,8 @@ thread_cpu() {
     END { for (n in ms) if (ms[n] >= 10) printf "%d %s\n", ms[n], n }' | sort -rn | head -n 8 \
     | awk '{ printf "%s%s %d ms", (NR > 1 ? ", " : ""), $2, $1 }'
 }
+# CPU time (user + system, all threads) of a process so far, in ms
+proc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 wait_http() {
   local name=$1 pid=$2 url=$3 timeout_s=$4 deadline=$((SECONDS + $4))
@@ -178,12 +187,15 @@ java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 log "JDK: $("$java" -version 2>&1 | head -n 1);" \
   "TURNPIKE_JVM_OPTS: ${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}"
 printf '%-4s %10s %10s %10s %10s\n' run listening ready first200 cpu >&2
-totals=()
-cpus=()
+declare -A totals=() cpus=()
 for run in $(seq "$RUNS"); do
   out="$WORK/gw/logs/run$run.log"
+  jar=${JARS[$(((run - 1) % ${#JARS[@]}))]}
+  jar_note=""
+  if ((${#JARS[@]} > 1)); then jar_note="  $jar"; fi
+  etcd_cpu0=$(proc_cpu_ms "$etcd_pid")
   t0=$(now_ms)
-  TURNPIKE_JVM_OPTS="${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}" \
+  TURNPIKE_JAR="$jar" TURNPIKE_JVM_OPTS="${TURNPIKE_JVM_OPTS:-} ${EXTRA_OPTS[*]+"${EXTRA_OPTS[*]}"}" \
     "${TURNPIKE_LAUNCHER:-bin/turnpike}" start -c "$WORK/gw/conf/config.yaml" -p "$WORK/gw" >"$out" 2>&1 &
   gw=$!
   STARTED_PIDS+=("$gw")
@@ -201,9 +213,9 @@ for run in $(seq "$RUNS"); do
         -X "$probe_method" "http://127.0.0.1:$data_port$probe_path" 2>/dev/null) && [[ $code == 200 ]]; then
       first200=$(($(now_ms) - t0))
       # CPU the gateway spent until then (user + system, all threads): steadier than wall time on a busy machine
-      cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$gw/stat" 2>/dev/null \
-        || echo ?)
+      cpu=$(proc_cpu_ms "$gw" 2>/dev/null || echo ?)
       thread_cpu=$(thread_cpu "$gw")
+      etcd_cpu=$(($(proc_cpu_ms "$etcd_pid") - etcd_cpu0))
       break
     fi
     sleep 0.01
@@ -211,16 +223,24 @@ for run in $(seq "$RUNS"); do
   [[ -n $ready ]] || ready=$first200
   stop_pid "$gw"
   forget_pid "$gw"
-  printf '%-4s %8s ms %8s ms %8s ms %7s ms\n' "$run" "$listening" "$ready" "$first200" "$cpu" >&2
-  echo "      CPU by thread: $thread_cpu" >&2
+  printf '%-4s %8s ms %8s ms %8s ms %7s ms%s\n' "$run" "$listening" "$ready" "$first200" "$cpu" \
+    "${jar_note:-}" >&2
+  echo "      CPU by thread: $thread_cpu; etcd's CPU meanwhile: $etcd_cpu ms;" \
+    "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   grep -E '^turnpike: (start-up|first snapshot|started)|listed .* keys' "$out" | sed 's/^/      /' >&2 || true
-  totals+=("$first200")
-  cpus+=("$cpu")
+  totals[$jar]+="$first200 "
+  cpus[$jar]+="$cpu "
   if ((KEEP_TMP)); then cp "$out" "$WORK/gw/logs/kept-run$run.log"; fi
 done
-sorted=$(printf '%s\n' "${totals[@]}" | sort -n | tr '\n' ' ')
-log "routes=$ROUTES runs=$RUNS launch -> first 200 on the last route (ms, sorted): $sorted"
-cpu_sorted=$(printf '%s\n' "${cpus[@]}" | sort -n | tr '\n' ' ')
-log "gateway CPU (user+sys) until then (ms, sorted): $cpu_sorted; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "first200_ms ${sorted% }"
-echo "cpu_ms ${cpu_sorted% }"
+for jar in "${JARS[@]}"; do
+  [[ -n ${totals[$jar]:-} ]] || continue
+  label=""
+  if ((${#JARS[@]} > 1)); then label=" jar=$jar"; fi
+  sorted=$(printf '%s\n' ${totals[$jar]} | sort -n | tr '\n' ' ')
+  log "routes=$ROUTES runs=$RUNS$label launch -> first 200 on the last route (ms, sorted): $sorted"
+  cpu_sorted=$(printf '%s\n' ${cpus[$jar]} | sort -n | tr '\n' ' ')
+  log "gateway CPU (user+sys) until then (ms, sorted): $cpu_sorted"
+  echo "first200_ms${label} ${sorted% }"
+  echo "cpu_ms${label} ${cpu_sorted% }"
+done
+log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"

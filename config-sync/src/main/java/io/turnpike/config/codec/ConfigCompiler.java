@@ -71,9 +71,40 @@ public final class ConfigCompiler {
         return result;
     }
 
+    /**
+     * Decodes one route, service or upstream ahead of the next {@link #compile} (which then finds the result in the
+     * memo): a source that receives its values in pages decodes each page while it waits for the next one. The same
+     * decode as {@link #compile} runs (same id, same JsonNode instance): results and problems are unchanged; a value
+     * that {@link #compile} does not reach (a duplicate, an unknown resource) is forgotten at that compile. No-op
+     * without memoizing, and for other resources (their decode depends on nothing but is cheap).
+     */
+    public void predecode(String resource, String id, JsonNode value) {
+        if (!memoize || id == null || value == null) {
+            return;
+        }
+        Resource r = Resource.of(resource);
+        if (r == null) {
+            return;
+        }
+        Object result;
+        try {
+            switch (r) {
+                case ROUTES -> result = codec.decodeRoute(id, value);
+                case SERVICES -> result = codec.decodeService(id, value);
+                case UPSTREAMS -> result = codec.decodeUpstream(id, value);
+                default -> {
+                    return;
+                }
+            }
+        } catch (RuntimeException e) {
+            return; // compile decodes it again and meets the same failure where it always did
+        }
+        memo.put(value, new Object[]{id, result});
+    }
+
     public CompileResult compile(long version, List<ConfigEntry> entries) {
         if (memoize) {
-            nextMemo = new IdentityHashMap<>();
+            nextMemo = new IdentityHashMap<>(Math.max(32, memo.size()));
         }
         try {
             return compile0(version, entries);
@@ -140,7 +171,8 @@ public final class ConfigCompiler {
             }
         }
 
-        Map<String, Upstream> upstreams = new LinkedHashMap<>();
+        // memoizing: delivered as persistent maps ordered by id, built in one linear pass from a sorted map
+        Map<String, Upstream> upstreams = memoize ? new java.util.TreeMap<>() : new LinkedHashMap<>();
         for (ConfigEntry e : byResource.get(Resource.UPSTREAMS.key())) {
             Decoded<Upstream> d = memoized(e.id(), e.value(), () -> codec.decodeUpstream(e.id(), e.value()));
             if (report(e, d, problems)) {
@@ -162,7 +194,7 @@ public final class ConfigCompiler {
             services.put(e.id(), s);
         }
         Map<String, RawResource> pluginConfigs = others.getOrDefault(Resource.PLUGIN_CONFIGS.key(), Map.of());
-        Map<String, Route> routes = new LinkedHashMap<>();
+        Map<String, Route> routes = memoize ? new java.util.TreeMap<>() : new LinkedHashMap<>();
         for (ConfigEntry e : byResource.get(Resource.ROUTES.key())) {
             Decoded<Route> d = memoized(e.id(), e.value(), () -> codec.decodeRoute(e.id(), e.value()));
             if (!report(e, d, problems)) {
@@ -177,8 +209,10 @@ public final class ConfigCompiler {
         if (file != null && problems.stream().allMatch(p -> file.equals(p.file()))) {
             problems.sort((a, b) -> Integer.compare(a.line(), b.line()));
         }
-        return new CompileResult(new ConfigSet(version, memoize ? TreePMap.from(routes) : routes, services,
-                memoize ? TreePMap.from(upstreams) : upstreams, others), problems);
+        return new CompileResult(new ConfigSet(version,
+                memoize ? TreePMap.fromSortedMap((java.util.SortedMap<String, Route>) routes) : routes, services,
+                memoize ? TreePMap.fromSortedMap((java.util.SortedMap<String, Upstream>) upstreams) : upstreams,
+                others), problems);
     }
 
     /**

@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * a {@code plugins} object may only name plugins of the {@link PluginRegistry}. {@link FieldDispositions} lists
  * what becomes of every accepted field.
  *
- * <p>Stateless and thread-safe. The returned records keep a deep copy of the input as {@code raw}.
+ * <p>Stateless and thread-safe. The returned records keep a deep copy of the input as {@code raw}, or the input itself
+ * for a codec {@link #sharingInput sharing its input} (a caller that never mutates a value it passed in).
  */
 public final class ResourceCodec {
 
@@ -90,7 +91,28 @@ public final class ResourceCodec {
     }
 
     public ResourceCodec(PluginRegistry registry) {
+        this(registry, false);
+    }
+
+    private ResourceCodec(PluginRegistry registry, boolean shareInput) {
         this.registry = registry;
+        this.shareInput = shareInput;
+    }
+
+    /**
+     * A codec whose records keep the decoded value itself as {@code raw} instead of a deep copy: for a source that
+     * never mutates a value once decoded (the etcd agent: one parsed tree per stored value). Saves a copy of every
+     * entry (and of every inline upstream) kept live as long as the configuration. Same results and messages.
+     */
+    public static ResourceCodec sharingInput(PluginRegistry registry) {
+        return new ResourceCodec(registry, true);
+    }
+
+    private final boolean shareInput;
+
+    /** The {@code raw} a record keeps: a copy, or the input itself when sharing input. */
+    private ObjectNode raw(ObjectNode o) {
+        return shareInput ? o : o.deepCopy();
     }
 
     /** The plugins a {@code plugins} object may name. */
@@ -200,7 +222,7 @@ public final class ResourceCodec {
         return Decoded.ok(new Route(rid, text(o, "name"), uris, hosts, methods, priority == null ? 0 : priority.intValue(),
                 remoteAddrs, vars == null ? null : vars.deepCopy(), upstream, upstreamId, serviceId, pluginConfigId,
                 plugins == null ? null : plugins.deepCopy(), timeout, ws != null && ws,
-                status == null ? 1 : status.intValue(), o.deepCopy()));
+                status == null ? 1 : status.intValue(), raw(o)));
     }
 
     public Decoded<Service> decodeService(String id, JsonNode value) {
@@ -231,7 +253,7 @@ public final class ResourceCodec {
             return Decoded.failed(c.errors);
         }
         return Decoded.ok(new Service(sid, text(o, "name"), upstream, upstreamId, hosts,
-                plugins == null ? null : plugins.deepCopy(), ws != null && ws, o.deepCopy()));
+                plugins == null ? null : plugins.deepCopy(), ws != null && ws, raw(o)));
     }
 
     public Decoded<Upstream> decodeUpstream(String id, JsonNode value) {
@@ -509,7 +531,7 @@ public final class ResourceCodec {
         }
         return new Upstream(id, text(o, "name"), type, nodes, hashOn, key, retries == null ? Upstream.DEFAULT_RETRIES
                 : retries.intValue(), retryTimeout == null ? 0 : retryTimeout, timeout, passHost, upstreamHost, scheme,
-                pool, o.deepCopy(), serviceName, discoveryType, checks);
+                pool, raw(o), serviceName, discoveryType, checks);
     }
 
     /** The discovery types Turnpike implements (docs/discovery.md). */

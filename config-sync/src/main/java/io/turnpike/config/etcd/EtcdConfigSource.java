@@ -47,7 +47,8 @@ import java.util.concurrent.TimeUnit;
  * <h2>Threads</h2>
  * Exactly one thread of ours, {@code turnpike-config-sync}, owns all state: it lists, applies events, compiles and
  * calls the {@link ConfigListener}. jetcd's callbacks (gRPC/Vert.x event-loop and {@code jetcd-*} executor threads)
- * only put a {@link Signal} on {@link #inbox}.
+ * only put a {@link Signal} on {@link #inbox}. The agent runs at the normal priority until its first delivery (the
+ * start-up load, before which nothing is served), then at the control-plane priority ({@code ControlPlaneThreads}).
  *
  * <h2>Coalescing</h2>
  * After an event batch the agent waits for a quiet window ({@code quietMs}, default 10 ms) with no new events, but
@@ -94,7 +95,9 @@ public final class EtcdConfigSource implements ConfigSource {
     /** Values larger than this are left out and reported, never parsed ({@link ConfigLimits#maxValueBytes()}). */
     private final int maxValueBytes = ConfigLimits.maxValueBytes();
     /** Memoizing: a change re-decodes only the values whose JsonNode changed (one per changed key). */
-    private final ConfigCompiler compiler = new ConfigCompiler(new io.turnpike.config.codec.ResourceCodec(), true);
+    private final ConfigCompiler compiler = new ConfigCompiler(
+            io.turnpike.config.codec.ResourceCodec.sharingInput(io.turnpike.config.plugin.PluginRegistry.builtin()),
+            true);
     private final BlockingQueue<Signal> inbox = new LinkedBlockingQueue<>();
     private final CountDownLatch firstDelivery = new CountDownLatch(1);
 
@@ -141,6 +144,8 @@ public final class EtcdConfigSource implements ConfigSource {
     private volatile FullListTimings lastFullList;
     /** Agent thread: how long the last full compile ({@link ConfigCompiler#compile}) took. */
     private long lastDecodeNs;
+    /** Agent thread: how long the first delivery waited for {@link #start} after a {@link #prefetch}. */
+    private long listenerWaitNs;
     /** Highest mod_revision seen per resource type (routes, upstreams, ...): written by the agent, read by scrapes. */
     private final java.util.concurrent.ConcurrentHashMap<String, Long> modifyIndexes =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -173,11 +178,36 @@ public final class EtcdConfigSource implements ConfigSource {
             throw new IllegalStateException("closed");
         }
         this.listener = Objects.requireNonNull(listener, "listener");
-        Thread t = io.turnpike.config.threads.ControlPlaneThreads.lower(new Thread(this::run, THREAD_NAME));
+        startThread();
+        listenerSet.countDown();
+    }
+
+    /**
+     * Starts the first list before there is a listener (optional; {@link #start} must follow): the agent lists, parses
+     * and decodes while the caller sets up the rest of the process (event loops, listeners), and delivers once
+     * {@link #start} hands it the listener. Start-up only: nothing is delivered or lost meanwhile.
+     */
+    public synchronized void prefetch() {
+        if (closed) {
+            throw new IllegalStateException("closed");
+        }
+        startThread();
+    }
+
+    private void startThread() {
+        if (thread != null) {
+            return;
+        }
+        // Normal priority until the first delivery (nothing is served before it; at nice +4 the start-up load would
+        // yield to the JIT and GC threads and to every other process), then the control-plane priority (run()).
+        Thread t = new Thread(this::run, THREAD_NAME);
         t.setDaemon(true);
         thread = t;
         t.start();
     }
+
+    /** Counted down once {@link #start} has set the listener (the agent may run before: {@link #prefetch}). */
+    private final CountDownLatch listenerSet = new CountDownLatch(1);
 
     /** Waits until the first configuration has been delivered; false on timeout. */
     public boolean awaitFirstDelivery(long timeout, TimeUnit unit) throws InterruptedException {
@@ -326,9 +356,25 @@ public final class EtcdConfigSource implements ConfigSource {
     private void fullList() {
         connected = false;
         long t0 = System.nanoTime();
-        ConfigStore.Listing l;
+        // Pages are parsed (and their routes, services and upstreams decoded into the compiler's memo) as they arrive,
+        // while etcd serves the next page; they are staged and replace the state only once the whole list succeeded.
+        List<Item> staged = new ArrayList<>();
+        long[] parseNs = {0};
+        long revision;
         try {
-            l = store.list(prefix);
+            revision = store.list(prefix, 0, page -> {
+                long p0 = System.nanoTime();
+                for (ConfigStore.Entry e : page) {
+                    Item it = parse(e.key(), e.value(), e.modRevision());
+                    if (it != null) {
+                        staged.add(it);
+                        if (it.error == null && it.ref.consumer == null) {
+                            compiler.predecode(it.ref.resource, it.ref.id, it.json);
+                        }
+                    }
+                }
+                parseNs[0] += System.nanoTime() - p0;
+            });
         } catch (StoreException e) {
             failed("list " + prefix, e);
             return;
@@ -337,20 +383,25 @@ public final class EtcdConfigSource implements ConfigSource {
         closeWatch();
         items.clear();
         changedOther = true;
-        for (ConfigStore.Entry e : l.entries()) {
-            put(e.key(), e.value(), e.modRevision());
+        for (Item it : staged) {
+            apply(it);
         }
-        long t2 = System.nanoTime();
         fullLists++;
-        lastRevision = Math.max(lastRevision, l.revision());
+        lastRevision = Math.max(lastRevision, revision);
         needList = false;
         pending = false;
         lastDecodeNs = 0;
-        recovered("listed " + l.entries().size() + " keys under " + prefix + " at revision " + l.revision());
+        recovered("listed " + staged.size() + " keys under " + prefix + " at revision " + revision);
+        long t2 = System.nanoTime();
         deliver();
         long t3 = System.nanoTime();
-        lastFullList = new FullListTimings(l.entries().size(), l.revision(), t1 - t0, t2 - t1, lastDecodeNs,
-                t3 - t2 - lastDecodeNs);
+        if (fullLists == 1) {
+            io.turnpike.config.threads.ControlPlaneThreads.lower(Thread.currentThread());
+            store.lowerTransport();
+        }
+        lastFullList = new FullListTimings(staged.size(), revision, t1 - t0 - parseNs[0], parseNs[0] + (t2 - t1),
+                lastDecodeNs, t3 - t2 - lastDecodeNs - listenerWaitNs);
+        listenerWaitNs = 0;
         openWatch();
     }
 
@@ -551,9 +602,19 @@ public final class EtcdConfigSource implements ConfigSource {
 
     /** Applies a put; false when the key is not configuration (housekeeping, ignored quietly). */
     private boolean put(String key, byte[] value, long modRevision) {
+        Item it = parse(key, value, modRevision);
+        if (it == null) {
+            return remove(key); // data_plane/..., plugins, directory markers
+        }
+        apply(it);
+        return true;
+    }
+
+    /** A key and its value as the agent holds them (the JSON parsed, or the error); null when not configuration. */
+    private Item parse(String key, byte[] value, long modRevision) {
         KeyRef ref = KeyRef.parse(prefix, key);
         if (ref == null) {
-            return remove(key); // data_plane/..., plugins, directory markers
+            return null;
         }
         JsonNode json = null;
         String error = ref.error;
@@ -572,14 +633,17 @@ public final class EtcdConfigSource implements ConfigSource {
                 error = "invalid JSON: " + e.getMessage();
             }
         }
-        if (ref.resource != null) {
-            modifyIndexes.merge(ref.resource, modRevision, Math::max);
+        return new Item(key, ref, json, error, modRevision);
+    }
+
+    private void apply(Item it) {
+        if (it.ref.resource != null) {
+            modifyIndexes.merge(it.ref.resource, it.modRevision, Math::max);
         }
-        Item old = items.put(key, new Item(key, ref, json, error, modRevision));
+        Item old = items.put(it.key, it);
         if (old != null) {
             compiler.forget(old.json);
         }
-        return true;
     }
 
     /**
@@ -755,6 +819,16 @@ public final class EtcdConfigSource implements ConfigSource {
 
     /** Reports new problems, then hands the configuration to the listener. */
     private void publish(long version, CompileResult result, ConfigDelta delta) {
+        if (listenerSet.getCount() > 0) {
+            long w0 = System.nanoTime();
+            try {
+                listenerSet.await(); // prefetched: the first delivery waits for start(listener)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // close(): the loop ends
+                return;
+            }
+            listenerWaitNs += System.nanoTime() - w0;
+        }
         List<ConfigProblem> found = result.problems();
         Set<String> now = new HashSet<>();
         List<ConfigProblem> fresh = new ArrayList<>();
@@ -827,10 +901,12 @@ public final class EtcdConfigSource implements ConfigSource {
     }
 
     /**
-     * Where a full list's time went, for the start-up report: {@code listNs} the paged range reads, {@code parseNs}
-     * JSON parsing of every value, {@code decodeNs} decoding, validation and reference checks
+     * Where a full list's time went, for the start-up report: {@code listNs} the time spent waiting for etcd's
+     * pages (each page is parsed while the next one is read: only what that did not overlap), {@code parseNs} JSON
+     * parsing of every value and the decode of its routes, services and upstreams
+     * ({@link ConfigCompiler#predecode}), {@code decodeNs} validation and reference checks
      * ({@link ConfigCompiler#compile}), {@code deliverNs} the rest of the delivery: the listener (the snapshot
-     * compile and its publication to the event loops) and problem reporting.
+     * compile and its publication to the event loops) and problem reporting, less any wait for {@link #start}.
      */
     public record FullListTimings(int keys, long revision, long listNs, long parseNs, long decodeNs, long deliverNs) {
     }

@@ -74,15 +74,29 @@ public final class EtcdConfigStore implements ConfigStore {
         this.timeoutMs = TimeUnit.SECONDS.toMillis(Math.max(1, config.timeoutSeconds()));
         this.pageKeys = listPageKeys;
         // The client's transport (one Vert.x event loop: one connection) and its executor run at the control-plane
-        // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads).
+        // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads). The transport is
+        // lowered at the first call other than a paged list (lowerTransport): the start-up list, which nothing is
+        // served before, reads its pages at the normal priority.
         this.vertx = io.vertx.core.Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1)
                 .setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
-        vertx.runOnContext(v -> ControlPlaneThreads.lower(Thread.currentThread()));
         this.executor = java.util.concurrent.Executors.newCachedThreadPool(ControlPlaneThreads.factory("turnpike-etcd"));
         this.client = buildClient(config, maxInboundMessageBytes).vertx(vertx).executorService(executor).build();
     }
 
     private final io.vertx.core.Vertx vertx;
+    private final java.util.concurrent.atomic.AtomicBoolean transportLowered =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Moves the client's transport thread to the control-plane priority (once; lowering needs no privilege, raising
+     * back would). Every call but {@link #list(String, long, PageSink)} does it first; the config-sync agent calls it
+     * after its first delivery.
+     */
+    public void lowerTransport() {
+        if (transportLowered.compareAndSet(false, true)) {
+            vertx.runOnContext(v -> ControlPlaneThreads.lower(Thread.currentThread()));
+        }
+    }
     private final java.util.concurrent.ExecutorService executor;
 
     static ClientBuilder buildClient(EtcdConfig config, int maxInboundMessageBytes) {
@@ -148,6 +162,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry get(String key) throws StoreException {
+        lowerTransport();
         GetResponse r = await(client.getKVClient().get(bytes(key)), "get " + key);
         return r.getKvs().isEmpty() ? null : entry(r.getKvs().get(0));
     }
@@ -162,39 +177,78 @@ public final class EtcdConfigStore implements ConfigStore {
      * request, every page at the revision of the first so the result is one consistent cut.
      */
     public Listing list(String prefix, long revision) throws StoreException {
-        ByteSequence end = prefixEnd(bytes(prefix));
-        ByteSequence from = bytes(prefix);
+        lowerTransport();
         List<Entry> out = new ArrayList<>();
+        long rev = list(prefix, revision, out::addAll);
+        return new Listing(List.copyOf(out), rev);
+    }
+
+    /** Receives the pages of {@link #list(String, long, PageSink)}, in key order, on the listing thread. */
+    @FunctionalInterface
+    public interface PageSink {
+        void accept(List<Entry> page) throws StoreException;
+    }
+
+    /**
+     * Lists {@code prefix} at {@code revision} (0 = the current one) page by page, handing each page to {@code sink}
+     * on the calling thread while the next page is already being read (one request ahead: etcd serves page n+1 while
+     * the caller parses page n). Every page is at the revision of the first: one consistent cut. A failure of a later
+     * page throws after earlier pages were handed over: the caller must treat the pages as one unit.
+     *
+     * @return the revision of the listing
+     */
+    public long list(String prefix, long revision, PageSink sink) throws StoreException {
+        ByteSequence end = prefixEnd(bytes(prefix));
         long rev = revision;
+        CompletableFuture<GetResponse> next = client.getKVClient().get(bytes(prefix), pageOption(end, rev));
         while (true) {
-            // No sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
-            // explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort
-            // before applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
-            GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
-            if (rev > 0) {
-                o.withRevision(rev);
-            }
-            GetResponse r = await(client.getKVClient().get(from, o.build()), "list " + prefix);
+            GetResponse r = await(next, "list " + prefix);
+            next = null;
             if (rev <= 0) {
                 rev = r.getHeader().getRevision();
             }
             List<KeyValue> kvs = r.getKvs();
+            if (r.isMore() && !kvs.isEmpty()) {
+                // Next page starts just after the last key: key + "\0". Asked for now, read while this page is parsed.
+                byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
+                byte[] from = new byte[last.length + 1];
+                System.arraycopy(last, 0, from, 0, last.length);
+                next = client.getKVClient().get(ByteSequence.from(from), pageOption(end, rev));
+            }
+            List<Entry> page = new ArrayList<>(kvs.size());
             for (KeyValue kv : kvs) {
-                out.add(entry(kv));
+                page.add(entry(kv));
             }
-            if (!r.isMore() || kvs.isEmpty()) {
-                return new Listing(List.copyOf(out), rev);
+            try {
+                sink.accept(page);
+            } catch (RuntimeException | StoreException e) {
+                if (next != null) {
+                    next.cancel(true);
+                }
+                throw e;
             }
-            // Next page starts just after the last key: key + "\0".
-            byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
-            byte[] next = new byte[last.length + 1];
-            System.arraycopy(last, 0, next, 0, last.length);
-            from = ByteSequence.from(next);
+            if (next == null) {
+                return rev;
+            }
         }
+    }
+
+    /**
+     * One page: no sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
+     * explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort before
+     * applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
+     */
+    private GetOption pageOption(ByteSequence end, long rev) {
+        GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
+        if (rev > 0) {
+            o.withRevision(rev);
+        }
+        return o.build();
     }
 
     @Override
     public Entry put(String key, byte[] value) throws StoreException {
+        lowerTransport();
         PutResponse r = await(client.getKVClient().put(bytes(key), ByteSequence.from(value),
                 PutOption.builder().withPrevKV().build()), "put " + key);
         long rev = r.getHeader().getRevision();
@@ -204,6 +258,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry putIf(String key, byte[] value, long expectedModRevision) throws StoreException {
+        lowerTransport();
         ByteSequence k = bytes(key);
         TxnResponse r = await(client.getKVClient().txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
@@ -220,6 +275,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public Entry delete(String key) throws StoreException {
+        lowerTransport();
         DeleteResponse r = await(client.getKVClient().delete(bytes(key),
                 DeleteOption.builder().withPrevKV(true).build()), "delete " + key);
         return r.getPrevKvs().isEmpty() ? null : entry(r.getPrevKvs().get(0));
@@ -227,6 +283,7 @@ public final class EtcdConfigStore implements ConfigStore {
 
     @Override
     public boolean deleteIf(String key, long expectedModRevision) throws StoreException {
+        lowerTransport();
         ByteSequence k = bytes(key);
         TxnResponse r = await(client.getKVClient().txn()
                 .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
@@ -237,12 +294,14 @@ public final class EtcdConfigStore implements ConfigStore {
 
     /** The store's current revision (a cheap count-only range on one key). */
     public long revision() throws StoreException {
+        lowerTransport();
         return await(client.getKVClient().get(bytes("\0"), GetOption.builder().withCountOnly(true).build()),
                 "revision").getHeader().getRevision();
     }
 
     /** Compacts history up to {@code revision} (operators and tests; the gateway never compacts on its own). */
     public void compact(long revision) throws StoreException {
+        lowerTransport();
         await(client.getKVClient().compact(revision), "compact " + revision);
     }
 

@@ -27,6 +27,49 @@ class ConfigCompilerTest {
         assertEquals("z", third.routes().get("z").id());
     }
 
+    /**
+     * The etcd agent's start-up path: values decoded ahead (predecode, as pages arrive) by a codec that keeps its input
+     * as raw give the same configuration and the same problems as a plain compile with deep copies; the predecoded
+     * results are the ones compile delivers, and an entry compile never reaches (a duplicate id) is not served.
+     */
+    @Test
+    void predecodedEntriesCompileAsAPlainCompileDoes() {
+        List<ConfigEntry> entries = List.of(
+                ConfigEntry.of("routes", "r1", json("{'uri':'/a','upstream_id':'u1','methods':['GET']}")),
+                ConfigEntry.of("routes", "r2", json("{'uri':'/b','service_id':'s1'}")),
+                ConfigEntry.of("routes", "bad", json("{'uri':'no-slash','upstream_id':'u1'}")),
+                ConfigEntry.of("routes", "extra", json("{'uri':'/x','upstream_id':'u1','nope':1}")),
+                ConfigEntry.of("routes", "dangling", json("{'uri':'/d','upstream_id':'u9'}")),
+                ConfigEntry.of("routes", "r3", json("{'uri':'/c','upstream':{'type':'chash','key':'uri',"
+                        + "'nodes':{'127.0.0.1:80':1,'127.0.0.1:81':2}}}")),
+                ConfigEntry.of("routes", "r1", json("{'uri':'/dup','upstream_id':'u1'}")),
+                ConfigEntry.of("services", "s1", json("{'upstream_id':'u1'}")),
+                ConfigEntry.of("upstreams", "u1", json("{'nodes':{'127.0.0.1:80':1}}")),
+                ConfigEntry.of("upstreams", "u2", json("{'nodes':{'127.0.0.1:80':1},'type':'nope'}")));
+        CompileResult plain = new ConfigCompiler(new ResourceCodec(), true).compile(7, entries);
+        ConfigCompiler ahead = new ConfigCompiler(
+                ResourceCodec.sharingInput(io.turnpike.config.plugin.PluginRegistry.builtin()), true);
+        for (ConfigEntry e : entries) {
+            ahead.predecode(e.resource(), e.id(), e.value());
+        }
+        CompileResult r = ahead.compile(7, entries);
+        assertEquals(render(plain.problems()), render(r.problems()));
+        assertTrue(r.problems().size() >= 5, r.problems().toString());
+        assertEquals(List.copyOf(plain.config().routes().keySet()), List.copyOf(r.config().routes().keySet()));
+        assertEquals(List.copyOf(plain.config().upstreams().keySet()), List.copyOf(r.config().upstreams().keySet()));
+        assertEquals("/a", r.config().routes().get("r1").uris().get(0), "the first r1, not the duplicate");
+        for (String id : r.config().routes().keySet()) {
+            assertEquals(plain.config().routes().get(id).raw(), r.config().routes().get(id).raw(), id);
+        }
+        // raw is the input itself with sharing, a copy without
+        assertSame(entries.get(0).value(), r.config().routes().get("r1").raw());
+        assertTrue(entries.get(0).value() != plain.config().routes().get("r1").raw());
+    }
+
+    private static List<String> render(List<ConfigProblem> problems) {
+        return problems.stream().map(ConfigProblem::render).toList();
+    }
+
     private final ConfigCompiler compiler = new ConfigCompiler();
 
     @Test

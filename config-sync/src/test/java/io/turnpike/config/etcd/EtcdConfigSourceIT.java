@@ -15,6 +15,7 @@ import io.turnpike.config.source.ConfigListener;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -142,6 +143,78 @@ class EtcdConfigSourceIT {
             assertEquals(0, src.rejectedCount());
             assertTrue(rec.violations.isEmpty(), rec.violations.toString());
         }
+    }
+
+    /**
+     * Start-up path: the list (pages parsed and decoded while the next is read) begins before there is a listener;
+     * the first delivery waits for start(), holds every page's entries and the same problems as a plain start, and
+     * a write made in between follows through the watch.
+     */
+    @Test
+    void prefetchListsPageByPageThenDeliversOnStart() throws Exception {
+        String p = "/t-prefetch";
+        for (int i = 0; i < 40; i++) {
+            put(writer, p + "/routes/r" + (100 + i), i % 3 == 0
+                    ? "{\"uri\":\"/r" + i + "\",\"upstream_id\":\"u1\"}" : route("/r" + i));
+        }
+        put(writer, p + "/routes/bad", "{not json");
+        put(writer, p + "/routes/dangling", "{\"uri\":\"/d\",\"upstream_id\":\"nope\"}");
+        long r = put(writer, p + "/upstreams/u1", "{\"nodes\":{\"127.0.0.1:1980\":1}}");
+        Recorder rec = new Recorder();
+        Recorder plain = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p),
+                EtcdConfigStore.DEFAULT_MAX_INBOUND_MESSAGE_BYTES, 7);
+             EtcdConfigSource src = new EtcdConfigSource(store);
+             EtcdConfigStore store2 = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src2 = new EtcdConfigSource(store2)) {
+            src.prefetch();
+            awaitTrue(() -> src.lastRevision() >= r, "the list before start");
+            assertEquals(0, src.deliveries());
+            long later = put(writer, p + "/routes/r999", route("/late"));
+            src.start(rec);
+            assertTrue(src.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            ConfigSet first = rec.configs.get(0);
+            assertEquals(r, first.version());
+            assertEquals(40, first.routes().size());
+            assertEquals(Set.of("u1"), first.upstreams().keySet());
+            rec.await(c -> c.routes().containsKey("r999"), "the write made before start");
+            assertTrue(rec.last().version() >= later);
+
+            src2.start(plain); // the same store read in one page, without prefetch: same problems
+            assertTrue(src2.awaitFirstDelivery(20, TimeUnit.SECONDS));
+            assertEquals(plain.last().routes().keySet(), rec.last().routes().keySet());
+            assertEquals(render(plain.rejected), render(rec.rejected));
+            assertEquals(2, rec.rejected.size(), rec.rejected.toString());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    /** A prefetched source closed before start ends its thread (the gateway failing to start after prefetch). */
+    @Test
+    void prefetchedSourceClosesWithoutStart() throws Exception {
+        String p = "/t-prefetch-close";
+        long r = put(writer, p + "/routes/1", route("/one"));
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p))) {
+            EtcdConfigSource src = new EtcdConfigSource(store);
+            src.prefetch();
+            awaitTrue(() -> src.lastRevision() >= r, "the list");
+            long t0 = System.nanoTime();
+            src.close();
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "close waited for its thread");
+            assertEquals(0, src.deliveries());
+            assertTrue(Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.isAlive()
+                    && EtcdConfigSource.THREAD_NAME.equals(t.getName()) && t.getState() == Thread.State.WAITING
+                    && java.util.Arrays.stream(t.getStackTrace()).anyMatch(f -> f.getMethodName().equals("publish"))),
+                    "an agent thread still waits for its listener");
+        }
+    }
+
+    private static Set<String> render(List<ConfigProblem> problems) {
+        Set<String> out = new java.util.TreeSet<>();
+        for (ConfigProblem pr : problems) {
+            out.add(pr.render());
+        }
+        return out;
     }
 
     @Test

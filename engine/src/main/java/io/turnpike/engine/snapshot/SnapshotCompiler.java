@@ -101,6 +101,8 @@ public final class SnapshotCompiler {
     private int nodeCount;
     private IntList changedSlots;
     private final PluginChainCompiler pluginChains = new PluginChainCompiler();
+    /** chash rings shared by targets with the same nodes within one compile (cleared after each). */
+    private final io.turnpike.engine.upstream.ChashRing.Cache rings = new io.turnpike.engine.upstream.ChashRing.Cache();
     private IntList changedNodes;
 
     /** A compiled route with what it was compiled from: the route object and the hosts list (own or its service's). */
@@ -133,7 +135,7 @@ public final class SnapshotCompiler {
     /** Health checker and DNS resolver wiring, told about the slots of each compile ({@link #announceSlots}). */
     private io.turnpike.engine.endpoint.EndpointHooks hooks = io.turnpike.engine.endpoint.EndpointHooks.NONE;
     /** The slot serving each upstream key after the last compile, with the upstream it was compiled from. */
-    private final Map<String, SlotUse> announced = new HashMap<>();
+    private Map<String, SlotUse> announced = new HashMap<>();
 
     private record SlotUse(io.turnpike.engine.endpoint.EndpointSlot slot, Upstream upstream) {
     }
@@ -150,7 +152,7 @@ public final class SnapshotCompiler {
         if (hooks == io.turnpike.engine.endpoint.EndpointHooks.NONE) {
             return;
         }
-        Map<String, SlotUse> now = new HashMap<>();
+        Map<String, SlotUse> now = new HashMap<>(Math.max(16, targetRefs.size() * 4 / 3 + 1));
         for (Map.Entry<Upstream, TargetRef> e : targetRefs.entrySet()) {
             io.turnpike.engine.endpoint.EndpointSlot slot = e.getValue().target.endpoints;
             now.put(slot.upstreamKey, new SlotUse(slot, e.getKey()));
@@ -166,8 +168,7 @@ public final class SnapshotCompiler {
                 hooks.attached(e.getValue().slot(), e.getValue().upstream());
             }
         }
-        announced.clear();
-        announced.putAll(now);
+        announced = now;
         hooks.compiled();
     }
 
@@ -202,6 +203,14 @@ public final class SnapshotCompiler {
      * compiled last, else whole.
      */
     public Snapshot compile(ConfigSet config, ConfigDelta delta, List<String> warnings) {
+        try {
+            return compile0(config, delta, warnings);
+        } finally {
+            rings.clear();
+        }
+    }
+
+    private Snapshot compile0(ConfigSet config, ConfigDelta delta, List<String> warnings) {
         if (delta != null && last != null && lastConfig != null && delta.fromVersion() == lastConfig.version()
                 && keyOrdered(config) && keyOrdered(lastConfig)) {
             List<String> w = new ArrayList<>();
@@ -682,7 +691,7 @@ public final class SnapshotCompiler {
         List<String> balancerWarnings = new ArrayList<>();
         BalancerSpec balancer;
         try {
-            balancer = Balancers.compile(u.type(), arr, u.hashOn(), u.key(), balancerWarnings);
+            balancer = Balancers.compile(u.type(), arr, u.hashOn(), u.key(), balancerWarnings, rings);
         } catch (IllegalArgumentException e) {
             balancerWarnings.add(e.getMessage() + "; using roundrobin");
             balancer = Balancers.compile("roundrobin", arr, null, null, null);

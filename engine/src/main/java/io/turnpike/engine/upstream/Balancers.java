@@ -19,13 +19,20 @@ public final class Balancers {
      */
     public static BalancerSpec compile(String type, NodeAddress[] nodes, String hashOn, String key,
                                        List<String> warnings) {
+        return compile(type, nodes, hashOn, key, warnings, null);
+    }
+
+    /** {@link #compile(String, NodeAddress[], String, String, List)} sharing chash rings through {@code rings}. */
+    public static BalancerSpec compile(String type, NodeAddress[] nodes, String hashOn, String key,
+                                       List<String> warnings, ChashRing.Cache rings) {
         String t = type == null ? ROUNDROBIN : type;
         List<String> w = new ArrayList<>();
         BalancerSpec spec = switch (t) {
             case ROUNDROBIN, LEAST_CONN, EWMA -> new BalancerSpec(t, nodes, null, null);
             case CHASH -> {
                 ChashKey k = ChashKey.compile(hashOn, key, w);
-                yield new BalancerSpec(t, nodes, new ConsistentHashBalancer(nodes, new ChashRing(nodes), k), w, hashOn,
+                yield new BalancerSpec(t, nodes, new ConsistentHashBalancer(nodes,
+                        rings == null ? new ChashRing(nodes) : rings.ring(nodes), k), w, hashOn,
                         key);
             }
             default -> throw new IllegalArgumentException("unknown upstream type '" + type + "'");

@@ -68,6 +68,28 @@ public final class ChashRing {
         this.points = p;
     }
 
+    /**
+     * Rings already built in one compile, by their nodes' keys and weights in order (a ring depends on nothing else):
+     * targets with the same nodes (many inline upstreams of one backend pool) share one immutable ring instead of
+     * each building and holding its own. Confined to the thread that compiles; dropped after the compile.
+     */
+    public static final class Cache {
+        private final java.util.HashMap<String, ChashRing> rings = new java.util.HashMap<>();
+        private final StringBuilder sig = new StringBuilder();
+
+        ChashRing ring(NodeAddress[] nodes) {
+            sig.setLength(0);
+            for (NodeAddress n : nodes) {
+                sig.append(n.key).append('\u0000').append(n.weight).append('\n');
+            }
+            return rings.computeIfAbsent(sig.toString(), k -> new ChashRing(nodes));
+        }
+
+        public void clear() {
+            rings.clear();
+        }
+    }
+
     private static long gcd(long a, long b) {
         while (b != 0) {
             long t = a % b;

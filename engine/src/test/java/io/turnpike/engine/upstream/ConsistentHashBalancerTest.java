@@ -266,4 +266,34 @@ class ConsistentHashBalancerTest {
             assertSame(second, b.pickExcluding(p.buf, p.head, in2, tried));
         }
     }
+    /**
+     * Targets whose nodes have the same keys and weights in the same order share one ring within a compile (their own
+     * NodeAddress objects); any difference (a weight, the order, a node) gets its own; a shared ring places keys as a
+     * ring of its own would.
+     */
+    @Test
+    void ringCacheSharesRingsOfIdenticalNodeListsOnly() {
+        ChashRing.Cache cache = new ChashRing.Cache();
+        ConsistentHashBalancer a = (ConsistentHashBalancer) Balancers.compile("chash", nodes(1, 2, 3), "vars",
+                "remote_addr", null, cache).newBalancer();
+        ConsistentHashBalancer b = (ConsistentHashBalancer) Balancers.compile("chash", nodes(1, 2, 3), "vars",
+                "remote_addr", null, cache).newBalancer();
+        ConsistentHashBalancer w = (ConsistentHashBalancer) Balancers.compile("chash", nodes(1, 2, 4), "vars",
+                "remote_addr", null, cache).newBalancer();
+        NodeAddress[] swapped = nodes(1, 2, 3);
+        NodeAddress t = swapped[0];
+        swapped[0] = swapped[1];
+        swapped[1] = t;
+        ConsistentHashBalancer o = (ConsistentHashBalancer) Balancers.compile("chash", swapped, "vars",
+                "remote_addr", null, cache).newBalancer();
+        assertSame(a.ring(), b.ring());
+        assertNotEquals(a.ring(), w.ring());
+        assertNotEquals(a.ring(), o.ring());
+        ChashRing own = new ChashRing(nodes(1, 2, 3));
+        assertTrue(Arrays.equals(own.points, a.ring().points));
+        cache.clear();
+        ConsistentHashBalancer c = (ConsistentHashBalancer) Balancers.compile("chash", nodes(1, 2, 3), "vars",
+                "remote_addr", null, cache).newBalancer();
+        assertNotEquals(a.ring(), c.ring(), "a new compile builds its own");
+    }
 }
