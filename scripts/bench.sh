@@ -242,7 +242,8 @@ if ((JVM_COMPARE)); then
 fi
 # --- --chain targets: nginx_chain always; turnpike_chain when the jar is there ---
 if ((CHAIN)); then
-  ((CHAIN_NGINX_RATE >= 1 && CHAIN_COUNT >= 1)) || die "CHAIN_NGINX_RATE and CHAIN_COUNT must be >= 1"
+  ((CHAIN_NGINX_RATE >= 1 && CHAIN_NGINX_BURST >= 1 && CHAIN_COUNT >= 1)) \
+    || die "CHAIN_NGINX_RATE, CHAIN_NGINX_BURST (nginx refuses burst=0) and CHAIN_COUNT must be >= 1"
   TARGETS+=(nginx_chain)
   if [[ -f $TURNPIKE_JAR ]]; then TARGETS+=(turnpike_chain)
   else SKIPPED[turnpike_chain]="$TURNPIKE_JAR not found"; fi
