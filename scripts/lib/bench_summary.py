@@ -29,7 +29,10 @@ TABLE_METRICS = [m for m in METRICS if m[0] not in ("p90_ms", "p999_ms")]
 RATIO_METRICS = ["cpu_us_per_req", "p99_ms", "p50_ms", "rps"]
 TARGET_ORDER = ["backend", "nginx", "haproxy", "turnpike", "turnpike_plugins", "turnpike_forward_auth",
                 "turnpike_limit_count", "turnpike_limit_redis", "turnpike_access_log", "turnpike_prometheus",
-                "turnpike_jvm_alt", "turnpike_routes"]
+                "turnpike_jvm_alt", "turnpike_routes", "nginx_chain", "turnpike_chain"]
+# --chain: the plugin chain (key-auth + limit-count + prometheus) against nginx's closest equivalent (map auth,
+# limit_req, stub_status): issue 14's targets for turnpike_chain / nginx_chain (medians, same run).
+CHAIN_TARGETS = {"cpu_us_per_req": 0.90, "p99_ms": 1.20}
 # Plugin-mode targets (the same Turnpike process, another route) with the issue's CPU-per-request target against
 # the plain route; any other turnpike_* target gets its ratio to the plain route without a target.
 PLUGIN_TARGETS = {
@@ -320,6 +323,14 @@ def ratios(results):
         out["turnpike_vs_nginx"] = pair_ratio(results, "turnpike", "nginx")
     if "turnpike" in results and "haproxy" in results:
         out["turnpike_vs_haproxy"] = pair_ratio(results, "turnpike", "haproxy")
+    if "turnpike_chain" in results and "nginx_chain" in results:
+        r = pair_ratio(results, "turnpike_chain", "nginx_chain")
+        r["target"] = " and ".join("%s <= %.2f" % kv for kv in CHAIN_TARGETS.items())
+        r["target_met"] = all(r[k] is not None and r[k] <= v for k, v in CHAIN_TARGETS.items())
+        out["turnpike_chain_vs_nginx_chain"] = r
+    if "nginx_chain" in results and "nginx" in results:
+        # What the chain costs nginx (same nginx layout without map, limit_req, stub_status).
+        out["nginx_chain_vs_nginx"] = pair_ratio(results, "nginx_chain", "nginx")
     if "turnpike" not in results:
         return out
     # The plugin layer's cost: the same process, a route with plugins vs the plain route.
@@ -379,6 +390,18 @@ def print_table(doc):
     if rh:
         parts = [f"{k}={fmt(rh[k], 2)}x" for k in RATIO_METRICS]
         print("turnpike/haproxy (median ratio; CPU and latency: lower is better): " + "  ".join(parts))
+    rc = doc["ratios"].get("turnpike_chain_vs_nginx_chain")
+    if rc:
+        parts = [f"{k}={fmt(rc[k], 2)}x" for k in RATIO_METRICS]
+        prm = rc["per_round_median"]
+        print("turnpike_chain/nginx_chain (median ratio; CPU and latency: lower is better): " + "  ".join(parts)
+              + f"  [same-round median: cpu {fmt(prm['cpu_us_per_req'], 2)}x, p99 {fmt(prm['p99_ms'], 2)}x]"
+              + f"  target {rc['target']}: {'met' if rc['target_met'] else 'NOT met'}")
+    for name in ("nginx_chain_vs_nginx", "turnpike_chain_vs_turnpike"):
+        rn = doc["ratios"].get(name)
+        if rn:
+            print(name.replace("_vs_", "/") + " (median ratio, the chain's cost): "
+                  + "  ".join(f"{k}={fmt(rn[k], 2)}x" for k in RATIO_METRICS))
     if "fixed_rate" in doc["parameters"]:
         print_rate_table(doc)
     if doc.get("tls"):
@@ -634,6 +657,8 @@ def main(argv):
         "ratios": ratios(results),
         "headline": headline(results, tls),
     }
+    if env("CHAIN_JSON", ""):
+        doc["parameters"]["chain"] = json.loads(env("CHAIN_JSON"))
     if rate_rounds:
         doc["parameters"]["fixed_rate"] = {"rate": int(env("RATE")), "warmup_s": int(env("RATE_WARMUP")),
                                            "command": env("RATE_COMMAND"),

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.SideBySideRun;
 import io.turnpike.perf.read.ResultInputs;
+import io.turnpike.perf.render.MarkdownReportWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,27 +62,7 @@ class BenchSummaryContractTest {
                 + record("nginx", 2, 500_000, 780, 2100) + record("turnpike", 2, 500_000, 1180, 3100)
                 + record("nginx", 3, 500_000, 820, 1900) + record("turnpike", 3, 500_000, 1220, 2900));
         Path out = dir.resolve("bench.json");
-
-        ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), records.toString(), out.toString())
-                .redirectErrorStream(true);
-        pb.environment().putAll(Map.ofEntries(
-                Map.entry("BENCH_TIMESTAMP", "2030-01-01T00:00:00Z"),
-                Map.entry("BENCH_COMMAND", "scripts/bench.sh"),
-                Map.entry("BENCH_GIT_SHA", "0123456789ab"),
-                Map.entry("BENCH_ROUNDS", "3"),
-                Map.entry("BENCH_WARMUP", "5"),
-                Map.entry("BENCH_DURATION", "10"),
-                Map.entry("BENCH_CONNS", "64"),
-                Map.entry("BENCH_WRK_THREADS", "1"),
-                Map.entry("BENCH_BODY_BYTES", "12"),
-                Map.entry("BENCH_TARGETS", "nginx turnpike"),
-                Map.entry("BENCH_CORE_LOAD", "0"),
-                Map.entry("BENCH_CORE_PROXY", "1"),
-                Map.entry("BENCH_CLK_TCK", "100")));
-        Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "bench_summary.py hung");
-        assertEquals(0, p.exitValue(), output);
+        String output = summarize(records, out, "nginx turnpike");
         assertTrue(output.contains("cpu_us_per_req=1.50x"), output);
 
         SideBySideRun run = new ResultInputs().load("t", List.of(out)).sideBySide().get(0);
@@ -96,5 +78,67 @@ class BenchSummaryContractTest {
         // 50 ticks of others in 10 s = 5 % of a core: noted, under the default 10 % threshold.
         assertEquals(5.0, run.target("nginx").stat(Metric.OTHER_CPU_PCT).median(), 1e-9);
         assertTrue(!run.contended());
+    }
+
+    /** Runs bench_summary.py over the records as bench.sh does; returns its stdout. */
+    private static String summarize(Path records, Path out, String targets) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), records.toString(), out.toString())
+                .redirectErrorStream(true);
+        pb.environment().putAll(Map.ofEntries(
+                Map.entry("BENCH_TIMESTAMP", "2030-01-01T00:00:00Z"),
+                Map.entry("BENCH_COMMAND", "scripts/bench.sh"),
+                Map.entry("BENCH_GIT_SHA", "0123456789ab"),
+                Map.entry("BENCH_ROUNDS", "3"),
+                Map.entry("BENCH_WARMUP", "5"),
+                Map.entry("BENCH_DURATION", "10"),
+                Map.entry("BENCH_CONNS", "64"),
+                Map.entry("BENCH_WRK_THREADS", "1"),
+                Map.entry("BENCH_BODY_BYTES", "12"),
+                Map.entry("BENCH_TARGETS", targets),
+                Map.entry("BENCH_CORE_LOAD", "0"),
+                Map.entry("BENCH_CORE_PROXY", "1"),
+                Map.entry("BENCH_CLK_TCK", "100")));
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "bench_summary.py hung");
+        assertEquals(0, p.exitValue(), output);
+        return output;
+    }
+
+    @Test
+    void chainTargetsAndTheirRatioAreReadAndRendered() throws Exception {
+        assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
+        assumeTrue(python3Available(), "python3 not installed");
+
+        Path records = dir.resolve("records.jsonl");
+        // --chain: nginx_chain 800 ticks / 500,000 = 16 us/req, p99 2 ms; turnpike_chain 1,360 ticks = 27.2 us/req,
+        // p99 2.2 ms: CPU 1.70x (target <= 0.90 not met), p99 1.10x.
+        StringBuilder r = new StringBuilder();
+        for (int round = 1; round <= 3; round++) {
+            r.append(record("nginx", round, 500_000, 780, 1900)).append(record("turnpike", round, 500_000, 1200, 3000))
+                    .append(record("nginx_chain", round, 500_000, 800, 2000))
+                    .append(record("turnpike_chain", round, 500_000, 1360, 2200));
+        }
+        Files.writeString(records, r.toString());
+        Path out = dir.resolve("bench.json");
+        String output = summarize(records, out, "nginx turnpike nginx_chain turnpike_chain");
+        assertTrue(output.contains("turnpike_chain/nginx_chain (median ratio"), output);
+        assertTrue(output.contains("cpu_us_per_req=1.70x  p99_ms=1.10x"), output);
+
+        SideBySideRun run = new ResultInputs().load("t", List.of(out)).sideBySide().get(0);
+        assertEquals(27.2, run.target("turnpike_chain").stat(Metric.CPU_US_PER_REQ).median(), 1e-9);
+        PairRatio chain = run.pairRatio("turnpike_chain_vs_nginx_chain");
+        assertEquals(1.7, chain.ratios().get(Metric.CPU_US_PER_REQ), 1e-9);
+        assertEquals(1.1, chain.ratios().get(Metric.P99_MS), 1e-9);
+        assertEquals("cpu_us_per_req <= 0.90 and p99_ms <= 1.20", chain.target());
+        assertEquals(Boolean.FALSE, chain.targetMet());
+        assertEquals("turnpike_chain / nginx_chain", chain.label());
+        assertEquals(800.0 / 780.0, run.pairRatio("nginx_chain_vs_nginx").ratios().get(Metric.CPU_US_PER_REQ), 1e-4);
+        assertEquals(null, run.pairRatio("nginx_chain_vs_nginx").target());
+
+        String md = new MarkdownReportWriter().render(new ResultInputs().load("t", List.of(out)));
+        String row = md.lines().filter(l -> l.startsWith("| turnpike_chain / nginx_chain |")).findFirst()
+                .orElseThrow(() -> new AssertionError("no chain ratio row in:\n" + md));
+        assertTrue(row.contains("1.70×") && row.contains("1.10×") && row.contains("**not met**"), row);
     }
 }

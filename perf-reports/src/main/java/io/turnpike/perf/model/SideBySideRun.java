@@ -18,10 +18,11 @@ import java.util.Map;
  * @param targets     results in input order
  * @param skipped     targets that were requested but not run, with the reason
  * @param ratios      median(turnpike) / median(nginx) per metric; empty unless both ran
+ * @param pairRatios  the file's other ratios ({@code ratios.<a>_vs_<b>}), in input order
  */
 public record SideBySideRun(String source, String generatedAt, String command, Map<String, String> environment,
                             BenchParameters parameters, List<TargetResult> targets, Map<String, String> skipped,
-                            Map<Metric, Double> ratios) {
+                            Map<Metric, Double> ratios, List<PairRatio> pairRatios) {
 
     public static final String TURNPIKE = "turnpike";
     public static final String NGINX = "nginx";
@@ -33,6 +34,24 @@ public record SideBySideRun(String source, String generatedAt, String command, M
         EnumMap<Metric, Double> r = new EnumMap<>(Metric.class);
         r.putAll(ratios);
         ratios = Collections.unmodifiableMap(r);
+        pairRatios = List.copyOf(pairRatios);
+    }
+
+    /** Without other ratios. */
+    public SideBySideRun(String source, String generatedAt, String command, Map<String, String> environment,
+                         BenchParameters parameters, List<TargetResult> targets, Map<String, String> skipped,
+                         Map<Metric, Double> ratios) {
+        this(source, generatedAt, command, environment, parameters, targets, skipped, ratios, List.of());
+    }
+
+    /** The named other ratio ({@code <a>_vs_<b>}), or {@code null}. */
+    public PairRatio pairRatio(String name) {
+        for (PairRatio r : pairRatios) {
+            if (r.name().equals(name)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /** The named target, or {@code null}. */

@@ -3,6 +3,7 @@ package io.turnpike.perf.read;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.turnpike.perf.model.BenchParameters;
 import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.SideBySideRun;
 import io.turnpike.perf.model.Stat;
 import io.turnpike.perf.model.TargetResult;
@@ -70,7 +71,7 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
 
         Map<Metric, Double> ratios = readRatios(root, targets);
         return new SideBySideRun(file.getFileName().toString(), generatedAt, command, environment, parameters,
-                targets, skipped, ratios);
+                targets, skipped, ratios, readPairRatios(root));
     }
 
     private static BenchParameters readParameters(JsonFields f, JsonNode p) throws ReportInputException {
@@ -130,6 +131,36 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
                     "expected min <= median <= max (" + min + ", " + median + ", " + max + ") in field");
         }
         return new Stat(median, min, max);
+    }
+
+    /**
+     * Every {@code ratios.<a>_vs_<b>} object but turnpike_vs_nginx with at least one known metric: what bench.sh adds
+     * for its optional targets (haproxy, --plugins, --chain, ...). Targets it does not know are fine: the names are
+     * not checked against a list.
+     */
+    private static List<PairRatio> readPairRatios(JsonNode root) {
+        List<PairRatio> out = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> e : root.path("ratios").properties()) {
+            JsonNode node = e.getValue();
+            if (e.getKey().equals("turnpike_vs_nginx") || !e.getKey().contains("_vs_") || !node.isObject()) {
+                continue;
+            }
+            Map<Metric, Double> values = new EnumMap<>(Metric.class);
+            for (Map.Entry<String, JsonNode> v : node.properties()) {
+                Metric m = Metric.byKey(v.getKey());
+                if (m != null && v.getValue().isNumber()) {
+                    values.put(m, v.getValue().doubleValue());
+                }
+            }
+            if (values.isEmpty()) {
+                continue;
+            }
+            JsonNode target = node.path("target");
+            JsonNode met = node.path("target_met");
+            out.add(new PairRatio(e.getKey(), values, target.isTextual() ? target.asText() : null,
+                    met.isBoolean() ? met.asBoolean() : null));
+        }
+        return out;
     }
 
     /** The file's own ratios when it has them; otherwise computed from the medians, when both proxies ran. */

@@ -8,6 +8,7 @@ import io.turnpike.perf.gate.Gate;
 import io.turnpike.perf.model.JmhResult;
 import io.turnpike.perf.model.JmhRun;
 import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.Report;
 import io.turnpike.perf.model.SideBySideRun;
 import io.turnpike.perf.model.Stat;
@@ -133,6 +134,21 @@ public final class HtmlReportWriter {
                 }
             }
             h.append(String.join(", ", parts)).append(".</p>\n");
+        }
+        for (PairRatio r : run.pairRatios()) {
+            List<String> parts = new ArrayList<>();
+            for (Metric m : new Metric[] {Metric.CPU_US_PER_REQ, Metric.P99_MS, Metric.P50_MS, Metric.RPS}) {
+                Double v = r.ratios().get(m);
+                if (v != null) {
+                    parts.add(esc(m.label()) + " <b>" + MarkdownReportWriter.ratio(v) + "</b>");
+                }
+            }
+            h.append("<p>").append(esc(r.label())).append(", this run: ").append(String.join(", ", parts));
+            if (r.target() != null) {
+                h.append(" (target <code>").append(esc(r.target())).append("</code>: ")
+                        .append(Boolean.TRUE.equals(r.targetMet()) ? "met" : "<b>not met</b>").append(')');
+            }
+            h.append(".</p>\n");
         }
         environment(h, run.environment());
     }

@@ -7,6 +7,7 @@ import io.turnpike.perf.model.BenchParameters;
 import io.turnpike.perf.model.JmhResult;
 import io.turnpike.perf.model.JmhRun;
 import io.turnpike.perf.model.Metric;
+import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.Report;
 import io.turnpike.perf.model.SideBySideRun;
 import io.turnpike.perf.model.Stat;
@@ -205,6 +206,24 @@ public final class MarkdownReportWriter {
                             .append(m.direction() == Metric.Direction.LOWER_IS_BETTER ? "lower" : "higher")
                             .append(" |\n");
                 }
+            }
+            md.append('\n');
+        }
+        if (!run.pairRatios().isEmpty()) {
+            md.append("### Other ratios\n\n");
+            md.append("Ratio of the medians of two targets of this run (CPU and latency: lower is better).\n\n");
+            md.append("| ratio |");
+            for (Metric m : RATIOS) {
+                md.append(' ').append(m.label()).append(" |");
+            }
+            md.append(" target |\n|---|").append("---:|".repeat(RATIOS.length)).append("---|\n");
+            for (PairRatio r : run.pairRatios()) {
+                md.append("| ").append(cell(r.label())).append(" |");
+                for (Metric m : RATIOS) {
+                    md.append(' ').append(ratio(r.ratios().get(m))).append(" |");
+                }
+                md.append(' ').append(r.target() == null ? "" : "`" + cell(r.target()) + "` "
+                        + (Boolean.TRUE.equals(r.targetMet()) ? "met" : "**not met**")).append(" |\n");
             }
             md.append('\n');
         }

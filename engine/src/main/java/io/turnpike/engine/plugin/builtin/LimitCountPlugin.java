@@ -40,6 +40,8 @@ public final class LimitCountPlugin extends PluginSpec {
     private final boolean showHeaders;
     private final boolean degrade;
     private final long waitNs;
+    /** {@code X-RateLimit-Limit}'s value: the limiter's count, the same on every response (written once, not per request). */
+    private final byte[] limitValue;
 
     LimitCountPlugin(CountLimiter limiter, LimitSupport.KeySpec key, LocalReply rejected, boolean showHeaders,
                      boolean degrade, long waitMs) {
@@ -50,6 +52,7 @@ public final class LimitCountPlugin extends PluginSpec {
         this.showHeaders = showHeaders;
         this.degrade = degrade;
         this.waitNs = waitMs * 1_000_000L;
+        this.limitValue = Long.toString(Math.max(0, limiter.limit)).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     @Override
@@ -89,7 +92,7 @@ public final class LimitCountPlugin extends PluginSpec {
 
     private void headers(PluginContext x, LimitResult out) {
         if (showHeaders) {
-            LimitSupport.setHeader(x, LIMIT_LOWER, LIMIT, out.limit);
+            x.responseEdits.set(LIMIT_LOWER, LIMIT, limitValue); // out.limit: every count limiter reports its count
             LimitSupport.setHeader(x, REMAINING_LOWER, REMAINING, out.remaining);
             LimitSupport.setHeader(x, RESET_LOWER, RESET, out.resetSeconds);
         }
