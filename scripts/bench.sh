@@ -169,6 +169,8 @@ for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROX
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
+# --jfr: absolute (start_turnpike expands it inside the process's directory); relative to the repo root, like --out
+if [[ -n $JFR_DIR ]]; then mkdir -p "$JFR_DIR" && JFR_DIR=$(cd -- "$JFR_DIR" && pwd) || die "--jfr: cannot create $JFR_DIR"; fi
 ((DURATION >= 1)) || die "DURATION must be >= 1"
 ((CONNS >= WRK_THREADS)) || die "CONNS must be >= WRK_THREADS"
 ((TLS_CLIENTS >= 1)) || die "TLS_CLIENTS must be >= 1"
