@@ -65,6 +65,7 @@ PLUGINS=${PLUGINS:-0}
 WARMUP_CURVE=${WARMUP_CURVE:-0}        # --warmup-curve: CPU per request in each second from launch (scripts/lib/bench-warmup.sh)
 JVM_COMPARE=${JVM_COMPARE:-0}        # --jvm-compare: + turnpike_jvm_alt (java $ALT_JVM_OPTS -jar, same core)
 ROUTES=${ROUTES:-0}                  # --routes N: + turnpike_routes, a Turnpike process with N more routes loaded
+JFR_DIR=${JFR_DIR:-}                 # --jfr DIR: a flight recording per Turnpike process (docs/tail-latency.md)
 SCALING=${SCALING:-0}                # --scaling: requests/s and CPU per request at 1..16 event loops vs nginx workers
 SCALING_LOOPS=${SCALING_LOOPS:-1,2,4,8,16}
 H2=${H2:-0}                          # --h2: h2load over h2c (prior knowledge) and TLS (ALPN h2), nginx vs Turnpike
@@ -126,6 +127,9 @@ Options (environment variable in brackets):
                      launcher's flags (bin/turnpike, G1); ratio turnpike_jvm_alt_vs_turnpike [JVM_COMPARE=1]
   --routes N         also turnpike_routes: a Turnpike process with N generated routes (plus the bench route)
                      loaded from its apisix.yaml; its CPU per request and resident memory [ROUTES, default 0]
+  --jfr DIR          a JFR recording per launcher-started Turnpike process, DIR/NAME.jfr (profile settings plus
+                     every compilation, 1 s thread CPU load; dumped at exit), and DIR/windows.tsv with the
+                     measured windows (epoch ms) to cut the recordings by [JFR_DIR] (docs/tail-latency.md)
   --scaling          instead of the above: requests/s, CPU per request and scaling efficiency of Turnpike at
                      1, 2, 4, 8, 16 event loops against nginx with as many worker_processes (counts that do not
                      fit this machine's cores are skipped with a message; docs/benchmarks.md) [SCALING=1]
@@ -166,6 +170,7 @@ while (($#)); do
     --jvm-compare) JVM_COMPARE=1; shift ;;
     --routes) [[ $# -ge 2 ]] || die "--routes needs a value"; ROUTES=$2; shift 2 ;;
     --routes=*) ROUTES=${1#*=}; shift ;;
+    --jfr) [[ $# -ge 2 ]] || die "--jfr needs a directory"; JFR_DIR=$2; shift 2 ;;
     --scaling) SCALING=1; shift ;;
     --loops) [[ $# -ge 2 ]] || die "--loops needs a value"; SCALING_LOOPS=$2; shift 2 ;;
     --loops=*) SCALING_LOOPS=${1#*=}; shift ;;
@@ -187,6 +192,8 @@ for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROX
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
+# --jfr: absolute (start_turnpike expands it inside the process's directory); relative to the repo root, like --out
+if [[ -n $JFR_DIR ]]; then mkdir -p "$JFR_DIR" && JFR_DIR=$(cd -- "$JFR_DIR" && pwd) || die "--jfr: cannot create $JFR_DIR"; fi
 ((DURATION >= 1)) || die "DURATION must be >= 1"
 ((CONNS >= WRK_THREADS)) || die "CONNS must be >= WRK_THREADS"
 ((TLS_CLIENTS >= 1)) || die "TLS_CLIENTS must be >= 1"
@@ -437,6 +444,21 @@ java_major() {
   spec=$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
   echo "${spec%%.*}"
 }
+# --jfr DIR: " -XX:StartFlightRecording=..." for Turnpike process NAME (empty without --jfr). The settings are the
+# JDK's profile.jfc with every compilation (threshold 0) and thread CPU load each second; windows.tsv gets a line
+# per measured window (target, round, kind, start and end epoch ms) from jfr_window.
+jfr_opts() {
+  [[ -n $JFR_DIR ]] || return 0
+  if [[ ! -f $JFR_DIR/tail.jfc ]]; then
+    mkdir -p "$JFR_DIR"
+    sed -e '/name="jdk.Compilation"/,/<\/event>/ s/>100 ms</>0 ms</' \
+        -e '/name="jdk.ThreadCPULoad"/,/<\/event>/ s/>10 s</>1 s</' \
+        "$JAVA_HOME_FOR_LAUNCHER/lib/jfr/profile.jfc" >"$JFR_DIR/tail.jfc"
+  fi
+  printf ' -XX:StartFlightRecording=name=bench,settings=%s,filename=%s,dumponexit=true' \
+    "$(realpath "$JFR_DIR/tail.jfc")" "$(realpath "$JFR_DIR")/$1.jfr"
+}
+jfr_window() { [[ -z $JFR_DIR ]] || printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$JFR_DIR/windows.tsv"; }
 # start_turnpike NAME DIR CPUS: `bin/turnpike start -c DIR/conf/config.yaml` in DIR (logs in DIR/logs), pinned to
 # CPUS (a taskset list); sets PID_OF[NAME]. With ALT_JVM=1 in the environment, `java $ALT_JVM_OPTS -jar` instead.
 start_turnpike() {
@@ -449,7 +471,7 @@ start_turnpike() {
     (cd "$dir" && exec taskset -c "$cpus" "$JAVA" "${opts[@]}" -jar "$TURNPIKE_JAR_ABS" start -c "$dir/conf/config.yaml") \
       >"$dir/logs/stdout.log" 2>&1 &
   else
-    (cd "$dir" && JAVA_HOME=$JAVA_HOME_FOR_LAUNCHER TURNPIKE_JAR=$TURNPIKE_JAR_ABS TURNPIKE_JVM_OPTS=$JVM_OPTS \
+    (cd "$dir" && JAVA_HOME=$JAVA_HOME_FOR_LAUNCHER TURNPIKE_JAR=$TURNPIKE_JAR_ABS TURNPIKE_JVM_OPTS="$JVM_OPTS$(jfr_opts "$name")" \
        exec taskset -c "$cpus" "$LAUNCHER" start -c "$dir/conf/config.yaml") >"$dir/logs/stdout.log" 2>&1 &
   fi
   PID_OF[$name]=$!
@@ -1081,7 +1103,7 @@ redis_note() {
 }
 
 measure() {
-  local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others
+  local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others t0
   local hdr=()
   [[ -n ${HDR[$target]:-} ]] && hdr=(-H "${HDR[$target]}")
   if ((WARMUP > 0)); then
@@ -1092,8 +1114,10 @@ measure() {
   python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
   [[ $target == turnpike_limit_redis ]] && REDIS_CALLS0=$(redis_calls)
   c0=$(cpu_ticks "$pid")
+  t0=$(date +%s%3N)
   run_wrk "$raw" "${hdr[@]+"${hdr[@]}"}" -d"${DURATION}s" --latency -s "$LIB_DIR/wrk-report.lua" "$url" \
     || die "$target: wrk failed (see $raw)"
+  jfr_window "$target" "$round" saturating "$t0" "$(date +%s%3N)"
   c1=$(cpu_ticks "$pid")
   others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
   rss=$(rss_peak_kb "$pid")
@@ -1151,6 +1175,7 @@ measure_rate() {
       --warmup "$RATE_WARMUP" --duration "$DURATION" --timeout-ms "$RATE_TIMEOUT_MS" --cpu-pids "$pids" \
     || die "$target: fixed-rate generator failed (see $raw)"
   t1=$(now_ns)
+  jfr_window "$target" "$round" fixed_rate "$((t0 / 1000000 + RATE_WARMUP * 1000))" "$((t1 / 1000000))"
   others=$(python3 "$LIB_DIR/proc_cpu_others.py" diff "$WORK/others-before.json" "$$")
   line=$(grep '^FIXED_RATE_JSON ' "$raw" | tail -n 1) || die "$target: no FIXED_RATE_JSON line in $raw"
   printf '{"target":"%s","round":%d,"clk_tck":%d,"other_cpu_ticks":%d,"other_window_us":%d,%s\n' \

@@ -94,6 +94,16 @@ class HostileWritesIT {
         return out;
     }
 
+    private static double doubleFlag(String printFlagsFinal, String name) {
+        for (String line : printFlagsFinal.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 4 && f[1].equals(name)) {
+                return Double.parseDouble(f[3]);
+            }
+        }
+        throw new AssertionError(name + " not in the JVM's flags");
+    }
+
     private static long flag(String printFlagsFinal, String name) {
         for (String line : printFlagsFinal.split("\n")) {
             String[] f = line.trim().split("\\s+");
@@ -116,6 +126,10 @@ class HostileWritesIT {
         assertEquals(512L << 20, flag(jvm, "MaxDirectMemorySize"));
         assertEquals(256L << 20, flag(jvm, "MaxMetaspaceSize"));
         assertEquals(15_000, flag(jvm, "G1PeriodicGCInterval"));
+        // docs/tail-latency.md: the periodic GC only on a quiet host; JVM threads never outrank the event loops
+        assertTrue(doubleFlag(jvm, "G1PeriodicGCSystemLoadThreshold") >= 0.5, "a periodic-GC load threshold");
+        assertEquals(0, flag(jvm, "JavaPriority9_To_OSPriority"));
+        assertEquals(0, flag(jvm, "JavaPriority10_To_OSPriority"));
         assertEquals(30, flag(jvm, "MaxHeapFreeRatio"));
 
         List<String> custom = launcherFlags(Map.of("TURNPIKE_HEAP_MAX", "384m", "TURNPIKE_HEAP_MIN", "64m",
