@@ -563,6 +563,8 @@ def memory_markdown(doc):
         lines.append("| " + " | ".join(row) + " |")
     p = doc["parameters"]
     lines += ["", f"Turnpike JVM flags (launcher `{p.get('launcher', '')}`): `{p.get('jvm_opts', '')}`"]
+    if p.get("turnpike_transport"):
+        lines += ["", f"Turnpike transport (the `turnpike` target's /status): {p['turnpike_transport']}"]
     if p.get("alt_jvm_opts"):
         lines.append(f"turnpike_jvm_alt JVM flags: `{p['alt_jvm_opts']}`")
     r = doc["ratios"].get("turnpike_jvm_alt_vs_turnpike")
@@ -645,6 +647,7 @@ def main(argv):
             "contended_pct": threshold,
             "jvm_opts": env("JVM_OPTS"),
             "turnpike_jar": env("TURNPIKE_JAR"),
+            "turnpike_transport": env("TURNPIKE_TRANSPORT", ""),
             "wrk_command": env("WRK_COMMAND"),
             "launcher": env("LAUNCHER"),
             "alt_jvm_opts": env("ALT_JVM_OPTS"),
