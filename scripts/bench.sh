@@ -726,7 +726,7 @@ EOF
   fi
   start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
   wait_ready turnpike "${PID_OF[turnpike]}" "http://127.0.0.1:$TURNPIKE_PORT/" "$READY_TIMEOUT_S"
-  # The transport the process runs on (auto resolves to io_uring or epoll by host): recorded in the JSON.
+  # The transport the process runs on, as /status names it (auto: epoll, or NIO without the native library): in the JSON.
   TURNPIKE_TRANSPORT_IN_USE=$(curl -s --max-time 2 "http://127.0.0.1:$TURNPIKE_STATUS_PORT/status" \
     | sed -n 's/.*"transport":"\([a-z_]*\)".*/\1/p')
   log "turnpike transport: ${TURNPIKE_TRANSPORT_IN_USE:-unknown} (turnpike.transport: $TURNPIKE_TRANSPORT)"

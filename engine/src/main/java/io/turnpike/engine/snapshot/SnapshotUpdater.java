@@ -27,11 +27,18 @@ public final class SnapshotUpdater implements ConfigListener {
     private volatile long firstCompileNs;
     private volatile long firstPublishNs;
     private volatile long startupGcNs;
+    private final long startupGcHeapBytes;
 
     public SnapshotUpdater(SnapshotCompiler compiler, SnapshotPublisher publisher, PrintStream log) {
+        this(compiler, publisher, log, STARTUP_GC_HEAP_BYTES);
+    }
+
+    /** {@code startupGcHeapBytes}: the heap in use after the first compile above which the start-up collection runs. */
+    SnapshotUpdater(SnapshotCompiler compiler, SnapshotPublisher publisher, PrintStream log, long startupGcHeapBytes) {
         this.compiler = compiler;
         this.publisher = publisher;
         this.log = log;
+        this.startupGcHeapBytes = startupGcHeapBytes;
     }
 
     @Override
@@ -73,14 +80,14 @@ public final class SnapshotUpdater implements ConfigListener {
 
     /**
      * Before the first snapshot is published (the loops still answer 503 / 404, /status/ready is 503): when decoding
-     * and compiling a large configuration left more than {@link #STARTUP_GC_HEAP_BYTES} on the heap, one full
+     * and compiling a large configuration left more than {@link #STARTUP_GC_HEAP_BYTES} (by default) on the heap, one full
      * collection returns that garbage now. Otherwise it is promoted, and G1 collects it later in mixed collections on
      * the loops' cores while they serve: 5-54 ms pauses with 50,000 routes, docs/tail-latency.md.
      */
     private void collectStartupGarbage() {
         Runtime rt = Runtime.getRuntime();
         long used = rt.totalMemory() - rt.freeMemory();
-        if (used < STARTUP_GC_HEAP_BYTES) {
+        if (used < startupGcHeapBytes) {
             return;
         }
         long t0 = System.nanoTime();
@@ -97,7 +104,7 @@ public final class SnapshotUpdater implements ConfigListener {
     static final long STARTUP_GC_HEAP_BYTES = 128L << 20;
 
     /** How long the start-up collection took (0 when none ran). */
-    public long startupGcNs() {
+    long startupGcNs() {
         return startupGcNs;
     }
 

@@ -94,24 +94,23 @@ class HostileWritesIT {
         return out;
     }
 
-    private static double doubleFlag(String printFlagsFinal, String name) {
+    /** The value column of {@code name}'s line in {@code -XX:+PrintFlagsFinal} output. */
+    private static String flagValue(String printFlagsFinal, String name) {
         for (String line : printFlagsFinal.split("\n")) {
             String[] f = line.trim().split("\\s+");
             if (f.length >= 4 && f[1].equals(name)) {
-                return Double.parseDouble(f[3]);
+                return f[3];
             }
         }
         throw new AssertionError(name + " not in the JVM's flags");
     }
 
+    private static double doubleFlag(String printFlagsFinal, String name) {
+        return Double.parseDouble(flagValue(printFlagsFinal, name));
+    }
+
     private static long flag(String printFlagsFinal, String name) {
-        for (String line : printFlagsFinal.split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length >= 4 && f[1].equals(name)) {
-                return Long.parseLong(f[3]);
-            }
-        }
-        throw new AssertionError(name + " not in the JVM's flags");
+        return Long.parseLong(flagValue(printFlagsFinal, name));
     }
 
     @Test
