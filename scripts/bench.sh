@@ -63,6 +63,7 @@ ONLY="backend,nginx,turnpike"
 ONLY_SET=0
 PLUGINS=${PLUGINS:-0}
 WARMUP_CURVE=${WARMUP_CURVE:-0}        # --warmup-curve: CPU per request in each second from launch (scripts/lib/bench-warmup.sh)
+STARTUP_CACHE=${STARTUP_CACHE:-0}      # --startup-cache (with --warmup-curve): a training run first, then rounds that use its cache
 JVM_COMPARE=${JVM_COMPARE:-0}        # --jvm-compare: + turnpike_jvm_alt (java $ALT_JVM_OPTS -jar, same core)
 ROUTES=${ROUTES:-0}                  # --routes N: + turnpike_routes, a Turnpike process with N more routes loaded
 JFR_DIR=${JFR_DIR:-}                 # --jfr DIR: a flight recording per Turnpike process (docs/tail-latency.md)
@@ -113,6 +114,10 @@ Options (environment variable in brackets):
                      request in each second since launch, the steady state (median of the last third) and the
                      second from which it stays within 10 %; --rounds fresh starts, --duration seconds each
                      (default 30); with --tls every request is a new TLS handshake [WARMUP_CURVE=1]
+  --startup-cache    with --warmup-curve: first a training run (the launcher's TURNPIKE_STARTUP_CACHE, under the
+                     same load for --duration seconds, then stopped so the JVM writes its cache), then the
+                     rounds, each started with that cache (JDK 25+: AOT cache; older: class-data archive)
+                     [STARTUP_CACHE=1]
   --chain            also the plugin chain against nginx's closest equivalent, two more processes on the proxy
                      core: nginx_chain, the nginx proxy plus auth by a map of the apikey header (401 when
                      unknown), limit_req keyed by that consumer and stub_status; turnpike_chain, a route with
@@ -176,6 +181,7 @@ while (($#)); do
     --loops=*) SCALING_LOOPS=${1#*=}; shift ;;
     --h2) H2=1; shift ;;
     --warmup-curve) WARMUP_CURVE=1; shift ;;
+    --startup-cache) STARTUP_CACHE=1; shift ;;
     --h2-conns) [[ $# -ge 2 ]] || die "--h2-conns needs a value"; H2_CONNS=$2; shift 2 ;;
     --h2-streams) [[ $# -ge 2 ]] || die "--h2-streams needs a value"; H2_STREAMS=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -207,6 +213,7 @@ if ((WARMUP_CURVE)); then
   [[ $ONLY == turnpike ]] || die "--warmup-curve measures turnpike alone: --only turnpike"
   ((${DURATION_SET:-0})) || DURATION=30
 fi
+((STARTUP_CACHE && !WARMUP_CURVE)) && die "--startup-cache goes with --warmup-curve"
 if ((SCALING || H2)); then
   mode=$( ((SCALING)) && echo --scaling || echo --h2)
   ((PLUGINS || TLS || RATE || JVM_COMPARE || ROUTES || CHAIN)) \
@@ -606,6 +613,27 @@ if ((PLUGINS)); then
 fi
 
 # --- proxy B: Turnpike ----------------------------------------------------------------------
+# --plugins only: the same limit as limit-count with policy redis (leases from the script's own redis-server). Without
+# --plugins there is no redis-server, and the route would keep the gateway's Redis link reconnecting in the background
+# of every measured run.
+limit_redis_route() {
+  ((PLUGINS)) || return 0
+  cat <<EOF
+  - id: "limit-redis"
+    uri: "/limitredis/*"
+    plugins:
+      limit-count:
+        count: 1000000000
+        time_window: 3600
+        policy: redis
+        redis_host: 127.0.0.1
+        redis_port: $REDIS_PORT
+    upstream:
+      type: roundrobin
+      nodes:
+        "127.0.0.1:$BACKEND_PORT": 1
+EOF
+}
 if has_target turnpike; then
   conf="$WORK/turnpike/conf"
   mkdir -p "$conf" "$WORK/turnpike/logs"
@@ -689,20 +717,7 @@ routes:
       type: roundrobin
       nodes:
         "127.0.0.1:$BACKEND_PORT": 1
-  # --plugins: the same limit with policy redis (leases from the script's own redis-server).
-  - id: "limit-redis"
-    uri: "/limitredis/*"
-    plugins:
-      limit-count:
-        count: 1000000000
-        time_window: 3600
-        policy: redis
-        redis_host: 127.0.0.1
-        redis_port: $REDIS_PORT
-    upstream:
-      type: roundrobin
-      nodes:
-        "127.0.0.1:$BACKEND_PORT": 1
+$(limit_redis_route)
 consumers:
   - username: bench
     plugins:

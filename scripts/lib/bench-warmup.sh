@@ -26,6 +26,33 @@ fi
 CURVE_RECORDS="$WORK/warmup-curve.jsonl"
 : >"$CURVE_RECORDS"
 
+# --startup-cache: one training run under the same load (not measured), stopped with SIGTERM so the JVM writes the
+# launcher's start-up cache (bin/turnpike, TURNPIKE_STARTUP_CACHE; docs/startup.md), which every round then maps.
+CURVE_CACHE_FILE=""
+if ((STARTUP_CACHE)); then
+  export TURNPIKE_STARTUP_CACHE="$WORK/startup-cache/turnpike"
+  start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
+  pid=${PID_OF[turnpike]}
+  deadline=$((SECONDS + READY_TIMEOUT_S))
+  until curl -fsSk -o /dev/null --max-time 1 "$CURVE_URL" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || die "turnpike exited during the training start; logs in $WORK/turnpike/logs"
+    ((SECONDS < deadline)) || die "turnpike not answering at $CURVE_URL after ${READY_TIMEOUT_S}s (training run)"
+    sleep 0.02
+  done
+  log "training run: answering; wrk for ${CURVE_SECONDS}s, then SIGTERM (the JVM writes the cache as it exits)"
+  run_bg "$WORK/warmup-train-wrk.txt" taskset -c "$CORE_LOAD" wrk -t1 -c"$CONNS" -d"${CURVE_SECONDS}s" \
+    "${CURVE_WRK_ARGS[@]}" "$CURVE_URL" || die "wrk failed (see $WORK/warmup-train-wrk.txt)"
+  train_stop_ns=$(now_ns)
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done # the cache: seconds, at most 120 s
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  mv "$WORK/turnpike/logs/stdout.log" "$WORK/turnpike/logs/stdout-training.log"
+  CURVE_CACHE_FILE=$(find "$WORK/startup-cache" -maxdepth 1 -type f \( -name '*.aot' -o -name '*.jsa' \) | head -1)
+  [[ -n $CURVE_CACHE_FILE ]] || die "the training run wrote no start-up cache (see $WORK/turnpike/logs/stdout-training.log)"
+  log "training run: $(basename "$CURVE_CACHE_FILE") $(( $(stat -c %s "$CURVE_CACHE_FILE") >> 20 )) MiB, written $(( ($(now_ns) - train_stop_ns) / 1000000 )) ms after SIGTERM"
+fi
+
 for ((round = 1; round <= ROUNDS; round++)); do
   launch_ns=$(now_ns)
   start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
@@ -83,9 +110,10 @@ done
 mkdir -p "$OUT"
 CURVE_STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 python3 - "$CURVE_RECORDS" "$OUT/warmup-$CURVE_STAMP.json" "$WARMUP_TOLERANCE" "$CURVE_KIND" "$COMMAND_LINE" \
-  "${CURVE_JVM_FLAGS:-}" <<'PY'
+  "${CURVE_JVM_FLAGS:-}" "$(basename "${CURVE_CACHE_FILE:-}")" <<'PY'
 import json, statistics, sys
 records, out, tol, kind, command, jvm = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+startup_cache = sys.argv[7] or None
 samples, ready, wrk_end = {}, {}, {}
 for line in open(records):
     r = json.loads(line)
@@ -121,12 +149,13 @@ for rnd, rows in sorted(samples.items()):
 if not rounds:
     sys.exit("warm-up curve: no round produced enough samples")
 doc = {"format": "turnpike-warmup/v1", "kind": kind, "tolerance": tol, "command": command, "jvm_flags": jvm,
+       "startup_cache": startup_cache,
        "rounds": rounds,
        "median_settled_second": statistics.median([r["settled_second"] for r in rounds if r["settled_second"]] or [0]),
        "median_ready_ms": statistics.median([r["ready_ms"] for r in rounds if r["ready_ms"] is not None] or [0])}
 json.dump(doc, open(out, "w"), indent=1)
 secs = sorted({b["second"] for r in rounds for b in r["buckets"]})
-print(f"\nwarm-up curve ({kind}): CPU µs per request in each second since launch, by round")
+print(f"\nwarm-up curve ({kind}{', start-up cache ' + startup_cache if startup_cache else ''}): CPU µs per request in each second since launch, by round")
 print("second  " + "  ".join(f"round {r['round']:>2}" for r in rounds))
 for s in secs:
     cells = []

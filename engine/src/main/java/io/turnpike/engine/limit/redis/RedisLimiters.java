@@ -33,6 +33,15 @@ public final class RedisLimiters implements RemoteLimiters {
     private final Map<RemotePolicy, RedisLink> links = new LinkedHashMap<>();
     private ClientResources resources;
 
+    static {
+        // Lettuce picks epoll over io_uring when Netty offers both, and says so in a WARN line on every connection
+        // attempt: two log lines per reconnect while Redis is down. Turning its io_uring probe off changes no
+        // transport (it is epoll either way) and keeps the gateway's log quiet; an operator's own setting wins.
+        if (System.getProperty("io.lettuce.core.iouring") == null) {
+            System.setProperty("io.lettuce.core.iouring", "false");
+        }
+    }
+
     public RedisLimiters() {
         this(defaultGatewayId());
     }
