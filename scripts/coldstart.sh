@@ -5,7 +5,11 @@
 # to the first 200 proxied on the route written last. Prints the phases (launcher's clock and the gateway's own
 # start-up log lines). See docs/startup.md.
 #
-#   scripts/coldstart.sh [--routes N] [--runs K] [--jars A.jar,B.jar] [--keep-tmp] [-- EXTRA TURNPIKE_JVM_OPTS...]
+#   scripts/coldstart.sh [--routes N] [--ssls M] [--runs K] [--jars A.jar,B.jar] [--keep-tmp]
+#                        [-- EXTRA TURNPIKE_JVM_OPTS...]
+#
+# --ssls M: also M ssl objects (one ECDSA P-256 wildcard certificate, an SNI each) and a TLS listener: M server
+# contexts are built before the first snapshot serves (default 0).
 #
 # --jars: run K starts with each jar in turn (A, B, A, B, ...) on the same etcd: an interleaved before/after
 # comparison in one session; the summary is then given per jar.
@@ -22,6 +26,7 @@ LIB_DIR="$SCRIPT_DIR/lib"
 cd "$REPO_ROOT"
 
 ROUTES=${ROUTES:-50000}
+SSLS=${SSLS:-0}
 RUNS=${RUNS:-1}
 TIMEOUT_S=${TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
@@ -35,16 +40,18 @@ log() { echo "coldstart: $*" >&2; }
 while (($#)); do
   case $1 in
     --routes) [[ $# -ge 2 ]] || die "--routes needs a value"; ROUTES=$2; shift 2 ;;
+    --ssls) [[ $# -ge 2 ]] || die "--ssls needs a value"; SSLS=$2; shift 2 ;;
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS=$2; shift 2 ;;
     --jars) [[ $# -ge 2 ]] || die "--jars needs a value"; IFS=, read -r -a JARS <<<"$2"; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA_OPTS=("$@"); break ;;
     *) die "unknown argument: $1" ;;
   esac
 done
 [[ $ROUTES =~ ^[1-9][0-9]*$ ]] || die "--routes must be a positive integer"
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || die "--runs must be 1..99"
+[[ $SSLS =~ ^[0-9]+$ ]] || die "--ssls must be a non-negative integer"
 [[ $TIMEOUT_S =~ ^[1-9][0-9]*$ ]] || die "TIMEOUT_S must be a positive integer"
 for cmd in nginx curl python3; do command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' not found"; done
 [[ -x $ETCD_BIN ]] || die "etcd not found (apt-get install -y etcd-server, or set ETCD_BIN)"
@@ -113,7 +120,7 @@ wait_http() {
   die "$name not ready at $url after ${timeout_s}s; logs in $WORK"
 }
 
-read -r etcd_port etcd_peer data_port status_port control_port b1 b2 b3 <<<"$(free_ports 8)"
+read -r etcd_port etcd_peer data_port status_port control_port b1 b2 b3 tls_port <<<"$(free_ports 9)"
 
 # --- backend: one nginx answering 200 on three ports (the upstream nodes) ---------------------------------
 mkdir -p "$WORK/backend/logs" "$WORK/backend/tmp"
@@ -154,10 +161,18 @@ etcd_pid=$!
 STARTED_PIDS+=("$etcd_pid")
 wait_http etcd "$etcd_pid" "http://127.0.0.1:$etcd_port/health" 20
 
+ssl_args=()
+if ((SSLS)); then
+  command -v openssl >/dev/null 2>&1 || die "--ssls needs openssl"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=*.coldstart.test" \
+    -addext "subjectAltName=DNS:*.coldstart.test" -keyout "$WORK/ssl.key" -out "$WORK/ssl.crt" 2>/dev/null \
+    || die "openssl could not make the test certificate"
+  ssl_args=("$SSLS" "$WORK/ssl.crt" "$WORK/ssl.key")
+fi
 t=$(now_ms)
 read -r probe_method probe_path probe_host <<<"$(python3 "$LIB_DIR/coldstart_routes.py" \
-  "http://127.0.0.1:$etcd_port" /apisix "$ROUTES" "$b1,$b2,$b3")"
-log "loaded $ROUTES routes (+200 upstreams, 50 services) into etcd :$etcd_port in $(($(now_ms) - t)) ms;" \
+  "http://127.0.0.1:$etcd_port" /apisix "$ROUTES" "$b1,$b2,$b3" "${ssl_args[@]}")"
+log "loaded $ROUTES routes (+200 upstreams, 50 services, $SSLS ssls) into etcd :$etcd_port in $(($(now_ms) - t)) ms;" \
   "probe: $probe_method $probe_path host $probe_host"
 host_args=()
 if [[ $probe_host != - ]]; then host_args=(-H "Host: $probe_host"); fi
@@ -166,7 +181,7 @@ mkdir -p "$WORK/gw/conf" "$WORK/gw/logs"
 cat >"$WORK/gw/conf/config.yaml" <<EOF
 apisix:
   node_listen: [{ip: 127.0.0.1, port: $data_port}]
-  ssl: {enable: false}
+$(if ((SSLS)); then echo "  ssl: {enable: true, listen: [{ip: 127.0.0.1, port: $tls_port}]}"; else echo "  ssl: {enable: false}"; fi)
   control: {ip: 127.0.0.1, port: $control_port}
 deployment:
   role: data_plane
@@ -237,7 +252,7 @@ for jar in "${JARS[@]}"; do
   label=""
   if ((${#JARS[@]} > 1)); then label=" jar=$jar"; fi
   sorted=$(printf '%s\n' ${totals[$jar]} | sort -n | tr '\n' ' ')
-  log "routes=$ROUTES runs=$RUNS$label launch -> first 200 on the last route (ms, sorted): $sorted"
+  log "routes=$ROUTES ssls=$SSLS runs=$RUNS$label launch -> first 200 on the last route (ms, sorted): $sorted"
   cpu_sorted=$(printf '%s\n' ${cpus[$jar]} | sort -n | tr '\n' ' ')
   log "gateway CPU (user+sys) until then (ms, sorted): $cpu_sorted"
   echo "first200_ms${label} ${sorted% }"

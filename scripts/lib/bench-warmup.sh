@@ -67,6 +67,29 @@ def cpu():
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+def kind(comm):
+    # the JVM's JIT compiler threads, its collector (GC workers, G1's concurrent and service threads, the VM thread
+    # that runs the pauses) and the event loops; whatever else (config sync, status, JVM housekeeping) is the rest
+    if comm.startswith(("C1 CompilerThre", "C2 CompilerThre")):
+        return "jit"
+    if comm.startswith(("GC Thread", "G1 ", "VM Thread")):
+        return "gc"
+    if comm.startswith("turnpike-loop"):
+        return "loop"
+    return None
+def by_kind():
+    ticks = {"jit": 0, "gc": 0, "loop": 0}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        k = kind(head.split("(", 1)[1])
+        if k:
+            fields = rest.split()
+            ticks[k] += int(fields[11]) + int(fields[12])
+    return ticks
 def requests():
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{status_port}/status", timeout=0.5) as r:
@@ -80,7 +103,8 @@ for k in range(1, seconds + 1):
         c = cpu()
     except OSError:
         break
-    print(json.dumps({"round": rnd, "second": k, "cpu_ticks": c, "hz": hz, "requests": requests()}), flush=True)
+    print(json.dumps({"round": rnd, "second": k, "cpu_ticks": c, "hz": hz, "requests": requests(),
+                      "thread_ticks": by_kind()}), flush=True)
 PY
   sampler=$!
   STARTED_PIDS+=("$sampler")
@@ -122,6 +146,12 @@ for line in open(records):
         wrk_end[r["round"]] = r["wrk_end_ms"]
     else:
         samples.setdefault(r["round"], []).append(r)
+def steady_kinds(buckets, n):
+    # per thread kind: the median µs per request over the last n buckets (the steady state's split)
+    tail = [b["by_thread_us_per_req"] for b in buckets[-n:] if "by_thread_us_per_req" in b]
+    if not tail:
+        return {}
+    return {k: statistics.median(t.get(k, 0.0) for t in tail) for k in tail[0]}
 rounds = []
 for rnd, rows in sorted(samples.items()):
     buckets = []
@@ -134,7 +164,14 @@ for rnd, rows in sorted(samples.items()):
         n = cur["requests"] - prev["requests"]
         cpu_us = (cur["cpu_ticks"] - prev["cpu_ticks"]) * 1e6 / cur["hz"]
         if n > 0:
-            buckets.append({"second": cur["second"], "requests": n, "cpu_us_per_req": round(cpu_us / n, 2)})
+            b = {"second": cur["second"], "requests": n, "cpu_us_per_req": round(cpu_us / n, 2)}
+            if "thread_ticks" in cur and "thread_ticks" in prev:
+                # µs per request by thread kind; a thread that ended within the second is not counted (rest: 0 floor)
+                per = {k: (cur["thread_ticks"][k] - prev["thread_ticks"].get(k, 0)) * 1e6 / cur["hz"] / n
+                       for k in cur["thread_ticks"]}
+                per["rest"] = max(0.0, cpu_us / n - sum(per.values()))
+                b["by_thread_us_per_req"] = {k: round(v, 2) for k, v in per.items()}
+            buckets.append(b)
     if len(buckets) < 6:
         continue
     tail = [b["cpu_us_per_req"] for b in buckets[-(len(buckets) // 3):]]
@@ -144,8 +181,20 @@ for rnd, rows in sorted(samples.items()):
         if all(x["cpu_us_per_req"] <= steady * (1 + tol) for x in buckets[i:]):
             settled = b["second"]
             break
+    # The warm-up's extra CPU (above steady, from the first bucket to the settled second) and which threads spent it
+    extra, steady_by = {}, steady_kinds(buckets, len(buckets) // 3)
+    for b in buckets:
+        if settled is not None and b["second"] >= settled:
+            break
+        over = (b["cpu_us_per_req"] - steady) * b["requests"]
+        if over <= 0 or "by_thread_us_per_req" not in b:
+            continue
+        for k, v in b["by_thread_us_per_req"].items():
+            extra[k] = extra.get(k, 0.0) + max(0.0, v - steady_by.get(k, 0.0)) * b["requests"]
     rounds.append({"round": rnd, "ready_ms": ready.get(rnd), "steady_cpu_us_per_req": round(steady, 2),
-                   "settled_second": settled, "buckets": buckets})
+                   "settled_second": settled,
+                   "warmup_extra_cpu_ms_by_thread": {k: round(v / 1000, 1) for k, v in extra.items()},
+                   "buckets": buckets})
 if not rounds:
     sys.exit("warm-up curve: no round produced enough samples")
 doc = {"format": "turnpike-warmup/v1", "kind": kind, "tolerance": tol, "command": command, "jvm_flags": jvm,
@@ -163,6 +212,10 @@ for s in secs:
         b = next((b for b in r["buckets"] if b["second"] == s), None)
         cells.append(f"{b['cpu_us_per_req']:>8.2f}" if b else f"{'-':>8}")
     print(f"{s:>6}  " + "  ".join(cells))
+for r in rounds:
+    if r["warmup_extra_cpu_ms_by_thread"]:
+        print(f"round {r['round']}: CPU above steady before settling, by thread (ms): "
+              + ", ".join(f"{k} {v}" for k, v in sorted(r["warmup_extra_cpu_ms_by_thread"].items(), key=lambda kv: -kv[1])))
 for r in rounds:
     print(f"round {r['round']}: answering {r['ready_ms']} ms after launch; steady {r['steady_cpu_us_per_req']} µs/req "
           f"(median of the last third); "

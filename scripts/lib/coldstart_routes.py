@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a realistic APISIX route set straight into etcd for scripts/coldstart.sh.
 
-    coldstart_routes.py ETCD_URL PREFIX ROUTES NODE_PORT[,NODE_PORT...]
+    coldstart_routes.py ETCD_URL PREFIX ROUTES NODE_PORT[,NODE_PORT...] [SSLS CERT_PEM KEY_PEM]
 
 Layout as APISIX stores it (the same value shape as bench-jmh's propagation EtcdLoader: id, create_time,
 update_time, then the Admin API body):
@@ -15,6 +15,9 @@ update_time, then the Admin API body):
       methods: none (i % 3 == 0), [GET] (1), [GET, POST, PUT] (2)
       hosts: ["h<i>.coldstart.test"] for i % 7 == 0
       priority, name, desc and labels on some
+  <prefix>/ssls/c<j>        j = 0..SSLS-1 (only with SSLS): the given certificate and key (a wildcard for
+      *.coldstart.test), snis ["c<j>.coldstart.test"]: one server context each, as operators with one certificate
+      per customer domain have
 Puts go through etcd's v3 JSON gateway (/v3/kv/txn) in transactions of 100 (etcd's --max-txn-ops is 128).
 Prints one line for the probe of the last route: METHOD PATH HOST (HOST '-' when the route has none).
 """
@@ -102,6 +105,11 @@ def main():
     for k in range(SERVICES):
         puts.append(("%s/services/s%d" % (prefix, k),
                      value("s%d" % k, {"name": "service-%d" % k, "upstream_id": "u%d" % (k * 3 % UPSTREAMS)})))
+    if len(sys.argv) > 5 and int(sys.argv[5]) > 0:
+        cert, key = open(sys.argv[6]).read(), open(sys.argv[7]).read()
+        for j in range(int(sys.argv[5])):
+            puts.append(("%s/ssls/c%d" % (prefix, j),
+                         value("c%d" % j, {"cert": cert, "key": key, "snis": ["c%d.coldstart.test" % j]})))
     for i in range(count):
         rid = "r%0*d" % (width, i)
         puts.append(("%s/routes/%s" % (prefix, rid), value(rid, route(ports, i))))

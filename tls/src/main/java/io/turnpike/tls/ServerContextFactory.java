@@ -10,13 +10,20 @@ import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.SimpleTrustManagerFactory;
 import io.turnpike.tls.keyless.KeylessClients;
 import io.turnpike.tls.keyless.KeylessContexts;
 
 import javax.net.ssl.CertPathTrustManagerParameters;
+import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
+import java.net.Socket;
 import java.security.KeyStore;
+import java.security.cert.CertificateException;
 import java.security.cert.PKIXBuilderParameters;
 import java.security.cert.X509CertSelector;
 import java.security.cert.X509Certificate;
@@ -59,6 +66,15 @@ public final class ServerContextFactory {
         return defaults;
     }
 
+    /**
+     * The in-memory key store netty puts a key and chain given as objects in on its way to BoringSSL (it stores the
+     * key, then reads it back). netty's default, PKCS12, encrypts and decrypts the key with PBKDF2 (10,000
+     * iterations each way): 8-9 ms of the ~20 ms one context costs, per ssl object and per rebuild, and a C2
+     * compilation of the JDK's HMAC loop during the start. JKS protects the entry with a single SHA-1 pass; the store
+     * never leaves the process (the key is in memory here anyway), so its protection buys nothing.
+     */
+    public static final String KEY_HANDOVER_STORE = "JKS";
+
     /** A new context with one reference owned by the caller. */
     public ReferenceCountedOpenSslContext build(SslSpec spec) throws SSLException {
         List<CertifiedKey> keys = new ArrayList<>(spec.keys());
@@ -74,6 +90,7 @@ public final class ServerContextFactory {
                 ? SslContextBuilder.forServer(KeylessContexts.keyManagerFactory(legacyChain))
                 : SslContextBuilder.forServer(inMemory(legacy, spec), legacy.chain()))
                 .sslProvider(SslProvider.OPENSSL_REFCNT)
+                .keyStoreType(KEY_HANDOVER_STORE)
                 .protocols(spec.protocols().isEmpty() ? defaults.protocols() : spec.protocols())
                 .ciphers(defaults.ciphers(), IdentityCipherSuiteFilter.INSTANCE_DEFAULTING_TO_SUPPORTED_CIPHERS)
                 .sessionCacheSize(defaults.sessionCacheSize())
@@ -96,6 +113,8 @@ public final class ServerContextFactory {
             }
             if (!spec.clientCa().isEmpty()) {
                 b.trustManager(clientTrust(spec)).clientAuth(ClientAuth.REQUIRE);
+            } else {
+                b.trustManager(NoClientCertificates.FACTORY);
             }
             if (remote != null) {
                 if (keyless == null) {
@@ -124,6 +143,79 @@ public final class ServerContextFactory {
         // Only the legacy certificate can be keyless (see the class comment); build() handles that one.
         throw new SSLException("ssl " + spec.id() + ": " + k.key().describe() + ": only one keyless certificate per"
                 + " ssl object is supported (its other certificates need their key)");
+    }
+
+    /**
+     * The trust of a context that asks for no client certificate. Without one, netty takes the JVM's default trust
+     * store and hands its ~150 CA names to BoringSSL as the issuers a client certificate may come from (PEM-encoded
+     * in Java, parsed natively): ~10 ms per context, most of building one, for a list that is only sent with a
+     * certificate request, which such a context never makes. This trust lists no issuers and, should it ever be asked,
+     * trusts no client certificate.
+     */
+    static final class NoClientCertificates extends X509ExtendedTrustManager {
+        static final TrustManagerFactory FACTORY = new SimpleTrustManagerFactory() {
+            private final TrustManager[] managers = {new NoClientCertificates()};
+
+            @Override
+            protected void engineInit(KeyStore keyStore) {
+            }
+
+            @Override
+            protected void engineInit(ManagerFactoryParameters params) {
+            }
+
+            @Override
+            protected TrustManager[] engineGetTrustManagers() {
+                return managers.clone();
+            }
+        };
+        private static final X509Certificate[] NONE = new X509Certificate[0];
+
+        private static CertificateException refused() {
+            return new CertificateException("this ssl object has no client.ca: client certificates"
+                    + " are not accepted");
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                throws CertificateException {
+            throw refused();
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return NONE;
+        }
     }
 
     /**

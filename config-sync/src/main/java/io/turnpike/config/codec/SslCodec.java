@@ -14,6 +14,10 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.interfaces.RSAPublicKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -386,8 +390,25 @@ public final class SslCodec {
         throw last;
     }
 
-    /** True when {@code key} signs what {@code pub} verifies. */
+    /**
+     * True when {@code key} is the private half of {@code pub}. RSA (with CRT parameters, as every PEM key has) and EC
+     * keys that carry their public point (SEC1's optional {@code publicKey}, which OpenSSL always writes) are compared
+     * by their public halves, the check nginx's {@code X509_check_private_key} makes: no signature, which in the JDK's
+     * own EC code costs ~1.5 ms per pair (most of decoding an ssl object; thousands at a cold start) and, during the
+     * start, a C2 compilation of its field arithmetic. Other keys sign a probe that {@code pub} must verify. As with
+     * nginx, an EC key file whose scalar does not give the point it carries (no tool writes one; it takes crafting)
+     * passes for the certificate of that point, and its handshakes then fail at the client.
+     */
     public static boolean matches(PrivateKey key, PublicKey pub) {
+        if (key instanceof RSAPrivateCrtKey k && pub instanceof RSAPublicKey p) {
+            return k.getModulus().equals(p.getModulus()) && k.getPublicExponent().equals(p.getPublicExponent());
+        }
+        if (key instanceof ECPrivateKey && pub instanceof ECPublicKey p) {
+            byte[] point = ecPublicPoint(key.getEncoded());
+            if (point != null && point.length > 0 && point[0] == 0x04) {
+                return java.util.Arrays.equals(point, uncompressed(p));
+            }
+        }
         String alg = switch (key.getAlgorithm()) {
             case "RSA" -> "SHA256withRSA";
             case "EC" -> "SHA256withECDSA";
@@ -436,6 +457,69 @@ public final class SslCodec {
             p = h[0] + h[1];
         }
         throw new IndexOutOfBoundsException("EC private key without named curve parameters");
+    }
+
+    /**
+     * The public point a PKCS#8 EC key carries ({@code ECPrivateKey}'s {@code [1] publicKey} BIT STRING, without its
+     * unused-bits byte), or null when it has none or the encoding is not understood.
+     */
+    static byte[] ecPublicPoint(byte[] pkcs8) {
+        try {
+            // PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING, ... }
+            int[] info = header(pkcs8, 0);
+            int p = skip(pkcs8, skip(pkcs8, info[0]));
+            if ((pkcs8[p] & 0xff) != 0x04) {
+                return null;
+            }
+            int[] octets = header(pkcs8, p);
+            // ECPrivateKey ::= SEQUENCE { version INTEGER, privateKey OCTET STRING, [0] parameters, [1] publicKey }
+            int[] ec = header(pkcs8, octets[0]);
+            int end = ec[0] + ec[1];
+            for (p = ec[0]; p < end; p = skip(pkcs8, p)) {
+                if ((pkcs8[p] & 0xff) == 0xa1) {
+                    int at = header(pkcs8, p)[0];
+                    if (pkcs8[at] != 0x03) {
+                        return null;
+                    }
+                    int[] bits = header(pkcs8, at);
+                    if (bits[1] < 2 || pkcs8[bits[0]] != 0) {
+                        return null;
+                    }
+                    return java.util.Arrays.copyOfRange(pkcs8, bits[0] + 1, bits[0] + bits[1]);
+                }
+            }
+            return null;
+        } catch (IndexOutOfBoundsException e) {
+            return null;
+        }
+    }
+
+    /** The offset just past the TLV at {@code p}. */
+    private static int skip(byte[] der, int p) {
+        int[] h = header(der, p);
+        return h[0] + h[1];
+    }
+
+    /** SEC1's uncompressed encoding of {@code pub}'s point: 0x04, X and Y, each as long as the field. */
+    private static byte[] uncompressed(ECPublicKey pub) {
+        int n = (pub.getParams().getCurve().getField().getFieldSize() + 7) / 8;
+        byte[] out = new byte[1 + 2 * n];
+        out[0] = 0x04;
+        if (!fixed(pub.getW().getAffineX(), out, 1, n) || !fixed(pub.getW().getAffineY(), out, 1 + n, n)) {
+            return new byte[0];
+        }
+        return out;
+    }
+
+    private static boolean fixed(java.math.BigInteger v, byte[] out, int at, int n) {
+        byte[] b = v.toByteArray();
+        int from = b.length > n && b[0] == 0 ? b.length - n : 0;
+        int len = b.length - from;
+        if (len > n) {
+            return false;
+        }
+        System.arraycopy(b, from, out, at + n - len, len);
+        return true;
     }
 
     private static byte[] wrapPkcs8(byte[] algId, byte[] inner) {

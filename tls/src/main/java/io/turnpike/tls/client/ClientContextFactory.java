@@ -7,6 +7,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.turnpike.tls.KeySource;
+import io.turnpike.tls.ServerContextFactory;
 import io.turnpike.tls.TlsDefaults;
 
 import javax.net.ssl.SSLException;
@@ -58,7 +59,8 @@ public final class ClientContextFactory {
                 throw new SSLException("client certificate: " + spec.clientCert().key().describe()
                         + " is not supported for upstream TLS");
             }
-            b.keyManager(m.key(), spec.clientCert().chain());
+            b.keyManager(m.key(), spec.clientCert().chain())
+                    .keyStoreType(ServerContextFactory.KEY_HANDOVER_STORE);
         }
         return (ReferenceCountedOpenSslContext) b.build();
     }
