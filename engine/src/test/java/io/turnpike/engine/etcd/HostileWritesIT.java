@@ -3,6 +3,7 @@ package io.turnpike.engine.etcd;
 import io.turnpike.config.ConfigLimits;
 import io.turnpike.config.etcd.testing.EtcdServer;
 import io.turnpike.engine.TurnpikeMain;
+import io.turnpike.engine.testing.LauncherRun;
 import io.turnpike.engine.testing.RawHttpClient;
 import io.turnpike.engine.testing.TestBackend;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -49,35 +49,9 @@ class HostileWritesIT {
 
     /** The JVM flags {@code bin/turnpike start} passes (everything before {@code -jar}), with {@code env} set. */
     private List<String> launcherFlags(Map<String, String> env) throws Exception {
-        Path root = Path.of("").toAbsolutePath().getParent();
-        Path launcher = root.resolve("bin/turnpike");
-        assertTrue(Files.isExecutable(launcher), launcher.toString());
-        Path jdk = dir.resolve("stand-in-jdk");
-        Files.createDirectories(jdk.resolve("bin"));
-        Path java = jdk.resolve("bin/java");
-        Path argsOut = dir.resolve("java-args-" + System.nanoTime());
-        Files.writeString(java, "#!/bin/sh\n"
-                + "case \"$*\" in *-XshowSettings*) exec \"$REAL_JAVA\" \"$@\";; esac\n"
-                + "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$ARGS_OUT\"\n");
-        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path jar = dir.resolve("turnpike.jar");
         Files.write(jar, new byte[0]);
-        ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "start", "-c", "x.yaml").redirectErrorStream(true);
-        pb.environment().remove("TURNPIKE_JVM_OPTS");
-        pb.environment().put("JAVA_HOME", jdk.toString());
-        pb.environment().put("REAL_JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        pb.environment().put("ARGS_OUT", argsOut.toString());
-        pb.environment().put("TURNPIKE_JAR", jar.toString());
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        List<String> args = Files.readAllLines(argsOut);
-        int jarAt = args.indexOf("-jar");
-        assertTrue(jarAt > 0, args.toString());
-        assertEquals(List.of("-jar", jar.toString(), "start", "-c", "x.yaml"), args.subList(jarAt, args.size()));
-        return new ArrayList<>(args.subList(0, jarAt));
+        return LauncherRun.start(dir, LauncherRun.standInJdk(dir, null), jar, env).jvmFlags();
     }
 
     /** Final flag values of a JVM started with {@code flags}, as the JVM itself reports them. */
