@@ -15,6 +15,7 @@
 # comparison in one session; the summary is then given per jar.
 #
 # Environment: JAVA_HOME (the JDK bin/turnpike uses), TURNPIKE_JVM_OPTS (passed on; the extra args are appended),
+# TURNPIKE_STARTUP_CACHE (passed on: the first start trains, the later ones map the cache),
 # TURNPIKE_JAR, TURNPIKE_LAUNCHER (default bin/turnpike), ETCD_BIN, TIMEOUT_S (per start, default 60). Run it
 # under `flock /tmp/turnpike-bench.lock` on a shared machine. Starts etcd, one backend nginx and the gateway; stops
 # only those, removes its temp dir.
@@ -44,7 +45,7 @@ while (($#)); do
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS=$2; shift 2 ;;
     --jars) [[ $# -ge 2 ]] || die "--jars needs a value"; IFS=, read -r -a JARS <<<"$2"; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA_OPTS=("$@"); break ;;
     *) die "unknown argument: $1" ;;
   esac
@@ -66,7 +67,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/turnpike-coldstart.XXXXXX")
 stop_pid() {
   local pid=$1
   kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # a training run of TURNPIKE_STARTUP_CACHE writes its cache as it exits: seconds more (docs/startup.md)
+  for _ in $(seq "$([[ -n ${TURNPIKE_STARTUP_CACHE:-} ]] && echo 1200 || echo 100)"); do
+    kill -0 "$pid" 2>/dev/null || break; sleep 0.1
+  done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }

@@ -65,8 +65,11 @@ if [ ! -e "$P/etc/default/turnpike" ]; then
 # Environment of turnpike.service (bin/turnpike reads these; docs/config.md "Memory bound").
 #TURNPIKE_HEAP_MAX=1g
 #TURNPIKE_DIRECT_MAX=512m
+# Start-up cache (docs/startup.md): the first start trains it, the file is written at stop, later starts map it.
+#TURNPIKE_STARTUP_CACHE=@STATE@/startup
 #TURNPIKE_JVM_OPTS=
 ENV
+  sed -i "s|@STATE@|$P/var/lib/turnpike|" "$P/etc/default/turnpike"
 fi
 for unit in turnpike.service turnpike@.service; do
   sed -e "s|@PREFIX@|$P|g" -e "s|@USER@|$USER_NAME|g" "$ROOT/packaging/systemd/$unit" >"$P/etc/systemd/system/$unit"

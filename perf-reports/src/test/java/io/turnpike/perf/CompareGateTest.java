@@ -160,6 +160,19 @@ class CompareGateTest {
     }
 
     @Test
+    void aYardsticksOwnTimeIsReportedNotGated() {
+        // Netty's decoder 3x slower with Turnpike's parser slower by the same factor: the machine, not a regression
+        Path jmh = JmhJsonFixture.write(dir, "jmh-slow-machine.json", r -> {
+            JmhJsonFixture.setScore(r, "RequestParseBenchmark.nettyDecoder", 1500.0);
+            JmhJsonFixture.setScore(r, "RequestParseBenchmark.turnpike", 600.0);
+        });
+        assertEquals(PerfReportMain.OK, run("compare", "--baseline", baseline.toString(), jmh.toString()), out());
+        String l = line("RequestParseBenchmark.nettyDecoder[request=small]: time");
+        assertTrue(l.startsWith("INFO") && !out().contains("REGRESSION"), l);
+        assertTrue(l.contains("time 1,500 ns/op, baseline 500.0 ns/op (yardstick of third-party code"), l);
+    }
+
+    @Test
     void withoutAYardstickTheWideBandApplies() {
         Path within = JmhJsonFixture.write(dir, "jmh-1.7x.json",
                 r -> JmhJsonFixture.setScore(r, "ProxyPipelineBenchmark.proxy", 3400.0));
