@@ -79,7 +79,11 @@ def kind(comm):
     return None
 def by_kind():
     ticks = {"jit": 0, "gc": 0, "loop": 0}
-    for t in os.listdir(f"/proc/{pid}/task"):
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return ticks  # the process has ended
+    for t in tasks:
         try:
             with open(f"/proc/{pid}/task/{t}/stat") as f:
                 head, rest = f.read().rsplit(")", 1)

@@ -34,6 +34,7 @@ import static io.turnpike.engine.tls.TlsTestSupport.sClient;
 import static io.turnpike.engine.tls.TlsTestSupport.ssl;
 import static io.turnpike.engine.tls.TlsTestSupport.subject;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -211,6 +212,17 @@ class TlsIT {
             String stranger = runAllowFail("curl", "-sS", "-k", "--max-time", "10", "--resolve", resolve,
                     "--cert", strangerClient.certFile().toString(), "--key", strangerClient.keyFile().toString(), url);
             assertTrue(!stranger.contains("ok:/hello"), stranger);
+
+            // What each context asks of the client: the mTLS name sends client.ca's subject as the acceptable issuer;
+            // a name without client.ca sends no certificate request (no CA names), and the handshake completes with a
+            // client certificate offered and not used.
+            String[] certArgs = {"-cert", client.certFile().toString(), "-key", client.keyFile().toString()};
+            String asked = TlsTestSupport.sClient(dir, port, "mtls.example.com", certArgs);
+            assertTrue(asked.contains("Acceptable client certificate CA names"), asked);
+            assertFalse(asked.contains("No client certificate CA names sent"), asked);
+            String notAsked = TlsTestSupport.sClient(dir, port, "one.example.com", certArgs);
+            assertTrue(subject(notAsked).contains("CN = one.example.com"), notAsked);
+            assertTrue(notAsked.contains("No client certificate CA names sent"), notAsked);
         }
     }
 
