@@ -26,6 +26,16 @@ fi
 CURVE_RECORDS="$WORK/warmup-curve.jsonl"
 : >"$CURVE_RECORDS"
 
+# await_curve_url PID WHAT: poll $CURVE_URL every 20 ms until it answers (as a load balancer would send traffic)
+await_curve_url() {
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until curl -fsSk -o /dev/null --max-time 1 "$CURVE_URL" 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || die "turnpike exited during the start ($2); logs in $WORK/turnpike/logs"
+    ((SECONDS < deadline)) || die "turnpike not answering at $CURVE_URL after ${READY_TIMEOUT_S}s ($2)"
+    sleep 0.02
+  done
+}
+
 # --startup-cache: one training run under the same load (not measured), stopped with SIGTERM so the JVM writes the
 # launcher's start-up cache (bin/turnpike, TURNPIKE_STARTUP_CACHE; docs/startup.md), which every round then maps.
 CURVE_CACHE_FILE=""
@@ -33,12 +43,7 @@ if ((STARTUP_CACHE)); then
   export TURNPIKE_STARTUP_CACHE="$WORK/startup-cache/turnpike"
   start_turnpike turnpike "$WORK/turnpike" "$CORE_PROXY"
   pid=${PID_OF[turnpike]}
-  deadline=$((SECONDS + READY_TIMEOUT_S))
-  until curl -fsSk -o /dev/null --max-time 1 "$CURVE_URL" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || die "turnpike exited during the training start; logs in $WORK/turnpike/logs"
-    ((SECONDS < deadline)) || die "turnpike not answering at $CURVE_URL after ${READY_TIMEOUT_S}s (training run)"
-    sleep 0.02
-  done
+  await_curve_url "$pid" "the training run"
   log "training run: answering; wrk for ${CURVE_SECONDS}s, then SIGTERM (the JVM writes the cache as it exits)"
   run_bg "$WORK/warmup-train-wrk.txt" taskset -c "$CORE_LOAD" wrk -t1 -c"$CONNS" -d"${CURVE_SECONDS}s" \
     "${CURVE_WRK_ARGS[@]}" "$CURVE_URL" || die "wrk failed (see $WORK/warmup-train-wrk.txt)"
@@ -113,12 +118,7 @@ PY
   sampler=$!
   STARTED_PIDS+=("$sampler")
   # wrk starts as soon as the port answers (polled every 20 ms), as a load balancer would send traffic.
-  deadline=$((SECONDS + READY_TIMEOUT_S))
-  until curl -fsSk -o /dev/null --max-time 1 "$CURVE_URL" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || die "turnpike exited during start-up; logs in $WORK/turnpike/logs"
-    ((SECONDS < deadline)) || die "turnpike not answering at $CURVE_URL after ${READY_TIMEOUT_S}s"
-    sleep 0.02
-  done
+  await_curve_url "$pid" "round $round"
   ready_ms=$(( ($(now_ns) - launch_ns) / 1000000 ))
   CURVE_JVM_FLAGS=$(jvm_flags_of "$pid" || true)
   remaining=$((CURVE_SECONDS - ready_ms / 1000))

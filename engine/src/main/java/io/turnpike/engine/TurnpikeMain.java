@@ -353,6 +353,17 @@ public final class TurnpikeMain {
         if (running.server.publisher().allLoopsReady()) {
             reportStartup(running, out);
         }
+        // SIGHUP before the PID file: the JVM's own handling of an unhandled SIGHUP is to exit. A `turnpike reload`
+        // that finds the PID file (written by ProcessOperations.start) must find this handler already installed.
+        Signals.onHangup(() -> {
+            io.turnpike.engine.ops.ProcessOperations o = ops.get();
+            if (o != null) {
+                o.reloader().reload();
+            } else {
+                out.println("turnpike: SIGHUP ignored: starting or stopping, nothing to reload");
+                out.flush();
+            }
+        });
         try {
             ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
                     opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));
@@ -373,7 +384,6 @@ public final class TurnpikeMain {
                     + (o.controlAddress() == null ? "" : ", control API " + o.controlAddress())
                     + (running.server.publisher().allLoopsReady() ? "" : " (not ready yet: no snapshot)"));
             out.flush();
-            Signals.onHangup(() -> o.reloader().reload());
         }
         stopped.await();
         out.flush();
