@@ -53,8 +53,17 @@ final class Signals {
         Signal.handle(new Signal("INT"), s -> handler.run());
     }
 
-    /** SIGHUP runs {@code reload} (on a thread of its own, one at a time: the reload itself is serialized). */
-    static void onHangup(Runnable reload) {
-        Signal.handle(new Signal("HUP"), s -> new Thread(reload, "turnpike-reload").start());
+    /**
+     * SIGHUP runs {@code reload} (on a thread of its own, one at a time: the reload itself is serialized). False when
+     * the process inherited SIGHUP as ignored ({@code nohup}): the JVM then keeps it ignored and installs nothing, so
+     * {@code turnpike reload} cannot reach this process; the caller says so.
+     */
+    static boolean onHangup(Runnable reload) {
+        return Signal.handle(new Signal("HUP"), s -> new Thread(reload, "turnpike-reload").start())
+                != sun.misc.SignalHandler.SIG_IGN;
     }
+
+    /** The warning printed when {@link #onHangup} could not install its handler. */
+    static final String HUP_IGNORED = "turnpike: warning: SIGHUP is ignored in this process (started under nohup?):"
+            + " `turnpike reload` and kill -HUP cannot reach it; start it without nohup (or under systemd)";
 }

@@ -285,7 +285,9 @@ public final class TurnpikeMain {
             store.close();
             throw e;
         }
-        Signals.onHangup(() -> ops.reloader().reload());
+        if (!Signals.onHangup(() -> ops.reloader().reload())) {
+            err.println(Signals.HUP_IGNORED);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Signals.onTermination(() -> new Thread(() -> {
             try {
@@ -355,7 +357,7 @@ public final class TurnpikeMain {
         }
         // SIGHUP before the PID file: the JVM's own handling of an unhandled SIGHUP is to exit. A `turnpike reload`
         // that finds the PID file (written by ProcessOperations.start) must find this handler already installed.
-        Signals.onHangup(() -> {
+        boolean hupInstalled = Signals.onHangup(() -> {
             io.turnpike.engine.ops.ProcessOperations o = ops.get();
             if (o != null) {
                 o.reloader().reload();
@@ -364,6 +366,9 @@ public final class TurnpikeMain {
                 out.flush();
             }
         });
+        if (!hupInstalled) {
+            err.println(Signals.HUP_IGNORED);
+        }
         try {
             ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
                     opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));

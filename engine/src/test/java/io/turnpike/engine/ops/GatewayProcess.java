@@ -31,7 +31,12 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts and waits (up to 30 s) for "started" and the PID line in the log. */
     static GatewayProcess start(Path config, Path prefix, Path log) throws Exception {
-        List<String> cmd = new ArrayList<>();
+        return start(config, prefix, log, List.of());
+    }
+
+    /** The same, the JVM's command line behind {@code wrapper} (e.g. {@code nohup}). */
+    static GatewayProcess start(Path config, Path prefix, Path log, List<String> wrapper) throws Exception {
+        List<String> cmd = new ArrayList<>(wrapper);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--add-exports");
         cmd.add("java.base/jdk.internal.misc=ALL-UNNAMED");

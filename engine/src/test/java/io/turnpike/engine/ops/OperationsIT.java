@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -202,6 +203,23 @@ class OperationsIT {
                 assertTrue(g.log().contains("fast stop"), g.log());
                 // the exchange in flight was cut: no response
                 assertThrows(IOException.class, () -> busy.read(false));
+            }
+        }
+    }
+
+    @Test
+    void underNohupTheGatewaySaysThatReloadCannotReachIt() throws Exception {
+        // nohup leaves SIGHUP ignored, the JVM keeps it so and installs no handler: say it at start, not at reload
+        try (TestBackend backend = new TestBackend()) {
+            int port = GatewayProcess.freePort();
+            writeRoutes(backend.port());
+            Path cfg = dir.resolve("config.yaml");
+            Files.writeString(cfg, config(port, GatewayProcess.freePort(), GatewayProcess.freePort(), ""));
+            try (GatewayProcess g = GatewayProcess.start(cfg, dir, dir.resolve("nohup.log"), List.of("nohup"))) {
+                assertTrue(g.awaitLog("SIGHUP is ignored in this process (started under nohup?)", 5000), g.log());
+            }
+            try (GatewayProcess g = GatewayProcess.start(cfg, dir, dir.resolve("plain.log"))) {
+                assertFalse(g.log().contains("SIGHUP is ignored"), g.log());
             }
         }
     }
