@@ -118,8 +118,8 @@ public final class PluginResourceCodec {
         if (creds != null) {
             Check cc = c.child("credentials");
             for (Map.Entry<String, JsonNode> e : creds.properties()) {
-                Check ec = new Check(c.errors, FieldPath.member(cc.path, e.getKey()),
-                        cc.prefix + "credential " + Check.quote(e.getKey()) + ": ");
+                Check ec = new Check(c.errors, FieldPath.member(cc.path(), e.getKey()),
+                        cc.prefix() + "credential " + Check.quote(e.getKey()) + ": ");
                 if (!e.getValue().isObject()) {
                     ec.wrongType(e.getValue(), "object");
                 } else {

@@ -584,8 +584,7 @@ public final class ResourceCodec {
         if (n.isObject()) {
             for (Map.Entry<String, JsonNode> e : n.properties()) {
                 String addr = e.getKey();
-                Check ec = new Check(c.errors, FieldPath.member(c.path, addr),
-                        c.prefix + "failed to validate " + addr + " (matching \".*\"): ");
+                Check ec = c.member(addr, "failed to validate ", " (matching \".*\"): ");
                 Long weight = ec.integerValue(e.getValue(), 0L, null);
                 UpstreamNode node = parseAddress(c, addr, defaultPort, weight == null ? 0 : weight.intValue());
                 if (node != null && weight != null) {
@@ -682,7 +681,7 @@ public final class ResourceCodec {
     }
 
     private static UpstreamNode badAddress(Check c, String addr, String why) {
-        new Check(c.errors, FieldPath.member(c.path, addr), c.prefix)
+        new Check(c.errors, FieldPath.member(c.path(), addr), c.prefix())
                 .fail("invalid node address " + Check.quote(addr) + ": " + why);
         return null;
     }
@@ -756,8 +755,7 @@ public final class ResourceCodec {
                 lc.fail("expect object to have at most 16 properties");
             }
             for (Map.Entry<String, JsonNode> e : labels.properties()) {
-                Check ec = new Check(c.errors, FieldPath.member(lc.path, e.getKey()),
-                        lc.prefix + "failed to validate " + e.getKey() + " (matching \".*\"): ");
+                Check ec = lc.member(e.getKey(), "failed to validate ", " (matching \".*\"): ");
                 String v = ec.stringValue(e.getValue(), 1, 64);
                 if (v != null) {
                     ec.matches(v, LABEL_VALUE, "^\\S+$");
@@ -776,8 +774,8 @@ public final class ResourceCodec {
         }
         PluginRegistry.Problem p = registry.check(plugins, type);
         if (p != null) {
-            c.errors.add(new FieldError(FieldPath.member(FieldPath.member(c.path, "plugins"), p.plugin()),
-                    c.prefix + p.message(), true));
+            c.errors.add(new FieldError(FieldPath.member(FieldPath.member(c.path(), "plugins"), p.plugin()),
+                    c.prefix() + p.message(), true));
         }
     }
 
