@@ -276,6 +276,20 @@ public final class TurnpikeMain {
         out.println("turnpike " + io.turnpike.engine.Version.VERSION + " started (control plane): admin "
                 + admin.localAddress() + ", writing to etcd " + pc.etcd().hosts() + " prefix " + pc.etcd().prefix());
         out.flush();
+        // The HUP handler before the PID file, as in the data plane (an unhandled SIGHUP makes the JVM exit).
+        java.util.concurrent.atomic.AtomicReference<io.turnpike.engine.ops.ProcessOperations> started =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        if (!Signals.onHangup(() -> {
+            io.turnpike.engine.ops.ProcessOperations o = started.get();
+            if (o != null) {
+                o.reloader().reload();
+            } else {
+                out.println("turnpike: SIGHUP ignored: starting, nothing to reload");
+                out.flush();
+            }
+        })) {
+            err.println(Signals.HUP_IGNORED);
+        }
         io.turnpike.engine.ops.ProcessOperations ops;
         try {
             ops = io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
@@ -285,9 +299,7 @@ public final class TurnpikeMain {
             store.close();
             throw e;
         }
-        if (!Signals.onHangup(() -> ops.reloader().reload())) {
-            err.println(Signals.HUP_IGNORED);
-        }
+        started.set(ops);
         CountDownLatch stopped = new CountDownLatch(1);
         Signals.onTermination(() -> new Thread(() -> {
             try {

@@ -527,10 +527,17 @@ public final class SslCodec {
         return tlv(0x30, concat(version, algId, tlv(0x04, inner)));
     }
 
-    /** {content offset, content length} of the TLV at {@code p}. */
+    /**
+     * {content offset, content length} of the TLV at {@code p}. The length is DER's: short form, or 1-3 length bytes
+     * (a key or certificate is far below 16 MB); anything else is refused, so the offset past a TLV always moves
+     * forward and the callers' loops over operator-supplied bytes end.
+     */
     private static int[] header(byte[] der, int p) {
         int len = der[p + 1] & 0xff;
         int off = p + 2;
+        if (len == 0x80 || len > 0x83) {
+            throw new IndexOutOfBoundsException("unsupported DER length at offset " + (p + 1));
+        }
         if (len > 0x80) {
             int n = len & 0x7f;
             len = 0;

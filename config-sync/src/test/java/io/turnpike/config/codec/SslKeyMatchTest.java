@@ -117,6 +117,23 @@ class SslKeyMatchTest {
     }
 
     @Test
+    void aCraftedDerLengthIsRefusedNotLoopedOn() {
+        // SEC1 "EC PRIVATE KEY" bytes are walked before the JDK sees them (to find the curve). A 4-byte length of
+        // -6 used to send the walk back to where it started, forever (the Admin API's thread, the config thread).
+        byte[] der = {0x30, 0x0a, 0x04, (byte) 0x84, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xfa, 0, 0, 0, 0};
+        String pem = "-----BEGIN EC PRIVATE KEY-----\n" + java.util.Base64.getEncoder().encodeToString(der)
+                + "\n-----END EC PRIVATE KEY-----\n";
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(5),
+                () -> org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> SslCodec.privateKey(pem)));
+        assertTrue(e.getMessage().startsWith("invalid ec private key"), e.getMessage());
+        // an indefinite length (BER, not DER) is refused the same way
+        byte[] indefinite = {0x30, (byte) 0x80, 0x02, 0x01, 0x01, 0, 0};
+        assertNull(SslCodec.ecPublicPoint(indefinite));
+    }
+
+    @Test
     void keysOfAnotherTypeNeverMatch() throws Exception {
         assertFalse(SslCodec.matches(key("rsa-a.key"), pub("prime256v1-a")));
         assertFalse(SslCodec.matches(key("prime256v1-a.key"), pub("rsa-a")));
