@@ -5,11 +5,15 @@
 # to the first 200 proxied on the route written last. Prints the phases (launcher's clock and the gateway's own
 # start-up log lines). See docs/startup.md.
 #
-#   scripts/coldstart.sh [--routes N] [--ssls M] [--runs K] [--jars A.jar,B.jar] [--keep-tmp]
+#   scripts/coldstart.sh [--routes N] [--ssls M] [--runs K] [--jars A.jar,B.jar] [--heap] [--keep-tmp]
 #                        [-- EXTRA TURNPIKE_JVM_OPTS...]
 #
 # --ssls M: also M ssl objects (one ECDSA P-256 wildcard certificate, an SNI each) and a TLS listener: M server
 # contexts are built before the first snapshot serves (default 0).
+#
+# --heap: once the first 200 is measured, the gateway's resident memory and its live heap
+# (`jcmd PID GC.class_histogram`, which collects first: what the configuration keeps), with the largest classes;
+# the histogram files are kept with --keep-tmp.
 #
 # --jars: run K starts with each jar in turn (A, B, A, B, ...) on the same etcd: an interleaved before/after
 # comparison in one session; the summary is then given per jar.
@@ -31,6 +35,7 @@ SSLS=${SSLS:-0}
 RUNS=${RUNS:-1}
 TIMEOUT_S=${TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
+HEAP=0
 ETCD_BIN=${ETCD_BIN:-$(command -v etcd || echo /usr/bin/etcd)}
 EXTRA_OPTS=()
 JARS=()
@@ -45,6 +50,7 @@ while (($#)); do
     --runs) [[ $# -ge 2 ]] || die "--runs needs a value"; RUNS=$2; shift 2 ;;
     --jars) [[ $# -ge 2 ]] || die "--jars needs a value"; IFS=, read -r -a JARS <<<"$2"; shift 2 ;;
     --keep-tmp) KEEP_TMP=1; shift ;;
+    --heap) HEAP=1; shift ;;
     -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; EXTRA_OPTS=("$@"); break ;;
     *) die "unknown argument: $1" ;;
@@ -240,6 +246,17 @@ for run in $(seq "$RUNS"); do
     sleep 0.01
   done
   [[ -n $ready ]] || ready=$first200
+  heap_note=""
+  if ((HEAP)); then
+    rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$gw/status")
+    histo="$WORK/gw/logs/heap-run$run.txt"
+    "${JAVA_HOME:+$JAVA_HOME/bin/}jcmd" "$gw" GC.class_histogram >"$histo" 2>&1 || true
+    live=$(awk '$1 == "Total" {printf "%.1f", $3 / 1048576}' "$histo")
+    rss_after=$(awk '/^VmRSS:/ {print $2}' "/proc/$gw/status")
+    heap_note="      memory at the first 200: RSS $((rss_kb / 1024)) MiB; live heap ${live:-?} MiB (after the"
+    heap_note+=" histogram's full GC: RSS $((rss_after / 1024)) MiB); largest classes:"$'\n'
+    heap_note+=$(awk 'NR > 3 && NR <= 15 {printf "        %10.1f MiB %9d  %s\n", $3 / 1048576, $2, $4}' "$histo")
+  fi
   stop_pid "$gw"
   forget_pid "$gw"
   printf '%-4s %8s ms %8s ms %8s ms %7s ms%s\n' "$run" "$listening" "$ready" "$first200" "$cpu" \
@@ -247,6 +264,8 @@ for run in $(seq "$RUNS"); do
   echo "      CPU by thread: $thread_cpu; etcd's CPU meanwhile: $etcd_cpu ms;" \
     "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   grep -E '^turnpike: (start-up|first snapshot|started)|listed .* keys' "$out" | sed 's/^/      /' >&2 || true
+  if [[ -n $heap_note ]]; then echo "$heap_note" >&2; fi
+  if ((HEAP && KEEP_TMP)); then log "histogram kept: $WORK/gw/logs/heap-run$run.txt"; fi
   totals[$jar]+="$first200 "
   cpus[$jar]+="$cpu "
   if ((KEEP_TMP)); then cp "$out" "$WORK/gw/logs/kept-run$run.log"; fi

@@ -56,10 +56,12 @@ public final class DecodeLimits {
 
     /**
      * The JSON reader for configuration values (etcd values, Admin API bodies): the limits above, duplicate keys
-     * refused, nothing after the value, no NaN/Infinity literals (Jackson's default). Thread-safe once built.
+     * refused, nothing after the value, no NaN/Infinity literals (Jackson's default). Trees are built with
+     * {@link CompactNodeFactory} (the etcd agent keeps every value's tree). Thread-safe once built.
      */
     public static ObjectMapper jsonReader() {
         ObjectMapper m = JsonMapper.builder()
+                .nodeFactory(CompactNodeFactory.INSTANCE)
                 .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .build();

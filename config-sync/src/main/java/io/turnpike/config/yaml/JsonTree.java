@@ -2,8 +2,8 @@ package io.turnpike.config.yaml;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.turnpike.config.codec.CompactNodeFactory;
 import io.turnpike.config.codec.DecodeLimits;
 import io.turnpike.config.codec.FieldLines;
 import io.turnpike.config.codec.FieldPath;
@@ -24,7 +24,8 @@ import org.snakeyaml.engine.v2.nodes.Tag;
  */
 public final class JsonTree implements FieldLines {
 
-    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    /** Small containers: a standalone file's tree is kept as long as its configuration (see CompactNodeFactory). */
+    private static final CompactNodeFactory JSON = CompactNodeFactory.INSTANCE;
 
     private final Map<String, Integer> lines = new HashMap<>();
     private final JsonNode value;
