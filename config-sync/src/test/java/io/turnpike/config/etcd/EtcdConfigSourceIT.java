@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.etcd.jetcd.ByteSequence;
@@ -643,6 +644,40 @@ class EtcdConfigSourceIT {
             long r2 = put(writer, p + "/routes/d", route("/d"));
             c = rec.await(x -> x.version() >= r2, "watch resumed after re-list");
             assertNotNull(c.routes().get("d"));
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
+    /**
+     * A re-list keeps what did not change: the unchanged route is the same record (not parsed or decoded again, so
+     * the snapshot compiler reuses its compiled form), the changed one is new.
+     */
+    @Test
+    void aRelistKeepsTheValuesThatDidNotChange() throws Exception {
+        String p = "/t-relist-keep";
+        put(writer, p + "/routes/a", route("/a"));
+        put(writer, p + "/routes/b", route("/b"));
+        long r0 = put(writer, p + "/routes/e", route("/e"));
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p));
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            ConfigSet first = rec.await(x -> x.version() >= r0, "first list");
+            assertEquals(0, src.keptOnLastList());
+            awaitTrue(src::isConnected, "connected");
+            src.pauseWatch();
+            awaitTrue(() -> !src.isConnected(), "paused");
+            writer.delete(p + "/routes/a");
+            put(writer, p + "/routes/c", route("/c"));
+            long rev = put(writer, p + "/routes/b", route("/b2"));
+            writer.compact(rev);
+            src.resumeWatch();
+            ConfigSet c = rec.await(x -> x.version() >= rev, "re-listed after compaction");
+            assertEquals(2, src.fullLists());
+            assertEquals(List.of("b", "c", "e"), new ArrayList<>(c.routes().keySet()));
+            assertSame(first.routes().get("e"), c.routes().get("e"), "unchanged: the same record");
+            assertEquals("/b2", uri(c, "b"));
+            assertEquals(1, src.keptOnLastList(), "only e was kept");
             assertTrue(rec.violations.isEmpty(), rec.violations.toString());
         }
     }
