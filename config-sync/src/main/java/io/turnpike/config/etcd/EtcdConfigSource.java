@@ -366,7 +366,7 @@ public final class EtcdConfigSource implements ConfigSource {
         // while etcd serves the next page; they are staged and replace the state only once the whole list succeeded.
         // A value this agent already holds (same key, same mod_revision, same bytes: a re-list after a compaction or
         // a long disconnect re-reads mostly unchanged values) keeps its Item: not parsed again, and its tree is the
-        // one the compile memo knows, so its decoded record, and the snapshot's compiled route, are reused as well.
+        // one the compile memo knows, so its decoded record is reused as well (the same object; docs/config-sync.md).
         List<Item> staged = new ArrayList<>();
         long[] parseNs = {0};
         int[] kept = {0};
@@ -944,7 +944,10 @@ public final class EtcdConfigSource implements ConfigSource {
     private static final java.lang.invoke.VarHandle LONGS =
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
-    /** A 64-bit hash of a value's bytes, eight at a time (a few ms for the 21 MB of 50,000 routes). */
+    /**
+     * A 64-bit hash of a value's bytes, eight at a time: a re-list of 50,000 unchanged routes (21 MB) spends 40-62 ms
+     * in all on hashing, comparing and keeping its values (RelistTiming).
+     */
     static long hash(byte[] b) {
         long h = 0x9E3779B97F4A7C15L ^ b.length;
         int i = 0;
