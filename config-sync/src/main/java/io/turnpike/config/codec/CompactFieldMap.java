@@ -175,23 +175,7 @@ final class CompactFieldMap extends AbstractMap<String, JsonNode> {
         return new AbstractSet<>() {
             @Override
             public Iterator<String> iterator() {
-                Iterator<Map.Entry<String, JsonNode>> it = entrySet().iterator();
-                return new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return it.hasNext();
-                    }
-
-                    @Override
-                    public String next() {
-                        return it.next().getKey();
-                    }
-
-                    @Override
-                    public void remove() {
-                        it.remove();
-                    }
-                };
+                return mapped(Map.Entry::getKey);
             }
 
             @Override
@@ -224,28 +208,33 @@ final class CompactFieldMap extends AbstractMap<String, JsonNode> {
         return new java.util.AbstractCollection<>() {
             @Override
             public Iterator<JsonNode> iterator() {
-                Iterator<Map.Entry<String, JsonNode>> it = entrySet().iterator();
-                return new Iterator<>() {
-                    @Override
-                    public boolean hasNext() {
-                        return it.hasNext();
-                    }
-
-                    @Override
-                    public JsonNode next() {
-                        return it.next().getValue();
-                    }
-
-                    @Override
-                    public void remove() {
-                        it.remove();
-                    }
-                };
+                return mapped(Map.Entry::getValue);
             }
 
             @Override
             public int size() {
                 return CompactFieldMap.this.size();
+            }
+        };
+    }
+
+    /** An iterator over the entries' keys or values, removing through the entry iterator. */
+    private <T> Iterator<T> mapped(java.util.function.Function<Map.Entry<String, JsonNode>, T> part) {
+        Iterator<Map.Entry<String, JsonNode>> it = entrySet().iterator();
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return it.hasNext();
+            }
+
+            @Override
+            public T next() {
+                return part.apply(it.next());
+            }
+
+            @Override
+            public void remove() {
+                it.remove();
             }
         };
     }

@@ -26,7 +26,7 @@ public final class TreeCostTiming {
     private TreeCostTiming() {
     }
 
-    private static final class MapsOnly extends JsonNodeFactory {
+    private static class MapsOnly extends JsonNodeFactory {
         MapsOnly() {
             super(false);
         }
@@ -37,16 +37,7 @@ public final class TreeCostTiming {
         }
     }
 
-    private static final class MapsAndArrays extends JsonNodeFactory {
-        MapsAndArrays() {
-            super(false);
-        }
-
-        @Override
-        public ObjectNode objectNode() {
-            return new ObjectNode(this, new CompactFieldMap());
-        }
-
+    private static final class MapsAndArrays extends MapsOnly {
         @Override
         public ArrayNode arrayNode() {
             return new ArrayNode(this, 2);
