@@ -390,7 +390,7 @@ public final class EtcdConfigSource implements ConfigSource {
                     }
                 }
                 parseNs[0] += System.nanoTime() - p0;
-            });
+            }, true);
         } catch (StoreException e) {
             failed("list " + prefix, e);
             return;
@@ -499,6 +499,17 @@ public final class EtcdConfigSource implements ConfigSource {
             String m = String.valueOf(s.error.getMessage());
             if (m.contains("future revision")) {
                 // etcd's revision went backwards (data dir wiped/restored): only a re-list can resync.
+                LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0}: {1}; re-listing {2}",
+                        lastRevision + 1, m, prefix);
+                lastError = "watch: " + m;
+                needList = true;
+                retryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
+                backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+                return;
+            }
+            if (EtcdConfigStore.tooLarge(s.error)) {
+                // an event larger than the inbound message limit: the watch would fail on it forever; a re-list
+                // reads around it (the value is reported, EtcdConfigStore.list) and watches from after it
                 LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0}: {1}; re-listing {2}",
                         lastRevision + 1, m, prefix);
                 lastError = "watch: " + m;
@@ -636,7 +647,11 @@ public final class EtcdConfigSource implements ConfigSource {
         }
         JsonNode json = null;
         String error = ref.error;
-        if (error == null && value.length > maxValueBytes) {
+        if (error == null && value == EtcdConfigStore.VALUE_LARGER_THAN_MESSAGE_LIMIT) {
+            // the list could not read it at all (EtcdConfigStore.list marks it): reported, the rest loads
+            error = "value is larger than the etcd client's inbound message limit of "
+                    + store.maxInboundMessageBytes() + " bytes: not read";
+        } else if (error == null && value.length > maxValueBytes) {
             // not parsed at all: a value this large costs its size many times over in trees and garbage
             error = ConfigLimits.valueTooLarge(value.length, maxValueBytes);
         } else if (error == null) {

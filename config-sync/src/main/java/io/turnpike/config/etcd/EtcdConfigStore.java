@@ -24,6 +24,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -57,6 +58,7 @@ public final class EtcdConfigStore implements ConfigStore {
     private final Client client;
     private final long timeoutMs;
     private final int pageKeys;
+    private final int maxInboundMessageBytes;
 
     /** Opens the client (lazily connecting) with the default inbound limit. */
     public EtcdConfigStore(EtcdConfig config) {
@@ -73,6 +75,7 @@ public final class EtcdConfigStore implements ConfigStore {
         }
         this.timeoutMs = TimeUnit.SECONDS.toMillis(Math.max(1, config.timeoutSeconds()));
         this.pageKeys = listPageKeys;
+        this.maxInboundMessageBytes = maxInboundMessageBytes;
         // The client's transport (one Vert.x event loop: one connection) and its executor run at the control-plane
         // priority: etcd traffic yields the core to the event loops (see ControlPlaneThreads). The transport is
         // lowered at the first call other than a paged list (lowerTransport): the start-up list, which nothing is
@@ -198,11 +201,65 @@ public final class EtcdConfigStore implements ConfigStore {
      * @return the revision of the listing
      */
     public long list(String prefix, long revision, PageSink sink) throws StoreException {
+        return list(prefix, revision, sink, false);
+    }
+
+    /**
+     * Stands for a value larger than the inbound message limit in a list made with {@code tooLargeMarked}: the
+     * entry keeps its key and revisions, its value is this empty array (compare by identity).
+     */
+    public static final byte[] VALUE_LARGER_THAN_MESSAGE_LIMIT = new byte[0];
+
+    /** This client's inbound message limit, in bytes: no single value larger than it can be read. */
+    public int maxInboundMessageBytes() {
+        return maxInboundMessageBytes;
+    }
+
+    /**
+     * {@link #list(String, long, PageSink)}; with {@code tooLargeMarked}, a single value larger than the inbound
+     * message limit does not fail the list: its entry comes with {@link #VALUE_LARGER_THAN_MESSAGE_LIMIT} as its
+     * value (the config-sync agent reports it and loads the rest).
+     */
+    public long list(String prefix, long revision, PageSink sink, boolean tooLargeMarked) throws StoreException {
         ByteSequence end = prefixEnd(bytes(prefix));
         long rev = revision;
-        CompletableFuture<GetResponse> next = client.getKVClient().get(bytes(prefix), pageOption(end, rev));
+        // Keys per page: a page whose values together exceed the inbound message limit (RESOURCE_EXHAUSTED: e.g. 50
+        // values of 1.5 MiB in 1,000 keys) is asked for again with an eighth of the keys, down to one; each page that
+        // loads doubles the size again, up to pageKeys. Only a single value above the limit fails the list.
+        int limit = pageKeys;
+        ByteSequence from = bytes(prefix);
+        CompletableFuture<GetResponse> next = client.getKVClient().get(from, pageOption(end, rev, limit));
         while (true) {
-            GetResponse r = await(next, "list " + prefix);
+            GetResponse r;
+            try {
+                r = await(next, "list " + prefix);
+            } catch (StoreException e) {
+                if (!tooLarge(e)) {
+                    throw e;
+                }
+                if (limit > 1) {
+                    limit = Math.max(1, limit / 8);
+                    next = client.getKVClient().get(from, pageOption(end, rev, limit));
+                    continue;
+                }
+                GetResponse keys = firstKey(from, end, rev);
+                KeyValue big = keys == null || keys.getKvs().isEmpty() ? null : keys.getKvs().get(0);
+                String name = big == null ? "a key" : big.getKey().toString(StandardCharsets.UTF_8);
+                if (!tooLargeMarked || big == null) {
+                    throw new StoreException("etcd list " + prefix + ": the value of " + name
+                            + " is larger than this client's inbound message limit of " + maxInboundMessageBytes
+                            + " bytes, so the list cannot load it", e);
+                }
+                if (rev <= 0) {
+                    rev = keys.getHeader().getRevision(); // the first page: the cut is taken here
+                }
+                sink.accept(List.of(new Entry(name, VALUE_LARGER_THAN_MESSAGE_LIMIT, big.getCreateRevision(),
+                        big.getModRevision())));
+                byte[] key = big.getKey().getBytes();
+                from = ByteSequence.from(Arrays.copyOf(key, key.length + 1));
+                next = client.getKVClient().get(from, pageOption(end, rev, limit));
+                continue;
+            }
             next = null;
             if (rev <= 0) {
                 rev = r.getHeader().getRevision();
@@ -211,9 +268,11 @@ public final class EtcdConfigStore implements ConfigStore {
             if (r.isMore() && !kvs.isEmpty()) {
                 // Next page starts just after the last key: key + "\0". Asked for now, read while this page is parsed.
                 byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
-                byte[] from = new byte[last.length + 1];
-                System.arraycopy(last, 0, from, 0, last.length);
-                next = client.getKVClient().get(ByteSequence.from(from), pageOption(end, rev));
+                byte[] after = new byte[last.length + 1];
+                System.arraycopy(last, 0, after, 0, last.length);
+                from = ByteSequence.from(after);
+                limit = Math.min(pageKeys, limit * 2);
+                next = client.getKVClient().get(from, pageOption(end, rev, limit));
             }
             List<Entry> page = new ArrayList<>(kvs.size());
             for (KeyValue kv : kvs) {
@@ -234,12 +293,43 @@ public final class EtcdConfigStore implements ConfigStore {
     }
 
     /**
+     * Whether a call or a watch failed because an answer was larger than the inbound message limit: gRPC's
+     * RESOURCE_EXHAUSTED, which jetcd hands over as a status or, for a watch, as its message only.
+     */
+    static boolean tooLarge(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED
+                    || m.contains("RESOURCE_EXHAUSTED") || m.contains("message exceeds maximum size")) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** The first key in [from, end) at rev (keys and revisions only); null when that fails. */
+    private GetResponse firstKey(ByteSequence from, ByteSequence end, long rev) {
+        GetOption.Builder o = GetOption.builder().withRange(end).withLimit(1).withKeysOnly(true);
+        if (rev > 0) {
+            o.withRevision(rev);
+        }
+        try {
+            return await(client.getKVClient().get(from, o.build()), "list keys");
+        } catch (StoreException e) {
+            return null;
+        }
+    }
+
+    /**
      * One page: no sort option: etcd answers a range in key order already (its index is a B-tree on the key), and an
      * explicit sort (even ascending by key) makes etcd 3.4 read every key to the end of the range and sort before
      * applying the limit: O(n) per page, O(n^2) per list (50,000 keys: seconds).
      */
-    private GetOption pageOption(ByteSequence end, long rev) {
-        GetOption.Builder o = GetOption.builder().withRange(end).withLimit(pageKeys);
+    private GetOption pageOption(ByteSequence end, long rev, int limit) {
+        GetOption.Builder o = GetOption.builder().withRange(end).withLimit(limit);
         if (rev > 0) {
             o.withRevision(rev);
         }

@@ -682,6 +682,38 @@ class EtcdConfigSourceIT {
         }
     }
 
+    /**
+     * A value larger than the client's inbound message limit (1 MiB here) cannot be read at all: it is reported and
+     * every other value loads, at the first list and when it arrives through the watch (which fails on it and
+     * re-lists around it).
+     */
+    @Test
+    void aValueLargerThanTheClientsMessageLimitIsReportedAndTheRestLoads() throws Exception {
+        String p = "/t-huge";
+        byte[] huge = new byte[2 * 1024 * 1024];
+        java.util.Arrays.fill(huge, (byte) 'x');
+        put(writer, p + "/routes/a", route("/a"));
+        writer.put(p + "/routes/b", huge);
+        long r0 = put(writer, p + "/routes/c", route("/c"));
+        Recorder rec = new Recorder();
+        try (EtcdConfigStore store = new EtcdConfigStore(cfg(List.of(etcd.endpoint()), p), 1024 * 1024, 1000);
+             EtcdConfigSource src = new EtcdConfigSource(store)) {
+            src.start(rec);
+            ConfigSet c = rec.await(x -> x.version() >= r0, "first list");
+            assertEquals(List.of("a", "c"), new ArrayList<>(c.routes().keySet()));
+            assertTrue(rec.rejected.stream().anyMatch(x -> x.toString().contains(p + "/routes/b")
+                    && x.toString().contains("inbound message limit of 1048576 bytes")), rec.rejected.toString());
+            awaitTrue(src::isConnected, "connected");
+            writer.put(p + "/routes/d", huge);
+            long r1 = put(writer, p + "/routes/e", route("/e"));
+            c = rec.await(x -> x.version() >= r1, "the value after the huge one");
+            assertEquals(List.of("a", "c", "e"), new ArrayList<>(c.routes().keySet()));
+            assertTrue(rec.rejected.stream().anyMatch(x -> x.toString().contains(p + "/routes/d")),
+                    rec.rejected.toString());
+            assertTrue(rec.violations.isEmpty(), rec.violations.toString());
+        }
+    }
+
     @Test
     void deadFirstEndpointFallsOverToTheLiveOne() throws Exception {
         String p = "/t-dead";

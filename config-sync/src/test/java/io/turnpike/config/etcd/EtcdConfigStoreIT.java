@@ -183,6 +183,43 @@ class EtcdConfigStoreIT {
         }
     }
 
+    /**
+     * A page whose values together exceed the client's inbound message limit (here 1 MiB: 30 values of 100 KB in pages
+     * of 1,000 keys) is read again in smaller pages instead of failing the whole list; a single value larger than the
+     * limit fails the list with a message naming its key and the limit.
+     */
+    @Test
+    void aPageLargerThanTheInboundLimitIsReadInSmallerPages() throws Exception {
+        String prefix = "/bigpages/";
+        byte[] v = new byte[100 * 1024];
+        Arrays.fill(v, (byte) 'x');
+        for (int i = 0; i < 30; i++) {
+            store.put(prefix + String.format("k%02d", i), v);
+        }
+        try (EtcdConfigStore small = new EtcdConfigStore(config(List.of(etcd.endpoint())), 1024 * 1024, 1000)) {
+            List<Integer> pages = new ArrayList<>();
+            List<String> keys = new ArrayList<>();
+            long rev = small.list(prefix, 0, page -> {
+                pages.add(page.size());
+                page.forEach(e -> keys.add(e.key()));
+            });
+            assertEquals(30, keys.size(), "every key, once, in order: " + keys);
+            assertEquals(prefix + "k00", keys.get(0));
+            assertEquals(prefix + "k29", keys.get(29));
+            assertEquals(30, new HashSet<>(keys).size());
+            assertTrue(pages.size() > 1, "smaller pages: " + pages);
+            assertTrue(rev > 0);
+            // one value above the limit: named in the error
+            store.put(prefix + "k15", new byte[2 * 1024 * 1024]);
+            StoreException ex = assertThrows(StoreException.class, () -> small.list(prefix, 0, page -> { }));
+            assertTrue(ex.getMessage().contains(prefix + "k15") && ex.getMessage().contains("1048576"),
+                    ex.getMessage());
+        } finally {
+            store.client().getKVClient().delete(ByteSequence.from(prefix, StandardCharsets.UTF_8),
+                    io.etcd.jetcd.options.DeleteOption.builder().isPrefix(true).build()).get();
+        }
+    }
+
     @Test
     void unreachableEtcdFailsWithinTheTimeout() {
         int dead = deadPort();
