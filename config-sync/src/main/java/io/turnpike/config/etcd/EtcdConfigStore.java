@@ -225,7 +225,8 @@ public final class EtcdConfigStore implements ConfigStore {
         long rev = revision;
         // Keys per page: a page whose values together exceed the inbound message limit (RESOURCE_EXHAUSTED: e.g. 50
         // values of 1.5 MiB in 1,000 keys) is asked for again with an eighth of the keys, down to one; each page that
-        // loads doubles the size again, up to pageKeys. Only a single value above the limit fails the list.
+        // loads doubles the size again, up to pageKeys. Only a single value above the limit cannot be read: it fails
+        // the list, or, with tooLargeMarked, comes as a marked entry (its key and revisions read keys-only).
         int limit = pageKeys;
         ByteSequence from = bytes(prefix);
         CompletableFuture<GetResponse> next = client.getKVClient().get(from, pageOption(end, rev, limit));

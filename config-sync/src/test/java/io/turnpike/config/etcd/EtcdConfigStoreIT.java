@@ -214,6 +214,17 @@ class EtcdConfigStoreIT {
             StoreException ex = assertThrows(StoreException.class, () -> small.list(prefix, 0, page -> { }));
             assertTrue(ex.getMessage().contains(prefix + "k15") && ex.getMessage().contains("1048576"),
                     ex.getMessage());
+            // the config-sync agent's list reads around it instead, the first key of the prefix too
+            store.put(prefix + "a-first", new byte[2 * 1024 * 1024]);
+            List<Entry> marked = new ArrayList<>();
+            long rev2 = small.list(prefix, 0, marked::addAll, true);
+            assertEquals(31, marked.size()); // a-first, k00 .. k29
+            assertEquals(prefix + "a-first", marked.get(0).key());
+            assertTrue(marked.get(0).value() == EtcdConfigStore.VALUE_LARGER_THAN_MESSAGE_LIMIT);
+            assertTrue(marked.get(0).modRevision() > 0 && marked.get(0).modRevision() <= rev2);
+            assertEquals(prefix + "k15", marked.get(16).key());
+            assertTrue(marked.get(16).value() == EtcdConfigStore.VALUE_LARGER_THAN_MESSAGE_LIMIT);
+            assertEquals(v.length, marked.get(30).value().length);
         } finally {
             store.client().getKVClient().delete(ByteSequence.from(prefix, StandardCharsets.UTF_8),
                     io.etcd.jetcd.options.DeleteOption.builder().isPrefix(true).build()).get();
