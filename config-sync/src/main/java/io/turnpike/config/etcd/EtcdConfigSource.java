@@ -497,19 +497,10 @@ public final class EtcdConfigSource implements ConfigSource {
                 return;
             }
             String m = String.valueOf(s.error.getMessage());
-            if (m.contains("future revision")) {
-                // etcd's revision went backwards (data dir wiped/restored): only a re-list can resync.
-                LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0}: {1}; re-listing {2}",
-                        lastRevision + 1, m, prefix);
-                lastError = "watch: " + m;
-                needList = true;
-                retryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs);
-                backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
-                return;
-            }
-            if (EtcdConfigStore.tooLarge(s.error)) {
-                // an event larger than the inbound message limit: the watch would fail on it forever; a re-list
-                // reads around it (the value is reported, EtcdConfigStore.list) and watches from after it
+            // etcd's revision went backwards (data dir wiped/restored), or an event larger than the inbound message
+            // limit that the watch would fail on for ever: only a re-list can resync (it reads around a value too
+            // large to read, reports it, and watches from after it; EtcdConfigStore.list).
+            if (m.contains("future revision") || EtcdConfigStore.tooLarge(s.error)) {
                 LOG.log(System.Logger.Level.WARNING, "etcd watch from revision {0}: {1}; re-listing {2}",
                         lastRevision + 1, m, prefix);
                 lastError = "watch: " + m;
