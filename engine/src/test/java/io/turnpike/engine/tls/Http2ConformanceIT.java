@@ -81,10 +81,15 @@ class Http2ConformanceIT {
     private static void assertConforms(H2ConformanceRunner runner) throws Exception {
         Path file = H2ConformanceRunner.scriptDir().resolve("turnpike.expected-failures");
         Set<String> listed = new TreeSet<>();
+        Set<String> timing = new TreeSet<>(); // may pass or fail, depending on when the backend's answer comes
         for (String line : Files.readAllLines(file)) {
-            String id = line.split("#", 2)[0].strip();
+            String[] parts = line.split("#", 2);
+            String id = parts[0].strip();
             if (!id.isEmpty()) {
                 listed.add(id);
+                if (parts.length > 1 && parts[1].strip().startsWith("[timing]")) {
+                    timing.add(id);
+                }
             }
         }
         Result r = runner.expectedFailures(file).run();
@@ -92,7 +97,11 @@ class Http2ConformanceIT {
         assertEquals(0, r.exitCode(), r.output());
         assertEquals(H2ConformanceRunner.listCases(), r.cases().stream().map(CaseResult::id).toList(),
                 "every case of the suite ran, in order");
-        assertEquals(listed, r.expectedFailures().stream().map(CaseResult::id)
-                .collect(Collectors.toCollection(TreeSet::new)), "listed cases that now pass\n" + r.output());
+        Set<String> failed = r.expectedFailures().stream().map(CaseResult::id)
+                .collect(Collectors.toCollection(TreeSet::new));
+        Set<String> mustFail = new TreeSet<>(listed);
+        mustFail.removeAll(timing);
+        failed.removeAll(timing);
+        assertEquals(mustFail, failed, "listed cases that now pass\n" + r.output());
     }
 }
