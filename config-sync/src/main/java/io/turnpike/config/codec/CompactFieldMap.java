@@ -20,7 +20,7 @@ import java.util.Set;
  * records keep it as their {@code raw} JSON), and Jackson's default {@code ObjectNode} field map is a
  * {@link LinkedHashMap}: a 16-slot table plus a 40-byte entry per field, about 340 bytes for a five-field object. With
  * 50,000 routes that was ~55 MB of map overhead in a ~190 MB live heap (docs/startup.md, "Memory"). Here a five-field
- * object costs one 40-byte map and one 56-byte array.
+ * object costs one 40-byte map and one 80-byte array (room for eight pairs).
  *
  * <p>Lookups scan the keys; Jackson interns the field names it parses, so the scan's first test ({@code ==}) usually
  * decides. An object that grows beyond {@link #MAX_PAIRS} fields (an upstream's {@code nodes} written as a
