@@ -279,17 +279,7 @@ public final class TurnpikeMain {
         // The HUP handler before the PID file, as in the data plane (an unhandled SIGHUP makes the JVM exit).
         java.util.concurrent.atomic.AtomicReference<io.turnpike.engine.ops.ProcessOperations> started =
                 new java.util.concurrent.atomic.AtomicReference<>();
-        if (!Signals.onHangup(() -> {
-            io.turnpike.engine.ops.ProcessOperations o = started.get();
-            if (o != null) {
-                o.reloader().reload();
-            } else {
-                out.println("turnpike: SIGHUP ignored: starting, nothing to reload");
-                out.flush();
-            }
-        })) {
-            err.println(Signals.HUP_IGNORED);
-        }
+        reloadOnHangup(started, "starting", out, err);
         io.turnpike.engine.ops.ProcessOperations ops;
         try {
             ops = io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
@@ -369,18 +359,7 @@ public final class TurnpikeMain {
         }
         // SIGHUP before the PID file: the JVM's own handling of an unhandled SIGHUP is to exit. A `turnpike reload`
         // that finds the PID file (written by ProcessOperations.start) must find this handler already installed.
-        boolean hupInstalled = Signals.onHangup(() -> {
-            io.turnpike.engine.ops.ProcessOperations o = ops.get();
-            if (o != null) {
-                o.reloader().reload();
-            } else {
-                out.println("turnpike: SIGHUP ignored: starting or stopping, nothing to reload");
-                out.flush();
-            }
-        });
-        if (!hupInstalled) {
-            err.println(Signals.HUP_IGNORED);
-        }
+        reloadOnHangup(ops, "starting or stopping", out, err);
         try {
             ops.set(io.turnpike.engine.ops.ProcessOperations.start(pc, opsOptions.configMustExist(),
                     opsOptions.prefix(), running.updater::current, running::drainTimeoutMs, out));
@@ -419,6 +398,28 @@ public final class TurnpikeMain {
      * One line on where start-up time went (docs/startup.md): launch to main, listeners bound, and with etcd the
      * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
      */
+    /**
+     * SIGHUP reloads the process configuration through whatever {@code ops} holds; while it holds nothing (the
+     * process is {@code phase}) the signal is ignored with a line. Installed before the PID file is written: the
+     * JVM's own handling of an unhandled SIGHUP is to exit. Warns when the process inherited SIGHUP as ignored.
+     */
+    private static void reloadOnHangup(
+            java.util.concurrent.atomic.AtomicReference<io.turnpike.engine.ops.ProcessOperations> ops, String phase,
+            PrintStream out, PrintStream err) {
+        boolean installed = Signals.onHangup(() -> {
+            io.turnpike.engine.ops.ProcessOperations o = ops.get();
+            if (o != null) {
+                o.reloader().reload();
+            } else {
+                out.println("turnpike: SIGHUP ignored: " + phase + ", nothing to reload");
+                out.flush();
+            }
+        });
+        if (!installed) {
+            err.println(Signals.HUP_IGNORED);
+        }
+    }
+
     private static void reportStartup(Running running, PrintStream out) throws InterruptedException {
         long start = mainNs;
         if (start == 0) {
