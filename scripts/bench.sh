@@ -21,7 +21,7 @@ cd "$REPO_ROOT"
 # The exact command, with the environment overrides that were in effect, for the JSON.
 COMMAND_LINE=""
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS \
-         RATE RATE_WARMUP TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS \
+         RATE RATE_WARMUP RATE_TICK_US RATE_GENERATOR TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS \
          CHAIN CHAIN_NGINX_RATE CHAIN_NGINX_BURST CHAIN_COUNT TURNPIKE_TRANSPORT; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
@@ -54,6 +54,8 @@ CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more
 RATE=${RATE:-0}                      # --rate: fixed offered load (req/s), CO-corrected latency; 0 = off
 RATE_WARMUP=${RATE_WARMUP:-2}        # generator's own un-recorded seconds before its measured window
 RATE_TIMEOUT_MS=${RATE_TIMEOUT_MS:-5000}
+RATE_GENERATOR=${RATE_GENERATOR:-auto}  # --rate: native (scripts/lib/fixed_rate_load.c, needs cc), java, or auto
+RATE_TICK_US=${RATE_TICK_US:-250}     # generator wakes at most once per tick (wrk2 uses 1 ms timers; docs/benchmarks.md)
 TLS=${TLS:-0}                        # --tls: handshakes/s + CPU per handshake, HTTPS keep-alive req/s
 TLS_KEY=${TLS_KEY:-ec}               # ec (P-256) | rsa (2048)
 TLS_CLIENTS=${TLS_CLIENTS:-2}        # parallel `openssl s_time -new` clients for the handshake test
@@ -144,7 +146,8 @@ Options (environment variable in brackets):
   --h2-conns C       h2load connections [H2_CONNS, default 16]
   --h2-streams M     h2load concurrent streams per connection [H2_STREAMS, default 10]
 Other environment: JVM_OPTS (extra launcher flags), TURNPIKE_TRANSPORT (the turnpike target's turnpike.transport), ALT_JVM_OPTS, LAUNCHER (bin/turnpike), JAVA, TURNPIKE_JAR, REPORT_JAR, JMH_JAR, WRK_THREADS, CORE_LOAD, CORE_PROXY,
-READY_TIMEOUT_S, RATE_WARMUP (2), RATE_TIMEOUT_MS (5000), TLS_CLIENTS (2).
+READY_TIMEOUT_S, RATE_WARMUP (2), RATE_TIMEOUT_MS (5000), RATE_TICK_US (250),
+RATE_GENERATOR (auto: native when cc is there, else java), TLS_CLIENTS (2).
 EOF
 }
 
@@ -193,11 +196,12 @@ if ((QUICK)); then
   ROUNDS=1 WARMUP=3 DURATION=5
 fi
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT RATE RATE_WARMUP \
-         RATE_TIMEOUT_MS TLS TLS_CLIENTS JVM_COMPARE ROUTES SCALING H2 H2_CONNS H2_STREAMS CHAIN CHAIN_NGINX_RATE \
+         RATE_TIMEOUT_MS RATE_TICK_US TLS TLS_CLIENTS JVM_COMPARE ROUTES SCALING H2 H2_CONNS H2_STREAMS CHAIN CHAIN_NGINX_RATE \
          CHAIN_NGINX_BURST CHAIN_COUNT; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
+case $RATE_GENERATOR in auto | native | java) ;; *) die "RATE_GENERATOR must be auto, native or java, got '$RATE_GENERATOR'" ;; esac
 # --jfr: absolute (start_turnpike expands it inside the process's directory); relative to the repo root, like --out
 if [[ -n $JFR_DIR ]]; then mkdir -p "$JFR_DIR" && JFR_DIR=$(cd -- "$JFR_DIR" && pwd) || die "--jfr: cannot create $JFR_DIR"; fi
 ((DURATION >= 1)) || die "DURATION must be >= 1"
@@ -1156,29 +1160,43 @@ TLS_RECORDS="$WORK/tls-records.jsonl"
 : >"$TLS_RECORDS"
 LOADGEN_CP=
 LOADGEN_SRC=bench-jmh/src/main/java/io/turnpike/bench/load/FixedRateLoad.java
+LOADGEN_SRCS=("$LOADGEN_SRC" "${LOADGEN_SRC%/*}/ResponseFramer.java")
 LOADGEN_JAVA_OPTS=(-XX:+UseSerialGC -Xms256m -Xmx256m -Xmn192m -XX:TieredStopAtLevel=4)
 jar_has() { python3 -c 'import sys, zipfile; sys.exit(0 if sys.argv[2] in zipfile.ZipFile(sys.argv[1]).namelist() else 1)' "$1" "$2" 2>/dev/null; }
+LOADGEN_NATIVE_SRC=$LIB_DIR/fixed_rate_load.c
+LOADGEN_CMD=()
+# The generator: the native one (scripts/lib/fixed_rate_load.c, built with cc) when a C compiler is there, else the
+# Java one (bench-jmh's FixedRateLoad, from the JMH jar or compiled with javac). RATE_GENERATOR=java|native forces one.
 prepare_loadgen() {
   local hdr="" j
-  if [[ -f $JMH_JAR && ( ! -f $LOADGEN_SRC || $JMH_JAR -nt $LOADGEN_SRC ) ]] \
-      && jar_has "$JMH_JAR" io/turnpike/bench/load/FixedRateLoad.class; then
-    LOADGEN_CP=$JMH_JAR
+  if [[ $RATE_GENERATOR != java ]] && command -v "${CC:-cc}" >/dev/null 2>&1 && [[ -f $LOADGEN_NATIVE_SRC ]]; then
+    mkdir -p "$WORK/loadgen"
+    "${CC:-cc}" -O2 -o "$WORK/loadgen/fixed-rate-load" "$LOADGEN_NATIVE_SRC" >"$WORK/loadgen/cc.log" 2>&1 \
+      || die "--rate: could not compile $LOADGEN_NATIVE_SRC (see $WORK/loadgen/cc.log)"
+    LOADGEN_CMD=("$WORK/loadgen/fixed-rate-load")
     return
   fi
-  [[ -f $LOADGEN_SRC ]] || die "--rate: neither $JMH_JAR with the load generator nor $LOADGEN_SRC"
-  command -v javac >/dev/null 2>&1 || die "--rate: javac not found (a JDK is needed to build the load generator)"
-  for j in "$JMH_JAR" "$TURNPIKE_JAR" "$HOME"/.m2/repository/org/hdrhistogram/HdrHistogram/*/HdrHistogram-*.jar; do
-    if [[ -f $j ]] && jar_has "$j" org/HdrHistogram/Histogram.class; then hdr=$j; break; fi
-  done
-  [[ -n $hdr ]] || die "--rate: no HdrHistogram jar found (build engine or bench-jmh)"
-  mkdir -p "$WORK/loadgen"
-  javac -nowarn -d "$WORK/loadgen" -cp "$hdr" "$LOADGEN_SRC" >"$WORK/loadgen/javac.log" 2>&1 \
-    || die "--rate: could not compile $LOADGEN_SRC (see $WORK/loadgen/javac.log)"
-  LOADGEN_CP="$WORK/loadgen:$hdr"
+  [[ $RATE_GENERATOR != native ]] || die "--rate: RATE_GENERATOR=native needs a C compiler (${CC:-cc})"
+  if [[ -f $JMH_JAR && ( ! -f $LOADGEN_SRC || ( $JMH_JAR -nt $LOADGEN_SRC && $JMH_JAR -nt ${LOADGEN_SRCS[1]} ) ) ]] \
+      && jar_has "$JMH_JAR" io/turnpike/bench/load/FixedRateLoad.class; then
+    LOADGEN_CP=$JMH_JAR
+  else
+    [[ -f $LOADGEN_SRC ]] || die "--rate: neither $JMH_JAR with the load generator nor $LOADGEN_SRC"
+    command -v javac >/dev/null 2>&1 || die "--rate: javac not found (a JDK is needed to build the load generator)"
+    for j in "$JMH_JAR" "$TURNPIKE_JAR" "$HOME"/.m2/repository/org/hdrhistogram/HdrHistogram/*/HdrHistogram-*.jar; do
+      if [[ -f $j ]] && jar_has "$j" org/HdrHistogram/Histogram.class; then hdr=$j; break; fi
+    done
+    [[ -n $hdr ]] || die "--rate: no HdrHistogram jar found (build engine or bench-jmh)"
+    mkdir -p "$WORK/loadgen"
+    javac -nowarn -d "$WORK/loadgen" -cp "$hdr" "${LOADGEN_SRCS[@]}" >"$WORK/loadgen/javac.log" 2>&1 \
+      || die "--rate: could not compile $LOADGEN_SRC (see $WORK/loadgen/javac.log)"
+    LOADGEN_CP="$WORK/loadgen:$hdr"
+  fi
+  LOADGEN_CMD=("$JAVA" "${LOADGEN_JAVA_OPTS[@]}" -cp "$LOADGEN_CP" io.turnpike.bench.load.FixedRateLoad)
 }
 if ((RATE > 0)); then
   prepare_loadgen
-  log "fixed-rate generator classpath: $LOADGEN_CP"
+  log "fixed-rate generator: ${LOADGEN_CMD[*]}"
 fi
 
 
@@ -1189,9 +1207,8 @@ measure_rate() {
   pids=$(proc_tree "$pid" | paste -sd, -)
   python3 "$LIB_DIR/proc_cpu_others.py" snap "$WORK/others-before.json"
   t0=$(now_ns)
-  run_bg "$raw" taskset -c "$CORE_LOAD" "$JAVA" "${LOADGEN_JAVA_OPTS[@]}" -cp "$LOADGEN_CP" \
-      io.turnpike.bench.load.FixedRateLoad --url "$url" --rate "$RATE" --conns "$CONNS" \
-      --warmup "$RATE_WARMUP" --duration "$DURATION" --timeout-ms "$RATE_TIMEOUT_MS" --cpu-pids "$pids" \
+  run_bg "$raw" taskset -c "$CORE_LOAD" "${LOADGEN_CMD[@]}" --url "$url" --rate "$RATE" --conns "$CONNS" \
+      --warmup "$RATE_WARMUP" --duration "$DURATION" --timeout-ms "$RATE_TIMEOUT_MS" --tick-us "$RATE_TICK_US" --cpu-pids "$pids" \
     || die "$target: fixed-rate generator failed (see $raw)"
   t1=$(now_ns)
   jfr_window "$target" "$round" fixed_rate "$((t0 / 1000000 + RATE_WARMUP * 1000))" "$((t1 / 1000000))"
@@ -1343,7 +1360,7 @@ BENCH_TURNPIKE_TRANSPORT=${TURNPIKE_TRANSPORT_IN_USE:-} BENCH_LAUNCHER=$LAUNCHER
 BENCH_ROUTES_URL_PATH=$ROUTES_URL_PATH \
 BENCH_WRK_COMMAND=$WRK_COMMAND \
 BENCH_RATE=$RATE BENCH_RATE_WARMUP=$RATE_WARMUP BENCH_RATE_RECORDS=$RATE_RECORDS \
-BENCH_RATE_COMMAND="taskset -c $CORE_LOAD java ${LOADGEN_JAVA_OPTS[*]} -cp ${LOADGEN_CP:-?} io.turnpike.bench.load.FixedRateLoad --url URL --rate $RATE --conns $CONNS --warmup $RATE_WARMUP --duration $DURATION --timeout-ms $RATE_TIMEOUT_MS --cpu-pids PIDS" \
+BENCH_RATE_COMMAND="taskset -c $CORE_LOAD ${LOADGEN_CMD[*]:-?} --url URL --rate $RATE --conns $CONNS --warmup $RATE_WARMUP --duration $DURATION --timeout-ms $RATE_TIMEOUT_MS --tick-us $RATE_TICK_US --cpu-pids PIDS" \
 BENCH_TLS=$TLS BENCH_TLS_KEY=$TLS_KEY BENCH_TLS_CLIENTS=$TLS_CLIENTS BENCH_TLS_RECORDS=$TLS_RECORDS \
 BENCH_TLS_CERT="$TLS_CERT_DESC" BENCH_OPENSSL_VERSION="$(first_line openssl version)" \
 BENCH_TLS_NEGOTIATED_JSON=$(json_obj "${negotiated_args[@]+"${negotiated_args[@]}"}") \
