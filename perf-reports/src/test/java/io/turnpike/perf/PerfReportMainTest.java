@@ -79,6 +79,61 @@ class PerfReportMainTest {
         assertTrue(err().isEmpty(), err());
     }
 
+    /** A fixed-rate round as bench.sh writes it ({@code results.<target>.fixed_rate_rounds[]}). */
+    private static ObjectNode rateRound(double p50, double p99, double p999, double cpu, double lag, boolean lagged) {
+        ObjectNode r = BenchJsonFixture.MAPPER.createObjectNode();
+        r.put("rate", 20000).put("rate_p50_ms", p50).put("rate_p99_ms", p99).put("rate_p999_ms", p999)
+                .put("rate_cpu_us_per_req", cpu).put("rate_send_lag_p99_ms", lag).put("lagged", lagged);
+        return r;
+    }
+
+    @Test
+    void fixedRateRoundsAreSummedUpWithoutTheLaggedOnes() throws Exception {
+        Path file = BenchJsonFixture.write(dir, "bench-rate.json", root -> {
+            ((ObjectNode) root.at("/results/nginx")).putArray("fixed_rate_rounds")
+                    .add(rateRound(0.2, 5.0, 7.0, 40, 2.5, true))
+                    .add(rateRound(0.2, 1.0, 4.0, 35, 0.2, false))
+                    .add(rateRound(0.3, 3.0, 6.0, 36, 0.3, false));
+            ((ObjectNode) root.at("/results/turnpike")).putArray("fixed_rate_rounds")
+                    .add(rateRound(0.1, 1.2, 4.5, 34, 0.2, false))
+                    .add(rateRound(0.2, 1.6, 5.0, 36, 0.3, false))
+                    .add(rateRound(0.1, 1.0, 4.0, 35, 0.2, false));
+            ((ObjectNode) root.at("/results/backend")).putArray("fixed_rate_rounds")
+                    .add(rateRound(0.1, 9.0, 12.0, 12, 3.0, true))
+                    .add(rateRound(0.1, 11.0, 14.0, 12, 4.0, true));
+        });
+
+        SideBySideRun run = new ResultInputs().load("t", List.of(file)).sideBySide().get(0);
+        var nginx = run.targets().stream().filter(t -> t.name().equals("nginx")).findFirst().orElseThrow().fixedRate();
+        assertEquals(20000, nginx.rate());
+        assertEquals(1, nginx.lagged());
+        assertEquals(2.0, nginx.p99Ms().median(), 1e-9, "the LAGGED round (5.0 ms) is left out: median of 1.0, 3.0");
+        assertEquals(1.0, nginx.p99Ms().min(), 1e-9);
+
+        assertEquals(PerfReportMain.OK, run("report", "--html", dir.resolve("r.html").toString(), file.toString()),
+                err());
+        String md = out();
+        assertTrue(md.contains("### Fixed rate 20,000 req/s (corrected for coordinated omission)"), md);
+        String fixed = md.substring(md.indexOf("### Fixed rate"));
+        assertTrue(rowOf(fixed, "nginx").contains("| 2 of 3 | 0.250 [0.200–0.300] | 2.000 [1.000–3.000] |"),
+                rowOf(fixed, "nginx"));
+        assertTrue(rowOf(fixed, "turnpike").contains("| 3 | 0.100 [0.100–0.200] | 1.200 [1.000–1.600] |"),
+                rowOf(fixed, "turnpike"));
+        assertTrue(rowOf(fixed, "backend").contains("| all 2 **LAGGED** | 0.100 | 10.000 [9.000–11.000] |"),
+                rowOf(fixed, "backend"));
+        assertTrue(md.contains("Turnpike / nginx at this rate: p99 0.60×, p99.9 0.90× (lower is better)."), md);
+        String html = Files.readString(dir.resolve("r.html"));
+        assertTrue(html.contains("Fixed rate 20,000 req/s: latency from the due time"), html);
+        assertTrue(html.contains("p99 <b>0.60×</b>, p99.9 <b>0.90×</b>"), html);
+    }
+
+    @Test
+    void noFixedRateSectionWithoutFixedRateRounds() {
+        Path file = BenchJsonFixture.write(dir, "bench-norate.json");
+        assertEquals(PerfReportMain.OK, run("report", file.toString()), err());
+        assertFalse(out().contains("Fixed rate"), out());
+    }
+
     @Test
     void ratiosAreComputedFromMediansWhenTheFileHasNone() throws Exception {
         Path file = BenchJsonFixture.write(dir, "bench-2.json", root -> root.remove("ratios"));

@@ -14,9 +14,16 @@ import java.util.Map;
  * @param socketErrors connect, read, write and timeout errors, over all rounds
  * @param flagged      whether any round had errors (its numbers are suspect)
  * @param contended    whether other processes on the machine used noticeable CPU during a round
+ * @param fixedRate    its fixed-rate runs ({@code --rate}), or {@code null} when the run had none
  */
 public record TargetResult(String name, int rounds, Map<Metric, Stat> stats, long non2xx, long socketErrors,
-                           boolean flagged, boolean contended) {
+                           boolean flagged, boolean contended, FixedRateResult fixedRate) {
+
+    /** A target without fixed-rate runs. */
+    public TargetResult(String name, int rounds, Map<Metric, Stat> stats, long non2xx, long socketErrors,
+                        boolean flagged, boolean contended) {
+        this(name, rounds, stats, non2xx, socketErrors, flagged, contended, null);
+    }
 
     public TargetResult {
         EnumMap<Metric, Stat> copy = new EnumMap<>(Metric.class);

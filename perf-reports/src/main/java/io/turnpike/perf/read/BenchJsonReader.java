@@ -2,6 +2,7 @@ package io.turnpike.perf.read;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.turnpike.perf.model.BenchParameters;
+import io.turnpike.perf.model.FixedRateResult;
 import io.turnpike.perf.model.Metric;
 import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.SideBySideRun;
@@ -121,7 +122,52 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
         long socketErrors = t.path("socket_errors_total").asLong(0);
         boolean flagged = t.path("flagged").asBoolean(non2xx + socketErrors > 0);
         boolean contended = t.path("contended").asBoolean(false);
-        return new TargetResult(name, roundCount, stats, non2xx, socketErrors, flagged, contended);
+        return new TargetResult(name, roundCount, stats, non2xx, socketErrors, flagged, contended,
+                readFixedRate(f, at, t.path("fixed_rate_rounds")));
+    }
+
+    /**
+     * {@code results.<target>.fixed_rate_rounds} ({@code bench.sh --rate}): medians and ranges over the rounds that
+     * were not LAGGED (over all of them when every one was); null when the run had no fixed-rate rounds.
+     */
+    private static FixedRateResult readFixedRate(JsonFields f, String at, JsonNode rounds)
+            throws ReportInputException {
+        if (!rounds.isArray() || rounds.isEmpty()) {
+            return null;
+        }
+        int lagged = 0;
+        for (JsonNode r : rounds) {
+            lagged += r.path("lagged").asBoolean(false) ? 1 : 0;
+        }
+        boolean all = lagged == rounds.size();
+        List<double[]> cols = new ArrayList<>(); // p50, p99, p99.9, CPU, send lag
+        for (int i = 0; i < 5; i++) {
+            cols.add(new double[rounds.size() - (all ? 0 : lagged)]);
+        }
+        String[] keys = {"rate_p50_ms", "rate_p99_ms", "rate_p999_ms", "rate_cpu_us_per_req", "rate_send_lag_p99_ms"};
+        boolean cpu = true;
+        int n = 0;
+        long rate = 0;
+        for (int k = 0; k < rounds.size(); k++) {
+            JsonNode r = rounds.get(k);
+            String rat = at + ".fixed_rate_rounds[" + k + "]";
+            rate = (long) f.requireNumber(r, rat, "rate");
+            if (!all && r.path("lagged").asBoolean(false)) {
+                continue;
+            }
+            for (int i = 0; i < keys.length; i++) {
+                if (i == 3) {
+                    Double c = JsonFields.number(r, keys[i]);
+                    cpu &= c != null;
+                    cols.get(i)[n] = c == null ? 0 : c;
+                } else {
+                    cols.get(i)[n] = f.requireNumber(r, rat, keys[i]);
+                }
+            }
+            n++;
+        }
+        return new FixedRateResult(rate, rounds.size(), lagged, Stat.of(cols.get(0)), Stat.of(cols.get(1)),
+                Stat.of(cols.get(2)), cpu ? Stat.of(cols.get(3)) : null, Stat.of(cols.get(4)));
     }
 
     private static Stat stat(Path file, String at, Metric m, double median, double min, double max)

@@ -5,6 +5,7 @@ import static io.turnpike.perf.render.SvgChart.esc;
 import io.turnpike.perf.PerfReportMain.Comparison;
 import io.turnpike.perf.gate.Finding;
 import io.turnpike.perf.gate.Gate;
+import io.turnpike.perf.model.FixedRateResult;
 import io.turnpike.perf.model.JmhResult;
 import io.turnpike.perf.model.JmhRun;
 import io.turnpike.perf.model.Metric;
@@ -150,7 +151,47 @@ public final class HtmlReportWriter {
             }
             h.append(".</p>\n");
         }
+        fixedRate(h, run);
         environment(h, run.environment());
+    }
+
+    /** The fixed-rate chart and table ({@code --rate}), when any target has fixed-rate rounds. */
+    private static void fixedRate(StringBuilder h, SideBySideRun run) {
+        long rate = MarkdownReportWriter.fixedRateOf(run);
+        if (rate < 0) {
+            return;
+        }
+        String title = String.format(Locale.ROOT, "Fixed rate %,d req/s: latency from the due time", rate);
+        h.append("<h3>").append(esc(title)).append("</h3>\n<p>Medians over the rounds the generator kept on time ")
+                .append("(LAGGED rounds left out).</p>\n");
+        SvgChart lat = new SvgChart(title, "ms", List.of("p50", "p99", "p99.9"));
+        h.append("<table><tr><th>target</th><th>rounds</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th>")
+                .append("<th>CPU µs/req</th><th>gen. lag p99 ms</th></tr>\n");
+        for (TargetResult t : run.targets()) {
+            FixedRateResult f = t.fixedRate();
+            if (f == null) {
+                continue;
+            }
+            lat.row(new SvgChart.Row(t.name(), f.p50Ms().median(), f.p99Ms().median(), f.p999Ms().median()));
+            h.append(f.allLagged() ? "<tr class=\"bad\">" : "<tr>").append("<td>").append(esc(t.name()))
+                    .append("</td><td>").append(esc(MarkdownReportWriter.roundsCell(f).replace("**", "")))
+                    .append("</td><td class=\"n\">").append(esc(MarkdownReportWriter.statCell(f.p50Ms(), Metric.P50_MS)))
+                    .append("</td><td class=\"n\">").append(esc(MarkdownReportWriter.statCell(f.p99Ms(), Metric.P99_MS)))
+                    .append("</td><td class=\"n\">")
+                    .append(esc(MarkdownReportWriter.statCell(f.p999Ms(), Metric.P999_MS)))
+                    .append("</td><td class=\"n\">")
+                    .append(esc(MarkdownReportWriter.statCell(f.cpuUsPerReq(), Metric.CPU_US_PER_REQ)))
+                    .append("</td><td class=\"n\">")
+                    .append(esc(MarkdownReportWriter.statCell(f.sendLagP99Ms(), Metric.P99_MS))).append("</td></tr>\n");
+        }
+        h.append("</table>\n").append(lat.render()).append('\n');
+        Double p99 = MarkdownReportWriter.fixedRateRatio(run, FixedRateResult::p99Ms);
+        if (p99 != null) {
+            h.append("<p>Turnpike / nginx at this rate: p99 <b>").append(MarkdownReportWriter.ratio(p99))
+                    .append("</b>, p99.9 <b>")
+                    .append(MarkdownReportWriter.ratio(MarkdownReportWriter.fixedRateRatio(run, FixedRateResult::p999Ms)))
+                    .append("</b>.</p>\n");
+        }
     }
 
     private static Double med(TargetResult t, Metric m) {

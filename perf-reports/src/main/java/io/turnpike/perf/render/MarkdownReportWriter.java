@@ -4,6 +4,7 @@ import io.turnpike.perf.PerfReportMain.Comparison;
 import io.turnpike.perf.gate.Finding;
 import io.turnpike.perf.gate.Gate;
 import io.turnpike.perf.model.BenchParameters;
+import io.turnpike.perf.model.FixedRateResult;
 import io.turnpike.perf.model.JmhResult;
 import io.turnpike.perf.model.JmhRun;
 import io.turnpike.perf.model.Metric;
@@ -228,6 +229,7 @@ public final class MarkdownReportWriter {
             md.append('\n');
         }
 
+        fixedRate(md, run);
         md.append("### Parameters\n\n");
         md.append("- command: `").append(run.command()).append("`\n");
         md.append("- rounds ").append(p.rounds()).append(", warm-up ").append(p.warmupS()).append(" s, duration ")
@@ -248,6 +250,72 @@ public final class MarkdownReportWriter {
             md.append("| ").append(e.getKey()).append(" | ").append(cell(e.getValue())).append(" |\n");
         }
         md.append('\n');
+    }
+
+    /** The fixed-rate table ({@code --rate}), when any target has fixed-rate rounds. */
+    private static void fixedRate(StringBuilder md, SideBySideRun run) {
+        long rate = fixedRateOf(run);
+        if (rate < 0) {
+            return;
+        }
+        md.append("### Fixed rate ").append(String.format(Locale.ROOT, "%,d", rate))
+                .append(" req/s (corrected for coordinated omission)\n\n")
+                .append("Latency from each request's due time; medians [min–max] over the rounds the generator kept on ")
+                .append("time (LAGGED rounds, where it sent requests more than 1 ms late at p99, are left out).\n\n")
+                .append("| target | rounds | p50 ms | p99 ms | p99.9 ms | CPU µs/req | gen. lag p99 ms |\n")
+                .append("|---|---|---:|---:|---:|---:|---:|\n");
+        for (TargetResult t : run.targets()) {
+            FixedRateResult f = t.fixedRate();
+            if (f == null) {
+                continue;
+            }
+            md.append("| ").append(t.name()).append(" | ").append(roundsCell(f)).append(" | ")
+                    .append(statCell(f.p50Ms(), Metric.P50_MS)).append(" | ").append(statCell(f.p99Ms(), Metric.P99_MS))
+                    .append(" | ").append(statCell(f.p999Ms(), Metric.P999_MS)).append(" | ")
+                    .append(statCell(f.cpuUsPerReq(), Metric.CPU_US_PER_REQ)).append(" | ")
+                    .append(statCell(f.sendLagP99Ms(), Metric.P99_MS)).append(" |\n");
+        }
+        md.append('\n');
+        Double p99 = fixedRateRatio(run, FixedRateResult::p99Ms);
+        Double p999 = fixedRateRatio(run, FixedRateResult::p999Ms);
+        if (p99 != null) {
+            md.append("Turnpike / nginx at this rate: p99 ").append(ratio(p99)).append(", p99.9 ").append(ratio(p999))
+                    .append(" (lower is better).\n\n");
+        }
+    }
+
+    /** The offered rate of the run's fixed-rate rounds, or -1 when it has none. */
+    static long fixedRateOf(SideBySideRun run) {
+        for (TargetResult t : run.targets()) {
+            if (t.fixedRate() != null) {
+                return t.fixedRate().rate();
+            }
+        }
+        return -1;
+    }
+
+    static String roundsCell(FixedRateResult f) {
+        if (f.allLagged()) {
+            return "all " + f.rounds() + " **LAGGED**";
+        }
+        return f.lagged() == 0 ? String.valueOf(f.rounds()) : f.judgedRounds() + " of " + f.rounds();
+    }
+
+    /** turnpike / nginx of one fixed-rate median, or null unless both have fixed-rate rounds. */
+    static Double fixedRateRatio(SideBySideRun run, java.util.function.Function<FixedRateResult, Stat> stat) {
+        FixedRateResult a = null;
+        FixedRateResult b = null;
+        for (TargetResult t : run.targets()) {
+            if (SideBySideRun.TURNPIKE.equals(t.name())) {
+                a = t.fixedRate();
+            } else if (SideBySideRun.NGINX.equals(t.name())) {
+                b = t.fixedRate();
+            }
+        }
+        if (a == null || b == null || stat.apply(b).median() == 0) {
+            return null;
+        }
+        return stat.apply(a).median() / stat.apply(b).median();
     }
 
     static String statCell(Stat s, Metric m) {
