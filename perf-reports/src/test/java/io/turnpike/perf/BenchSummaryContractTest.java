@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.turnpike.perf.model.FixedRateResult;
 import io.turnpike.perf.model.Metric;
 import io.turnpike.perf.model.PairRatio;
 import io.turnpike.perf.model.SideBySideRun;
@@ -82,6 +83,11 @@ class BenchSummaryContractTest {
 
     /** Runs bench_summary.py over the records as bench.sh does; returns its stdout. */
     private static String summarize(Path records, Path out, String targets) throws Exception {
+        return summarize(records, out, targets, Map.of());
+    }
+
+    private static String summarize(Path records, Path out, String targets, Map<String, String> extraEnv)
+            throws Exception {
         ProcessBuilder pb = new ProcessBuilder("python3", SCRIPT.toString(), records.toString(), out.toString())
                 .redirectErrorStream(true);
         pb.environment().putAll(Map.ofEntries(
@@ -98,11 +104,61 @@ class BenchSummaryContractTest {
                 Map.entry("BENCH_CORE_LOAD", "0"),
                 Map.entry("BENCH_CORE_PROXY", "1"),
                 Map.entry("BENCH_CLK_TCK", "100")));
+        pb.environment().putAll(extraEnv);
         Process p = pb.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "bench_summary.py hung");
         assertEquals(0, p.exitValue(), output);
         return output;
+    }
+
+    /** A fixed-rate record as bench.sh's measure_rate writes it: the generator's FIXED_RATE_JSON plus its readings. */
+    private static String rateRecord(String target, int round, long p99Us, long p999Us, long lagP99Us) {
+        return "{\"target\":\"" + target + "\",\"round\":" + round + ",\"clk_tck\":100,\"other_cpu_ticks\":5,"
+                + "\"other_window_us\":12000000,\"generator\":\"native\",\"rate\":20000,\"conns\":64,"
+                + "\"duration_us\":10000000,\"cpu_window_us\":10000000,\"expected\":200000,\"requests\":200000,"
+                + "\"achieved_rps\":20000.0,\"bytes\":30000000,\"status_errors\":0,\"connect_errors\":0,"
+                + "\"read_errors\":0,\"timeout_errors\":0,\"unfinished\":0,\"errors\":0,\"cpu_ticks\":700,"
+                + "\"generator_cpu_ticks\":450,\"count\":200000,\"p50_us\":150.0,\"p90_us\":300.0,\"p99_us\":" + p99Us
+                + ",\"p999_us\":" + p999Us + ",\"max_us\":9000.0,\"mean_us\":200.0,\"uncorrected_p50_us\":140.0,"
+                + "\"uncorrected_p99_us\":900.0,\"uncorrected_max_us\":8000.0,\"send_lag_p50_us\":40.0,"
+                + "\"send_lag_p99_us\":" + lagP99Us + ",\"send_lag_max_us\":3000.0}\n";
+    }
+
+    @Test
+    void fixedRateRoundsAreReadWithoutTheLaggedOnes() throws Exception {
+        assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
+        assumeTrue(python3Available(), "python3 not installed");
+
+        Path records = dir.resolve("records.jsonl");
+        StringBuilder r = new StringBuilder();
+        for (int round = 1; round <= 3; round++) {
+            r.append(record("nginx", round, 500_000, 800, 2000)).append(record("turnpike", round, 500_000, 820, 2400));
+        }
+        Files.writeString(records, r.toString());
+        Path rate = dir.resolve("rate-records.jsonl");
+        // nginx: round 1 LAGGED (send lag p99 2.5 ms > 1 ms), so its p99 median is that of 1.0 and 3.0 ms = 2.0 ms.
+        Files.writeString(rate, rateRecord("nginx", 1, 9000, 12000, 2500) + rateRecord("turnpike", 1, 1200, 4500, 200)
+                + rateRecord("nginx", 2, 1000, 4000, 200) + rateRecord("turnpike", 2, 1600, 5000, 300)
+                + rateRecord("nginx", 3, 3000, 6000, 300) + rateRecord("turnpike", 3, 1000, 4000, 200));
+        Path out = dir.resolve("bench.json");
+        summarize(records, out, "nginx turnpike",
+                Map.of("BENCH_RATE", "20000", "BENCH_RATE_WARMUP", "2", "BENCH_RATE_RECORDS", rate.toString(),
+                        "BENCH_RATE_COMMAND", "fixed-rate-load --url URL --rate 20000"));
+
+        SideBySideRun run = new ResultInputs().load("t", List.of(out)).sideBySide().get(0);
+        FixedRateResult nginx = run.target("nginx").fixedRate();
+        assertEquals(20000, nginx.rate());
+        assertEquals(3, nginx.rounds());
+        assertEquals(1, nginx.lagged());
+        assertEquals(2.0, nginx.p99Ms().median(), 1e-9);
+        assertEquals(5.0, nginx.p999Ms().median(), 1e-9);
+        assertEquals(35.0, nginx.cpuUsPerReq().median(), 1e-9); // 700 ticks = 7 s over 200,000 requests
+        FixedRateResult turnpike = run.target("turnpike").fixedRate();
+        assertEquals(0, turnpike.lagged());
+        assertEquals(1.2, turnpike.p99Ms().median(), 1e-9);
+        String md = new MarkdownReportWriter().render(new ResultInputs().load("t", List.of(out)));
+        assertTrue(md.contains("Turnpike / nginx at this rate: p99 0.60×, p99.9 0.90× (lower is better)."), md);
     }
 
     @Test
