@@ -395,10 +395,6 @@ public final class TurnpikeMain {
     }
 
     /**
-     * One line on where start-up time went (docs/startup.md): launch to main, listeners bound, and with etcd the
-     * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
-     */
-    /**
      * SIGHUP reloads the process configuration through whatever {@code ops} holds; while it holds nothing (the
      * process is {@code phase}) the signal is ignored with a line. Installed before the PID file is written: the
      * JVM's own handling of an unhandled SIGHUP is to exit. Warns when the process inherited SIGHUP as ignored.
@@ -420,6 +416,10 @@ public final class TurnpikeMain {
         }
     }
 
+    /**
+     * One line on where start-up time went (docs/startup.md): launch to main, listeners bound, and with etcd the
+     * first full list's phases (range reads, JSON parse, decode and validation, snapshot compile, publication).
+     */
     private static void reportStartup(Running running, PrintStream out) throws InterruptedException {
         long start = mainNs;
         if (start == 0) {

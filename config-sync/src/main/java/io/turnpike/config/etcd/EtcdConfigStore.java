@@ -269,9 +269,7 @@ public final class EtcdConfigStore implements ConfigStore {
             if (r.isMore() && !kvs.isEmpty()) {
                 // Next page starts just after the last key: key + "\0". Asked for now, read while this page is parsed.
                 byte[] last = kvs.get(kvs.size() - 1).getKey().getBytes();
-                byte[] after = new byte[last.length + 1];
-                System.arraycopy(last, 0, after, 0, last.length);
-                from = ByteSequence.from(after);
+                from = ByteSequence.from(Arrays.copyOf(last, last.length + 1));
                 limit = Math.min(pageKeys, limit * 2);
                 next = client.getKVClient().get(from, pageOption(end, rev, limit));
             }
