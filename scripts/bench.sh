@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [--quick] [--only backend,nginx,turnpike] [--rounds N] [--warmup S]
 #                    [--duration S] [--conns N] [--body-bytes N] [--out DIR] [--keep-tmp]
-#                    [--rate R] [--tls [--tls-key ec|rsa]] [--jvm-compare] [--routes N] [--chain]
+#                    [--rate R] [--tls [--tls-key ec|rsa]] [--jvm-compare] [--routes N] [--chain] [--close]
 #   scripts/bench.sh --scaling [--loops 1,2,4,8,16] ...   event-loop scaling vs nginx worker_processes
 #   scripts/bench.sh --h2 [--h2-conns C] [--h2-streams M]  HTTP/2 (h2c and TLS h2) with h2load
 #
@@ -22,7 +22,7 @@ cd "$REPO_ROOT"
 COMMAND_LINE=""
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES OUT CORE_LOAD CORE_PROXY TURNPIKE_JAR JAVA JVM_OPTS \
          RATE RATE_WARMUP RATE_TICK_US RATE_GENERATOR TLS TLS_KEY TLS_CLIENTS ALT_JVM_OPTS ROUTES SCALING_LOOPS H2_CONNS H2_STREAMS \
-         CHAIN CHAIN_NGINX_RATE CHAIN_NGINX_BURST CHAIN_COUNT TURNPIKE_TRANSPORT; do
+         CHAIN CHAIN_NGINX_RATE CHAIN_NGINX_BURST CHAIN_COUNT TURNPIKE_TRANSPORT CLOSE; do
   if [[ -n ${!v+set} ]]; then COMMAND_LINE+="$v=$(printf '%q' "${!v}") "; fi
 done
 COMMAND_LINE+="scripts/bench.sh"
@@ -51,6 +51,7 @@ TURNPIKE_TRANSPORT=${TURNPIKE_TRANSPORT:-auto}  # turnpike.transport of the turn
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 KEEP_TMP=${KEEP_TMP:-0}
 CONTENDED_PCT=${CONTENDED_PCT:-10}   # flag a run when other processes used more than this % of a core
+CLOSE=${CLOSE:-0}                    # --close: a new client connection per request (wrk -H 'Connection: close')
 RATE=${RATE:-0}                      # --rate: fixed offered load (req/s), CO-corrected latency; 0 = off
 RATE_WARMUP=${RATE_WARMUP:-2}        # generator's own un-recorded seconds before its measured window
 RATE_TIMEOUT_MS=${RATE_TIMEOUT_MS:-5000}
@@ -98,6 +99,9 @@ Options (environment variable in brackets):
   --body-bytes N     backend body size in bytes; 0 = "hello world\n" [BODY_BYTES, default 0]
   --out DIR          where bench-<UTC>.json goes [OUT, default perf-reports/results]
   --keep-tmp         keep the private temp dir (configs, logs, raw wrk output) [KEEP_TMP=1]
+  --close            a new client connection per request: every wrk run (warm-ups included) sends
+                     `Connection: close`, so each request is accept + request + close (the proxies keep their
+                     upstream connections alive); CPU µs/req is then CPU per connection [CLOSE=1]
   --rate R           also a fixed-rate run per target and round: R req/s offered over --conns
                      connections, latency corrected for coordinated omission [RATE, default off]
   --plugins          also Turnpike with plugins (same process): turnpike_plugins, a route running key-auth +
@@ -171,6 +175,7 @@ while (($#)); do
     --rate) [[ $# -ge 2 ]] || die "--rate needs a value"; RATE=$2; shift 2 ;;
     --rate=*) RATE=${1#*=}; shift ;;
     --tls) TLS=1; shift ;;
+    --close) CLOSE=1; shift ;;
     --tls-key) [[ $# -ge 2 ]] || die "--tls-key needs a value"; TLS_KEY=$2; shift 2 ;;
     --tls-key=*) TLS_KEY=${1#*=}; shift ;;
     --plugins) PLUGINS=1; shift ;;
@@ -197,7 +202,7 @@ if ((QUICK)); then
 fi
 for v in ROUNDS WARMUP DURATION CONNS WRK_THREADS BODY_BYTES CORE_LOAD CORE_PROXY CONTENDED_PCT RATE RATE_WARMUP \
          RATE_TIMEOUT_MS RATE_TICK_US TLS TLS_CLIENTS JVM_COMPARE ROUTES SCALING H2 H2_CONNS H2_STREAMS CHAIN CHAIN_NGINX_RATE \
-         CHAIN_NGINX_BURST CHAIN_COUNT; do
+         CHAIN_NGINX_BURST CHAIN_COUNT CLOSE; do
   is_uint "${!v}" || die "$v must be a non-negative integer, got '${!v}'"
 done
 ((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
@@ -218,6 +223,8 @@ if ((WARMUP_CURVE)); then
   ((${DURATION_SET:-0})) || DURATION=30
 fi
 ((STARTUP_CACHE && !WARMUP_CURVE)) && die "--startup-cache goes with --warmup-curve"
+((CLOSE && (RATE || TLS || SCALING || H2 || WARMUP_CURVE))) \
+  && die "--close measures plain HTTP/1.1 with wrk: not with --rate, --tls, --scaling, --h2 or --warmup-curve"
 if ((SCALING || H2)); then
   mode=$( ((SCALING)) && echo --scaling || echo --h2)
   ((PLUGINS || TLS || RATE || JVM_COMPARE || ROUTES || CHAIN)) \
@@ -1095,7 +1102,9 @@ for t in "${MEM_TARGETS[@]}"; do mem_snapshot "$t" idle; done
 # --- load -----------------------------------------------------------------------------------
 RECORDS="$WORK/records.jsonl"
 : >"$RECORDS"
-WRK_COMMAND="taskset -c $CORE_LOAD wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency -s scripts/lib/wrk-report.lua URL"
+CLOSE_HDR=()
+((CLOSE)) && CLOSE_HDR=(-H 'Connection: close')
+WRK_COMMAND="taskset -c $CORE_LOAD wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency${CLOSE_HDR[*]:+ -H 'Connection: close'} -s scripts/lib/wrk-report.lua URL"
 
 WRK_PID=
 run_wrk() {
@@ -1127,8 +1136,8 @@ redis_note() {
 
 measure() {
   local target=$1 round=$2 url=${URL[$1]} pid=${PID_OF[$1]} raw="$WORK/wrk-$1-r$2.txt" c0 c1 line rss others t0
-  local hdr=()
-  [[ -n ${HDR[$target]:-} ]] && hdr=(-H "${HDR[$target]}")
+  local hdr=("${CLOSE_HDR[@]+"${CLOSE_HDR[@]}"}")
+  [[ -n ${HDR[$target]:-} ]] && hdr+=(-H "${HDR[$target]}")
   if ((WARMUP > 0)); then
     run_wrk "$WORK/wrk-$target-r$round-warmup.txt" "${hdr[@]+"${hdr[@]}"}" -d"${WARMUP}s" "$url" \
       || die "$target warm-up: wrk failed (see $WORK/wrk-$target-r$round-warmup.txt)"
@@ -1353,7 +1362,7 @@ BENCH_GIT_SHA=$git_sha \
 BENCH_GIT_DIRTY=$git_dirty \
 BENCH_LOADAVG_START=$LOADAVG_START \
 BENCH_ROUNDS=$ROUNDS BENCH_WARMUP=$WARMUP BENCH_DURATION=$DURATION BENCH_CONNS=$CONNS \
-BENCH_WRK_THREADS=$WRK_THREADS BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES BENCH_QUICK=$QUICK \
+BENCH_WRK_THREADS=$WRK_THREADS BENCH_BODY_BYTES=$EXPECTED_BODY_BYTES BENCH_QUICK=$QUICK BENCH_CLOSE=$CLOSE \
 BENCH_TARGETS="${TARGETS[*]}" BENCH_CORE_LOAD=$CORE_LOAD BENCH_CORE_PROXY=$CORE_PROXY \
 BENCH_CLK_TCK=$CLK_TCK BENCH_CONTENDED_PCT=$CONTENDED_PCT BENCH_JVM_OPTS="$TURNPIKE_JVM_FLAGS" BENCH_TURNPIKE_JAR=$TURNPIKE_JAR \
 BENCH_TURNPIKE_TRANSPORT=${TURNPIKE_TRANSPORT_IN_USE:-} BENCH_LAUNCHER=$LAUNCHER BENCH_ALT_JVM_OPTS="$ALT_JVM_FLAGS" BENCH_MEMORY_RECORDS=$MEMORY_RECORDS BENCH_ROUTES=$ROUTES \

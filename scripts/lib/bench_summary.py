@@ -357,7 +357,8 @@ def print_table(doc):
     print()
     print(f"Turnpike side-by-side bench  {doc['generated_at']}  git {doc['environment']['git_sha']}")
     print(f"rounds={p['rounds']} warmup={p['warmup_s']}s duration={p['duration_s']}s "
-          f"conns={p['connections']} wrk_threads={p['wrk_threads']} body={p['body_bytes']}B  "
+          f"conns={p['connections']} wrk_threads={p['wrk_threads']} body={p['body_bytes']}B"
+          f"{' connection-per-request' if p.get('connection_close') else ''}  "
           f"cores: wrk+backend={p['cores']['load']} proxy={p['cores']['proxy']}")
     print("values: median [min-max] over rounds")
     headers = ["target"] + [h for _, h, _ in TABLE_METRICS] + ["errors"]
@@ -640,6 +641,7 @@ def main(argv):
             "connections": int(env("CONNS")),
             "wrk_threads": int(env("WRK_THREADS")),
             "body_bytes": int(env("BODY_BYTES")),
+            "connection_close": env("CLOSE", "0") == "1",
             "quick": env("QUICK") == "1",
             "targets": env("TARGETS").split(),
             "cores": {"load": env("CORE_LOAD"), "backend": env("CORE_LOAD"), "proxy": env("CORE_PROXY")},

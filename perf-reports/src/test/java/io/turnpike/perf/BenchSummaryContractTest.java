@@ -162,6 +162,32 @@ class BenchSummaryContractTest {
     }
 
     @Test
+    void aConnectionPerRequestRunIsMarkedInTheJsonAndTheReport() throws Exception {
+        assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
+        assumeTrue(python3Available(), "python3 not installed");
+
+        Path records = dir.resolve("records.jsonl");
+        Files.writeString(records, record("nginx", 1, 150_000, 700, 4000) + record("turnpike", 1, 150_000, 900, 4500));
+        Path out = dir.resolve("bench.json");
+        String output = summarize(records, out, "nginx turnpike", Map.of("BENCH_CLOSE", "1"));
+        assertTrue(output.contains("body=12B connection-per-request"), output);
+        assertTrue(Files.readString(out).contains("\"connection_close\": true"), Files.readString(out));
+
+        SideBySideRun run = new ResultInputs().load("t", List.of(out)).sideBySide().get(0);
+        assertTrue(run.parameters().connectionClose());
+        String md = new MarkdownReportWriter().render(new ResultInputs().load("t", List.of(out)));
+        assertTrue(md.contains("a new client connection per request (`Connection: close`)"), md);
+
+        // a keep-alive run (no BENCH_CLOSE) says nothing of the kind
+        Path keepAlive = dir.resolve("keep-alive.json");
+        summarize(records, keepAlive, "nginx turnpike");
+        SideBySideRun ka = new ResultInputs().load("t", List.of(keepAlive)).sideBySide().get(0);
+        assertTrue(!ka.parameters().connectionClose());
+        assertTrue(!new MarkdownReportWriter().render(new ResultInputs().load("t", List.of(keepAlive)))
+                .contains("connection per request"));
+    }
+
+    @Test
     void chainTargetsAndTheirRatioAreReadAndRendered() throws Exception {
         assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
         assumeTrue(python3Available(), "python3 not installed");

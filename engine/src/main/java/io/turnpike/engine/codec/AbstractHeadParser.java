@@ -208,8 +208,8 @@ abstract class AbstractHeadParser<H extends HttpHead> {
         }
         if (++i >= scanEnd) return LINE_NEED;
         if (buf.getByte(i) != LF) return lineErr(head, HttpParseError.BARE_CR_OR_LF);
+        if (!head.ensureRoomForOneMore()) return lineErr(head, HttpParseError.TOO_MANY_HEADERS);
         int n = head.headerCount;
-        if (n == head.kind.length) return lineErr(head, HttpParseError.TOO_MANY_HEADERS);
         byte k = HttpChars.classify(buf, pos, ne);
         head.nameStart[n] = pos;
         head.nameEnd[n] = ne;

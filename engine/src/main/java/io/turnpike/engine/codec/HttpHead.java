@@ -7,7 +7,11 @@ import io.netty.buffer.ByteBuf;
  * {@link ByteBuf} that was parsed (not offsets from the reader index); nothing is copied out of the buffer.
  *
  * <p>Mutable and reused for every message of one connection: instances are confined to the connection's event loop and
- * are not thread-safe. Header arrays are sized once at construction ({@code maxHeaders}).
+ * are not thread-safe. The header arrays start at {@link #INITIAL_HEADERS} entries (or {@code maxHeaders}, if smaller)
+ * and the parser doubles them, up to {@code maxHeaders}, when a head has more: a connection (or HTTP/2 stream) costs
+ * ~300 bytes of arrays instead of ~1.8 KB for the default limit of 100, and one that grew keeps its arrays, so a
+ * keep-alive connection allocates nothing once it has seen its largest head. Read the arrays through the fields after
+ * a parse; do not keep references to them across one.
  */
 public abstract sealed class HttpHead permits RequestHead, ResponseHead {
     public static final byte H_OTHER = 0, H_HOST = 1, H_CONTENT_LENGTH = 2, H_TRANSFER_ENCODING = 3, H_CONNECTION = 4,
@@ -19,18 +23,21 @@ public abstract sealed class HttpHead permits RequestHead, ResponseHead {
     public int versionMinor;
     /** Number of header fields parsed (entries {@code [0, headerCount)} of the arrays are valid). */
     public int headerCount;
+    /** Header arrays' starting capacity: more than a typical request or response has (curl 3, browsers 10-15). */
+    public static final int INITIAL_HEADERS = 16;
+
     /** Header name span {@code [nameStart[i], nameEnd[i])}. */
-    public final int[] nameStart, nameEnd;
+    public int[] nameStart, nameEnd;
     /** Header value span, trimmed of leading and trailing OWS (may be empty). */
-    public final int[] valueStart, valueEnd;
+    public int[] valueStart, valueEnd;
     /** {@code H_*} kind of each header. */
-    public final byte[] kind;
+    public byte[] kind;
     /**
      * True for Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade and any header named
      * by a token of a Connection header (except Host and Content-Length, which are never dropped: they carry framing
      * and routing).
      */
-    public final boolean[] hopByHop;
+    public boolean[] hopByHop;
     /** Content-Length value, -1 if absent. */
     public long contentLength;
     /** The final transfer coding is chunked. */
@@ -48,20 +55,43 @@ public abstract sealed class HttpHead permits RequestHead, ResponseHead {
     /** Why parsing failed, or null. */
     public HttpParseError error;
 
+    private final int maxHeaders;
+
     HttpHead(int maxHeaders) {
         if (maxHeaders < 1) throw new IllegalArgumentException("maxHeaders < 1");
-        nameStart = new int[maxHeaders];
-        nameEnd = new int[maxHeaders];
-        valueStart = new int[maxHeaders];
-        valueEnd = new int[maxHeaders];
-        kind = new byte[maxHeaders];
-        hopByHop = new boolean[maxHeaders];
+        this.maxHeaders = maxHeaders;
+        int n = Math.min(maxHeaders, INITIAL_HEADERS);
+        nameStart = new int[n];
+        nameEnd = new int[n];
+        valueStart = new int[n];
+        valueEnd = new int[n];
+        kind = new byte[n];
+        hopByHop = new boolean[n];
         reset();
     }
 
-    /** Capacity of the header arrays. */
+    /** The most header fields one head may have (the parser refuses more); the arrays grow up to it. */
     public final int maxHeaders() {
-        return kind.length;
+        return maxHeaders;
+    }
+
+    /**
+     * Makes room for one more header: false when {@link #maxHeaders()} are already recorded. Doubles the arrays (capped
+     * at the limit) when they are full, keeping entries {@code [0, headerCount)}; once per connection at most a few
+     * times, never on a head that fits.
+     */
+    final boolean ensureRoomForOneMore() {
+        int n = headerCount;
+        if (n < kind.length) return true;
+        if (n >= maxHeaders) return false;
+        int cap = (int) Math.min(maxHeaders, 2L * kind.length);
+        nameStart = java.util.Arrays.copyOf(nameStart, cap);
+        nameEnd = java.util.Arrays.copyOf(nameEnd, cap);
+        valueStart = java.util.Arrays.copyOf(valueStart, cap);
+        valueEnd = java.util.Arrays.copyOf(valueEnd, cap);
+        kind = java.util.Arrays.copyOf(kind, cap);
+        hopByHop = java.util.Arrays.copyOf(hopByHop, cap);
+        return true;
     }
 
     /** Clears everything for the next message (arrays are not cleared: only {@code [0, headerCount)} is meaningful). */

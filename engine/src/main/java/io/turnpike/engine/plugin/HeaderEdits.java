@@ -7,9 +7,12 @@ import io.netty.buffer.ByteBuf;
  * response toward the client): removals and replacements drop matching received lines, then replacements and
  * additions are appended. Names are compared case-insensitively against lower-case bytes.
  *
- * <p>Fixed capacity, reused per exchange: recording an edit stores references to byte arrays that outlive the
- * exchange (a plugin's compiled values) or to the exchange's own scratch; nothing is allocated. Edits beyond the
- * capacity are refused at compile time ({@link #CAPACITY} is the most a chain can record). Confined to its event loop.
+ * <p>Bounded, reused per exchange: recording an edit stores references to byte arrays that outlive the exchange (a
+ * plugin's compiled values) or to the exchange's own scratch. Edits beyond the capacity are refused at compile time
+ * ({@link #CAPACITY} is the most a chain can record). The arrays start at {@link #INITIAL} entries and double, up to
+ * {@link #CAPACITY}, the first time an exchange of the connection records more: every connection has two of these, and
+ * most chains record a few edits or none, so a connection costs ~200 bytes here instead of ~2.8 KB; a keep-alive
+ * connection allocates nothing once its largest chain has run. Confined to its event loop.
  */
 public final class HeaderEdits {
     /** The most edits one exchange can record (the chain compiler refuses chains that could need more). */
@@ -19,12 +22,15 @@ public final class HeaderEdits {
     static final byte OP_SET = 1;
     static final byte OP_ADD = 2;
 
-    private final byte[] op = new byte[CAPACITY];
-    private final byte[][] lowerName = new byte[CAPACITY][];
-    private final byte[][] name = new byte[CAPACITY][];
-    private final byte[][] value = new byte[CAPACITY][];
-    private final int[] valueOffset = new int[CAPACITY];
-    private final int[] valueLength = new int[CAPACITY];
+    /** Starting capacity of the arrays. */
+    static final int INITIAL = 4;
+
+    private byte[] op = new byte[INITIAL];
+    private byte[][] lowerName = new byte[INITIAL][];
+    private byte[][] name = new byte[INITIAL][];
+    private byte[][] value = new byte[INITIAL][];
+    private int[] valueOffset = new int[INITIAL];
+    private int[] valueLength = new int[INITIAL];
     private int size;
 
     public void clear() {
@@ -70,8 +76,11 @@ public final class HeaderEdits {
     }
 
     private void put(byte o, byte[] lower, byte[] n, byte[] v, int voff, int vlen) {
-        if (size == CAPACITY) {
-            return; // unreachable for compiled chains (bounded at compile time)
+        if (size == op.length) {
+            if (size == CAPACITY) {
+                return; // unreachable for compiled chains (bounded at compile time)
+            }
+            grow();
         }
         op[size] = o;
         lowerName[size] = lower;
@@ -80,6 +89,16 @@ public final class HeaderEdits {
         valueOffset[size] = voff;
         valueLength[size] = vlen;
         size++;
+    }
+
+    private void grow() {
+        int cap = Math.min(CAPACITY, op.length * 2);
+        op = java.util.Arrays.copyOf(op, cap);
+        lowerName = java.util.Arrays.copyOf(lowerName, cap);
+        name = java.util.Arrays.copyOf(name, cap);
+        value = java.util.Arrays.copyOf(value, cap);
+        valueOffset = java.util.Arrays.copyOf(valueOffset, cap);
+        valueLength = java.util.Arrays.copyOf(valueLength, cap);
     }
 
     /** True when the received line with name span {@code [start, end)} of {@code src} is removed or replaced. */

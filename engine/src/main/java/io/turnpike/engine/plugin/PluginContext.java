@@ -21,7 +21,7 @@ public final class PluginContext {
     public final HeaderEdits requestEdits = new HeaderEdits();
     public final HeaderEdits responseEdits = new HeaderEdits();
     /** Scratch for values a plugin generates per request (a request id): {@link #scratch(int)}. */
-    private byte[] scratch = new byte[256];
+    private byte[] scratch = new byte[64]; // grows (scratch(int)) when a chain generates more per request
     private int scratchUsed;
 
     private ByteBuf src;

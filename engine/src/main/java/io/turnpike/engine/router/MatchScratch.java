@@ -24,24 +24,28 @@ public final class MatchScratch {
     private byte[] remoteText;
     private InetAddress remote;
 
-    // ---- per request: path (raw copy, normalised copy), host
-    byte[] raw = new byte[256];
-    byte[] norm = new byte[256];
+    // ---- per request: path (raw copy, normalised copy), host. One scratch per connection (or HTTP/2 stream): the
+    // buffers start at the size of a typical path and host and double on the first request that needs more (a
+    // connection then keeps them); the normalised copy exists only once a path needed normalising.
+    byte[] raw = new byte[64];
+    byte[] norm = EMPTY;
     /** The path the router matches on: {@code raw} (fast path) or {@code norm}; length {@code pathLen}. */
     byte[] path;
     int pathLen;
     int pathHash;
-    byte[] host = new byte[128];
+    byte[] host = new byte[32];
     /** Host length (lower-case, no port, no trailing dot), -1 when the request has no host. */
     int hostLen;
     /** {@code hostHashes[k]} is the hash of the last k bytes of the host, taken from the end (reversed host). */
-    int[] hostHashes = new int[129];
+    int[] hostHashes = new int[33];
 
     /** The buckets on the trie walk of one {@link UriTree#match}, tried deepest first; grows (rarely) with depth. */
     UriTree.Entry[][] buckets = new UriTree.Entry[16][];
 
     // ---- per condition evaluation
-    private byte[] val = new byte[256];
+    private byte[] val = new byte[64];
+
+    private static final byte[] EMPTY = new byte[0];
 
     /** A scratch with no client address (remote_addrs conditions then never match). */
     public MatchScratch() {
@@ -192,13 +196,15 @@ public final class MatchScratch {
         int len = end - start;
         if (raw.length < len) {
             raw = new byte[Math.max(len, raw.length * 2)];
-            norm = new byte[raw.length];
         }
         buf.getBytes(start, raw, 0, len);
         if (PathNormalizer.isNormal(raw, len)) {
             path = raw;
             pathLen = len;
         } else {
+            if (norm.length < raw.length) {
+                norm = new byte[raw.length];
+            }
             int n = PathNormalizer.normalize(raw, len, norm);
             if (n < 0) {
                 return false;

@@ -13,7 +13,10 @@ package io.turnpike.perf.model;
  * @param proxyCores  CPU list the proxy under test was pinned to
  * @param wrkCommand  the wrk command line, with {@code URL} standing for the target
  * @param jvmOpts     the JVM options Turnpike ran with
+ * @param connectionClose {@code --close}: every request on a new client connection ({@code Connection: close}), so
+ *                    the per-request figures are per connection
  */
 public record BenchParameters(int rounds, int warmupS, int durationS, int connections, int wrkThreads, int bodyBytes,
-                              String loadCores, String proxyCores, String wrkCommand, String jvmOpts) {
+                              String loadCores, String proxyCores, String wrkCommand, String jvmOpts,
+                              boolean connectionClose) {
 }

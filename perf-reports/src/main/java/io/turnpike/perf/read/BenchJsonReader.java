@@ -88,7 +88,8 @@ public final class BenchJsonReader implements ResultReader<SideBySideRun> {
                 JsonFields.text(cores, "load", "?"),
                 JsonFields.text(cores, "proxy", "?"),
                 JsonFields.text(p, "wrk_command", ""),
-                JsonFields.text(p, "jvm_opts", ""));
+                JsonFields.text(p, "jvm_opts", ""),
+                p.path("connection_close").asBoolean(false));
     }
 
     private static TargetResult readTarget(JsonFields f, Path file, String name, JsonNode t, int defaultRounds)

@@ -234,7 +234,9 @@ public final class MarkdownReportWriter {
         md.append("- command: `").append(run.command()).append("`\n");
         md.append("- rounds ").append(p.rounds()).append(", warm-up ").append(p.warmupS()).append(" s, duration ")
                 .append(p.durationS()).append(" s, ").append(p.connections()).append(" connections, ")
-                .append(p.wrkThreads()).append(" wrk thread(s), body ").append(p.bodyBytes()).append(" B\n");
+                .append(p.wrkThreads()).append(" wrk thread(s), body ").append(p.bodyBytes()).append(" B")
+                .append(p.connectionClose() ? ", a new client connection per request (`Connection: close`): CPU µs/req"
+                        + " is CPU per connection" : "").append('\n');
         md.append("- pinning: wrk and backend on CPU ").append(p.loadCores()).append(", proxy under test on CPU ")
                 .append(p.proxyCores()).append('\n');
         if (!p.wrkCommand().isEmpty()) {
