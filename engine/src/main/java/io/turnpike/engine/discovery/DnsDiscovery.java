@@ -92,7 +92,12 @@ public final class DnsDiscovery implements AutoCloseable {
     private final PrintStream log;
     private final MultiThreadIoEventLoopGroup group;
     private final EventLoop loop;
-    private final DnsNameResolver resolver;
+    /**
+     * Built on the first question (on {@link #loop}): the resolver's datagram channel and its ~150 classes cost a
+     * start 0.1-0.2 s on one core, and a gateway whose upstream nodes are all addresses never asks one.
+     */
+    private DnsNameResolver resolver;
+    private DnsNameResolverBuilder resolverBuilder;
     private final HostsFileEntriesResolver hosts;
     private final String serversText;
 
@@ -151,7 +156,7 @@ public final class DnsDiscovery implements AutoCloseable {
             throw new IllegalArgumentException("discovery.dns: cannot read " + this.conf.resolvConf() + ": " + e, e);
         }
         this.serversText = servers;
-        this.resolver = b.build();
+        this.resolverBuilder = b;
         this.hosts = this.conf.system() ? HostsFileEntriesResolver.DEFAULT : (name, types) -> null;
     }
 
@@ -284,7 +289,9 @@ public final class DnsDiscovery implements AutoCloseable {
                     for (Name n : names.values()) {
                         n.cancelTimer();
                     }
-                    resolver.close();
+                    if (resolver != null) {
+                        resolver.close();
+                    }
                 }).await(3, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -867,6 +874,15 @@ public final class DnsDiscovery implements AutoCloseable {
     /** One question through the resolver (CNAMEs followed, every server tried); soft misses become {@link Miss}. */
     private CompletableFuture<List<DnsRecord>> query(String name, DnsRecordType type) {
         CompletableFuture<List<DnsRecord>> out = new CompletableFuture<>();
+        if (resolver == null) {
+            try {
+                resolver = resolverBuilder.build();
+                resolverBuilder = null;
+            } catch (RuntimeException e) {
+                out.completeExceptionally(e); // a failed resolution like any other; the next question tries again
+                return out;
+            }
+        }
         resolver.resolveAll(new DefaultDnsQuestion(name, type)).addListener(f -> {
             if (f.isSuccess()) {
                 @SuppressWarnings("unchecked")

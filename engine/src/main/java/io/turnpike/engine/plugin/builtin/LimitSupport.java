@@ -1,8 +1,6 @@
 package io.turnpike.engine.plugin.builtin;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnpike.engine.limit.LimitKey;
 import io.turnpike.engine.limit.LimiterRegistry;
@@ -25,8 +23,6 @@ import java.util.List;
 final class LimitSupport {
     /** Field the chain compiler adds to a limit plugin's configuration: the resource that configured it. */
     static final String OWNER = "_owner";
-    private static final ObjectMapper SORTED = new ObjectMapper()
-            .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
     private LimitSupport() {
     }
@@ -74,12 +70,7 @@ final class LimitSupport {
         ObjectNode copy = c.deepCopy();
         copy.remove(OWNER);
         copy.remove("_meta");
-        String canonical;
-        try {
-            canonical = SORTED.writeValueAsString(SORTED.treeToValue(copy, Object.class));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
-        }
+        String canonical = CanonicalJson.write(copy);
         JsonNode g = c.get("group");
         String owner = g != null ? "group=" + g.asText() : "owner=" + c.path(OWNER).asText("unowned");
         return plugin + "|" + owner + "|" + canonical;
