@@ -41,6 +41,28 @@ public final class LoopContext {
     /** The endpoints each of {@link #balancers} was built from (a balancer is rebuilt when its target's changed). */
     private io.turnpike.engine.endpoint.Endpoints[] balancerEndpoints = new io.turnpike.engine.endpoint.Endpoints[0];
     private final Map<String, NodePool<?>> poolsByKey = new HashMap<>();
+
+    // The decimal text of the local ports this loop's connections arrived on (X-Forwarded-Port, $server_port): a loop
+    // listens on a few ports, so the text is made once per port instead of once per connection. Loop-confined; the
+    // arrays are never written after they are made, and connections share them.
+    private final int[] portKeys = {-1, -1, -1, -1};
+    private final byte[][] portTexts = new byte[4][];
+    private int portNext;
+
+    /** {@code port} in decimal ASCII, shared (read-only) by this loop's connections. Event-loop thread. */
+    public byte[] portText(int port) {
+        for (int i = 0; i < portKeys.length; i++) {
+            if (portKeys[i] == port) {
+                return portTexts[i];
+            }
+        }
+        byte[] text = Integer.toString(port).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int i = portNext;
+        portNext = (i + 1) & 3;
+        portKeys[i] = port;
+        portTexts[i] = text;
+        return text;
+    }
     private boolean draining;
     private int openDownstream;
     private int busyDownstream;

@@ -133,13 +133,45 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         this.channel = ctx.channel();
     }
 
+    /**
+     * The client address as X-Forwarded-For / X-Real-IP write it: an IPv4 address in dotted decimal, made straight from
+     * its four bytes (what {@link java.net.InetAddress#getHostAddress()} gives, without its String and builder); any
+     * other address through getHostAddress. Once per connection.
+     */
+    static byte[] addressText(java.net.InetAddress address) {
+        if (!(address instanceof java.net.Inet4Address)) {
+            return address.getHostAddress().getBytes(StandardCharsets.US_ASCII);
+        }
+        byte[] a = address.getAddress();
+        int len = 3;
+        for (byte b : a) {
+            int v = b & 0xff;
+            len += v >= 100 ? 3 : v >= 10 ? 2 : 1;
+        }
+        byte[] text = new byte[len];
+        int n = 0;
+        for (int i = 0; i < 4; i++) {
+            if (i > 0) {
+                text[n++] = '.';
+            }
+            int v = a[i] & 0xff;
+            if (v >= 100) {
+                text[n++] = (byte) ('0' + v / 100);
+            }
+            if (v >= 10) {
+                text[n++] = (byte) ('0' + v / 10 % 10);
+            }
+            text[n++] = (byte) ('0' + v % 10);
+        }
+        return text;
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         // Once per connection: the proxy headers are written from these bytes on every request.
-        byte[] clientIp = (channel.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
-                ? remote.getAddress().getHostAddress() : "unknown").getBytes(StandardCharsets.US_ASCII);
-        byte[] localPort = Integer.toString(channel.localAddress() instanceof InetSocketAddress local
-                ? local.getPort() : 0).getBytes(StandardCharsets.US_ASCII);
+        byte[] clientIp = channel.remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null
+                ? addressText(remote.getAddress()) : "unknown".getBytes(StandardCharsets.US_ASCII);
+        byte[] localPort = loop.portText(channel.localAddress() instanceof InetSocketAddress local ? local.getPort() : 0);
         clientIpBytes = clientIp;
         localPortBytes = localPort;
         exchange = new Exchange(loop, this, clientIp, localPort, https,

@@ -30,8 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ConnectionAllocationIT {
     static final int WARMUP = 1_000;
     static final int MEASURED = 2_000;
-    /** Measured 10,140 B/connection before the per-connection state was sized lazily, ~4,000 after. */
-    static final double MAX_BYTES_PER_CONNECTION = 5_000;
+    /**
+     * Measured 10,227 B/connection before the per-connection state was sized for a typical request, 4,681-4,888 after
+     * (the spread is the JIT's escape analysis); the bound leaves ~10 % for that and fails well before the old size.
+     */
+    static final double MAX_BYTES_PER_CONNECTION = 5_200;
 
     @TempDir
     Path dir;
