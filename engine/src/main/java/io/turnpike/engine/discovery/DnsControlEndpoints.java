@@ -28,7 +28,13 @@ public final class DnsControlEndpoints {
     /** Path prefix this class answers. */
     public static final String PREFIX = "/v1/discovery/";
     public static final long APPLY_TIMEOUT_S = 30;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
+     * loads during the start (docs/startup.md, "Work taken off the start").
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     /** An answer: status and JSON body. */
     public record Answer(int status, JsonNode body) {
@@ -97,7 +103,7 @@ public final class DnsControlEndpoints {
         }
         JsonNode n;
         try {
-            n = JSON.readTree(body);
+            n = Json.MAPPER.readTree(body);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("invalid JSON body: " + e.getOriginalMessage());
         }

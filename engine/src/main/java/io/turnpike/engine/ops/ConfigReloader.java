@@ -30,7 +30,13 @@ import java.util.function.Consumer;
  * control API's thread), never an event loop.
  */
 public final class ConfigReloader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
+     * loads during the start (docs/startup.md, "Work taken off the start").
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private final Path configFile;
     private final boolean mustExist;
@@ -66,7 +72,7 @@ public final class ConfigReloader {
     public record Report(long generation, long pid, String time, boolean ok, List<String> errors, List<String> applied,
                          List<String> restartRequired) {
         public String toJson() {
-            ObjectNode o = JSON.createObjectNode();
+            ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("generation", generation).put("pid", pid).put("time", time).put("ok", ok);
             ArrayNode e = o.putArray("errors");
             errors.forEach(e::add);

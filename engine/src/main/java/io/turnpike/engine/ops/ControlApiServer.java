@@ -71,7 +71,13 @@ import java.util.function.Supplier;
  * <p>One thread ({@code turnpike-control}) serves every connection; the suppliers are read on it.
  */
 public final class ControlApiServer implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
+     * loads during the start (docs/startup.md, "Work taken off the start").
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private final Supplier<ConfigSet> config;
     private final String prefix;
@@ -135,7 +141,7 @@ public final class ControlApiServer implements AutoCloseable {
         }
 
         static Reply error(int status, String message) {
-            return json(status, JSON.createObjectNode().put("error_msg", message));
+            return json(status, Json.MAPPER.createObjectNode().put("error_msg", message));
         }
     }
 
@@ -194,12 +200,12 @@ public final class ControlApiServer implements AutoCloseable {
     /** {@code /v1/healthcheck[/<src_type>/<id>]}, as APISIX's control API answers it. */
     private Reply healthcheck(String[] seg, ConfigSet set) {
         HealthChecker hc = health;
-        ObjectNode status = hc == null ? JSON.createObjectNode() : hc.status();
+        ObjectNode status = hc == null ? Json.MAPPER.createObjectNode() : hc.status();
         if (seg.length == 3) {
             if (status.isEmpty()) {
-                return Reply.json(200, JSON.createObjectNode());
+                return Reply.json(200, Json.MAPPER.createObjectNode());
             }
-            ArrayNode list = JSON.createArrayNode();
+            ArrayNode list = Json.MAPPER.createArrayNode();
             status.properties().forEach(e -> list.add(named(e.getKey(), (ObjectNode) e.getValue())));
             return Reply.json(200, list);
         }
@@ -242,14 +248,14 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private JsonNode schema() {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         ObjectNode plugins = root.putObject("plugins");
         for (String name : new TreeSet<>(PluginRegistry.builtin().names())) {
             String schema = BuiltinPluginSchemas.JSON_SCHEMAS.get(name);
             ObjectNode p = plugins.putObject(name);
             if (schema != null) {
                 try {
-                    p.set("schema", JSON.readTree(schema));
+                    p.set("schema", Json.MAPPER.readTree(schema));
                 } catch (IOException e) {
                     throw new IllegalStateException(name + ": " + e.getMessage(), e);
                 }
@@ -260,7 +266,7 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ArrayNode routes(ConfigSet set) {
-        ArrayNode a = JSON.createArrayNode();
+        ArrayNode a = Json.MAPPER.createArrayNode();
         for (Route r : set.routes().values()) {
             a.add(entry("routes", r.id(), r.raw()));
         }
@@ -268,7 +274,7 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ArrayNode upstreams(ConfigSet set) {
-        ArrayNode a = JSON.createArrayNode();
+        ArrayNode a = Json.MAPPER.createArrayNode();
         for (Map.Entry<String, Upstream> e : set.upstreams().entrySet()) {
             a.add(entry("upstreams", e.getKey(), e.getValue().raw()));
         }
@@ -276,9 +282,9 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ObjectNode entry(String resource, String id, ObjectNode value) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = Json.MAPPER.createObjectNode();
         o.put("key", prefix + "/" + resource + "/" + id);
-        o.set("value", value == null ? JSON.createObjectNode() : value);
+        o.set("value", value == null ? Json.MAPPER.createObjectNode() : value);
         return o;
     }
 

@@ -56,7 +56,8 @@ public final class TlsCompiler {
         List<SslSpec> specs = new ArrayList<>();
         Map<String, SslSpec> next = new HashMap<>();
         for (RawResource r : config.others(Resource.SSLS.key()).values()) {
-            String fingerprint = r.id() + '\u0000' + r.value().toString();
+            // by content, sorted (not JsonNode.toString(): that loads Jackson's serializer stack on the start's path)
+            String fingerprint = r.id() + '\u0000' + io.turnpike.config.codec.CanonicalJson.write(r.value());
             SslSpec spec = previous.get(fingerprint);
             if (spec == null) {
                 Decoded<Ssl> d = codec.decode(r.id(), r.value());

@@ -89,7 +89,8 @@ public final class UpstreamTlsCompiler {
             if (ref == null) {
                 throw new IllegalArgumentException("tls.client_cert_id: ssl id [" + certId + "] not found");
             }
-            fp.append("\u0000ref=").append(certId).append('\u0000').append(ref.value().toString());
+            fp.append("\u0000ref=").append(certId).append('\u0000')
+                    .append(io.turnpike.config.codec.CanonicalJson.write(ref.value()));
         } else if (certPem != null) {
             fp.append("\u0000cert=").append(certPem).append("\u0000key=").append(keyPem);
         }

@@ -70,7 +70,7 @@ final class LimitSupport {
         ObjectNode copy = c.deepCopy();
         copy.remove(OWNER);
         copy.remove("_meta");
-        String canonical = CanonicalJson.write(copy);
+        String canonical = io.turnpike.config.codec.CanonicalJson.write(copy);
         JsonNode g = c.get("group");
         String owner = g != null ? "group=" + g.asText() : "owner=" + c.path(OWNER).asText("unowned");
         return plugin + "|" + owner + "|" + canonical;

@@ -1,4 +1,4 @@
-package io.turnpike.engine.plugin.builtin;
+package io.turnpike.config.codec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -10,19 +10,23 @@ import java.util.Map;
 /**
  * A JSON tree written in one canonical form: object members sorted by name ({@link String#compareTo}), no whitespace.
  * The text is exactly what {@code new ObjectMapper().configure(ORDER_MAP_ENTRIES_BY_KEYS, true)} writes for the
- * tree's plain Java value ({@code treeToValue(tree, Object.class)}), which is what the limit plugins used before: a
- * limiter's identity, and the Redis keys derived from it, stay the same across the change (CanonicalJsonTest
- * compares the two on many trees). Written by hand because that route loads and initialises Jackson's whole
- * serializer and deserializer stack (about 400 classes, 0.2-0.6 s of a start on one core) for a configuration that
- * has a limit plugin. Config-sync thread, at compile time.
+ * tree's plain Java value ({@code treeToValue(tree, Object.class)}); CanonicalJsonTest compares the two on many trees.
+ * Used where a configuration value must be named by its content: a limiter's identity (the limit plugins; the text,
+ * and the Redis keys derived from it, are what they were when the ObjectMapper wrote them) and an ssl object's
+ * fingerprint (the TLS compiler reuses a server context while it is unchanged).
+ *
+ * <p>Written by hand because the ObjectMapper route, and {@code JsonNode.toString()} too, loads and initialises
+ * Jackson's whole serializer stack (about 400 classes, 0.2-0.6 s of a start on one core) on the start's critical
+ * path. Stateless; any thread (the config-sync thread, at compile time).
  */
-final class CanonicalJson {
+public final class CanonicalJson {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     private CanonicalJson() {
     }
 
-    static String write(JsonNode node) {
+    /** {@code node} in canonical JSON. */
+    public static String write(JsonNode node) {
         StringBuilder out = new StringBuilder(128);
         write(node, out);
         return out.toString();

@@ -1,4 +1,4 @@
-package io.turnpike.engine.plugin.builtin;
+package io.turnpike.config.codec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.turnpike.config.codec.CompactNodeFactory;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
