@@ -315,6 +315,37 @@ class RequestHeadParserTest extends CodecTestSupport {
         assertSameHead(one, head);
     }
 
+    /**
+     * The header arrays start at 16 entries and grow during the parse (16 -> 32 -> 64 -> 100): a head of 70 headers
+     * fed one byte at a time, after a small head on the same objects, keeps every span and kind, and equals the same
+     * head parsed in one go by a head that never grew.
+     */
+    @Test
+    void headerArraysGrowDuringAnIncrementalParseAndKeepEveryHeader() {
+        assertTrue(parse(TYPICAL) > 0);
+        assertEquals(HttpHead.INITIAL_HEADERS, head.kind.length, "a typical head fits the starting arrays");
+        StringBuilder sb = new StringBuilder("GET /many HTTP/1.1\r\nHost: a\r\n");
+        for (int i = 0; i < 69; i++) sb.append("X-").append(i).append(": value-").append(i).append("\r\n");
+        String s = sb.append("\r\n").toString();
+        RequestHead one = new RequestHead(100);
+        assertEquals(s.length(), new RequestHeadParser(8192, 65536, 100, true).parse(buf(s), one));
+        parser.reset();
+        ByteBuf b = empty(s.length());
+        int r = 0;
+        for (int i = 0; i < s.length(); i++) {
+            b.writeByte(s.charAt(i));
+            r = parser.parse(b, head);
+        }
+        assertEquals(s.length(), r);
+        assertEquals(70, head.headerCount);
+        assertEquals(100, head.kind.length, "grown to the limit, not past it");
+        assertSameHead(one, head);
+        assertEquals("value-0", str(b, head.valueStart[1], head.valueEnd[1]));
+        assertEquals("X-68", str(b, head.nameStart[69], head.nameEnd[69]));
+        assertEquals("value-68", str(b, head.valueStart[69], head.valueEnd[69]));
+        assertEquals(RequestHead.H_HOST, head.kind[0]);
+    }
+
     @Test
     void resumeSurvivesDiscardedReadBytes() {
         String part1 = "GET /abc HTTP/1.1\r\nHost: exa";
