@@ -1,7 +1,6 @@
 package io.turnpike.engine.discovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.concurrent.CompletableFuture;
@@ -28,13 +27,6 @@ public final class DnsControlEndpoints {
     /** Path prefix this class answers. */
     public static final String PREFIX = "/v1/discovery/";
     public static final long APPLY_TIMEOUT_S = 30;
-    /**
-     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
-     * loads during the start (docs/startup.md, "Work taken off the start").
-     */
-    private static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper();
-    }
 
     /** An answer: status and JSON body. */
     public record Answer(int status, JsonNode body) {
@@ -103,7 +95,7 @@ public final class DnsControlEndpoints {
         }
         JsonNode n;
         try {
-            n = Json.MAPPER.readTree(body);
+            n = io.turnpike.engine.ops.ControlJson.mapper().readTree(body);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("invalid JSON body: " + e.getOriginalMessage());
         }

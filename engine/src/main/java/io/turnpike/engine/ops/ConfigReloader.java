@@ -1,6 +1,5 @@
 package io.turnpike.engine.ops;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.turnpike.config.ConfigProblem;
@@ -30,13 +29,6 @@ import java.util.function.Consumer;
  * control API's thread), never an event loop.
  */
 public final class ConfigReloader {
-    /**
-     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
-     * loads during the start (docs/startup.md, "Work taken off the start").
-     */
-    private static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper();
-    }
 
     private final Path configFile;
     private final boolean mustExist;
@@ -72,7 +64,7 @@ public final class ConfigReloader {
     public record Report(long generation, long pid, String time, boolean ok, List<String> errors, List<String> applied,
                          List<String> restartRequired) {
         public String toJson() {
-            ObjectNode o = Json.MAPPER.createObjectNode();
+            ObjectNode o = ControlJson.mapper().createObjectNode();
             o.put("generation", generation).put("pid", pid).put("time", time).put("ok", ok);
             ArrayNode e = o.putArray("errors");
             errors.forEach(e::add);

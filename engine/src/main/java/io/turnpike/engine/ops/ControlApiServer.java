@@ -1,7 +1,6 @@
 package io.turnpike.engine.ops;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.bootstrap.ServerBootstrap;
@@ -71,13 +70,6 @@ import java.util.function.Supplier;
  * <p>One thread ({@code turnpike-control}) serves every connection; the suppliers are read on it.
  */
 public final class ControlApiServer implements AutoCloseable {
-    /**
-     * Made on first use, not when the class loads: an ObjectMapper loads ~240 of Jackson's classes, and this class
-     * loads during the start (docs/startup.md, "Work taken off the start").
-     */
-    private static final class Json {
-        static final ObjectMapper MAPPER = new ObjectMapper();
-    }
 
     private final Supplier<ConfigSet> config;
     private final String prefix;
@@ -141,7 +133,7 @@ public final class ControlApiServer implements AutoCloseable {
         }
 
         static Reply error(int status, String message) {
-            return json(status, Json.MAPPER.createObjectNode().put("error_msg", message));
+            return json(status, ControlJson.mapper().createObjectNode().put("error_msg", message));
         }
     }
 
@@ -200,12 +192,12 @@ public final class ControlApiServer implements AutoCloseable {
     /** {@code /v1/healthcheck[/<src_type>/<id>]}, as APISIX's control API answers it. */
     private Reply healthcheck(String[] seg, ConfigSet set) {
         HealthChecker hc = health;
-        ObjectNode status = hc == null ? Json.MAPPER.createObjectNode() : hc.status();
+        ObjectNode status = hc == null ? ControlJson.mapper().createObjectNode() : hc.status();
         if (seg.length == 3) {
             if (status.isEmpty()) {
-                return Reply.json(200, Json.MAPPER.createObjectNode());
+                return Reply.json(200, ControlJson.mapper().createObjectNode());
             }
-            ArrayNode list = Json.MAPPER.createArrayNode();
+            ArrayNode list = ControlJson.mapper().createArrayNode();
             status.properties().forEach(e -> list.add(named(e.getKey(), (ObjectNode) e.getValue())));
             return Reply.json(200, list);
         }
@@ -248,14 +240,14 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private JsonNode schema() {
-        ObjectNode root = Json.MAPPER.createObjectNode();
+        ObjectNode root = ControlJson.mapper().createObjectNode();
         ObjectNode plugins = root.putObject("plugins");
         for (String name : new TreeSet<>(PluginRegistry.builtin().names())) {
             String schema = BuiltinPluginSchemas.JSON_SCHEMAS.get(name);
             ObjectNode p = plugins.putObject(name);
             if (schema != null) {
                 try {
-                    p.set("schema", Json.MAPPER.readTree(schema));
+                    p.set("schema", ControlJson.mapper().readTree(schema));
                 } catch (IOException e) {
                     throw new IllegalStateException(name + ": " + e.getMessage(), e);
                 }
@@ -266,7 +258,7 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ArrayNode routes(ConfigSet set) {
-        ArrayNode a = Json.MAPPER.createArrayNode();
+        ArrayNode a = ControlJson.mapper().createArrayNode();
         for (Route r : set.routes().values()) {
             a.add(entry("routes", r.id(), r.raw()));
         }
@@ -274,7 +266,7 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ArrayNode upstreams(ConfigSet set) {
-        ArrayNode a = Json.MAPPER.createArrayNode();
+        ArrayNode a = ControlJson.mapper().createArrayNode();
         for (Map.Entry<String, Upstream> e : set.upstreams().entrySet()) {
             a.add(entry("upstreams", e.getKey(), e.getValue().raw()));
         }
@@ -282,9 +274,9 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private ObjectNode entry(String resource, String id, ObjectNode value) {
-        ObjectNode o = Json.MAPPER.createObjectNode();
+        ObjectNode o = ControlJson.mapper().createObjectNode();
         o.put("key", prefix + "/" + resource + "/" + id);
-        o.set("value", value == null ? Json.MAPPER.createObjectNode() : value);
+        o.set("value", value == null ? ControlJson.mapper().createObjectNode() : value);
         return o;
     }
 
