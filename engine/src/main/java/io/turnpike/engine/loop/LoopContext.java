@@ -31,6 +31,8 @@ public final class LoopContext {
     public final EngineSettings settings;
     public final LoopCounters counters = new LoopCounters();
     public final ConnectionSweeper sweeper = new ConnectionSweeper();
+    /** "Now", read once per dispatch from this loop (see {@link DispatchClock}). */
+    public final DispatchClock clock = new DispatchClock();
     private final Bootstrap upstreamBootstrap;
 
     private Snapshot snapshot;

@@ -359,7 +359,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         this.target = target;
         triedNodes = 0;
         attempts = 0;
-        requestStartNs = System.nanoTime();
+        requestStartNs = loop.clock.nanoTime();
         firstTryNs = requestStartNs;
         retryBudget = target.retries(target.endpoints.current());
         // An upgrade is never resent: once it reached a node, that node may have switched protocols.
@@ -536,10 +536,10 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
             String sni = target.sni(node, exchangeSni);
             uc.tls(target.tls.newHandler(stream.alloc(), sni, node.address.getPort()),
                     sni.getBytes(StandardCharsets.ISO_8859_1),
-                    System.nanoTime() + connectTimeoutMs * 1_000_000L);
+                    loop.clock.nanoTime() + connectTimeoutMs * 1_000_000L);
         }
         int attempt = ++connectAttempt;
-        connectDeadlineNs = System.nanoTime() + connectTimeoutMs * 1_000_000L
+        connectDeadlineNs = loop.clock.nanoTime() + connectTimeoutMs * 1_000_000L
                 + 2 * ConnectionSweeper.TICK_MS * 1_000_000L;
         ChannelFuture f = loop.upstreamBootstrap().clone().handler(uc)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
@@ -574,7 +574,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         if (phase != CONNECTING || attempt != connectAttempt) {
             // The client went away while we were connecting, or this attempt timed out and was superseded: keep the
             // fresh connection for the next request.
-            pool.release(uc, System.nanoTime());
+            pool.release(uc, loop.clock.nanoTime());
             return;
         }
         connectDeadlineNs = 0;
@@ -662,7 +662,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
      */
     private boolean retryOtherNode(Balancer bal, NodeAddress failed, ByteBuf head, boolean connecting) {
         if (bal == null || target == null || attempts >= retryBudget
-                || target.retryTimeoutNs > 0 && System.nanoTime() - firstTryNs > target.retryTimeoutNs) {
+                || target.retryTimeoutNs > 0 && loop.clock.nanoTime() - firstTryNs > target.retryTimeoutNs) {
             return false;
         }
         triedNodes = bal.markTried(triedNodes, failed);
@@ -676,7 +676,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         node = next;
         record.node = next;
         bal.onRequestStart(next);
-        requestStartNs = System.nanoTime();
+        requestStartNs = loop.clock.nanoTime();
         NodePool<UpstreamConnection> pool = loop.pool(next, target.poolSize);
         UpstreamConnection pooled;
         if (upgrade) {
@@ -716,7 +716,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         Balancer b = balancer;
         if (b != null) {
             balancer = null;
-            b.onRequestEnd(node, System.nanoTime() - requestStartNs, failed);
+            b.onRequestEnd(node, loop.clock.nanoTime() - requestStartNs, failed);
         }
     }
 
@@ -892,7 +892,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         if (n != null && n.passive != null) {
             n.passive.httpStatus(rh.status);
         }
-        record.upstreamResponseNs = System.nanoTime();
+        record.upstreamResponseNs = loop.clock.nanoTime();
         record.upstreamStatus = rh.status;
         PluginContext edits = null;
         if (routeChain != null) {
@@ -915,7 +915,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         if (n != null && n.passive != null) {
             n.passive.httpStatus(rh.status);
         }
-        record.upstreamResponseNs = System.nanoTime();
+        record.upstreamResponseNs = loop.clock.nanoTime();
         record.upstreamStatus = rh.status;
         upstream = null; // the tunnel (or the close below) takes it over
         PluginContext edits = null;
@@ -966,7 +966,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         loop.counters.increment(LoopCounters.RESPONSES);
         upstream = null;
         if (reusable && requestComplete && !upgrade) {
-            uc.pool().release(uc, System.nanoTime());
+            uc.pool().release(uc, loop.clock.nanoTime());
         } else {
             uc.closeQuietly();
         }
@@ -1064,7 +1064,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
             return REFUSED;
         }
         long timeoutNs = GrpcHeads.grpcTimeoutNs(src, head);
-        grpcDeadlineNs = timeoutNs > 0 ? System.nanoTime() + timeoutNs : 0;
+        grpcDeadlineNs = timeoutNs > 0 ? loop.clock.nanoTime() + timeoutNs : 0;
         io.turnpike.engine.grpc.H2UpstreamPool pool = loop.grpcPool(node, target);
         grpcStream = pool.newStream(this, route.readTimeoutNs(target), route.sendTimeoutNs(target));
         grpcStream.writeHeaders(h, requestComplete);

@@ -179,13 +179,21 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         loop.sweeper.add(this);
         loop.downstreamOpened();
         loop.counters.increment(LoopCounters.DOWNSTREAM_CONNECTIONS_OPENED);
-        armHeadDeadline(System.nanoTime(), true);
+        armHeadDeadline(loop.clock.nanoTime(), true);
         ctx.fireChannelActive();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ByteBuf in = (ByteBuf) msg;
+        loop.clock.enter();
+        try {
+            read(ctx, (ByteBuf) msg);
+        } finally {
+            loop.clock.exit();
+        }
+    }
+
+    private void read(ChannelHandlerContext ctx, ByteBuf in) {
         if (state == S_CLOSED) {
             in.release();
             return;
@@ -278,7 +286,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = channel.isWritable();
-        stalledSinceNs = writable ? 0 : System.nanoTime();
+        stalledSinceNs = writable ? 0 : loop.clock.nanoTime();
         if (state == S_TUNNEL) {
             tunnel.clientWritabilityChanged(writable);
         } else if (exchange != null) {
@@ -352,7 +360,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         while (cumulation != null && cumulation.isReadable() && state != S_CLOSED) {
             if (state == S_HEAD) {
                 if (!deadlineIsHead) {
-                    armHeadDeadline(System.nanoTime(), true); // first bytes of the next request on a kept-alive connection
+                    armHeadDeadline(loop.clock.nanoTime(), true); // first bytes of the next request on a kept-alive connection
                 }
                 int n = parser.parse(cumulation, head);
                 if (n == RequestHeadParser.NEED_MORE) {
@@ -379,7 +387,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private void onHead(int headLength) {
         loop.counters.increment(LoopCounters.REQUESTS);
-        exchange.record.begin(System.nanoTime(), head.method, headLength);
+        exchange.record.begin(loop.clock.nanoTime(), head.method, headLength);
         recordOpen = true;
         io.turnpike.engine.observe.ExchangeObserver[] obs = loop.observers();
         for (int i = 0; i < obs.length; i++) {
@@ -539,7 +547,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         downstreamNeedsFlush = true;
         // Once per WebSocket, not per chunk.
         Tunnel t = new Tunnel(this, channel, upstream, loop.counters, exchange.record, upstream.readTimeoutNs(),
-                System.nanoTime());
+                loop.clock.nanoTime());
         tunnel = t;
         state = S_TUNNEL;
         deadlineNs = 0;
@@ -659,7 +667,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         head.reset();
         parser.reset();
         unblock(BLOCK_PIPELINE | PAUSE_UPSTREAM_UNWRITABLE);
-        armHeadDeadline(System.nanoTime(), false);
+        armHeadDeadline(loop.clock.nanoTime(), false);
         if (!processing && cumulation != null && cumulation.isReadable()) {
             process(); // the next pipelined request, which may already be complete in the cumulation
             exchange.flushUpstream();
@@ -737,7 +745,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         io.turnpike.engine.observe.ExchangeRecord r = exchange.record;
         if (was == S_HEAD) {
             // A malformed head: no exchange began; observers still see the refusal (no route, no request line).
-            r.begin(System.nanoTime(), head.method, 0);
+            r.begin(loop.clock.nanoTime(), head.method, 0);
             io.turnpike.engine.observe.ExchangeObserver[] obs = loop.observers();
             for (int i = 0; i < obs.length; i++) {
                 obs[i].onRequest(r, cumulation, null);
@@ -853,7 +861,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private void closeAfterFlush() {
         state = S_CLOSED;
-        deadlineNs = System.nanoTime() + settings.keepaliveTimeoutNs(); // linger bound, enforced by sweep
+        deadlineNs = loop.clock.nanoTime() + settings.keepaliveTimeoutNs(); // linger bound, enforced by sweep
         downstreamNeedsFlush = false;
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }

@@ -194,9 +194,11 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
             loop.counters.add(LoopCounters.BYTES_IN, b.readableBytes());
         }
         reading = true;
+        loop.clock.enter();
         try {
             super.channelRead(ctx, msg);
         } finally {
+            loop.clock.exit();
             reading = false;
         }
     }
@@ -453,7 +455,7 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
             free.addFirst(s);
         }
         if (activeCount == 0) {
-            idleSinceNs = System.nanoTime();
+            idleSinceNs = loop.clock.nanoTime();
         }
     }
 

@@ -308,7 +308,7 @@ final class Http2ServerStream implements ServerStream {
     private void beginRecord(ByteBuf buf, RequestHead h, int headLength) {
         conn.loop.counters.increment(LoopCounters.REQUESTS);
         ExchangeRecord r = exchange.record;
-        r.begin(System.nanoTime(), h == null ? 0 : h.method, headLength);
+        r.begin(conn.loop.clock.nanoTime(), h == null ? 0 : h.method, headLength);
         ExchangeObserver[] obs = conn.loop.observers();
         for (int i = 0; i < obs.length; i++) {
             obs[i].onRequest(r, buf, h);

@@ -137,7 +137,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         head.reset();
         parser.reset();
         sendStalled = false;
-        deadlineNs = System.nanoTime() + readTimeoutNs;
+        deadlineNs = loop.clock.nanoTime() + readTimeoutNs;
         requests++;
     }
 
@@ -177,7 +177,15 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ByteBuf in = (ByteBuf) msg;
+        loop.clock.enter();
+        try {
+            read(ctx, (ByteBuf) msg);
+        } finally {
+            loop.clock.exit();
+        }
+    }
+
+    private void read(ChannelHandlerContext ctx, ByteBuf in) {
         if (tunnel != null) {
             tunnel.fromUpstream(in);
             return;
@@ -194,7 +202,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             cumulation = Cumulation.append(ctx.alloc(), cumulation, in);
         }
         if (!sendStalled) {
-            deadlineNs = System.nanoTime() + readTimeoutNs;
+            deadlineNs = loop.clock.nanoTime() + readTimeoutNs;
         }
         process();
         if (cumulation != null && !cumulation.isReadable()) {
@@ -376,7 +384,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
     /** Request body bytes went up: the exchange makes progress, so the read timeout restarts. */
     void requestProgress() {
         if (!sendStalled) {
-            deadlineNs = System.nanoTime() + readTimeoutNs;
+            deadlineNs = loop.clock.nanoTime() + readTimeoutNs;
         }
     }
 
@@ -419,10 +427,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
             boolean writable = ctx.channel().isWritable();
             if (!writable) {
                 sendStalled = true;
-                deadlineNs = System.nanoTime() + sendTimeoutNs;
+                deadlineNs = loop.clock.nanoTime() + sendTimeoutNs;
             } else if (sendStalled) {
                 sendStalled = false;
-                deadlineNs = System.nanoTime() + readTimeoutNs;
+                deadlineNs = loop.clock.nanoTime() + readTimeoutNs;
             }
             owner.upstreamWritabilityChanged(writable);
         }
@@ -539,7 +547,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter implements N
         }
         readsBlocked = block;
         if (!block && !sendStalled) {
-            deadlineNs = System.nanoTime() + readTimeoutNs; // the wait for the upstream starts again now
+            deadlineNs = loop.clock.nanoTime() + readTimeoutNs; // the wait for the upstream starts again now
         }
         if (channel != null) {
             channel.config().setAutoRead(!block);
