@@ -89,16 +89,17 @@ final class HeadWriter {
                 lastXff = i;
             }
         }
+        long run = NO_RUN; // verbatim header lines not yet written (see copyLine)
         for (int i = 0; i < h.headerCount; i++) {
             byte kind = h.kind[i];
             if (kind == RequestHead.H_TRANSFER_ENCODING) {
                 // The body is forwarded with its chunked framing as received, so its coding header travels with it.
-                copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                 continue;
             }
             if (h.hopByHop[i]) {
                 if (upgrade && kind == RequestHead.H_UPGRADE) {
-                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                    run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                 }
                 continue;
             }
@@ -113,12 +114,14 @@ final class HeadWriter {
                 }
                 case RequestHead.H_HOST -> {
                     if (hostOverride != null) {
+                        run = flush(src, run, out);
                         out.writeBytes(HOST);
                         out.writeBytes(hostOverride);
                         out.writeBytes(CRLF);
                     } else if (target.passHost == UpstreamTarget.PASS_HOST_PASS) {
-                        copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                        run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                     } else {
+                        run = flush(src, run, out);
                         out.writeBytes(HOST);
                         out.writeBytes(target.passHost == UpstreamTarget.PASS_HOST_NODE
                                 ? node.hostHeader : target.rewriteHost);
@@ -127,17 +130,19 @@ final class HeadWriter {
                 }
                 case RequestHead.H_X_FORWARDED_FOR -> {
                     if (i == lastXff) {
+                        run = flush(src, run, out);
                         copyLine(src, h.nameStart[i], h.valueEnd[i], out, false);
                         out.writeBytes(COMMA_SP);
                         out.writeBytes(clientIp);
                         out.writeBytes(CRLF);
                     } else {
-                        copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                        run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                     }
                 }
-                default -> copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                default -> run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
             }
         }
+        flush(src, run, out);
         if (h.hostIndex < 0 && (hostOverride != null || target.passHost != UpstreamTarget.PASS_HOST_PASS)) {
             out.writeBytes(HOST);
             out.writeBytes(hostOverride != null ? hostOverride
@@ -209,6 +214,7 @@ final class HeadWriter {
             out.writeBytes(HTTP11_SP);
             out.writeBytes(src, lineStart, h.reasonEnd + 2 - lineStart);
         }
+        long run = NO_RUN; // verbatim header lines not yet written (see copyLine)
         for (int i = 0; i < h.headerCount; i++) {
             if (body != null && (h.kind[i] == RequestHead.H_TRANSFER_ENCODING
                     || h.kind[i] == RequestHead.H_CONTENT_LENGTH)) {
@@ -222,18 +228,19 @@ final class HeadWriter {
                 // Kept with the raw body it frames, except toward HTTP/1.0 clients, which get the chunked body
                 // without its framing (RFC 9112 6.1: no Transfer-Encoding in a response to an HTTP/1.0 request).
                 if (!clientIsHttp10) {
-                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                    run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                 }
                 continue;
             }
             if (h.hopByHop[i]) {
                 if (upgrade && h.kind[i] == RequestHead.H_UPGRADE) {
-                    copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+                    run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
                 }
                 continue;
             }
-            copyLine(src, h.nameStart[i], h.valueEnd[i], out);
+            run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
         }
+        flush(src, run, out);
         if (edits != null) {
             edits.writeLines(out);
         }
@@ -252,8 +259,38 @@ final class HeadWriter {
         out.writeBytes(CRLF);
     }
 
-    private static void copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out) {
+    // ---- verbatim runs: consecutive header lines copied with one write ----
+    //
+    // Most forwarded header lines are copied unchanged, and they lie one after the other in the received buffer. A
+    // line whose value ends right at its CR ("name: value\r\n", no trailing whitespace to strip) is already in its
+    // forwarded form there, so instead of two writes per line (the line, then CRLF) the writers extend a pending run
+    // of such bytes, [start, end) of src packed in a long, and write the run once when a line that is not verbatim
+    // (or not adjacent) comes, or at the end. The output is byte for byte what line-by-line copying gives.
+
+    private static final long NO_RUN = -1L;
+
+    /** Copies header line [start, valueEnd) + CRLF, by extending {@code run} when it can; returns the pending run. */
+    private static long copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out, long run) {
+        if (src.getByte(valueEnd) == '\r') { // the parser checked that LF follows the CR ending a line
+            int end = valueEnd + 2;
+            if (run != NO_RUN && (int) run == start) {
+                return (run & 0xFFFF_FFFF_0000_0000L) | end;
+            }
+            flush(src, run, out);
+            return ((long) start << 32) | end;
+        }
+        flush(src, run, out);
         copyLine(src, start, valueEnd, out, true);
+        return NO_RUN;
+    }
+
+    /** Writes the pending run, if any; returns {@link #NO_RUN}. */
+    private static long flush(ByteBuf src, long run, ByteBuf out) {
+        if (run != NO_RUN) {
+            int start = (int) (run >>> 32);
+            out.writeBytes(src, start, (int) run - start);
+        }
+        return NO_RUN;
     }
 
     private static void copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out, boolean crlf) {

@@ -112,4 +112,50 @@ class EmbeddedProxyTest {
         assertNull(proxy.upstream().readOutbound(), "nothing forwarded");
         assertFalse(proxy.downstream().isActive());
     }
+
+    /**
+     * HeadWriter copies runs of adjacent verbatim lines with one write: whatever mix of verbatim lines, lines with
+     * trailing whitespace (stripped), dropped hop-by-hop and X-Forwarded-* lines, in any order, the forwarded request
+     * and the relayed response are the line-by-line result (500 random heads each way, seeded).
+     */
+    @Test
+    void randomHeadsAreForwardedLineByLine() {
+        java.util.Random r = new java.util.Random(20261208);
+        String[] names = {"Accept", "User-Agent", "X-Request-Id", "Cookie", "Cache-Control", "X-A", "Authorization"};
+        String[] ows = {"", "", "", " ", "\t", "  \t "};
+        for (int round = 0; round < 500; round++) {
+            StringBuilder req = new StringBuilder("GET /r" + round + " HTTP/1.1\r\nHost: h" + round + "\r\n");
+            StringBuilder reqExpected = new StringBuilder("GET /r" + round + " HTTP/1.1\r\nHost: h" + round + "\r\n");
+            StringBuilder resp = new StringBuilder("HTTP/1.1 200 OK\r\n");
+            StringBuilder respExpected = new StringBuilder("HTTP/1.1 200 OK\r\n");
+            int lines = r.nextInt(12);
+            for (int i = 0; i < lines; i++) {
+                int kind = r.nextInt(10);
+                if (kind == 0) {
+                    req.append("Keep-Alive: timeout=").append(i).append("\r\n"); // hop-by-hop: dropped
+                    resp.append("Keep-Alive: timeout=").append(i).append("\r\n");
+                } else if (kind == 1) {
+                    req.append("X-Forwarded-Proto: ftp\r\n"); // replaced by the gateway's own
+                    resp.append("Connection: keep-alive\r\n");
+                } else {
+                    String name = names[r.nextInt(names.length)];
+                    String value = "v" + r.nextInt(1000) + (r.nextBoolean() ? " inner  space" : "");
+                    String tail = ows[r.nextInt(ows.length)];
+                    req.append(name).append(": ").append(value).append(tail).append("\r\n");
+                    reqExpected.append(name).append(": ").append(value).append("\r\n");
+                    resp.append(name).append(":").append(value).append(tail).append("\r\n");
+                    respExpected.append(name).append(":").append(value).append("\r\n");
+                }
+            }
+            req.append("\r\n");
+            reqExpected.append("X-Forwarded-For: unknown\r\nX-Real-IP: unknown\r\nX-Forwarded-Proto: http\r\n")
+                    .append("X-Forwarded-Host: h").append(round).append("\r\nX-Forwarded-Port: 0\r\n\r\n");
+            resp.append("Content-Length: 2\r\n\r\nok");
+            respExpected.append("Content-Length: 2\r\n\r\nok");
+            proxy.clientWrites(bytes(req.toString()));
+            assertEquals(reqExpected.toString(), drain(proxy.upstream()), "request of round " + round);
+            proxy.upstreamWrites(bytes(resp.toString()));
+            assertEquals(respExpected.toString(), drain(proxy.downstream()), "response of round " + round);
+        }
+    }
 }
