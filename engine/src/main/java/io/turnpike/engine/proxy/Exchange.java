@@ -63,6 +63,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
     private final LoopContext loop;
     private final ServerStream stream;
     /** Per connection, set once: the proxy headers are written from these bytes on every request. */
+    private final ForwardedLines forwarded;
     private final byte[] clientIp;
     private final byte[] localPort;
     private final boolean https;
@@ -134,23 +135,23 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
     private boolean connectTimedOut;
     private long connectDeadlineNs;
 
-    Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
-             java.net.InetAddress remoteAddress) {
-        this(loop, stream, clientIp, localPort, https, remoteAddress, false);
+    Exchange(LoopContext loop, ServerStream stream, ForwardedLines forwarded, java.net.InetAddress remoteAddress) {
+        this(loop, stream, forwarded, remoteAddress, false);
     }
 
     /**
      * {@code framedClient}: the client side frames messages itself (an HTTP/2 stream): chunked response bodies are
      * relayed without their chunk framing, as for HTTP/1.0 clients.
      */
-    Exchange(LoopContext loop, ServerStream stream, byte[] clientIp, byte[] localPort, boolean https,
-             java.net.InetAddress remoteAddress, boolean framedClient) {
+    Exchange(LoopContext loop, ServerStream stream, ForwardedLines forwarded, java.net.InetAddress remoteAddress,
+             boolean framedClient) {
         this.framedClient = framedClient;
         this.loop = loop;
         this.stream = stream;
-        this.clientIp = clientIp;
-        this.localPort = localPort;
-        this.https = https;
+        this.forwarded = forwarded;
+        this.clientIp = forwarded.clientIp;
+        this.localPort = forwarded.localPort;
+        this.https = forwarded.https;
         routeScratch.remoteAddress(remoteAddress);
         balancerInput.remoteAddr(clientIp);
         px.bind(this, loop.eventLoop, loop.upstreamBootstrap());
@@ -370,7 +371,7 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
         PluginContext edits = routeChain == null ? null : px;
         ByteBuf out = stream.alloc().directBuffer(HeadWriter.estimateRequestHeadBytes(head, clientIp)
                 + HeadWriter.estimateEditBytes(edits));
-        HeadWriter.writeRequest(src, head, out, clientIp, localPort, https, target, node, edits, upgrade);
+        HeadWriter.writeRequest(src, head, out, forwarded, target, node, edits, upgrade);
         if (target.grpc) {
             return grpcStart(src, head, out);
         }

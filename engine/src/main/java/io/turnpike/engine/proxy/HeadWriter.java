@@ -23,12 +23,7 @@ final class HeadWriter {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] COLON_SP = {':', ' '};
     private static final byte[] COMMA_SP = {',', ' '};
-    private static final byte[] XFF = "X-Forwarded-For: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] X_REAL_IP = "X-Real-IP: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] XF_PROTO_HTTP = "X-Forwarded-Proto: http\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] XF_PROTO_HTTPS = "X-Forwarded-Proto: https\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XF_HOST = "X-Forwarded-Host: ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] XF_PORT = "X-Forwarded-Port: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HOST = "Host: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONTENT_LENGTH = "Content-Length: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -69,6 +64,12 @@ final class HeadWriter {
      */
     static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
                              UpstreamTarget target, NodeAddress node, PluginContext px, boolean upgrade) {
+        writeRequest(src, h, out, new ForwardedLines(clientIp, localPort, https), target, node, px, upgrade);
+    }
+
+    /** The proxy's path: {@code fwd} is the client connection's, made once per connection. */
+    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, ForwardedLines fwd, UpstreamTarget target,
+                             NodeAddress node, PluginContext px, boolean upgrade) {
         HeaderEdits edits = px == null || px.requestEdits.isEmpty() ? null : px.requestEdits;
         byte[] hostOverride = px == null ? null : px.host();
         if (px != null && px.method() != null) {
@@ -133,7 +134,7 @@ final class HeadWriter {
                         run = flush(src, run, out);
                         copyLine(src, h.nameStart[i], h.valueEnd[i], out, false);
                         out.writeBytes(COMMA_SP);
-                        out.writeBytes(clientIp);
+                        out.writeBytes(fwd.clientIp);
                         out.writeBytes(CRLF);
                     } else {
                         run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
@@ -155,24 +156,16 @@ final class HeadWriter {
         if (upgrade) {
             out.writeBytes(CONNECTION_UPGRADE);
         }
-        if (lastXff < 0) {
-            out.writeBytes(XFF);
-            out.writeBytes(clientIp);
-            out.writeBytes(CRLF);
-        }
-        out.writeBytes(X_REAL_IP);
-        out.writeBytes(clientIp);
-        out.writeBytes(CRLF);
-        out.writeBytes(https ? XF_PROTO_HTTPS : XF_PROTO_HTTP);
+        // The connection's proxy lines, each block in one write (ForwardedLines); X-Forwarded-Host is the request's.
+        byte[] lines = fwd.lines;
+        int from = lastXff < 0 ? 0 : fwd.realIpAt;
+        out.writeBytes(lines, from, lines.length - from);
         if (h.hostIndex >= 0) {
             out.writeBytes(XF_HOST);
             out.writeBytes(src, h.valueStart[h.hostIndex], h.valueEnd[h.hostIndex] - h.valueStart[h.hostIndex]);
             out.writeBytes(CRLF);
         }
-        out.writeBytes(XF_PORT);
-        out.writeBytes(localPort);
-        out.writeBytes(CRLF);
-        out.writeBytes(CRLF);
+        out.writeBytes(fwd.portAndEnd);
     }
 
     /**

@@ -174,7 +174,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         byte[] localPort = loop.portText(channel.localAddress() instanceof InetSocketAddress local ? local.getPort() : 0);
         clientIpBytes = clientIp;
         localPortBytes = localPort;
-        exchange = new Exchange(loop, this, clientIp, localPort, https,
+        exchange = new Exchange(loop, this, new ForwardedLines(clientIp, localPort, https),
                 channel.remoteAddress() instanceof InetSocketAddress remote ? remote.getAddress() : null);
         loop.sweeper.add(this);
         loop.downstreamOpened();

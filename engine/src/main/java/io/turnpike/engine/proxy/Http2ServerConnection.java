@@ -63,6 +63,8 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
     final boolean https;
     final byte[] clientIp;
     final byte[] localPort;
+    /** The proxy header lines of this connection, shared by its streams' exchanges. */
+    final ForwardedLines forwarded;
     final InetAddress remoteAddress;
     private final Http2Connection.PropertyKey streamKey;
     /** Shared by the streams: a head is parsed in one call. */
@@ -102,6 +104,7 @@ public final class Http2ServerConnection extends Http2ConnectionHandler implemen
         this.https = b.https;
         this.clientIp = b.clientIp;
         this.localPort = b.localPort;
+        this.forwarded = new ForwardedLines(b.clientIp, b.localPort, b.https);
         this.remoteAddress = b.remoteAddress;
         this.streamKey = connection().newKey();
         this.requestParser = new RequestHeadParser(settings.maxRequestLineBytes(), settings.maxHeaderBytes() + 4096,

@@ -98,8 +98,7 @@ final class Http2ServerStream implements ServerStream {
     Http2ServerStream(Http2ServerConnection conn) {
         this.conn = conn;
         this.head = new RequestHead(conn.settings.maxHeaders() + 8);
-        this.exchange = new Exchange(conn.loop, this, conn.clientIp, conn.localPort, conn.https, conn.remoteAddress,
-                true);
+        this.exchange = new Exchange(conn.loop, this, conn.forwarded, conn.remoteAddress, true);
     }
 
     // ---------------------------------------------------------------- request side (called by the connection)
