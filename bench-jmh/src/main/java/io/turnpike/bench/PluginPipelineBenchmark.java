@@ -86,7 +86,8 @@ public class PluginPipelineBenchmark {
                 + "\r\n";
         request = Bytes.ascii(head);
         response = Bytes.ascii(Messages.responseHead(100) + Messages.jsonBody(100));
-        proxy = new EmbeddedProxy(config(), EngineSettings.defaults());
+        proxy = new EmbeddedProxy(config(), EngineSettings.defaults(),
+                io.netty.util.concurrent.Ticker.newMockTicker()); // no harness clock reads: EmbeddedProxy
         proxy.clientWrites(Bytes.pooledDirect(request));
         String forwarded = Bytes.outboundText(proxy.upstream());
         proxy.upstreamWrites(Bytes.pooledDirect(response));

@@ -106,7 +106,8 @@ public class ProxyPipelineBenchmark {
         response = Bytes.ascii(resp);
         String forwarded = head.substring(0, head.length() - 2) + PROXY_HEADERS + body;
 
-        proxy = new EmbeddedProxy(config(), EngineSettings.defaults());
+        proxy = new EmbeddedProxy(config(), EngineSettings.defaults(),
+                io.netty.util.concurrent.Ticker.newMockTicker()); // no harness clock reads: EmbeddedProxy
 
         // One checked exchange, byte for byte, then the cheap byte-count check for the rest of the warm-up.
         proxy.clientWrites(Bytes.pooledDirect(request));

@@ -34,7 +34,20 @@ public final class EmbeddedProxy implements AutoCloseable {
      *               upstream connection in its pool
      */
     public EmbeddedProxy(ConfigSet config, EngineSettings settings) {
-        downstream = new EmbeddedChannel();
+        this(config, settings, null);
+    }
+
+    /**
+     * @param channelTicker the clock of the two channels' embedded event loops, null for the system clock. An
+     *                      {@link EmbeddedChannel} runs its loop's due scheduled tasks after every write, flush and
+     *                      inbound flush, and reads that clock each time (about seven readings per proxied exchange).
+     *                      Nothing of the proxy is scheduled there (the sweeper is not started), so those readings
+     *                      are the harness's own cost: the JMH pipeline benchmarks pass a frozen
+     *                      {@code Ticker.newMockTicker()} to leave them out. The handlers' own clock
+     *                      ({@link io.turnpike.engine.loop.DispatchClock}) reads {@link System#nanoTime()} either way.
+     */
+    public EmbeddedProxy(ConfigSet config, EngineSettings settings, io.netty.util.concurrent.Ticker channelTicker) {
+        downstream = channel(channelTicker);
         downstream.config().setOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
         loop = new LoopContext(0, downstream.eventLoop(), settings, NioSocketChannel.class,
                 PooledByteBufAllocator.DEFAULT);
@@ -45,7 +58,7 @@ public final class EmbeddedProxy implements AutoCloseable {
         UpstreamConnection uc = new UpstreamConnection(loop, pool, snapshot.targets[0].readTimeoutNs,
                 snapshot.targets[0].sendTimeoutNs,
                 snapshot.targets[0].idleTimeoutNs, Integer.MAX_VALUE);
-        upstream = new EmbeddedChannel();
+        upstream = channel(channelTicker);
         upstream.config().setOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
         upstream.pipeline().addLast(uc);
         // EmbeddedChannels are active before handlers are added: replay the activation the handlers rely on.
@@ -53,6 +66,10 @@ public final class EmbeddedProxy implements AutoCloseable {
         pool.release(uc, System.nanoTime());
         downstream.pipeline().addLast(new Http1ServerConnection(loop));
         downstream.pipeline().fireChannelActive();
+    }
+
+    private static EmbeddedChannel channel(io.netty.util.concurrent.Ticker ticker) {
+        return ticker == null ? new EmbeddedChannel() : EmbeddedChannel.builder().ticker(ticker).build();
     }
 
     public EmbeddedChannel downstream() {

@@ -887,6 +887,16 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
 
     @Override
     public void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked) {
+        onResponseHead(src, rh, untilClose, dechunked, 0, 0);
+    }
+
+    @Override
+    public void onResponseHeadAndBody(ByteBuf src, ResponseHead rh, int bodyStart, int bodyLength) {
+        onResponseHead(src, rh, false, false, bodyStart, bodyLength);
+    }
+
+    private void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked, int bodyStart,
+                                int bodyLength) {
         responseStarted = true;
         releaseRetryHead();
         NodeAddress n = node;
@@ -905,7 +915,15 @@ final class Exchange implements ExchangeSink, PluginContext.Resumer, io.turnpike
             discardBody = px.responseBody() != null;
         }
         record.status = edits != null && px.statusOverride() != 0 ? px.statusOverride() : rh.status;
-        stream.writeResponseHead(src, rh, untilClose || dechunked || !requestComplete, edits, headRequest);
+        boolean mustClose = untilClose || dechunked || !requestComplete;
+        if (bodyLength > 0 && !discardBody) {
+            stream.writeResponseHeadAndBody(src, rh, mustClose, edits, headRequest, bodyStart, bodyLength);
+            if (!stream.isWritable() && upstream != null) {
+                upstream.blockReads(true);
+            }
+        } else {
+            stream.writeResponseHead(src, rh, mustClose, edits, headRequest); // a replaced body went with the head
+        }
     }
 
     @Override

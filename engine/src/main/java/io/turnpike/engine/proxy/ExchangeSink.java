@@ -23,6 +23,15 @@ interface ExchangeSink {
      */
     void onResponseHead(ByteBuf src, ResponseHead rh, boolean untilClose, boolean dechunked);
 
+    /**
+     * A response whose whole body arrived with its head: a Content-Length body of at most
+     * {@link UpstreamConnection#INLINE_BODY_MAX} bytes, already in {@code src} at [{@code bodyStart},
+     * {@code bodyStart + bodyLength}). It is relayed with the head in one buffer (one write, one iovec) instead of a
+     * head buffer and a retained slice of the body; no {@link #onResponseBody} follows. {@code src} is borrowed, as
+     * for the head.
+     */
+    void onResponseHeadAndBody(ByteBuf src, ResponseHead rh, int bodyStart, int bodyLength);
+
     void onResponseBody(ByteBuf slice);
 
     /**

@@ -505,19 +505,31 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void writeResponseHead(ByteBuf src, ResponseHead rh, boolean mustClose, PluginContext px,
                                   boolean headRequest) {
+        writeResponseHeadAndBody(src, rh, mustClose, px, headRequest, 0, 0);
+    }
+
+    /** The head, and with {@code bodyLength} > 0 the upstream's whole body after it in the same buffer. */
+    @Override
+    public void writeResponseHeadAndBody(ByteBuf src, ResponseHead rh, boolean mustClose, PluginContext px,
+                                         boolean headRequest, int bodyStart, int bodyLength) {
         if (mustClose || !clientKeepAlive || loop.isDraining()) {
             closeAfterResponse = true;
         }
         byte[] body = px == null ? null : px.responseBody();
         int extra = px == null ? 0 : px.responseEdits.linesBytes() + 64 + (body == null ? 0 : body.length);
-        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32 + extra);
+        ByteBuf out = ctx.alloc().directBuffer(rh.headLength + 32 + extra + bodyLength);
         HeadWriter.writeResponse(src, rh, out, closeAfterResponse, clientIsHttp10, px, headRequest);
+        int bodyBytes = 0;
         if (body != null && !headRequest) {
             out.writeBytes(body);
+            bodyBytes = body.length;
+        } else if (bodyLength > 0) {
+            out.writeBytes(src, bodyStart, bodyLength);
+            bodyBytes = bodyLength;
         }
         loop.counters.add(LoopCounters.BYTES_OUT, out.readableBytes());
         exchange.record.responseBytes += out.readableBytes();
-        exchange.record.responseBodyBytes += body != null && !headRequest ? body.length : 0;
+        exchange.record.responseBodyBytes += bodyBytes;
         ctx.write(out, ctx.voidPromise());
         downstreamNeedsFlush = true;
     }

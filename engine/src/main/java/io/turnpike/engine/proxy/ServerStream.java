@@ -50,6 +50,17 @@ interface ServerStream {
     void writeResponseBody(ByteBuf slice);
 
     /**
+     * The response head (as {@link #writeResponseHead}) and its whole body, {@code src} [{@code bodyStart},
+     * {@code bodyStart + bodyLength}) (borrowed): an HTTP/1 connection writes both from one buffer. By default the body
+     * goes as a retained slice after the head.
+     */
+    default void writeResponseHeadAndBody(ByteBuf src, ResponseHead rh, boolean mustClose, PluginContext px,
+                                          boolean headRequest, int bodyStart, int bodyLength) {
+        writeResponseHead(src, rh, mustClose, px, headRequest);
+        writeResponseBody(src.retainedSlice(bodyStart, bodyLength));
+    }
+
+    /**
      * Trailers that end the response (a gRPC upstream's {@code grpc-status}); only HTTP/2 streams carry them (gRPC
      * routes refuse HTTP/1 clients).
      */

@@ -36,6 +36,8 @@ public final class MatchScratch {
     byte[] host = new byte[32];
     /** Host length (lower-case, no port, no trailing dot), -1 when the request has no host. */
     int hostLen;
+    /** Whether {@link #host} and {@link #hostLen} are the current request's (loaded on demand, per match). */
+    boolean hostLoaded;
     /** {@code hostHashes[k]} is the hash of the last k bytes of the host, taken from the end (reversed host). */
     int[] hostHashes = new int[33];
 
@@ -221,6 +223,7 @@ public final class MatchScratch {
      * dot, into {@code host}; {@code hostLen} -1 when there is none.
      */
     void loadHost(ByteBuf buf, RequestHead head) {
+        hostLoaded = true;
         int start;
         int end;
         int authority = RouteTable.authorityStart(buf, head);

@@ -64,11 +64,14 @@ public final class RouteTable {
      * climbs above the root.
      */
     public CompiledRoute match(ByteBuf buf, RequestHead head, MatchScratch scratch) {
+        // The host is read (lower-cased, hashed) only when a host table or a `host` var (a route's, or traffic-split's
+        // on the same scratch after this match) needs it.
+        scratch.hostLoaded = false;
         if (!scratch.loadPath(buf, head)) {
             return null;
         }
-        scratch.loadHost(buf, head);
         if (hosts != null) {
+            scratch.loadHost(buf, head);
             CompiledRoute r = hosts.match(buf, head, scratch);
             if (r != null) {
                 return r;

@@ -288,6 +288,9 @@ abstract sealed class VarsExpr permits VarsExpr.Logic, VarsExpr.Leaf {
                     return s.ref(s.path, 0, s.pathLen);
                 }
                 case SRC_HOST -> {
+                    if (!s.hostLoaded) {
+                        s.loadHost(buf, head);
+                    }
                     return s.hostLen < 0 ? ABSENT : s.ref(s.host, 0, s.hostLen);
                 }
                 case SRC_REMOTE_ADDR -> {

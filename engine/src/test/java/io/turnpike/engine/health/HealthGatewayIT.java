@@ -73,6 +73,19 @@ class HealthGatewayIT {
                 primary.kill();
                 await(() -> !healthy(gw, "upstreams/dc", primary), 10_000, "the primary held down");
                 downAfterMs = (System.nanoTime() - killedAt) / 1_000_000;
+                // The checker's verdict reaches the loops a moment later (its thread tells the endpoint slot, which
+                // publishes to every loop): a request picked in between may still try the primary once. Wait until
+                // 100 requests in a row went without a retry, then hold the loops to none at all.
+                long[] seen = {retries(gw), l.ok.get()};
+                await(() -> {
+                    long r = retries(gw);
+                    long ok = l.ok.get();
+                    if (r != seen[0]) {
+                        seen[0] = r;
+                        seen[1] = ok;
+                    }
+                    return ok - seen[1] >= 100;
+                }, 10_000, "the loops applied the verdict");
                 long retriesThen = retries(gw);
                 long okThen = l.ok.get();
                 l.awaitOk(okThen + 500, 10_000);

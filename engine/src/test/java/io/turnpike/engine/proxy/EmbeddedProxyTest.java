@@ -158,4 +158,38 @@ class EmbeddedProxyTest {
             assertEquals(respExpected.toString(), drain(proxy.downstream()), "response of round " + round);
         }
     }
+
+    /**
+     * A Content-Length body of at most 1 KiB that arrived with its head leaves in the head's buffer (one outbound
+     * message); a larger one, or one that arrives later, follows the head as its own message. The bytes are the same.
+     */
+    @Test
+    void smallBodiesThatCameWithTheHeadLeaveInTheHeadsBuffer() {
+        for (int len : new int[] {1, 100, UpstreamConnection.INLINE_BODY_MAX, UpstreamConnection.INLINE_BODY_MAX + 1}) {
+            String body = "b".repeat(len);
+            proxy.clientWrites(bytes("GET /x HTTP/1.1\r\nHost: h\r\n\r\n"));
+            drain(proxy.upstream());
+            proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: " + len + "\r\n\r\n" + body));
+            ByteBuf first = proxy.downstream().readOutbound();
+            String rest = drain(proxy.downstream());
+            String all = first.toString(StandardCharsets.ISO_8859_1) + rest;
+            first.release();
+            assertEquals("HTTP/1.1 200 OK\r\nContent-Length: " + len + "\r\n\r\n" + body, all, "length " + len);
+            assertEquals(len <= UpstreamConnection.INLINE_BODY_MAX, rest.isEmpty(),
+                    "length " + len + ": one message when inlined, head then body otherwise");
+        }
+        // The body arrives after the head: relayed as it comes.
+        proxy.clientWrites(bytes("GET /y HTTP/1.1\r\nHost: h\r\n\r\n"));
+        drain(proxy.upstream());
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe"));
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe", drain(proxy.downstream()));
+        proxy.upstreamWrites(bytes("llo"));
+        assertEquals("llo", drain(proxy.downstream()));
+        // A pipelined second response in the same read is not taken as part of the first.
+        proxy.clientWrites(bytes("GET /z HTTP/1.1\r\nHost: h\r\n\r\n"));
+        drain(proxy.upstream());
+        proxy.upstreamWrites(bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"));
+        assertEquals("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", drain(proxy.downstream()));
+        assertTrue(proxy.downstream().isActive());
+    }
 }

@@ -241,4 +241,34 @@ class VarsConditionTest {
         assertEquals("1:0:2::", MatchScratch.v6Text(0x0001000000020000L, 0));
         assertEquals("fe80::1:0:0:1", MatchScratch.v6Text(0xfe80000000000000L, 0x0001000000000001L));
     }
+
+    /**
+     * No route has hosts, so the host is read only when the `host` var asks for it, once per match: with one scratch
+     * reused across requests (as a connection's is), every match sees its own request's host, never the one read for
+     * the request before.
+     */
+    @Test
+    void aReusedScratchReadsEachRequestsOwnHost() {
+        RouteTable t = withVars("[[\"host\", \"==\", \"api.example.com\"]]");
+        MatchScratch s = new MatchScratch();
+        assertEquals("v", matchWith(t, s, "api.example.com"));
+        assertEquals("other", matchWith(t, s, "other.example.com"));
+        assertEquals("v", matchWith(t, s, "API.example.com:8080"));
+        assertEquals("other", matchWith(t, s, null), "no host: the var is absent");
+        assertEquals("v", matchWith(t, s, "api.example.com."));
+    }
+
+    private static String matchWith(RouteTable t, MatchScratch s, String host) {
+        String text = "GET /v HTTP/1." + (host == null ? "0\r\n" : "1\r\nHost: " + host + "\r\n") + "\r\n";
+        io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.copiedBuffer(text,
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        try {
+            io.turnpike.engine.codec.RequestHead head = new io.turnpike.engine.codec.RequestHead(100);
+            assertTrue(new io.turnpike.engine.codec.RequestHeadParser(8192, 65536, 100, true).parse(buf, head) > 0);
+            CompiledRoute r = t.match(buf, head, s);
+            return r == null ? null : r.id;
+        } finally {
+            buf.release();
+        }
+    }
 }
