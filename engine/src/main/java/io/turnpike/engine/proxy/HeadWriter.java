@@ -72,16 +72,22 @@ final class HeadWriter {
                              NodeAddress node, PluginContext px, boolean upgrade) {
         HeaderEdits edits = px == null || px.requestEdits.isEmpty() ? null : px.requestEdits;
         byte[] hostOverride = px == null ? null : px.host();
-        if (px != null && px.method() != null) {
-            out.writeBytes(px.method());
+        boolean newMethod = px != null && px.method() != null;
+        boolean newUri = px != null && px.uri() != null;
+        if (!newMethod && !newUri && h.targetStart == h.methodEnd + 1) {
+            out.writeBytes(src, h.methodStart, h.targetEnd - h.methodStart); // "METHOD SP target" as received
         } else {
-            out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
-        }
-        out.writeByte(' ');
-        if (px != null && px.uri() != null) {
-            out.writeBytes(px.uri(), px.uriOffset(), px.uriLength());
-        } else {
-            out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
+            if (newMethod) {
+                out.writeBytes(px.method());
+            } else {
+                out.writeBytes(src, h.methodStart, h.methodEnd - h.methodStart);
+            }
+            out.writeByte(' ');
+            if (newUri) {
+                out.writeBytes(px.uri(), px.uriOffset(), px.uriLength());
+            } else {
+                out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
+            }
         }
         out.writeBytes(HTTP11_CRLF);
         int lastXff = -1;
@@ -232,6 +238,13 @@ final class HeadWriter {
                 continue;
             }
             run = copyLine(src, h.nameStart[i], h.valueEnd[i], out, run);
+        }
+        if (edits == null && body == null && !upgrade && !close && !clientIsHttp10 && run != NO_RUN
+                && (int) run + 2 == h.headStart + h.headLength) {
+            // Nothing is added after the headers and the run reaches the head's last line: the blank line that ends
+            // the head follows it in src, so it goes with the run.
+            flush(src, run + 2, out);
+            return;
         }
         flush(src, run, out);
         if (edits != null) {
