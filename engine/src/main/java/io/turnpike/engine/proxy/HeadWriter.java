@@ -74,8 +74,16 @@ final class HeadWriter {
         byte[] hostOverride = px == null ? null : px.host();
         boolean newMethod = px != null && px.method() != null;
         boolean newUri = px != null && px.uri() != null;
-        if (!newMethod && !newUri && h.targetStart == h.methodEnd + 1) {
+        long run = NO_RUN; // verbatim bytes of src not yet written (see copyLine)
+        if (!newMethod && !newUri && h.targetStart == h.methodEnd + 1
+                && src.getLong(h.targetEnd + 1) == HTTP_1_1) {
+            // "METHOD SP target SP HTTP/1.1 CRLF" as received (the parser allows nothing else between them): the
+            // whole request line starts the run. The version bytes are checked, not the parsed version: an HTTP/2
+            // stream's head says HTTP/2.0 there for the logs.
+            run = ((long) h.methodStart << 32) | (h.targetEnd + 11);
+        } else if (!newMethod && !newUri && h.targetStart == h.methodEnd + 1) {
             out.writeBytes(src, h.methodStart, h.targetEnd - h.methodStart); // "METHOD SP target" as received
+            out.writeBytes(HTTP11_CRLF);
         } else {
             if (newMethod) {
                 out.writeBytes(px.method());
@@ -88,15 +96,14 @@ final class HeadWriter {
             } else {
                 out.writeBytes(src, h.targetStart, h.targetEnd - h.targetStart);
             }
+            out.writeBytes(HTTP11_CRLF);
         }
-        out.writeBytes(HTTP11_CRLF);
         int lastXff = -1;
         for (int i = 0; i < h.headerCount; i++) {
             if (h.kind[i] == RequestHead.H_X_FORWARDED_FOR) {
                 lastXff = i;
             }
         }
-        long run = NO_RUN; // verbatim header lines not yet written (see copyLine)
         for (int i = 0; i < h.headerCount; i++) {
             byte kind = h.kind[i];
             if (kind == RequestHead.H_TRANSFER_ENCODING) {
@@ -207,13 +214,19 @@ final class HeadWriter {
             out.writeByte(' ');
             out.writeBytes(reason(status));
             out.writeBytes(CRLF);
-        } else {
-            // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n" (the parser checked that CR LF follows the reason).
-            int lineStart = h.headStart + 9;
-            out.writeBytes(HTTP11_SP);
-            out.writeBytes(src, lineStart, h.reasonEnd + 2 - lineStart);
         }
-        long run = NO_RUN; // verbatim header lines not yet written (see copyLine)
+        long run = NO_RUN; // verbatim bytes of src not yet written (see copyLine)
+        if (status <= 0) {
+            if (src.getLong(h.headStart) == HTTP_1_1) {
+                // "HTTP/1.1 SSS reason CRLF" as received: the status line starts the run.
+                run = ((long) h.headStart << 32) | (h.reasonEnd + 2);
+            } else {
+                // Status line: skip "HTTP/1.x " and copy "SSS reason\r\n" (the parser checked that CR LF follows).
+                int lineStart = h.headStart + 9;
+                out.writeBytes(HTTP11_SP);
+                out.writeBytes(src, lineStart, h.reasonEnd + 2 - lineStart);
+            }
+        }
         for (int i = 0; i < h.headerCount; i++) {
             if (body != null && (h.kind[i] == RequestHead.H_TRANSFER_ENCODING
                     || h.kind[i] == RequestHead.H_CONTENT_LENGTH)) {
@@ -274,6 +287,8 @@ final class HeadWriter {
     // (or not adjacent) comes, or at the end. The output is byte for byte what line-by-line copying gives.
 
     private static final long NO_RUN = -1L;
+    /** "HTTP/1.1" as {@link ByteBuf#getLong} reads it (big-endian). */
+    private static final long HTTP_1_1 = 0x485454502F312E31L;
 
     /** Copies header line [start, valueEnd) + CRLF, by extending {@code run} when it can; returns the pending run. */
     private static long copyLine(ByteBuf src, int start, int valueEnd, ByteBuf out, long run) {
