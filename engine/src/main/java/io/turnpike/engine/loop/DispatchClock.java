@@ -6,9 +6,10 @@ package io.turnpike.engine.loop;
  *
  * <p>A keep-alive exchange wants "now" about ten times (the head deadline, the request's start, the upstream send and
  * read deadlines, the upstream's answer, the balancer's latency sample, the pool's idle stamp, the next head deadline).
- * Each {@link System#nanoTime()} is a {@code clock_gettime} in the vDSO: ~20 ns on bare metal with a TSC, ~45 ns on a
- * paravirtualised {@code kvm-clock}, where those ten readings were a fifth of the network-excluded pipeline's CPU
- * ({@code ProxyPipelineBenchmark}, perf). Nginx reads its clock once per event-loop iteration for the same reason.
+ * Each {@link System#nanoTime()} is a {@code clock_gettime} in the vDSO: 26 ns a call on the paravirtualised
+ * {@code kvm-clock} of the development VM (a loop of 20 million calls). There, {@code clock_gettime} was a fifth of
+ * the network-excluded pipeline's CPU ({@code ProxyPipelineBenchmark}, perf), about half of it these readings and the
+ * rest the benchmark harness's. Nginx reads its clock once per event-loop iteration for the same reason.
  *
  * <p>A dispatch is one call from Netty into a connection handler ({@code channelRead} of a downstream or an upstream
  * connection): the handler calls {@link #enter()} first and {@link #exit()} in a {@code finally}. Inside it, the first

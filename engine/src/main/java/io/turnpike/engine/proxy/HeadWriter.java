@@ -34,40 +34,13 @@ final class HeadWriter {
     }
 
     /**
-     * Request head toward the upstream. {@code clientIp} and {@code localPort} are ASCII bytes computed once per
-     * connection.
+     * Request head toward the upstream. {@code fwd} holds the client connection's proxy lines (made once per
+     * connection); {@code px} the plugins' edits (null when the route has no plugins): method, URI and Host rewritten,
+     * header lines removed, replaced and added, all in this one pass. {@code upgrade}: a WebSocket upgrade the route
+     * forwards (docs/websocket.md): the client's {@code Upgrade} lines are kept and {@code Connection: upgrade} is sent
+     * (nginx's {@code proxy_set_header Upgrade $http_upgrade; Connection "upgrade"}); otherwise both are hop-by-hop
+     * and dropped.
      */
-    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort,
-                             UpstreamTarget target, NodeAddress node) {
-        writeRequest(src, h, out, clientIp, localPort, false, target, node);
-    }
-
-    /** {@code https}: the client connection is TLS (X-Forwarded-Proto says so). */
-    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
-                             UpstreamTarget target, NodeAddress node) {
-        writeRequest(src, h, out, clientIp, localPort, https, target, node, null);
-    }
-
-    /**
-     * With the plugins' edits ({@code px}, null when the route has no plugins): method, URI and Host rewritten, header
-     * lines removed, replaced and added, all in this one pass.
-     */
-    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
-                             UpstreamTarget target, NodeAddress node, PluginContext px) {
-        writeRequest(src, h, out, clientIp, localPort, https, target, node, px, false);
-    }
-
-    /**
-     * {@code upgrade}: a WebSocket upgrade the route forwards (docs/websocket.md): the client's {@code Upgrade} lines
-     * are kept and {@code Connection: upgrade} is sent (nginx's {@code proxy_set_header Upgrade $http_upgrade;
-     * Connection "upgrade"}); otherwise both are hop-by-hop and dropped.
-     */
-    static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, byte[] clientIp, byte[] localPort, boolean https,
-                             UpstreamTarget target, NodeAddress node, PluginContext px, boolean upgrade) {
-        writeRequest(src, h, out, new ForwardedLines(clientIp, localPort, https), target, node, px, upgrade);
-    }
-
-    /** The proxy's path: {@code fwd} is the client connection's, made once per connection. */
     static void writeRequest(ByteBuf src, RequestHead h, ByteBuf out, ForwardedLines fwd, UpstreamTarget target,
                              NodeAddress node, PluginContext px, boolean upgrade) {
         HeaderEdits edits = px == null || px.requestEdits.isEmpty() ? null : px.requestEdits;

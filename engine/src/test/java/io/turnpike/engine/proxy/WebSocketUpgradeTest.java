@@ -69,16 +69,16 @@ class WebSocketUpgradeTest {
                     nodes, io.turnpike.engine.upstream.UpstreamTarget.PASS_HOST_PASS, null, 1000, 1_000_000_000L, 4,
                     1_000_000_000L, 100, io.turnpike.engine.upstream.Balancers.compile("roundrobin", nodes, null, null,
                     null), 0);
-            HeadWriter.writeRequest(buf, head, out, "10.0.0.1".getBytes(StandardCharsets.US_ASCII),
-                    "9080".getBytes(StandardCharsets.US_ASCII), false, target, node, null, true);
+            HeadWriter.writeRequest(buf, head, out, new ForwardedLines("10.0.0.1".getBytes(StandardCharsets.US_ASCII),
+                    "9080".getBytes(StandardCharsets.US_ASCII), false), target, node, null, true);
             String up = out.toString(StandardCharsets.US_ASCII);
             assertTrue(up.contains("\r\nUpgrade: websocket\r\n"), up);
             assertTrue(up.contains("\r\nConnection: upgrade\r\n"), up);
             assertFalse(up.contains("keep-alive"), up);
             assertTrue(up.contains("\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"), up);
             out.clear();
-            HeadWriter.writeRequest(buf, head, out, "10.0.0.1".getBytes(StandardCharsets.US_ASCII),
-                    "9080".getBytes(StandardCharsets.US_ASCII), false, target, node, null, false);
+            HeadWriter.writeRequest(buf, head, out, new ForwardedLines("10.0.0.1".getBytes(StandardCharsets.US_ASCII),
+                    "9080".getBytes(StandardCharsets.US_ASCII), false), target, node, null, false);
             String plain = out.toString(StandardCharsets.US_ASCII);
             assertFalse(plain.toLowerCase().contains("upgrade"), plain);
             assertEquals(-1, plain.indexOf("Connection:"), plain);
